@@ -1,0 +1,96 @@
+"""Shared fixtures. Tests read given / when / then and assert exact values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from vigencia.accounts.models import User
+from vigencia.accounts.services import api_token_issue
+from vigencia.catalog.models import Carrier
+from vigencia.core import clock
+
+from .factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo_catalog(db) -> None:
+    """The demo carriers and plans, exactly as `vigencia seed_demo` loads them."""
+    from io import StringIO
+
+    from vigencia.catalog import demo
+
+    demo.seed(StringIO())
+
+
+@pytest.fixture
+def claro(demo_catalog) -> Carrier:
+    return Carrier.objects.get(code="claro-pe")
+
+
+@pytest.fixture
+def user(db) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db) -> User:
+    return UserFactory()
+
+
+class ApiClient(Client):
+    """A test client that speaks JSON to /api/v1 with a bearer token."""
+
+    def __init__(self, token: str | None = None, **defaults) -> None:
+        if token:
+            defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        super().__init__(**defaults)
+
+    def post_json(self, path: str, data=None, **extra):
+        return self.post(
+            path, data=data if data is not None else {}, content_type="application/json", **extra
+        )
+
+    def patch_json(self, path: str, data=None, **extra):
+        return self.patch(
+            path, data=data if data is not None else {}, content_type="application/json", **extra
+        )
+
+    def put_json(self, path: str, data=None, **extra):
+        return self.put(path, data=data if data is not None else {}, content_type="application/json", **extra)
+
+
+@pytest.fixture
+def anon_api() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def api(user) -> ApiClient:
+    _row, token = api_token_issue(user=user)
+    return ApiClient(token)
+
+
+@pytest.fixture
+def other_api(other_user) -> ApiClient:
+    _row, token = api_token_issue(user=other_user)
+    return ApiClient(token)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator:
+    """Use as `with frozen_clock(at): ...` to run services at another instant."""
+    return clock.frozen
+
+
+@pytest.fixture
+def seeded(db) -> None:
+    call_command("seed_demo", verbosity=0)

@@ -1,0 +1,37 @@
+from decimal import Decimal
+
+import pytest
+
+from vigencia.core.money import CurrencyMismatch, Money
+
+
+def test_adds_and_subtracts_in_minor_units():
+    assert Money(1000, "PEN") + Money(250, "PEN") - Money(50, "PEN") == Money(1200, "PEN")
+
+
+def test_refuses_to_mix_currencies():
+    with pytest.raises(CurrencyMismatch):
+        Money(100, "PEN") + Money(100, "USD")
+
+
+def test_refuses_floats():
+    with pytest.raises(TypeError):
+        Money(10.5, "PEN")  # type: ignore[arg-type]
+
+
+def test_from_decimal_refuses_sub_minor_precision():
+    assert Money.from_decimal("29.90", "PEN") == Money(2990, "PEN")
+    with pytest.raises(ValueError, match="more decimals"):
+        Money.from_decimal(Decimal("1.005"), "PEN")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("es", "S/\xa01,234.50"), ("en", "S/\xa01,234.50"), ("zh-hans", "S/\xa01,234.50")],
+)
+def test_formats_soles_as_peruvians_write_them(language, expected):
+    assert Money(123450, "PEN").format(language) == expected
+
+
+def test_formats_yuan_with_its_symbol():
+    assert Money(800, "CNY").format("zh-hans") == "¥\xa08.00"

@@ -1,0 +1,45 @@
+"""Roles are groups; each names the permissions its people need in the back office."""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+SUBSCRIBER = "subscriber"
+STORE_AGENT = "store_agent"
+RESELLER = "reseller"
+SUPPORT = "support"
+OPERATOR = "operator"
+
+ROLE_LABELS = {
+    SUBSCRIBER: _("Subscriber"),
+    STORE_AGENT: _("Store agent"),
+    RESELLER: _("Reseller"),
+    SUPPORT: _("Support agent"),
+    OPERATOR: _("Operator"),
+}
+
+# app label -> permission codenames per role ("*" = every permission of the app's models).
+ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
+    SUBSCRIBER: {},
+    STORE_AGENT: {"lines": ["view_line"], "catalog": ["view_carrier", "view_plan"]},
+    RESELLER: {"catalog": ["view_carrier", "view_plan"]},
+    SUPPORT: {
+        "accounts": ["view_user"],
+        "lines": ["view_line", "view_lineevent"],
+        "catalog": ["view_carrier", "view_plan"],
+    },
+    OPERATOR: {"catalog": ["*"], "lines": ["*"], "accounts": ["view_user", "change_user"]},
+}
+
+
+def roles_ensure(**_: Any) -> None:
+    """Create the role groups and grant their permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        for app_label, codenames in grants.items():
+            permissions = Permission.objects.filter(content_type__app_label=app_label)
+            if "*" not in codenames:
+                permissions = permissions.filter(codename__in=codenames)
+            group.permissions.add(*permissions)

@@ -1,0 +1,138 @@
+"""Carriers with their keep-alive rules as data, and the plans they sell."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.core.models import TimeStampedModel
+from vigencia.core.money import Money
+
+
+class PolicyKind(models.TextChoices):
+    # Peru: deadlines count from the last recharge; unused balance may extend life.
+    SINCE_RECHARGE = "since_recharge", _("Days since the last recharge")
+    # Hong Kong: each top-up extends validity by a number of days.
+    VALIDITY_PER_TOPUP = "validity_per_topup", _("Validity extended per top-up")
+    # UK: any chargeable use within a window keeps the number.
+    CHARGEABLE_USE = "chargeable_use", _("Chargeable use within a period")
+    # China: a monthly keep-number plan; arrears suspend the line, then the number is recycled.
+    MONTHLY_PLAN = "monthly_plan", _("Monthly keep-number plan")
+
+
+class Carrier(TimeStampedModel):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2, e.g. PE"))
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217, e.g. PEN"))
+    timezone = models.CharField(_("timezone"), max_length=64, default="America/Lima")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    # Keep-alive policy, as data: a new carrier needs no code.
+    policy_kind = models.CharField(
+        _("policy kind"), max_length=24, choices=PolicyKind.choices, default=PolicyKind.SINCE_RECHARGE
+    )
+    restrict_after_days = models.PositiveIntegerField(
+        _("restricted after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Days without recharge until outgoing service is restricted; empty if never."),
+    )
+    cutoff_after_days = models.PositiveIntegerField(
+        _("cut off after (days)"), help_text=_("Days without recharge (or validity) until cut-off.")
+    )
+    recycle_after_cutoff_days = models.PositiveIntegerField(
+        _("number reassigned after cut-off (days)"), default=90
+    )
+    notice_days = models.PositiveIntegerField(_("carrier notice before cut-off (days)"), default=15)
+    balance_extends_life = models.BooleanField(_("unused balance extends life"), default=False)
+    balance_max_days = models.PositiveIntegerField(
+        _("longest life with balance (days)"), null=True, blank=True
+    )
+    policy_notes = models.TextField(_("policy notes and sources"), blank=True)
+
+    class Meta:
+        ordering = ["country", "name"]
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(restrict_after_days__isnull=True)
+                | Q(restrict_after_days__lte=models.F("cutoff_after_days")),
+                name="catalog_carrier_restrict_before_cutoff",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_carrier_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$"), name="catalog_carrier_country_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def policy(self) -> dict[str, object]:
+        return {
+            "kind": self.policy_kind,
+            "restrict_after_days": self.restrict_after_days,
+            "cutoff_after_days": self.cutoff_after_days,
+            "recycle_after_cutoff_days": self.recycle_after_cutoff_days,
+            "notice_days": self.notice_days,
+            "balance_extends_life": self.balance_extends_life,
+            "balance_max_days": self.balance_max_days,
+        }
+
+
+class Plan(TimeStampedModel):
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="plans")
+    code = models.SlugField(_("code"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_es = models.CharField(_("name (Spanish)"), max_length=120)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=120)
+    price_minor = models.BigIntegerField(_("price (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    validity_days = models.PositiveIntegerField(_("validity (days)"))
+    data_mb = models.PositiveIntegerField(_("data (MB)"), default=0)
+    minutes = models.PositiveIntegerField(_("voice minutes"), default=0)
+    sms = models.PositiveIntegerField(_("SMS"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    active_from = models.DateTimeField(_("on sale from"), null=True, blank=True)
+    active_until = models.DateTimeField(_("on sale until"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["carrier__code", "price_minor", "code"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "code"], name="catalog_plan_code_unique_per_carrier"),
+            models.CheckConstraint(condition=Q(price_minor__gt=0), name="catalog_plan_price_positive"),
+            models.CheckConstraint(condition=Q(validity_days__gt=0), name="catalog_plan_validity_positive"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_plan_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(active_from__isnull=True)
+                | Q(active_until__isnull=True)
+                | Q(active_from__lt=models.F("active_until")),
+                name="catalog_plan_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier.code}/{self.code}"
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_minor, self.currency)
+
+    @property
+    def name(self) -> str:
+        language = (translation.get_language() or "en").lower()
+        if language.startswith("zh"):
+            return self.name_zh_hans
+        if language.startswith("es"):
+            return self.name_es
+        return self.name_en

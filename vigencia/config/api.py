@@ -1,0 +1,66 @@
+"""`/api/v1`: one NinjaAPI, one router per app, and the one place domain errors become HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from vigencia.accounts.api import router as accounts_router
+from vigencia.catalog.api import router as catalog_router
+from vigencia.core.errors import DomainError
+from vigencia.lines.api import router as lines_router
+
+api = NinjaAPI(
+    title="Vigencia API",
+    version="1.0.0",
+    description="Keep prepaid SIM lines alive: carriers, plans, lines, renewals.",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: Any = None) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    details = [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": error.get("type"),
+        }
+        for error in exc.errors
+    ]
+    return _error(request, 422, "invalid", _("The request is not valid."), details)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthorized", _("Log in first: send a valid bearer token."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "error", str(exc))
+
+
+api.add_router("/auth", accounts_router)
+api.add_router("/", catalog_router)
+api.add_router("/lines", lines_router)

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from vigencia.config.api import api
+from vigencia.core.views import healthz
+
+admin.site.site_header = "Vigencia"
+admin.site.site_title = "Vigencia back office"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("vigencia.accounts.urls")),
+    path("lines/", include("vigencia.lines.urls")),
+    path("plans/", include("vigencia.catalog.urls")),
+    path("", include("vigencia.core.urls")),
+]

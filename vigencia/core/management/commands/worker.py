@@ -1,0 +1,25 @@
+"""`vigencia worker`: run background tasks continuously, or with --burst until none is ready."""
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the background worker (django-tasks database backend)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--burst", action="store_true", help="Process every ready task, then exit.")
+        parser.add_argument("--interval", type=float, default=1.0, help="Seconds between polls when idle.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command(
+            "db_worker",
+            queue_name="*",
+            batch=options["burst"],
+            interval=options["interval"],
+            reload=False,
+            startup_delay=not options["burst"],
+            verbosity=options["verbosity"],
+        )

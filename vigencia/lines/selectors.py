@@ -1,0 +1,66 @@
+"""Line reads: a subscriber's lines, and each line's deadline as the subscriber sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import QuerySet
+
+from vigencia.accounts.models import User
+from vigencia.core import clock
+from vigencia.core.errors import NotFound
+from vigencia.lines.models import Line, LineEvent
+
+URGENT_DAYS = 7
+SOON_DAYS = 30
+
+
+def line_list(*, owner: User) -> QuerySet[Line]:
+    return Line.objects.filter(owner=owner, removed_at__isnull=True).select_related("carrier")
+
+
+def line_get(*, owner: User, line_id: int) -> Line:
+    """A live line of this owner; another user's line or a removed one is simply not found."""
+    line = line_list(owner=owner).filter(pk=line_id).first()
+    if line is None:
+        raise NotFound(code="line_not_found")
+    return line
+
+
+def line_events(*, line: Line) -> QuerySet[LineEvent]:
+    return line.events.all()
+
+
+def line_deadline(line: Line) -> date | None:
+    """The date the line needs its next recharge by: the valid-until date the subscriber knows, else
+    the first deadline the carrier's rules give from the last recharge."""
+    if line.valid_until is not None:
+        return line.valid_until
+    if line.last_recharge_at is None:
+        return None
+    carrier = line.carrier
+    days = carrier.restrict_after_days or carrier.cutoff_after_days
+    return line.last_recharge_at + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class Urgency:
+    days_left: int | None
+    level: str  # "ok" | "soon" | "urgent" | "overdue" | "unknown"
+
+
+def line_urgency(line: Line, *, tz: str | None = None) -> Urgency:
+    deadline = line_deadline(line)
+    if deadline is None:
+        return Urgency(None, "unknown")
+    days_left = (deadline - clock.today(tz)).days
+    if days_left < 0:
+        level = "overdue"
+    elif days_left <= URGENT_DAYS:
+        level = "urgent"
+    elif days_left <= SOON_DAYS:
+        level = "soon"
+    else:
+        level = "ok"
+    return Urgency(days_left, level)

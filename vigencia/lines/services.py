@@ -1,0 +1,146 @@
+"""Line writes. Each validates everything first and writes nothing on bad input."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vigencia.accounts.models import User
+from vigencia.catalog.models import Carrier
+from vigencia.core import clock
+from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.lines.models import Line, LineEvent, LineEventKind
+from vigencia.lines.numbers import iccid_normalize, msisdn_normalize
+
+_MAX_PAST = timedelta(days=3 * 365)
+_MAX_FUTURE = timedelta(days=5 * 365)
+_NICKNAME_MAX = 60
+
+
+def _check_dates(*, last_recharge_at: date | None, valid_until: date | None, today: date) -> None:
+    if last_recharge_at is not None:
+        if last_recharge_at > today:
+            raise InvalidInput(
+                _("The last recharge cannot be in the future."),
+                code="invalid_date",
+                details={"field": "last_recharge_at"},
+            )
+        if last_recharge_at < today - _MAX_PAST:
+            raise InvalidInput(
+                _("The last recharge is too long ago; the number would already be lost."),
+                code="invalid_date",
+                details={"field": "last_recharge_at"},
+            )
+    if valid_until is not None and not today - _MAX_PAST <= valid_until <= today + _MAX_FUTURE:
+        raise InvalidInput(
+            _("The valid-until date is out of range."), code="invalid_date", details={"field": "valid_until"}
+        )
+    if last_recharge_at and valid_until and valid_until < last_recharge_at:
+        raise InvalidInput(
+            _("The valid-until date cannot be before the last recharge."),
+            code="invalid_date",
+            details={"field": "valid_until"},
+        )
+
+
+def _clean_nickname(nickname: str | None) -> str:
+    nickname = (nickname or "").strip()
+    if len(nickname) > _NICKNAME_MAX:
+        raise InvalidInput(
+            _("The nickname is too long (at most %(max)d characters).") % {"max": _NICKNAME_MAX},
+            code="invalid_nickname",
+            details={"field": "nickname"},
+        )
+    return nickname
+
+
+def _event(line: Line, kind: str, actor: User | None, **data: Any) -> LineEvent:
+    return LineEvent.objects.create(line=line, kind=kind, actor=actor, data=data)
+
+
+def line_add(
+    *,
+    owner: User,
+    msisdn: str,
+    carrier: Carrier,
+    nickname: str | None = "",
+    iccid: str | None = "",
+    last_recharge_at: date | None = None,
+    valid_until: date | None = None,
+) -> Line:
+    """Register a line for `owner`. Raises InvalidInput (422) or Conflict (409: already registered)."""
+    e164 = msisdn_normalize(msisdn, country=carrier.country)
+    clean_iccid = iccid_normalize(iccid or "")
+    clean_nickname = _clean_nickname(nickname)
+    _check_dates(
+        last_recharge_at=last_recharge_at, valid_until=valid_until, today=clock.today(owner.timezone)
+    )
+    try:
+        with transaction.atomic():
+            line = Line.objects.create(
+                owner=owner,
+                msisdn=e164,
+                carrier=carrier,
+                nickname=clean_nickname,
+                iccid=clean_iccid,
+                last_recharge_at=last_recharge_at,
+                valid_until=valid_until,
+            )
+            _event(line, LineEventKind.ADDED, owner, carrier=carrier.code, msisdn=e164)
+    except IntegrityError:
+        raise Conflict(
+            _("You have already registered this number."), code="line_exists", details={"msisdn": e164}
+        )
+    return line
+
+
+_EDITABLE = ("nickname", "iccid", "last_recharge_at", "valid_until")
+
+
+def line_update(*, line: Line, actor: User, **changes: Any) -> Line:
+    """Change a line's nickname, ICCID or known dates. The number and carrier are fixed: a different
+    number is a different line."""
+    unknown = set(changes) - set(_EDITABLE)
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+            code="not_editable",
+            details={"fields": sorted(unknown)},
+        )
+    if "nickname" in changes:
+        changes["nickname"] = _clean_nickname(changes["nickname"])
+    if "iccid" in changes:
+        changes["iccid"] = iccid_normalize(changes["iccid"] or "")
+    merged = {name: changes.get(name, getattr(line, name)) for name in ("last_recharge_at", "valid_until")}
+    _check_dates(**merged, today=clock.today(line.owner.timezone))
+    before = {name: getattr(line, name) for name in changes}
+    diff = {name: value for name, value in changes.items() if before[name] != value}
+    if not diff:
+        return line
+    with transaction.atomic():
+        Line.objects.filter(pk=line.pk).update(**diff, updated_at=timezone.now())
+        for name, value in diff.items():
+            setattr(line, name, value)
+        _event(
+            line,
+            LineEventKind.UPDATED,
+            actor,
+            changes={name: [_jsonable(before[name]), _jsonable(value)] for name, value in diff.items()},
+        )
+    return line
+
+
+def line_remove(*, line: Line, actor: User) -> None:
+    """Remove a line from the subscriber's list. The row stays for its history and orders."""
+    with transaction.atomic():
+        updated = Line.objects.filter(pk=line.pk, removed_at__isnull=True).update(removed_at=clock.now())
+        if updated:
+            _event(line, LineEventKind.REMOVED, actor)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
