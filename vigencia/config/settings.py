@@ -56,6 +56,11 @@ INSTALLED_APPS = [
     "vigencia.accounts",
     "vigencia.catalog",
     "vigencia.lines",
+    "vigencia.ledger",
+    "vigencia.payments",
+    "vigencia.fulfilment",
+    "vigencia.notifications",
+    "vigencia.orders",
 ]
 
 MIDDLEWARE = [
@@ -136,7 +141,7 @@ AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español"), ("zh-hans", "简体中文")]
-LOCALE_PATHS = [BASE_DIR / "vigencia" / "locale"]
+LOCALE_PATHS: list[str] = []  # each app keeps its own catalog in <app>/locale/
 TIME_ZONE = "America/Lima"
 USE_I18N = True
 USE_TZ = True
