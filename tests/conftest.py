@@ -94,3 +94,16 @@ def frozen_clock() -> Iterator:
 @pytest.fixture
 def seeded(db) -> None:
     call_command("seed_demo", verbosity=0)
+
+
+@pytest.fixture
+def run_tasks(db):
+    """Run every ready background task, as `vigencia worker --burst` does; returns how many ran."""
+    from django_tasks_db.models import DBTaskResult
+
+    def run() -> int:
+        before = DBTaskResult.objects.filter(status="SUCCESSFUL").count()
+        call_command("worker", burst=True, verbosity=0)
+        return DBTaskResult.objects.filter(status="SUCCESSFUL").count() - before
+
+    return run

@@ -212,3 +212,7 @@ LOGGING = {
 NINJA_PAGINATION_MAX_LIMIT = 200
 VIGENCIA_DISPLAY_TIMEZONE = "America/Lima"
 VIGENCIA_API_TOKEN_TTL = timedelta(days=int(os.environ.get("VIGENCIA_API_TOKEN_TTL_DAYS", "30")))
+
+# Periodic jobs: `vigencia scheduler` enqueues each task once per period (a unique period key), so a
+# second scheduler or a restart never runs a period twice. {name: {"task": dotted path, "every": seconds}}
+VIGENCIA_PERIODIC_JOBS: dict[str, dict[str, object]] = {}
