@@ -144,3 +144,35 @@ def line_remove(*, line: Line, actor: User) -> None:
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def line_renew(*, line: Line, validity_days: int, reference: str, actor: User | None = None) -> date:
+    """Apply a completed recharge: the last recharge is today, valid-until moves `validity_days` past
+    the later of today and the current deadline, and a restricted or cut-off line is active again.
+    Locks the line row; returns the new valid-until date."""
+    from vigencia.lines.models import LINE_TRANSITIONS, LineStatus
+    from vigencia.lines.selectors import line_deadline
+
+    with transaction.atomic():
+        line = Line.objects.select_for_update().select_related("carrier").get(pk=line.pk)
+        today = clock.today(line.carrier.timezone)
+        current = line_deadline(line)
+        start = max(today, current) if current else today
+        new_valid_until = start + timedelta(days=validity_days)
+        before = line.valid_until
+        if line.status != LineStatus.ACTIVE:
+            previous = LINE_TRANSITIONS.apply(line, field="status", target=LineStatus.ACTIVE)
+            _event(line, LineEventKind.STATUS_CHANGED, actor, **{"from": previous, "to": LineStatus.ACTIVE})
+        Line.objects.filter(pk=line.pk).update(
+            valid_until=new_valid_until, last_recharge_at=today, updated_at=timezone.now()
+        )
+        _event(
+            line,
+            LineEventKind.RENEWED,
+            actor,
+            reference=reference,
+            valid_until_before=_jsonable(before),
+            valid_until=new_valid_until.isoformat(),
+            validity_days=validity_days,
+        )
+    return new_valid_until
