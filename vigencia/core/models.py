@@ -26,6 +26,9 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner_id", "key"], name="core_idempotency_owner_key")]
 
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
 
 class PeriodicRun(models.Model):
     """A periodic job's run for one period: the unique key makes a second scheduler a no-op."""
@@ -38,3 +41,6 @@ class PeriodicRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["name", "period_start"], name="core_periodic_run_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.period_start:%Y-%m-%d %H:%M:%S}"
