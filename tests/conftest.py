@@ -98,12 +98,18 @@ def seeded(db) -> None:
 
 @pytest.fixture
 def run_tasks(db):
-    """Run every ready background task, as `vigencia worker --burst` does; returns how many ran."""
+    """Run every ready background task, as `vigencia worker --burst` does; returns how many ran.
+
+    Inside a test's transaction the worker must not close the connection between tasks (it does so
+    in production to drop stale connections), so that call is neutralised here."""
+    from unittest import mock
+
     from django_tasks_db.models import DBTaskResult
 
     def run() -> int:
         before = DBTaskResult.objects.filter(status="SUCCESSFUL").count()
-        call_command("worker", burst=True, verbosity=0)
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            call_command("worker", burst=True, verbosity=0)
         return DBTaskResult.objects.filter(status="SUCCESSFUL").count() - before
 
     return run
