@@ -44,6 +44,14 @@ def line_deadline(line: Line) -> date | None:
     return line.last_recharge_at + timedelta(days=days)
 
 
+def line_valid_until_after_renewal(line: Line, *, validity_days: int) -> date:
+    """Where a renewal bought now moves the deadline: `validity_days` past the later of today (in the
+    carrier's timezone) and the current deadline, so renewing early never loses days."""
+    today = clock.today(line.carrier.timezone)
+    current = line_deadline(line)
+    return max(today, current or today) + timedelta(days=validity_days)
+
+
 @dataclass(frozen=True)
 class Urgency:
     days_left: int | None

@@ -13,8 +13,9 @@ from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
-from vigencia.lines.models import Line, LineEvent, LineEventKind
+from vigencia.lines.models import LINE_TRANSITIONS, Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import iccid_normalize, msisdn_normalize
+from vigencia.lines.selectors import line_valid_until_after_renewal
 
 _MAX_PAST = timedelta(days=3 * 365)
 _MAX_FUTURE = timedelta(days=5 * 365)
@@ -150,15 +151,10 @@ def line_renew(*, line: Line, validity_days: int, reference: str, actor: User | 
     """Apply a completed recharge: the last recharge is today, valid-until moves `validity_days` past
     the later of today and the current deadline, and a restricted or cut-off line is active again.
     Locks the line row; returns the new valid-until date."""
-    from vigencia.lines.models import LINE_TRANSITIONS, LineStatus
-    from vigencia.lines.selectors import line_deadline
-
     with transaction.atomic():
         line = Line.objects.select_for_update().select_related("carrier").get(pk=line.pk)
         today = clock.today(line.carrier.timezone)
-        current = line_deadline(line)
-        start = max(today, current) if current else today
-        new_valid_until = start + timedelta(days=validity_days)
+        new_valid_until = line_valid_until_after_renewal(line, validity_days=validity_days)
         before = line.valid_until
         if line.status != LineStatus.ACTIVE:
             previous = LINE_TRANSITIONS.apply(line, field="status", target=LineStatus.ACTIVE)
