@@ -100,6 +100,14 @@ def api_token_revoke(*, user: User, token_id: int) -> None:
     ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
 
 
+def api_token_revoke_presented(*, token: str) -> bool:
+    """Revoke the token itself (log out of the API). Idempotent; True if it was live until now."""
+    updated = ApiToken.objects.filter(digest=_digest(token), revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
+    return updated == 1
+
+
 def user_set_language(*, user: User, language: str) -> None:
     if language in Language.values and user.language != language:
         User.objects.filter(pk=user.pk).update(language=language)

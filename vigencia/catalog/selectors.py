@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import slug_re
 from django.db.models import Q, QuerySet
 
 from vigencia.catalog.models import Carrier, Plan
@@ -13,6 +14,10 @@ def carrier_list() -> QuerySet[Carrier]:
 
 
 def carrier_get(*, code: str) -> Carrier | None:
+    """An active carrier by code; None for anything that is not one (including text that is no slug,
+    which would otherwise reach the database: NUL bytes make PostgreSQL raise)."""
+    if not isinstance(code, str) or len(code) > 40 or not slug_re.fullmatch(code):
+        return None
     return Carrier.objects.filter(code=code, is_active=True).first()
 
 

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
 
 from vigencia.accounts.api import router as accounts_router
 from vigencia.catalog.api import router as catalog_router
@@ -20,6 +21,8 @@ api = NinjaAPI(
     description="Keep prepaid SIM lines alive: carriers, plans, lines, renewals.",
     urls_namespace="api-v1",
     docs_url="/docs",
+    # Swagger UI served from ninja's own static files (no CDN, so the CSP holds); no online validator.
+    docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
 )
 
@@ -58,6 +61,9 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # ninja raises 400 for a body it cannot parse (not JSON, not UTF-8, a form instead of JSON).
+        return _error(request, 400, "malformed_body", _("The request body is not valid JSON."))
     return _error(request, exc.status_code, "error", str(exc))
 
 

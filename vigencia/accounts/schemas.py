@@ -1,0 +1,31 @@
+"""Request and response bodies of /api/v1/auth."""
+
+from __future__ import annotations
+
+from ninja import Field, Schema
+
+from vigencia.core.schemas import Text
+
+
+class RegisterIn(Schema):
+    email: Text = Field(max_length=254)
+    password: Text = Field(max_length=1024)
+    name: Text = Field("", max_length=150)
+    language: Text | None = Field(
+        None, max_length=7, description="en, es or zh-hans; by default the request's language."
+    )
+
+
+class RegisterOut(Schema):
+    id: int
+    email: str
+
+
+class TokenIn(Schema):
+    email: Text = Field(max_length=254)
+    password: Text = Field(max_length=1024)
+
+
+class TokenOut(Schema):
+    token: str = Field(description="Send it as `Authorization: Bearer <token>`. Shown once.")
+    expires_at: str | None = None
