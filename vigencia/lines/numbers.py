@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.utils.translation import gettext as _
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -12,6 +14,10 @@ from vigencia.core.errors import InvalidInput
 
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _MAX_INPUT = 32
+# What people type in a number: digits (any script), spaces, dashes, dots, brackets, a leading +.
+# phonenumbers itself skips leading junk and reads trailing text as an extension ("912345678x"),
+# which would accept letters and emoji silently.
+_NUMBER_CHARACTERS = re.compile(r"[(\s]*[+＋]?[\d\s().\-]+")
 
 
 def msisdn_normalize(raw: str, *, country: str) -> str:
@@ -21,7 +27,11 @@ def msisdn_normalize(raw: str, *, country: str) -> str:
     if not text or len(text) > _MAX_INPUT:
         raise InvalidInput(_("Enter a mobile number."), code="invalid_msisdn", details={"field": "msisdn"})
     try:
+        if not _NUMBER_CHARACTERS.fullmatch(text):
+            raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, text)
         number = phonenumbers.parse(text, country)
+        if number.extension:
+            raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, text)
     except phonenumbers.NumberParseException:
         raise InvalidInput(
             _("This is not a phone number."), code="invalid_msisdn", details={"field": "msisdn"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from vigencia.core.schemas import Text
 from vigencia.lines.models import Line
@@ -24,10 +24,11 @@ class LineIn(Schema):
     valid_until: date | None = None
 
 
-class LinePatch(Schema):
+class LinePatch(BaseModel):
     """Only the fields sent change; `msisdn` and `carrier` cannot be changed (422 `not_editable`)."""
 
-    # Other fields are let through so that the service names them in its `not_editable` error.
+    # Other fields are let through so that the service names them in its `not_editable` error (a
+    # plain pydantic model: ninja's Schema drops extra fields before they can be seen).
     model_config = ConfigDict(extra="allow")
 
     nickname: Text | None = None
