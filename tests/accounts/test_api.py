@@ -193,3 +193,11 @@ def test_revoking_without_a_token_is_401():
     response = ApiClient().delete("/api/v1/auth/token")
 
     assert response.status_code == 401
+
+
+def test_credential_errors_speak_the_request_language(anon_api):
+    response = anon_api.post_json(
+        "/api/v1/auth/token", {"email": "x@example.com", "password": "nope"}, HTTP_ACCEPT_LANGUAGE="zh-Hans"
+    )
+
+    assert response.json() == {"code": "invalid_credentials", "message": "邮箱或密码错误。", "details": None}

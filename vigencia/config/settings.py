@@ -216,3 +216,23 @@ VIGENCIA_API_TOKEN_TTL = timedelta(days=int(os.environ.get("VIGENCIA_API_TOKEN_T
 # Periodic jobs: `vigencia scheduler` enqueues each task once per period (a unique period key), so a
 # second scheduler or a restart never runs a period twice. {name: {"task": dotted path, "every": seconds}}
 VIGENCIA_PERIODIC_JOBS: dict[str, dict[str, object]] = {}
+
+
+# fulfilment: the carrier gateway ("simulator", in-process and deterministic, or an aggregator API's
+# base URL served by the HTTP client), callback signing, retries and reconciliation.
+VIGENCIA_CARRIER_GATEWAY = os.environ.get("VIGENCIA_CARRIER_GATEWAY", "simulator")
+VIGENCIA_CARRIER_API_KEY = os.environ.get("VIGENCIA_CARRIER_API_KEY", "")
+VIGENCIA_CARRIER_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_CARRIER_TIMEOUT_SECONDS", "10"))
+VIGENCIA_CARRIER_CALLBACK_SECRET = os.environ.get("VIGENCIA_CARRIER_SIM_SECRET") or _local_secret(
+    "carrier_callback_secret"
+)
+# {reference prefix: dotted path of `handler(*, transaction) -> None`}, called when a top-up ends.
+VIGENCIA_FULFILMENT_HANDLERS: dict[str, str] = {}
+VIGENCIA_FULFILMENT_RETRY_SECONDS = int(os.environ.get("VIGENCIA_FULFILMENT_RETRY_SECONDS", "30"))
+VIGENCIA_FULFILMENT_RETRY_MAX_SECONDS = int(os.environ.get("VIGENCIA_FULFILMENT_RETRY_MAX_SECONDS", "1800"))
+VIGENCIA_FULFILMENT_MAX_AGE = timedelta(hours=int(os.environ.get("VIGENCIA_FULFILMENT_MAX_AGE_HOURS", "24")))
+VIGENCIA_FULFILMENT_BATCH = int(os.environ.get("VIGENCIA_FULFILMENT_BATCH", "200"))
+VIGENCIA_PERIODIC_JOBS["fulfilment.reconcile"] = {
+    "task": "vigencia.fulfilment.tasks.reconcile_pending",
+    "every": 60,
+}
