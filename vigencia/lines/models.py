@@ -42,6 +42,10 @@ class Line(TimeStampedModel):
     )
     last_recharge_at = models.DateField(_("last recharge"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    # What the lifecycle reads besides the dates above: unused balance (in the carrier's currency)
+    # may extend life, and for "chargeable use" carriers any use counts like a recharge.
+    balance_minor = models.BigIntegerField(_("known balance (minor units)"), null=True, blank=True)
+    last_chargeable_use_at = models.DateField(_("last chargeable use"), null=True, blank=True)
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
 
     class Meta:
@@ -60,7 +64,13 @@ class Line(TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(status__in=LineStatus.values), name="lines_line_status_known"),
         ]
-        indexes = [models.Index(fields=["msisdn"]), models.Index(fields=["status", "valid_until"])]
+        indexes = [
+            models.Index(fields=["msisdn"]),
+            models.Index(fields=["status", "valid_until"]),
+            # The lifecycle sweep reads due lines by carrier, status and anchor date.
+            models.Index(fields=["carrier", "status", "last_recharge_at"], name="lines_sweep_recharge_idx"),
+            models.Index(fields=["carrier", "status", "valid_until"], name="lines_sweep_valid_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.msisdn
