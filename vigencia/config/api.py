@@ -13,6 +13,7 @@ from ninja.openapi.docs import Swagger
 from vigencia.accounts.api import router as accounts_router
 from vigencia.catalog.api import router as catalog_router
 from vigencia.core.errors import DomainError
+from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
 
 api = NinjaAPI(
@@ -70,3 +71,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/auth", accounts_router)
 api.add_router("/", catalog_router)
 api.add_router("/lines", lines_router)
+api.add_router("/fulfilment", fulfilment_router)
