@@ -32,6 +32,8 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, Any]:
             _("This Idempotency-Key was already used with a different request."),
             code="idempotency_key_reused",
         )
+    # A record is only ever visible with its response: both are written in the one transaction.
+    assert record.status_code is not None
     return record.status_code, record.response
 
 

@@ -1,0 +1,160 @@
+"""Wallet-paid renewals over HTTP against `vigencia serve` on PostgreSQL, then a burst worker.
+
+Prints renewals/s, p50/p99 latency, and the ratio to pgbench's built-in tpcb-like transactions/s
+measured on the same server in the same run. Not a test: figures vary by machine; the ratio less so.
+
+    .venv/bin/python bench/renewal_http.py --clients 8 --requests 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+VIGENCIA = str(ROOT / ".venv" / "bin" / "vigencia")
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def recreate(db: str) -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pgbench_tps(db: str, clients: int, seconds: int) -> float:
+    recreate(db)
+    subprocess.run(["pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-U", "postgres", db], check=True,
+                   capture_output=True)
+    out = subprocess.run(
+        ["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), "-h", "127.0.0.1", "-U", "postgres", db],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    match = re.search(r"tps = ([0-9.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def prepare(env: dict[str, str], clients: int, requests: int) -> list[tuple[str, int, int]]:
+    """Users with a line and a wallet funded for every request; returns (token, line_id, plan_id)."""
+    script = f"""
+import django, json
+django.setup()
+from vigencia.accounts.services import api_token_issue
+from vigencia.catalog.models import Carrier, Plan
+from vigencia.core.money import Money
+from vigencia.ledger.services import account_system, account_wallet, ledger_post
+from vigencia.lines.services import line_add
+from tests.factories import UserFactory
+claro = Carrier.objects.get(code="claro-pe"); plan = Plan.objects.get(carrier=claro, code="max-5")
+rows = []
+for i in range({clients}):
+    user = UserFactory(email=f"bench{{i}}@example.com")
+    line = line_add(owner=user, msisdn=f"+5191{{i:07d}}", carrier=claro)
+    amount = Money(plan.price_minor * {requests}, "PEN")
+    ledger_post(kind="wallet_topup", idempotency_key=f"bench-fund-{{i}}", postings=[
+        (account_system(kind="psp_clearing", currency="PEN", key="sandbox"), -amount),
+        (account_wallet(user=user), amount)])
+    rows.append((api_token_issue(user=user)[1], line.pk, plan.pk))
+print(json.dumps(rows))
+"""
+    out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", script], env=env, check=True, capture_output=True,
+                         text=True, cwd=ROOT).stdout
+    import json
+
+    return [tuple(row) for row in json.loads(out.strip().splitlines()[-1])]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=50, help="renewals per client")
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    args = parser.parse_args()
+
+    db = "vigencia_bench"
+    recreate(db)
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "DJANGO_SETTINGS_MODULE": "vigencia.config.settings",
+           "VIGENCIA_SECURE_COOKIES": "0", "VIGENCIA_LOG_LEVEL": "WARNING", "VIGENCIA_CONN_MAX_AGE": "60",
+           "PYTHONPATH": str(ROOT)}
+    subprocess.run([VIGENCIA, "migrate", "-v0"], env=env, check=True)
+    subprocess.run([VIGENCIA, "seed_demo", "-v0"], env=env, check=True, capture_output=True)
+    rows = prepare(env, args.clients, args.requests)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [VIGENCIA, "serve", "--port", str(port), "--workers", "2", "--threads", "8"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        latencies: list[float] = []
+        failures: list[int] = []
+        lock = threading.Lock()
+
+        def client(token: str, line_id: int, plan_id: int, index: int) -> None:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+                for n in range(args.requests):
+                    started = time.perf_counter()
+                    response = http.post("/api/v1/orders", json={"line_id": line_id, "plan_id": plan_id,
+                                         "payment_method": "wallet"}, headers={"Idempotency-Key": f"b{index}-{n}"})
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        (latencies if response.status_code == 201 else failures).append(
+                            elapsed if response.status_code == 201 else response.status_code)
+
+        threads = [threading.Thread(target=client, args=(*row, i)) for i, row in enumerate(rows)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        http_seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    started = time.perf_counter()
+    subprocess.run([VIGENCIA, "worker", "--burst", "-v0"], env=env, check=True)
+    worker_seconds = time.perf_counter() - started
+    verify = subprocess.run([VIGENCIA, "ledger", "verify"], env=env, capture_output=True, text=True).stdout.strip()
+
+    tps = pgbench_tps("vigencia_bench_pgbench", args.clients, args.pgbench_seconds)
+    rate = len(latencies) / http_seconds
+    quantiles = statistics.quantiles(latencies, n=100)
+    print(f"clients                 {args.clients}")
+    print(f"renewals created        {len(latencies)} (failed: {len(failures)} {sorted(set(failures))})")
+    print(f"renewals/s (HTTP)       {rate:.1f}")
+    print(f"latency p50 / p99       {quantiles[49] * 1000:.1f} ms / {quantiles[98] * 1000:.1f} ms")
+    print(f"burst worker            {worker_seconds:.1f} s for the fulfilments ({len(latencies) / worker_seconds:.1f}/s)")
+    print(f"pgbench tpcb-like tps   {tps:.1f}")
+    print(f"ratio renewals/pgbench  {rate / tps:.3f}   (goal >= 0.25; p99 goal < 100 ms)")
+    print(f"ledger verify           {verify}")
+    sys.exit(0 if verify == "ok" else 1)
+
+
+if __name__ == "__main__":
+    main()
