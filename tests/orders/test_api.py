@@ -1,0 +1,205 @@
+"""Online renewal through the API: wallet and sandbox card, idempotency, declines."""
+
+from datetime import timedelta
+
+import pytest
+
+from vigencia.core import clock
+from vigencia.ledger.selectors import wallet_balance
+from vigencia.lines.models import LineEvent
+from vigencia.notifications.models import Notification
+from vigencia.orders.models import RenewalOrder
+
+pytestmark = pytest.mark.django_db
+
+
+def _renew(api, line, plan, method, key="key-1"):
+    return api.post_json(
+        "/api/v1/orders",
+        {"line_id": line.pk, "plan_id": plan.pk, "payment_method": method},
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_wallet_renewal_completes_extends_the_line_and_notifies(api, user, line, plan, fund_wallet, run_tasks):
+    # given a wallet with S/ 25.00
+    fund_wallet(user, 2500)
+    today = clock.today()
+
+    # when the subscriber renews with the S/ 10 plan from the wallet
+    response = _renew(api, line, plan, "wallet")
+
+    # then the order is charged at once and sent to the carrier
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "fulfilling"
+    assert body["total"] == {"amount_minor": 1000, "currency": "PEN"}
+    assert body["payment"] == {"id": None, "method": "wallet", "status": "succeeded", "checkout_url": None}
+    assert wallet_balance(user=user).amount_minor == 1500
+
+    # and once the worker runs, the carrier tops up, the line is extended and the subscriber told
+    run_tasks()
+    order = api.get(f"/api/v1/orders/{body['id']}").json()
+    assert order["status"] == "completed"
+    assert order["valid_until"] == (today + timedelta(days=plan.validity_days)).isoformat()
+    line.refresh_from_db()
+    assert line.valid_until == today + timedelta(days=7)
+    assert line.last_recharge_at == today
+    assert LineEvent.objects.filter(line=line, kind="renewed").count() == 1
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True)) == ["renewal_succeeded"]
+
+
+def test_wallet_without_enough_funds_is_409_and_writes_nothing(api, user, line, plan, fund_wallet):
+    fund_wallet(user, 500)
+
+    response = _renew(api, line, plan, "wallet")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_funds"
+    assert RenewalOrder.objects.count() == 0
+    assert wallet_balance(user=user).amount_minor == 500
+
+
+def test_same_key_same_body_answers_the_same_order(api, user, line, plan, fund_wallet):
+    fund_wallet(user, 5000)
+
+    first = _renew(api, line, plan, "wallet")
+    second = _renew(api, line, plan, "wallet")
+
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert RenewalOrder.objects.count() == 1
+    assert wallet_balance(user=user).amount_minor == 4000
+
+
+def test_same_key_other_body_is_422_and_writes_nothing(api, user, line, plan, claro, fund_wallet):
+    fund_wallet(user, 5000)
+    _renew(api, line, plan, "wallet")
+    other_plan = claro.plans.get(code="max-20")
+
+    response = _renew(api, line, other_plan, "wallet")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert RenewalOrder.objects.count() == 1
+
+
+def test_missing_idempotency_key_is_422(api, line, plan):
+    response = api.post_json("/api/v1/orders", {"line_id": line.pk, "plan_id": plan.pk, "payment_method": "wallet"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_required"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"line_id": 999999, "plan_id": None, "payment_method": "wallet"}, 404, "line_not_found"),
+        ({"line_id": None, "plan_id": 999999, "payment_method": "wallet"}, 404, "plan_not_found"),
+        ({"line_id": None, "plan_id": None, "payment_method": "bitcoin"}, 422, "invalid_payment_method"),
+        ({"line_id": "abc", "plan_id": None, "payment_method": "wallet"}, 422, "invalid"),
+    ],
+)
+def test_bad_orders_are_refused_and_write_nothing(api, line, plan, payload, status, code):
+    payload = {key: (value if value is not None else {"line_id": line.pk, "plan_id": plan.pk}[key]) for key, value in payload.items()}
+    response = api.post_json("/api/v1/orders", payload, HTTP_IDEMPOTENCY_KEY="bad")
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert RenewalOrder.objects.count() == 0
+
+
+def test_a_plan_of_another_carrier_is_refused(api, line, demo_catalog):
+    from vigencia.catalog.models import Plan
+
+    entel_plan = Plan.objects.get(carrier__code="entel-pe", code="chip-10")
+    response = _renew(api, line, entel_plan, "wallet")
+    assert response.status_code == 422
+    assert response.json()["code"] == "plan_wrong_carrier"
+
+
+def test_another_users_line_and_order_are_not_found(api, other_api, line, plan, user, fund_wallet):
+    fund_wallet(user, 5000)
+    order_id = _renew(api, line, plan, "wallet").json()["id"]
+
+    assert _renew(other_api, line, plan, "wallet").status_code == 404
+    assert other_api.get(f"/api/v1/orders/{order_id}").status_code == 404
+    assert other_api.get("/api/v1/orders").json() == []
+
+
+def test_card_renewal_waits_for_payment_then_completes(api, user, line, plan, run_tasks):
+    response = _renew(api, line, plan, "sandbox_card")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending_payment"
+    assert body["payment"]["status"] == "requires_action"
+    assert body["payment"]["checkout_url"].startswith("http://testserver/payments/")
+
+    # when the PSP confirms (test helper, like a PSP's test mode)
+    helper = api.post_json(f"/api/v1/test-helpers/payments/{body['payment']['id']}/succeed")
+    assert helper.status_code == 200, helper.content
+    run_tasks()
+
+    order = api.get(f"/api/v1/orders/{body['id']}").json()
+    assert order["status"] == "completed"
+    assert order["payment"]["status"] == "succeeded"
+    assert wallet_balance(user=user).amount_minor == 0
+
+
+def test_declined_card_cancels_the_order_and_charges_nothing(api, user, line, plan, run_tasks):
+    body = _renew(api, line, plan, "sandbox_card").json()
+
+    api.post_json(f"/api/v1/test-helpers/payments/{body['payment']['id']}/fail")
+    run_tasks()
+
+    order = api.get(f"/api/v1/orders/{body['id']}").json()
+    assert order["status"] == "canceled"
+    line.refresh_from_db()
+    assert line.valid_until is None
+    assert Notification.objects.filter(user=user, kind="renewal_succeeded").count() == 0
+
+
+def test_carrier_decline_refunds_the_wallet_and_tells_the_subscriber(api, user, line, plan, run_tasks, simulator):
+    # given a card-paid renewal that the carrier will decline
+    simulator.decline_next(1)
+    body = _renew(api, line, plan, "sandbox_card").json()
+    api.post_json(f"/api/v1/test-helpers/payments/{body['payment']['id']}/succeed")
+
+    run_tasks()
+
+    order = api.get(f"/api/v1/orders/{body['id']}").json()
+    assert order["status"] == "refunded"
+    assert order["failure_code"] == "carrier_declined"
+    assert wallet_balance(user=user).amount_minor == 1000
+    line.refresh_from_db()
+    assert line.valid_until is None
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True).distinct()) == ["renewal_failed"]
+
+
+def test_wallet_topup_by_card_credits_the_wallet_once(api, user, run_tasks):
+    response = api.post_json(
+        "/api/v1/wallet/topups", {"amount_minor": 2000, "payment_method": "sandbox_card"}, HTTP_IDEMPOTENCY_KEY="t1"
+    )
+    assert response.status_code == 201, response.content
+    payment_id = response.json()["payment"]["id"]
+
+    api.post_json(f"/api/v1/test-helpers/payments/{payment_id}/succeed")
+    api.post_json(f"/api/v1/test-helpers/payments/{payment_id}/succeed")
+    run_tasks()
+
+    assert api.get("/api/v1/wallet").json() == {"balance": {"amount_minor": 2000, "currency": "PEN"}}
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"amount_minor": 2000, "payment_method": "wallet"}, "invalid_payment_method"),
+        ({"amount_minor": 0, "payment_method": "sandbox_card"}, "invalid_amount"),
+        ({"amount_minor": -500, "payment_method": "sandbox_card"}, "invalid_amount"),
+        ({"amount_minor": 10**12, "payment_method": "sandbox_card"}, "invalid_amount"),
+        ({"amount_minor": 2000, "payment_method": "sandbox_card", "currency": "pen!"}, "invalid_amount"),
+    ],
+)
+def test_bad_topups_are_refused(api, payload, code):
+    response = api.post_json("/api/v1/wallet/topups", payload, HTTP_IDEMPOTENCY_KEY="t")
+    assert response.status_code == 422
+    assert response.json()["code"] == code

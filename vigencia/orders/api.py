@@ -1,0 +1,181 @@
+"""/api/v1/orders and /api/v1/wallet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Header, Router, Schema
+
+from vigencia.accounts.auth import api_user, bearer
+from vigencia.catalog.models import Plan
+from vigencia.core.errors import InvalidInput, NotFound
+from vigencia.core.idempotency import idempotent
+from vigencia.core.money import Money
+from vigencia.ledger.selectors import wallet_balance
+from vigencia.lines.selectors import line_get
+from vigencia.orders.models import RenewalOrder, WalletTopup
+from vigencia.orders.selectors import order_get, order_list
+from vigencia.orders.services import order_create, wallet_topup_create
+from vigencia.payments.models import PaymentIntent
+
+router = Router(tags=["orders"], auth=bearer)
+
+
+class MoneyOut(Schema):
+    amount_minor: int
+    currency: str
+
+
+class Error(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class OrderIn(Schema):
+    line_id: int
+    plan_id: int
+    payment_method: str
+
+
+class TopupIn(Schema):
+    amount_minor: int
+    payment_method: str
+    currency: str = "PEN"
+
+
+class PaymentOut(Schema):
+    id: str | None
+    method: str
+    status: str
+    checkout_url: str | None = None
+
+
+class OrderOut(Schema):
+    id: int
+    status: str
+    channel: str
+    line_id: int
+    msisdn: str
+    carrier: str
+    plan_id: int
+    plan_code: str
+    total: MoneyOut
+    payment: PaymentOut
+    valid_until: date | None
+    failure_code: str
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class TopupOut(Schema):
+    id: int
+    status: str
+    amount: MoneyOut
+    payment: PaymentOut
+
+
+class WalletOut(Schema):
+    balance: MoneyOut
+
+
+def _payment(request: HttpRequest, method: str, payment_id: str) -> dict[str, Any]:
+    if not payment_id:
+        return {"id": None, "method": method, "status": "succeeded", "checkout_url": None}
+    intent = PaymentIntent.objects.get(public_id=payment_id)
+    checkout = None
+    if intent.status == "requires_action":
+        checkout = request.build_absolute_uri(intent.checkout_url)
+    return {"id": intent.public_id, "method": method, "status": intent.status, "checkout_url": checkout}
+
+
+def _order_out(request: HttpRequest, order: RenewalOrder) -> dict[str, Any]:
+    return {
+        "id": order.pk,
+        "status": order.status,
+        "channel": order.channel,
+        "line_id": order.line_id,
+        "msisdn": order.msisdn,
+        "carrier": order.carrier_code,
+        "plan_id": order.plan_id,
+        "plan_code": order.plan_code,
+        "total": order.total.as_dict(),
+        "payment": _payment(request, order.payment_method, order.payment_id),
+        "valid_until": order.valid_until_after.isoformat() if order.valid_until_after else None,
+        "failure_code": order.failure_code,
+        "created_at": order.created_at.isoformat(),
+        "completed_at": order.completed_at.isoformat() if order.completed_at else None,
+    }
+
+
+def _topup_out(request: HttpRequest, topup: WalletTopup) -> dict[str, Any]:
+    return {
+        "id": topup.pk,
+        "status": topup.status,
+        "amount": topup.amount.as_dict(),
+        "payment": _payment(request, topup.payment_method, topup.payment_id),
+    }
+
+
+@router.post(
+    "/orders",
+    response={201: OrderOut, 401: Error, 404: Error, 409: Error, 422: Error},
+    summary="Renew a line",
+    description="Needs an `Idempotency-Key` header: the same key and body answer the same order; "
+    "the same key with another body is 422. A wallet without enough funds is 409 insufficient_funds.",
+)
+def create_order(
+    request: HttpRequest, payload: OrderIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
+):
+    user = api_user(request)
+
+    def action() -> tuple[int, Any]:
+        line = line_get(owner=user, line_id=payload.line_id)
+        plan = Plan.objects.filter(pk=payload.plan_id).select_related("carrier").first()
+        if plan is None:
+            raise NotFound(code="plan_not_found")
+        order = order_create(payer=user, line=line, plan=plan, payment_method=payload.payment_method)
+        return 201, _order_out(request, order)
+
+    return idempotent(
+        owner_id=user.pk, key=idempotency_key, scope="orders.create", payload=payload.dict(), action=action
+    )
+
+
+@router.get("/orders", response=list[OrderOut])
+def list_orders(request: HttpRequest, limit: int = 50, offset: int = 0):
+    if not (1 <= limit <= 200 and offset >= 0):
+        raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
+    orders = order_list(payer=api_user(request))[offset : offset + limit]
+    return [_order_out(request, order) for order in orders]
+
+
+@router.get("/orders/{order_id}", response={200: OrderOut, 404: Error})
+def get_order(request: HttpRequest, order_id: int):
+    return _order_out(request, order_get(payer=api_user(request), order_id=order_id))
+
+
+@router.get("/wallet", response=WalletOut)
+def get_wallet(request: HttpRequest, currency: str = "PEN"):
+    return {"balance": wallet_balance(user=api_user(request), currency=currency.upper()[:3]).as_dict()}
+
+
+@router.post("/wallet/topups", response={201: TopupOut, 401: Error, 422: Error})
+def create_topup(
+    request: HttpRequest, payload: TopupIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
+):
+    user = api_user(request)
+
+    def action() -> tuple[int, Any]:
+        try:
+            amount = Money(payload.amount_minor, payload.currency)
+        except (TypeError, ValueError):
+            raise InvalidInput(code="invalid_amount", details={"field": "currency"})
+        topup = wallet_topup_create(user=user, amount=amount, payment_method=payload.payment_method)
+        return 201, _topup_out(request, topup)
+
+    return idempotent(
+        owner_id=user.pk, key=idempotency_key, scope="wallet.topup", payload=payload.dict(), action=action
+    )

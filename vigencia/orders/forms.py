@@ -1,0 +1,28 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.orders.models import PSP_METHODS, PaymentMethod
+
+
+class CheckoutForm(forms.Form):
+    payment_method = forms.ChoiceField(
+        label=_("Pay with"),
+        choices=PaymentMethod.choices,
+        widget=forms.RadioSelect,
+        initial=PaymentMethod.SANDBOX_CARD,
+    )
+    # One key per rendered form: a double tap or a resubmitted page never buys twice.
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class TopupForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount (S/)"), min_value=5, max_value=1000, decimal_places=2, initial=20
+    )
+    payment_method = forms.ChoiceField(
+        label=_("Pay with"),
+        choices=[(value, label) for value, label in PaymentMethod.choices if value in PSP_METHODS],
+        widget=forms.RadioSelect,
+        initial=PaymentMethod.SANDBOX_CARD,
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)

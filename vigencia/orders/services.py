@@ -1,0 +1,322 @@
+"""The renewal pipeline: create -> pay -> post to the ledger -> fulfil at the carrier -> extend the line
+-> notify; or, when the carrier finally declines, refund to the payer's wallet and notify.
+
+Every step is idempotent and runs under a row lock on the order, so a retried webhook, callback or
+worker never charges, tops up or refunds twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vigencia.accounts.models import User
+from vigencia.catalog.models import Plan
+from vigencia.catalog.selectors import plan_list_on_sale
+from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.money import Money
+from vigencia.fulfilment.services import fulfilment_start
+from vigencia.ledger.models import LedgerAccount
+from vigencia.ledger.services import account_system, account_wallet, ledger_post
+from vigencia.lines.models import Line, LineStatus
+from vigencia.lines.numbers import msisdn_display
+from vigencia.lines.services import line_renew
+from vigencia.notifications.services import notification_send
+from vigencia.orders.models import (
+    ONLINE_METHODS,
+    ORDER_TRANSITIONS,
+    PSP_METHODS,
+    TOPUP_TRANSITIONS,
+    Channel,
+    OrderEvent,
+    OrderStatus,
+    PaymentMethod,
+    RenewalOrder,
+    TopupStatus,
+    WalletTopup,
+)
+from vigencia.payments.services import payment_create
+
+TOPUP_MIN_MINOR = 500
+TOPUP_MAX_MINOR = 100_000
+
+
+def _move(order: RenewalOrder, target: str, **changes: Any) -> None:
+    source = ORDER_TRANSITIONS.apply(
+        order, field="status", target=target, updated_at=timezone.now(), **changes
+    )
+    OrderEvent.objects.create(order=order, kind="status", from_status=source, to_status=target)
+
+
+def _locked(order_id: int) -> RenewalOrder:
+    return (
+        RenewalOrder.objects.select_for_update()
+        .select_related("line", "line__carrier", "payer")
+        .get(pk=order_id)
+    )
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def order_create(
+    *,
+    payer: User,
+    line: Line,
+    plan: Plan,
+    payment_method: str,
+    channel: str = Channel.ONLINE,
+    return_url: str = "",
+    source_account: LedgerAccount | None = None,
+) -> RenewalOrder:
+    """Create a renewal order, the one entry point of every channel.
+
+    Paid through a PSP, the order waits for the payment (its `payment_id` and the intent's checkout
+    URL tell the payer where to pay). Paid with money the ledger already holds — the payer's wallet, or
+    `source_account` for a redeemed voucher (voucher liability), store cash (the shift's drawer) or a
+    store card terminal — it is charged and sent to the carrier in the same transaction; a wallet
+    without funds raises InsufficientFunds (409) and nothing is written."""
+    allowed = ONLINE_METHODS if channel == Channel.ONLINE else tuple(PaymentMethod.values)
+    if payment_method not in allowed:
+        raise InvalidInput(
+            _("Unknown payment method."), code="invalid_payment_method", details={"allowed": list(allowed)}
+        )
+    if payment_method == PaymentMethod.WALLET:
+        source_account = account_wallet(user=payer, currency=plan.currency)
+    elif payment_method not in PSP_METHODS and source_account is None:
+        raise ValueError(f"{payment_method} orders need the ledger account the money comes from")
+    if line.removed_at is not None or (line.owner_id != payer.pk and channel == Channel.ONLINE):
+        raise InvalidInput(_("This line is not yours."), code="line_not_found")
+    if line.status == LineStatus.RECYCLED:
+        raise Conflict(
+            _("This number has been reassigned by the carrier; it cannot be renewed."), code="line_recycled"
+        )
+    if plan.carrier_id != line.carrier_id:
+        raise InvalidInput(_("This plan is not sold by the line's carrier."), code="plan_wrong_carrier")
+    if not plan_list_on_sale(carrier=line.carrier).filter(pk=plan.pk).exists():
+        raise InvalidInput(_("This plan is not on sale."), code="plan_not_on_sale")
+
+    with transaction.atomic():
+        order = RenewalOrder.objects.create(
+            payer=payer,
+            line=line,
+            plan=plan,
+            channel=channel,
+            payment_method=payment_method,
+            amount_minor=plan.price_minor,
+            currency=plan.currency,
+            msisdn=line.msisdn,
+            carrier_code=line.carrier.code,
+            plan_code=plan.code,
+            plan_name=plan.name_en,
+            validity_days=plan.validity_days,
+            valid_until_before=line.valid_until,
+        )
+        OrderEvent.objects.create(order=order, kind="created", to_status=order.status)
+        if source_account is not None:
+            ledger_post(
+                kind="order_payment",
+                idempotency_key=f"order:{order.pk}:capture",
+                postings=[
+                    (source_account, -order.total),
+                    (
+                        account_system(
+                            kind="carrier_payable", currency=order.currency, key=order.carrier_code
+                        ),
+                        order.total,
+                    ),
+                ],
+                memo=f"Renewal {order.msisdn} {order.plan_code}",
+                reference=f"order:{order.pk}",
+            )
+            _order_paid(order)
+        else:
+            intent = payment_create(
+                payer=payer,
+                amount=order.total,
+                method=payment_method,
+                purpose="order",
+                purpose_id=str(order.pk),
+                return_url=return_url or reverse("orders:detail", args=[order.pk]),
+            )
+            RenewalOrder.objects.filter(pk=order.pk).update(payment_id=intent.public_id)
+            order.payment_id = intent.public_id
+    return order
+
+
+def _order_paid(order: RenewalOrder) -> None:
+    """Paid: hand the order to the carrier. The external id makes a retried fulfilment a no-op."""
+    _move(order, OrderStatus.PAID)
+    _move(order, OrderStatus.FULFILLING)
+    fulfilment_start(
+        external_id=f"order-{order.pk}",
+        reference=f"order:{order.pk}",
+        msisdn=order.msisdn,
+        carrier_code=order.carrier_code,
+        plan_code=order.plan_code,
+        amount=order.total,
+    )
+
+
+def order_payment_settled(*, intent: Any) -> None:
+    """Payment handler (VIGENCIA_PAYMENT_HANDLERS["order"]): runs in the payment's transaction."""
+    order = _locked(int(intent.purpose_id))
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return  # a late or repeated event: the order has moved on
+    if intent.status == "succeeded":
+        ledger_post(
+            kind="order_payment",
+            idempotency_key=f"order:{order.pk}:capture",
+            postings=[
+                (
+                    account_system(kind="psp_clearing", currency=order.currency, key=intent.provider),
+                    -order.total,
+                ),
+                (
+                    account_system(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
+                    order.total,
+                ),
+            ],
+            memo=f"Renewal {order.msisdn} {order.plan_code}",
+            reference=f"order:{order.pk}",
+        )
+        _order_paid(order)
+    elif intent.status in ("failed", "canceled"):
+        _move(
+            order,
+            OrderStatus.CANCELED,
+            failure_code=(intent.failure_code or intent.status)[:60],
+            failure_message=(intent.failure_message or "")[:300],
+        )
+
+
+def order_fulfilment_settled(*, transaction: Any) -> None:
+    """Fulfilment handler (VIGENCIA_FULFILMENT_HANDLERS["order"]): the carrier answered for good."""
+    order = _locked(int(transaction.reference.split(":", 1)[1]))
+    if order.status != OrderStatus.FULFILLING:
+        return
+    if transaction.status == "COMPLETED":
+        valid_until = line_renew(
+            line=order.line, validity_days=order.validity_days, reference=f"order:{order.pk}"
+        )
+        _move(order, OrderStatus.COMPLETED, valid_until_after=valid_until, completed_at=timezone.now())
+        notification_send(
+            user=order.payer,
+            kind="renewal_succeeded",
+            dedupe_key=f"order:{order.pk}:succeeded",
+            context={
+                "order_id": order.pk,
+                "msisdn": order.msisdn,
+                "msisdn_display": msisdn_display(order.msisdn),
+                "carrier_name": order.line.carrier.name,
+                "plan_name": order.plan_name,
+                "amount": order.total.format(order.payer.language),
+                "valid_until": valid_until.isoformat(),
+                "receipt_url": _absolute(reverse("orders:receipt", args=[order.pk])),
+            },
+        )
+    else:
+        _order_refund_to_wallet(order, reason=transaction.last_error or transaction.status)
+
+
+def _order_refund_to_wallet(order: RenewalOrder, *, reason: str) -> None:
+    """The carrier declined: the money goes back to the payer's wallet, whatever way they paid."""
+    _move(order, OrderStatus.FAILED, failure_code="carrier_declined", failure_message=reason[:300])
+    ledger_post(
+        kind="order_refund",
+        idempotency_key=f"order:{order.pk}:refund",
+        postings=[
+            (
+                account_system(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
+                -order.total,
+            ),
+            (account_wallet(user=order.payer, currency=order.currency), order.total),
+        ],
+        memo=f"Refund of renewal {order.msisdn} {order.plan_code}",
+        reference=f"order:{order.pk}",
+    )
+    _move(order, OrderStatus.REFUNDED)
+    notification_send(
+        user=order.payer,
+        kind="renewal_failed",
+        dedupe_key=f"order:{order.pk}:failed",
+        context={
+            "order_id": order.pk,
+            "msisdn_display": msisdn_display(order.msisdn),
+            "plan_name": order.plan_name,
+            "amount": order.total.format(order.payer.language),
+            "reason": reason[:200],
+            "refunded": True,
+            "wallet_url": _absolute(reverse("orders:wallet")),
+        },
+    )
+
+
+def wallet_topup_create(
+    *, user: User, amount: Money, payment_method: str, return_url: str = ""
+) -> WalletTopup:
+    """Start a wallet top-up through a PSP; the wallet is credited when the payment succeeds."""
+    if payment_method not in PSP_METHODS:
+        raise InvalidInput(
+            _("Top up with a card, an e-wallet or PayPal."),
+            code="invalid_payment_method",
+            details={"allowed": list(PSP_METHODS)},
+        )
+    if not TOPUP_MIN_MINOR <= amount.amount_minor <= TOPUP_MAX_MINOR:
+        raise InvalidInput(
+            _("A top-up is between %(min)s and %(max)s.")
+            % {
+                "min": Money(TOPUP_MIN_MINOR, amount.currency),
+                "max": Money(TOPUP_MAX_MINOR, amount.currency),
+            },
+            code="invalid_amount",
+            details={"min_minor": TOPUP_MIN_MINOR, "max_minor": TOPUP_MAX_MINOR},
+        )
+    with transaction.atomic():
+        topup = WalletTopup.objects.create(
+            user=user,
+            amount_minor=amount.amount_minor,
+            currency=amount.currency,
+            payment_method=payment_method,
+        )
+        intent = payment_create(
+            payer=user,
+            amount=amount,
+            method=payment_method,
+            purpose="topup",
+            purpose_id=str(topup.pk),
+            return_url=return_url or reverse("orders:wallet"),
+        )
+        WalletTopup.objects.filter(pk=topup.pk).update(payment_id=intent.public_id)
+        topup.payment_id = intent.public_id
+    return topup
+
+
+def wallet_topup_settled(*, intent: Any) -> None:
+    """Payment handler (VIGENCIA_PAYMENT_HANDLERS["topup"]): credit the wallet once."""
+    topup = WalletTopup.objects.select_for_update().select_related("user").get(pk=int(intent.purpose_id))
+    if topup.status != TopupStatus.PENDING:
+        return
+    if intent.status == "succeeded":
+        ledger_post(
+            kind="wallet_topup",
+            idempotency_key=f"topup:{topup.pk}",
+            postings=[
+                (
+                    account_system(kind="psp_clearing", currency=topup.currency, key=intent.provider),
+                    -topup.amount,
+                ),
+                (account_wallet(user=topup.user, currency=topup.currency), topup.amount),
+            ],
+            memo="Wallet top-up",
+            reference=f"topup:{topup.pk}",
+        )
+        TOPUP_TRANSITIONS.apply(topup, field="status", target=TopupStatus.SUCCEEDED)
+    elif intent.status in ("failed", "canceled"):
+        TOPUP_TRANSITIONS.apply(topup, field="status", target=TopupStatus.FAILED)
