@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from vigencia.core.money import Money
 from vigencia.fulfilment.gateways.base import (
@@ -76,7 +77,7 @@ class CarrierSimulator:
                 return OPERATORS[prefix]
         return None
 
-    def products(self, operator: str) -> list[dict[str, object]]:
+    def products(self, operator: str) -> list[dict[str, Any]]:
         currency = CURRENCIES.get(operator)
         if currency is None:
             return []
@@ -113,7 +114,7 @@ class CarrierSimulator:
             )
             self.transactions[topup.id] = topup
             self.by_external_id[external_id] = topup
-        self._changed(topup)
+        self._changed(SimTopup(**asdict(topup)))
         return topup, True
 
     def confirm(self, topup_id: str, *, decline: bool = False) -> SimTopup:
@@ -208,7 +209,7 @@ class SimulatorGateway(CarrierGateway):
                 code=str(p["code"]),
                 operator=operator,
                 amount=Money(int(p["amount_minor"]), str(p["currency"])),
-            )  # type: ignore[call-overload]
+            )
             for p in self.carrier.products(operator)
         ]
 
