@@ -1,0 +1,127 @@
+"""/api/v1: a line's computed timeline and keep-alive plan, and what keeping a number costs per carrier."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from vigencia.accounts.auth import api_user, bearer
+from vigencia.core import clock
+from vigencia.core.schemas import ErrorOut, MoneyOut
+from vigencia.lines.lifecycle import line_anchor, line_status_due, line_timeline
+from vigencia.lines.models import LineStatus
+from vigencia.lines.planner import NumberLost, keepalive_compare, keepalive_plan
+from vigencia.lines.selectors import line_get
+
+router = Router(tags=["keep-alive"], auth=bearer)
+
+_AUTH = {401: ErrorOut, 422: ErrorOut}
+_ONE = {**_AUTH, 404: ErrorOut, 409: ErrorOut}
+
+
+class TimelineEventOut(Schema):
+    kind: str = Field(description="notice, restricted, suspended (cut off) or recycled (number lost).")
+    at: dt.date = Field(description="The first day of that status (for a notice: the day it is sent).")
+
+
+class TimelineOut(Schema):
+    status: str = Field(description="The line's status as last applied by the lifecycle sweep.")
+    status_due: str = Field(description="The status the carrier's rules give the line today.")
+    next_deadline: TimelineEventOut | None = Field(description="The next status change; recharge before it.")
+    number_lost_at: dt.date | None
+    events: list[TimelineEventOut]
+
+
+class PlanQuery(Schema):
+    months: int = Field(24, ge=1, le=60, description="The horizon in calendar months, 1 to 60.")
+    goal: Literal["keep_number", "stay_active"] = Field(
+        "keep_number", description="keep_number: never lose the number; stay_active: never restricted."
+    )
+
+
+class KeepaliveStepOut(Schema):
+    date: dt.date
+    plan_id: int
+    plan_code: str
+    price: MoneyOut
+
+
+class KeepalivePlanOut(Schema):
+    steps: list[KeepaliveStepOut]
+    total: MoneyOut
+
+
+class CarrierCostOut(Schema):
+    carrier: str
+    total: MoneyOut
+    steps_count: int
+
+
+@router.get(
+    "/lines/{int:line_id}/timeline",
+    response={200: TimelineOut, **_ONE},
+    summary="A line's computed timeline",
+    description="Dates are in the carrier's timezone. An empty timeline if the line's dates are unknown.",
+)
+def line_timeline_get(request: HttpRequest, line_id: int) -> dict[str, object]:
+    line = line_get(owner=api_user(request), line_id=line_id)
+    today = clock.today(line.carrier.timezone)
+    timeline = line_timeline(line, today=today)
+    return {
+        "status": line.status,
+        "status_due": line_status_due(line, today=today),
+        "next_deadline": timeline.next_deadline,
+        "number_lost_at": timeline.number_lost_at,
+        "events": timeline.events,
+    }
+
+
+@router.get(
+    "/lines/{int:line_id}/keepalive-plan",
+    response={200: KeepalivePlanOut, **_ONE},
+    summary="The cheapest recharges that keep this line",
+    description=(
+        "From today, over `months` calendar months. 422 `invalid` for a bad `months` or `goal`; 409 "
+        "`number_lost` if the number is already lost, `no_keepalive_plan` if no plan on sale can keep it."
+    ),
+)
+def line_keepalive_plan(request: HttpRequest, line_id: int, query: Query[PlanQuery]) -> dict[str, object]:
+    line = line_get(owner=api_user(request), line_id=line_id)
+    if line.status == LineStatus.RECYCLED:
+        raise NumberLost(_("The number is already lost under the carrier's rules."))
+    result = keepalive_plan(
+        carrier=line.carrier,
+        start=clock.today(line.carrier.timezone),
+        months=query.months,
+        goal=query.goal,
+        state=line_anchor(line),
+    )
+    return {
+        "steps": [
+            {
+                "date": step.date,
+                "plan_id": step.plan.pk,
+                "plan_code": step.plan.code,
+                "price": step.price.as_dict(),
+            }
+            for step in result.steps
+        ],
+        "total": result.total.as_dict(),
+    }
+
+
+@router.get(
+    "/keepalive/compare",
+    response={200: list[CarrierCostOut], **_AUTH},
+    summary="What keeping a number costs on each carrier",
+    description="For a line recharged today; totals in each carrier's currency, by currency then total.",
+)
+def keepalive_compare_get(request: HttpRequest, query: Query[PlanQuery]) -> list[dict[str, object]]:
+    return [
+        {"carrier": cost.carrier.code, "total": cost.total.as_dict(), "steps_count": cost.steps_count}
+        for cost in keepalive_compare(months=query.months, goal=query.goal)
+    ]

@@ -1,0 +1,39 @@
+"""`vigencia lifecycle sweep [--at ISO-8601]`: apply due line status changes as of any instant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from vigencia.lines.lifecycle import lifecycle_sweep
+
+
+def _instant(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--at: not an ISO 8601 instant: {text!r} (e.g. 2026-05-01T09:00:00-05:00)")
+    if timezone.is_naive(at):
+        # A bare date or time is read in the platform's display timezone.
+        at = at.replace(tzinfo=ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE))
+    return at
+
+
+class Command(BaseCommand):
+    help = "Line lifecycle: `sweep` applies every due status change (restricted, cut off, number lost)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        sweep = actions.add_parser("sweep", help="Apply due status changes once.")
+        sweep.add_argument("--at", type=_instant, default=None, help="Run as of this ISO 8601 instant.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        counts = lifecycle_sweep(at=options["at"])
+        for transition, count in counts.items():
+            self.stdout.write(f"{transition}: {count}")
+        self.stdout.write(f"total: {sum(counts.values())}")

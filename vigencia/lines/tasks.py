@@ -1,0 +1,13 @@
+"""Background work of lines: thin tasks that call a service."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from vigencia.lines.lifecycle import lifecycle_sweep
+
+
+@task()
+def lifecycle_sweep_task() -> dict[str, int]:
+    """The periodic lifecycle sweep (VIGENCIA_PERIODIC_JOBS["lines.sweep"])."""
+    return lifecycle_sweep()
