@@ -15,6 +15,7 @@ from vigencia.catalog.api import router as catalog_router
 from vigencia.core.errors import DomainError
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
+from vigencia.lines.api_keepalive import router as keepalive_router
 
 api = NinjaAPI(
     title="Vigencia API",
@@ -71,4 +72,5 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/auth", accounts_router)
 api.add_router("/", catalog_router)
 api.add_router("/lines", lines_router)
+api.add_router("/", keepalive_router)
 api.add_router("/fulfilment", fulfilment_router)

@@ -236,3 +236,6 @@ VIGENCIA_PERIODIC_JOBS["fulfilment.reconcile"] = {
     "task": "vigencia.fulfilment.tasks.reconcile_pending",
     "every": 60,
 }
+
+# lines: the lifecycle sweep applies due status changes (restricted, cut off, number lost) hourly.
+VIGENCIA_PERIODIC_JOBS["lines.sweep"] = {"task": "vigencia.lines.tasks.lifecycle_sweep_task", "every": 3600}
