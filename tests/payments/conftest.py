@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+
+from vigencia.core import clock
+from vigencia.core.money import Money
+from vigencia.payments.models import PaymentIntent
+from vigencia.payments.providers.base import signature_header
+from vigencia.payments.services import payment_create
+
+# What the test handler saw: (payment id, status) per call.
+HANDLED: list[tuple[str, str]] = []
+
+
+def record(*, intent: PaymentIntent) -> None:
+    HANDLED.append((intent.public_id, intent.status))
+
+
+@pytest.fixture(autouse=True)
+def _base_template(settings) -> None:
+    """The portal's base.html is another app's; stand in for it while it does not exist yet."""
+    try:
+        get_template("base.html")
+    except TemplateDoesNotExist:
+        settings.TEMPLATES = [
+            {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], Path(__file__).parent / "templates"]}
+        ]
+
+
+@pytest.fixture
+def handled(settings) -> list[tuple[str, str]]:
+    settings.VIGENCIA_PAYMENT_HANDLERS = {"test": "tests.payments.conftest.record"}
+    HANDLED.clear()
+    return HANDLED
+
+
+@pytest.fixture
+def make_intent(user):
+    def make(method: str = "sandbox_card", amount_minor: int = 1500, payer=None, **extra: Any) -> PaymentIntent:
+        return payment_create(
+            payer=payer or user,
+            amount=Money(amount_minor, "PEN"),
+            method=method,
+            purpose="test",
+            purpose_id="T-1",
+            **extra,
+        )
+
+    return make
+
+
+def signed(event: dict[str, Any], *, secret: str | None = None, at: int | None = None) -> tuple[bytes, str]:
+    from django.conf import settings
+
+    body = json.dumps(event).encode()
+    timestamp = at if at is not None else int(clock.now().timestamp())
+    return body, signature_header(
+        secret=secret or settings.VIGENCIA_SANDBOX_WEBHOOK_SECRET, body=body, timestamp=timestamp
+    )
+
+
+def event_for(intent: PaymentIntent, type: str, event_id: str, **data: Any) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": type,
+        "created": 0,
+        "data": {"payment_id": intent.public_id, "amount_minor": intent.amount_minor, "currency": intent.currency, **data},
+    }
+
+
+@pytest.fixture
+def deliver(anon_api):
+    """POST an event to the webhook endpoint, signed as the sandbox signs it (or not)."""
+
+    def post(event: dict[str, Any], *, secret: str | None = None, at: int | None = None, signature: str | None = None):
+        body, header = signed(event, secret=secret, at=at)
+        return anon_api.generic(
+            "POST",
+            "/api/v1/payments/webhooks/sandbox",
+            body,
+            content_type="application/json",
+            HTTP_VIGENCIA_SIGNATURE=signature if signature is not None else header,
+        )
+
+    return post

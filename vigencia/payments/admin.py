@@ -1,0 +1,44 @@
+"""Back office: payments and the webhook inbox, read-only (money moves only through the services)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from vigencia.payments.models import PaymentEvent, PaymentIntent, WebhookEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PaymentEventInline(admin.TabularInline):
+    model = PaymentEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "at", "data"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PaymentIntent)
+class PaymentIntentAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "payer", "amount", "method", "status", "purpose", "purpose_id", "created_at"]
+    list_filter = ["status", "method", "purpose"]
+    search_fields = ["public_id", "provider_reference", "purpose_id", "payer__email"]
+    inlines = [PaymentEventInline]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["provider", "event_id", "type", "outcome", "received_at", "handled_at"]
+    list_filter = ["provider", "type", "outcome"]
+    search_fields = ["event_id"]
