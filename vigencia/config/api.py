@@ -15,6 +15,7 @@ from vigencia.catalog.api import router as catalog_router
 from vigencia.core.errors import DomainError
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
+from vigencia.payments.api import router as payments_router, test_helpers_router as payments_test_helpers_router
 from vigencia.lines.api_keepalive import router as keepalive_router
 
 api = NinjaAPI(
@@ -74,3 +75,5 @@ api.add_router("/", catalog_router)
 api.add_router("/lines", lines_router)
 api.add_router("/", keepalive_router)
 api.add_router("/fulfilment", fulfilment_router)
+api.add_router("/payments", payments_router)
+api.add_router("/test-helpers/payments", payments_test_helpers_router)

@@ -239,3 +239,12 @@ VIGENCIA_PERIODIC_JOBS["fulfilment.reconcile"] = {
 
 # lines: the lifecycle sweep applies due status changes (restricted, cut off, number lost) hourly.
 VIGENCIA_PERIODIC_JOBS["lines.sweep"] = {"task": "vigencia.lines.tasks.lifecycle_sweep_task", "every": 3600}
+
+
+# payments: the built-in sandbox PSP (test mode: checkout pages and test helpers) and its webhook
+# secret; {purpose: dotted path of `handler(*, intent) -> None`}, called when a payment has an outcome.
+VIGENCIA_PAYMENT_HANDLERS: dict[str, str] = {}
+VIGENCIA_SANDBOX_PAYMENTS = env_bool("VIGENCIA_SANDBOX_PAYMENTS", default=True)
+VIGENCIA_SANDBOX_WEBHOOK_SECRET = os.environ.get("VIGENCIA_SANDBOX_WEBHOOK_SECRET") or _local_secret(
+    "sandbox_webhook_secret"
+)

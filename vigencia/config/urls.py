@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("vigencia.accounts.urls")),
     path("lines/", include("vigencia.lines.urls")),
     path("plans/", include("vigencia.catalog.urls")),
+    path("payments/", include("vigencia.payments.urls")),
     path("", include("vigencia.core.urls")),
 ]

@@ -197,22 +197,33 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
 
 
 def _transition_lines(
-    *, carrier: Carrier, due: Q, source: str, target: str, at: datetime, notify: TransitionHook | None
-) -> list[int]:
-    """Move every due line of `carrier` from `source` to `target`; returns the ids moved. Rows another
-    sweep holds are skipped (it is moving them), so concurrent sweeps never move a line twice."""
+    *,
+    carrier: Carrier,
+    due: Q,
+    sources: list[str],
+    target: str,
+    at: datetime,
+    notify: TransitionHook | None,
+) -> dict[str, int]:
+    """Move every due line of `carrier` from one of `sources` to `target`; returns how many moved from
+    each source. Rows another sweep holds are skipped (it is moving them), so concurrent sweeps never
+    move a line twice."""
     with transaction.atomic():
-        ids = list(
-            Line.objects.filter(due, carrier=carrier, status=source, removed_at__isnull=True)
+        rows = list(
+            Line.objects.filter(due, carrier=carrier, status__in=sources, removed_at__isnull=True)
             .order_by("pk")
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
+            .values_list("pk", "status")
         )
-        if not ids:
-            return []
-        for batch in _batches(ids):
-            # `status=source` again: on SQLite (no row locks) the write lock is the guard.
-            Line.objects.filter(pk__in=batch, status=source).update(status=target, updated_at=at)
+        if not rows:
+            return {}
+        by_source: dict[str, list[int]] = {}
+        for line_id, source in rows:
+            by_source.setdefault(source, []).append(line_id)
+        for source, ids in by_source.items():
+            for batch in _batches(ids):
+                # `status=source` again: on SQLite (no row locks) the write lock is the guard.
+                Line.objects.filter(pk__in=batch, status=source).update(status=target, updated_at=at)
         LineEvent.objects.bulk_create(
             [
                 LineEvent(
@@ -221,13 +232,13 @@ def _transition_lines(
                     at=at,
                     data={"from": source, "to": target, "reason": "carrier_rules"},
                 )
-                for line_id in ids
+                for line_id, source in rows
             ],
             batch_size=5_000,
         )
         if notify is not None:
-            notify(ids, target)
-    return ids
+            notify([line_id for line_id, _source in rows], target)
+    return {source: len(ids) for source, ids in by_source.items()}
 
 
 def _notify_transitions(line_ids: Sequence[int], to_status: str, *, on: date | None = None) -> None:
@@ -295,6 +306,11 @@ def lifecycle_sweep(
         for source in _PROGRESSION[:index]
         if LINE_TRANSITIONS.can(source, target)
     }
+    with clock.frozen(at):  # everything the sweep calls (the hook too) runs "at" the same instant
+        return _sweep(at=at, notify=notify, counts=counts)
+
+
+def _sweep(*, at: datetime, notify: TransitionHook | None, counts: dict[str, int]) -> dict[str, int]:
     for carrier in Carrier.objects.order_by("pk"):
         today = at.astimezone(ZoneInfo(carrier.timezone)).date()
         # Furthest status first, so that a line overdue for several moves makes only the last one.
@@ -302,11 +318,14 @@ def lifecycle_sweep(
             due = _due_filter(carrier, target, today)
             if due is None:
                 continue
-            for source in _PROGRESSION[: _PROGRESSION.index(target)]:
-                if not LINE_TRANSITIONS.can(source, target):
-                    continue
-                moved = _transition_lines(
-                    carrier=carrier, due=due, source=source, target=target, at=at, notify=notify
-                )
-                counts[f"{source}->{target}"] += len(moved)
+            sources = [
+                source
+                for source in _PROGRESSION[: _PROGRESSION.index(target)]
+                if LINE_TRANSITIONS.can(source, target)
+            ]
+            moved = _transition_lines(
+                carrier=carrier, due=due, sources=sources, target=target, at=at, notify=notify
+            )
+            for source, count in moved.items():
+                counts[f"{source}->{target}"] += count
     return counts
