@@ -1,8 +1,10 @@
 """Settings, all read from the environment (twelve-factor); safe defaults when not in debug."""
 
+import base64
 import os
 import secrets
 from datetime import timedelta
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "vigencia.fulfilment",
     "vigencia.notifications",
     "vigencia.orders",
+    "vigencia.stores",
 ]
 
 MIDDLEWARE = [
@@ -248,3 +251,23 @@ VIGENCIA_SANDBOX_PAYMENTS = env_bool("VIGENCIA_SANDBOX_PAYMENTS", default=True)
 VIGENCIA_SANDBOX_WEBHOOK_SECRET = os.environ.get("VIGENCIA_SANDBOX_WEBHOOK_SECRET") or _local_secret(
     "sandbox_webhook_secret"
 )
+
+
+# stores: the locator's map takes Leaflet's JS/CSS from the django-leaflet package's static files (no
+# CDN); only the files, as its app would pull in GeoDjango (GDAL).
+STATICFILES_DIRS = [Path(find_spec("leaflet").origin).parent / "static"]  # type: ignore[union-attr,arg-type]
+
+
+# stores: ID documents are encrypted with AES-GCM under VIGENCIA_ID_KEYS (base64 keys of 32 bytes,
+# newest first: the first encrypts, all decrypt, so rotation is "prepend a key") and looked up by an
+# HMAC blind index under a separate key. A local install keeps both under var/.
+def _local_aes_key(name: str) -> str:
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+VIGENCIA_ID_KEYS = env_list("VIGENCIA_ID_KEYS") or [_local_aes_key("id_document_key")]
+VIGENCIA_ID_INDEX_KEY = os.environ.get("VIGENCIA_ID_INDEX_KEY") or _local_aes_key("id_document_index_key")

@@ -96,6 +96,7 @@ class SimulatorServer(ThreadingHTTPServer):
 class SimulatorHandler(BaseHTTPRequestHandler):
     server: SimulatorServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.options["verbosity"] > 1:
