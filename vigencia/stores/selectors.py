@@ -1,0 +1,288 @@
+"""Reads: when a store is open, and which stores are nearest to a point."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Avg, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from vigencia.catalog.models import Carrier
+from vigencia.core import clock
+from vigencia.core.errors import InvalidInput
+from vigencia.stores.models import Holiday, OpeningHours, Store, StoreService
+
+EARTH_RADIUS_M = 6_371_000.0
+# Far enough to step over a long run of holidays; a store with no hours at all never opens.
+NEXT_OPENING_HORIZON_DAYS = 31
+MAX_LIMIT = 50
+_FIRST_RADIUS_M = 2_000.0
+_HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
+
+
+# --- opening hours ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A store's week of opening hours and its holidays, as instants in UTC.
+
+    Wall times are read in the store's timezone, so a DST change moves the instants and not the
+    hours; an opening at a wall time that does not exist (a spring-forward gap) starts when the clock
+    reaches it. A holiday cancels the openings that start on that local date; an opening that began
+    the evening before still runs past midnight."""
+
+    tz: ZoneInfo
+    hours: dict[int, list[tuple[time, time]]]
+    closed_dates: frozenset[date] = field(default_factory=frozenset)
+
+    def _instant(self, day: date, wall: time) -> datetime:
+        return datetime.combine(day, wall, tzinfo=self.tz).astimezone(UTC)
+
+    def openings(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The (start, end) instants of the openings that start on a local date."""
+        if day in self.closed_dates:
+            return []
+        result = []
+        for opens, closes in self.hours.get(day.weekday(), ()):
+            closing_day = day if closes > opens else day + timedelta(days=1)
+            result.append((self._instant(day, opens), self._instant(closing_day, closes)))
+        return sorted(result)
+
+    def open_at(self, at: datetime) -> bool:
+        local_day = at.astimezone(self.tz).date()
+        return any(
+            start <= at < end
+            for day in (local_day - timedelta(days=1), local_day)
+            for start, end in self.openings(day)
+        )
+
+    def next_opening(self, at: datetime) -> datetime | None:
+        """The first opening that starts at or after `at`, in the store's timezone."""
+        local_day = at.astimezone(self.tz).date()
+        for offset in range(NEXT_OPENING_HORIZON_DAYS + 1):
+            for start, _end in self.openings(local_day + timedelta(days=offset)):
+                if start >= at:
+                    return start.astimezone(self.tz)
+        return None
+
+
+def _closed_dates(rows: Iterable[Holiday]) -> frozenset[date]:
+    # A store's own row overrides the all-stores row of the same date.
+    closed: dict[date, bool] = {}
+    for row in sorted(rows, key=lambda holiday: holiday.store_id is not None):
+        closed[row.date] = row.closed
+    return frozenset(day for day, is_closed in closed.items() if is_closed)
+
+
+def _schedule(store: Store, holidays: Iterable[Holiday]) -> Schedule:
+    hours: dict[int, list[tuple[time, time]]] = {}
+    for row in store.hours.all():
+        hours.setdefault(row.weekday, []).append((row.opens, row.closes))
+    return Schedule(tz=ZoneInfo(store.timezone), hours=hours, closed_dates=_closed_dates(holidays))
+
+
+def _holiday_window(at: datetime) -> Q:
+    day = at.astimezone(UTC).date()
+    return Q(date__gte=day - timedelta(days=2), date__lte=day + timedelta(days=NEXT_OPENING_HORIZON_DAYS + 2))
+
+
+def store_schedules(stores: Iterable[Store], *, at: datetime) -> dict[int, Schedule]:
+    """Each store's schedule around `at`, with one query for the holidays of all of them."""
+    stores = list(stores)
+    holidays = list(
+        Holiday.objects.filter(_holiday_window(at)).filter(
+            Q(store__isnull=True) | Q(store__in=[store.pk for store in stores])
+        )
+    )
+    return {
+        store.pk: _schedule(store, [h for h in holidays if h.store_id in (None, store.pk)])
+        for store in stores
+    }
+
+
+def store_open_at(store: Store, at: datetime) -> bool:
+    """Whether the store is open at the instant `at` (opening hours, midnight, holidays, DST)."""
+    return store_schedules([store], at=at)[store.pk].open_at(at)
+
+
+def store_next_opening(store: Store, at: datetime) -> datetime | None:
+    """When the store next opens at or after `at`, in its timezone; None if not within a month."""
+    return store_schedules([store], at=at)[store.pk].next_opening(at)
+
+
+# --- the locator -------------------------------------------------------------------------------------
+
+
+def _coordinate(raw: str | float | None, *, name: str, bound: float) -> float:
+    try:
+        value = float(raw) if raw is not None and len(str(raw)) <= 32 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not -bound <= value <= bound:
+        raise InvalidInput(
+            _("Coordinates must be a latitude between -90 and 90 and a longitude between -180 and 180."),
+            code="invalid_coordinates",
+            details={"field": name},
+        )
+    return value
+
+
+def coordinates_parse(lat: str | float | None, lng: str | float | None) -> tuple[float, float]:
+    """(latitude, longitude) as floats; InvalidInput `invalid_coordinates` for text, NaN or out of range."""
+    return _coordinate(lat, name="lat", bound=90), _coordinate(lng, name="lng", bound=180)
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres on a sphere of the Earth's mean radius."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _bounding_box(lat: float, lng: float, radius_m: float) -> Q | None:
+    """A lat/lng box holding every point within `radius_m`; None when that is the whole Earth."""
+    if radius_m >= _HALF_CIRCUMFERENCE_M:
+        return None
+    angular = radius_m / EARTH_RADIUS_M
+    lat_min, lat_max = lat - math.degrees(angular), lat + math.degrees(angular)
+    if lat_min <= -90 or lat_max >= 90:
+        return Q(latitude__gte=max(lat_min, -90), latitude__lte=min(lat_max, 90))  # a pole is inside
+    spread = math.degrees(math.asin(min(1.0, math.sin(angular) / math.cos(math.radians(lat)))))
+    box = Q(latitude__gte=lat_min, latitude__lte=lat_max)
+    lng_min, lng_max = lng - spread, lng + spread
+    if lng_min < -180:  # across the antimeridian: two ranges
+        return box & (Q(longitude__gte=lng_min + 360) | Q(longitude__lte=lng_max))
+    if lng_max > 180:
+        return box & (Q(longitude__gte=lng_min) | Q(longitude__lte=lng_max - 360))
+    return box & Q(longitude__gte=lng_min, longitude__lte=lng_max)
+
+
+@dataclass(frozen=True)
+class NearbyStore:
+    store: Store
+    distance_m: int
+    open_now: bool
+    opens_at: datetime | None  # when closed: the next opening, in the store's timezone
+
+
+def _with_details(queryset: QuerySet[Store]) -> QuerySet[Store]:
+    return queryset.prefetch_related(
+        Prefetch("carriers", queryset=Carrier.objects.order_by("code")),
+        Prefetch("services", queryset=StoreService.objects.order_by("service")),
+        Prefetch("hours", queryset=OpeningHours.objects.all()),
+    )
+
+
+def _candidates(*, carrier: Carrier | None, service: str | None) -> QuerySet[Store]:
+    queryset = Store.objects.filter(active=True)
+    if carrier is not None:
+        queryset = queryset.filter(carriers=carrier)
+    if service is not None:
+        queryset = queryset.filter(services__service=service)
+    return queryset
+
+
+def store_nearest(
+    *,
+    lat: float,
+    lng: float,
+    limit: int = 10,
+    open_now: bool = False,
+    carrier: Carrier | None = None,
+    service: str | None = None,
+    at: datetime | None = None,
+) -> list[NearbyStore]:
+    """The `limit` active stores nearest to (lat, lng), nearest first, with distance and open state.
+
+    A bounding box on the indexed latitude/longitude prefilters in SQL and widens until the stores
+    inside the circle it encloses are enough; exact haversine ranks them. `open_now` keeps only the
+    stores open at `at` (default now)."""
+    at = at or clock.now()
+    limit = max(1, min(limit, MAX_LIMIT))
+    candidates = _candidates(carrier=carrier, service=service)
+    loaded: dict[int, Store] = {}
+    schedules: dict[int, Schedule] = {}
+
+    def load(pks: list[int]) -> None:
+        missing = [pk for pk in pks if pk not in loaded]
+        if missing:
+            stores = list(_with_details(Store.objects.filter(pk__in=missing)))
+            loaded.update((store.pk, store) for store in stores)
+            schedules.update(store_schedules(stores, at=at))
+
+    radius = _FIRST_RADIUS_M
+    while True:
+        box = _bounding_box(lat, lng, radius)
+        rows = (candidates.filter(box) if box is not None else candidates).values_list(
+            "pk", "latitude", "longitude"
+        )
+        ranked = sorted((haversine_m(lat, lng, row_lat, row_lng), pk) for pk, row_lat, row_lng in rows)
+        # Inside the box's inscribed circle the order is final; beyond it a nearer store may hide.
+        settled = ranked if box is None else [item for item in ranked if item[0] <= radius]
+        if open_now:
+            chosen = []
+            for start in range(0, len(settled), 2 * limit):
+                chunk = settled[start : start + 2 * limit]
+                load([pk for _distance, pk in chunk])
+                chosen += [item for item in chunk if schedules[item[1]].open_at(at)]
+                if len(chosen) >= limit:
+                    break
+        else:
+            chosen = settled
+        chosen = chosen[:limit]
+        if len(chosen) >= limit or box is None:
+            break
+        # Enough stores in the box but some beyond the circle: widen just to the last of them.
+        enough = len(ranked) >= limit and not open_now
+        radius = max(radius * 2, ranked[limit - 1][0]) if enough else radius * 4
+
+    load([pk for _distance, pk in chosen])
+    result = []
+    for distance, pk in chosen:
+        schedule = schedules[pk]
+        is_open = schedule.open_at(at)
+        result.append(
+            NearbyStore(
+                store=loaded[pk],
+                distance_m=round(distance),
+                open_now=is_open,
+                opens_at=None if is_open else schedule.next_opening(at),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class District:
+    city: str
+    district: str
+    latitude: float
+    longitude: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.district}, {self.city}"
+
+
+def store_districts() -> list[District]:
+    """The districts that have active stores, each at the mean position of its stores."""
+    rows = (
+        Store.objects.filter(active=True)
+        .exclude(district="")
+        .values("city", "district")
+        .annotate(latitude=Avg("latitude"), longitude=Avg("longitude"))
+        .order_by("city", "district")
+    )
+    return [District(**row) for row in rows]
+
+
+def store_list() -> QuerySet[Store]:
+    return _with_details(Store.objects.filter(active=True))
