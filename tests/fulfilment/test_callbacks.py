@@ -132,3 +132,15 @@ def test_a_signed_callback_that_is_not_a_transaction_is_422(start, anon_api, bod
 
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_callback"
+
+
+def test_the_error_message_speaks_the_callers_language(start, anon_api):
+    start()
+    body = _body("COMPLETED")
+
+    response = anon_api.post(
+        URL, data=body, content_type="application/json", HTTP_VIGENCIA_SIGNATURE="", HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "La firma de la notificación no es válida."
