@@ -1,0 +1,88 @@
+"""Races, proven on PostgreSQL with real threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django_tasks_db.models import DBTaskResult
+
+from tests.fulfilment import handlers
+from vigencia.core import clock
+from vigencia.core.money import Money
+from vigencia.fulfilment.gateways.simulator import simulator
+from vigencia.fulfilment.models import FulfilmentEvent, FulfilmentTransaction
+from vigencia.fulfilment.services import fulfilment_apply_status, fulfilment_reconcile, fulfilment_start
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
+]
+
+
+def _race(count: int, work: Callable[[int], object]) -> list[object]:
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _start(n: int = 42) -> FulfilmentTransaction:
+    return fulfilment_start(
+        external_id=f"order-{n}",
+        reference=f"order:{n}",
+        msisdn="+51912345678",
+        carrier_code="claro-pe",
+        plan_code="claro-10",
+        amount=Money(1000, "PEN"),
+    )
+
+
+def test_ten_concurrent_starts_of_one_external_id_record_one_top_up_and_one_task():
+    results = _race(10, lambda _index: _start().pk)
+
+    assert len(set(results)) == 1, results
+    assert FulfilmentTransaction.objects.count() == 1
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_concurrent_completions_apply_once_and_call_the_handler_once():
+    transaction = _start()
+
+    results = _race(
+        8, lambda _index: fulfilment_apply_status(transaction=transaction, status="completed").status
+    )
+
+    assert results == ["completed"] * 8
+    assert FulfilmentEvent.objects.filter(kind="status_changed").count() == 1
+    assert handlers.CALLS == [("order-42", "completed")]
+
+
+def test_concurrent_reconcilers_never_check_a_top_up_twice():
+    for n in range(20):
+        _start(n)
+    later = clock.now() + timedelta(minutes=1)
+
+    results = _race(4, lambda _index: fulfilment_reconcile(now=later))
+
+    assert sum(result["checked"] for result in results) == 20, results  # type: ignore[index]
+    assert simulator.calls.count("create") == 20
+    assert FulfilmentTransaction.objects.filter(status="completed").count() == 20
