@@ -16,7 +16,6 @@ on the day after it, in the carrier's timezone. Unused balance may stretch life 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,7 +32,6 @@ from vigencia.catalog.models import Carrier, PolicyKind
 from vigencia.core import clock
 from vigencia.lines.models import LINE_TRANSITIONS, Line, LineEvent, LineEventKind, LineStatus
 
-logger = logging.getLogger(__name__)
 
 # The order a line moves in; the sweep only ever moves a line forward (recovery is a renewal's job).
 _PROGRESSION = [LineStatus.ACTIVE, LineStatus.RESTRICTED, LineStatus.SUSPENDED, LineStatus.RECYCLED]
@@ -200,7 +198,7 @@ def _transition_lines(
     *,
     carrier: Carrier,
     due: Q,
-    sources: list[str],
+    sources: Sequence[str],
     target: str,
     at: datetime,
     notify: TransitionHook | None,
