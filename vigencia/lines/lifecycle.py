@@ -32,7 +32,6 @@ from vigencia.catalog.models import Carrier, PolicyKind
 from vigencia.core import clock
 from vigencia.lines.models import LINE_TRANSITIONS, Line, LineEvent, LineEventKind, LineStatus
 
-
 # The order a line moves in; the sweep only ever moves a line forward (recovery is a renewal's job).
 _PROGRESSION = [LineStatus.ACTIVE, LineStatus.RESTRICTED, LineStatus.SUSPENDED, LineStatus.RECYCLED]
 _CHUNK = 10_000  # ids per UPDATE: well under every backend's limit on query parameters
