@@ -340,3 +340,32 @@ def test_the_periodic_reconcile_task_is_registered(settings):
 
     assert job == {"task": "vigencia.fulfilment.tasks.reconcile_pending", "every": 60}
     assert import_string(job["task"]).name == "reconcile_pending"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("external_id", ""),
+        ("external_id", "x" * 101),
+        ("reference", "  "),
+        ("carrier_code", "c" * 41),
+        ("plan_code", ""),
+    ],
+)
+def test_start_refuses_missing_or_too_long_identifiers_and_writes_nothing(db, field, value):
+    arguments = {
+        "external_id": "order-1",
+        "reference": "order:1",
+        "msisdn": "+51912345678",
+        "carrier_code": "claro-pe",
+        "plan_code": "claro-10",
+        "amount": Money(1000, "PEN"),
+        field: value,
+    }
+
+    with pytest.raises(InvalidInput) as error:
+        fulfilment_start(**arguments)
+
+    assert error.value.details == {"field": field}
+    assert FulfilmentTransaction.objects.count() == 0
+    assert DBTaskResult.objects.count() == 0

@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
+from django.db.models import CharField, F
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -102,11 +103,8 @@ def fulfilment_start(
         "plan_code": plan_code,
     }
     for name, value in fields.items():
-        if (
-            not value
-            or not value.strip()
-            or len(value) > (100 if name in {"external_id", "reference"} else 60)
-        ):
+        max_length = cast(CharField, FulfilmentTransaction._meta.get_field(name)).max_length or 0
+        if not value or not value.strip() or len(value) > max_length:
             raise InvalidInput(
                 _("%(field)s is missing or too long.") % {"field": name},
                 code="invalid",
@@ -157,9 +155,8 @@ def fulfilment_submit(
         return transaction
     gateway = gateway_get()
     expired = now >= transaction.created_at + settings.VIGENCIA_FULFILMENT_MAX_AGE
-    attempts = transaction.attempts + 1
-    FulfilmentTransaction.objects.filter(pk=transaction.pk).update(attempts=attempts)
-    transaction.attempts = attempts
+    FulfilmentTransaction.objects.filter(pk=transaction.pk).update(attempts=F("attempts") + 1)
+    transaction.refresh_from_db(fields=["attempts"])
     try:
         remote = _drive_at_gateway(transaction, gateway, may_create=not expired)
     except GatewayRejected as exc:
