@@ -29,7 +29,10 @@ def _base_template(settings) -> None:
         get_template("base.html")
     except TemplateDoesNotExist:
         settings.TEMPLATES = [
-            {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], Path(__file__).parent / "templates"]}
+            {
+                **settings.TEMPLATES[0],
+                "DIRS": [*settings.TEMPLATES[0]["DIRS"], Path(__file__).parent / "templates"],
+            }
         ]
 
 
@@ -42,7 +45,9 @@ def handled(settings) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def make_intent(user):
-    def make(method: str = "sandbox_card", amount_minor: int = 1500, payer=None, **extra: Any) -> PaymentIntent:
+    def make(
+        method: str = "sandbox_card", amount_minor: int = 1500, payer=None, **extra: Any
+    ) -> PaymentIntent:
         return payment_create(
             payer=payer or user,
             amount=Money(amount_minor, "PEN"),
@@ -70,7 +75,12 @@ def event_for(intent: PaymentIntent, type: str, event_id: str, **data: Any) -> d
         "id": event_id,
         "type": type,
         "created": 0,
-        "data": {"payment_id": intent.public_id, "amount_minor": intent.amount_minor, "currency": intent.currency, **data},
+        "data": {
+            "payment_id": intent.public_id,
+            "amount_minor": intent.amount_minor,
+            "currency": intent.currency,
+            **data,
+        },
     }
 
 
@@ -78,7 +88,13 @@ def event_for(intent: PaymentIntent, type: str, event_id: str, **data: Any) -> d
 def deliver(anon_api):
     """POST an event to the webhook endpoint, signed as the sandbox signs it (or not)."""
 
-    def post(event: dict[str, Any], *, secret: str | None = None, at: int | None = None, signature: str | None = None):
+    def post(
+        event: dict[str, Any],
+        *,
+        secret: str | None = None,
+        at: int | None = None,
+        signature: str | None = None,
+    ):
         body, header = signed(event, secret=secret, at=at)
         return anon_api.generic(
             "POST",

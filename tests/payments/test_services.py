@@ -31,7 +31,8 @@ def test_create_opens_an_intent_waiting_for_the_customer(make_intent, user):
     intent = make_intent(amount_minor=2590, return_url="/orders/7/")
     # then
     intent.refresh_from_db()
-    assert intent.public_id.startswith("pay_") and len(intent.public_id) == 28
+    assert intent.public_id.startswith("pay_")
+    assert len(intent.public_id) == 28
     assert (intent.status, intent.provider, intent.method) == ("requires_action", "sandbox", "sandbox_card")
     assert intent.amount == Money(2590, "PEN")
     assert (intent.purpose, intent.purpose_id, intent.payer) == ("test", "T-1", user)
@@ -67,13 +68,17 @@ def test_create_refuses_bad_input_and_writes_nothing(make_intent, kwargs, code):
 
 def test_create_refuses_an_empty_purpose(user):
     with pytest.raises(InvalidInput) as refused:
-        payment_create(payer=user, amount=Money(100, "PEN"), method="sandbox_card", purpose="", purpose_id="1")
+        payment_create(
+            payer=user, amount=Money(100, "PEN"), method="sandbox_card", purpose="", purpose_id="1"
+        )
     assert refused.value.code == "invalid_purpose"
     assert PaymentIntent.objects.count() == 0
 
 
 def test_the_transition_table_is_exactly_the_documented_one():
-    allowed = {(source, target) for source, targets in PAYMENT_TRANSITIONS.allowed.items() for target in targets}
+    allowed = {
+        (source, target) for source, targets in PAYMENT_TRANSITIONS.allowed.items() for target in targets
+    }
     assert allowed == {
         (S.REQUIRES_ACTION, S.PROCESSING),
         (S.REQUIRES_ACTION, S.FAILED),
@@ -91,7 +96,11 @@ def test_success_path_records_every_step_and_calls_the_handler_once(make_intent,
     payment_succeed(intent=intent, provider_reference="ch_123")
     intent.refresh_from_db()
     assert (intent.status, intent.provider_reference) == ("succeeded", "ch_123")
-    assert _history(intent) == [("", "requires_action"), ("requires_action", "processing"), ("processing", "succeeded")]
+    assert _history(intent) == [
+        ("", "requires_action"),
+        ("requires_action", "processing"),
+        ("processing", "succeeded"),
+    ]
     assert handled == [(intent.public_id, "succeeded")]
 
 
@@ -102,7 +111,11 @@ def test_fail_keeps_the_reason_and_calls_the_handler(make_intent, handled, proce
         payment_process(intent=intent)
     payment_fail(intent=intent, code="card_declined", message="Declined")
     intent.refresh_from_db()
-    assert (intent.status, intent.failure_code, intent.failure_message) == ("failed", "card_declined", "Declined")
+    assert (intent.status, intent.failure_code, intent.failure_message) == (
+        "failed",
+        "card_declined",
+        "Declined",
+    )
     assert handled == [(intent.public_id, "failed")]
 
 
@@ -141,10 +154,7 @@ MOVES = {
     S.REFUNDED: payment_refund,
 }
 ILLEGAL = [
-    (source, target)
-    for source in S.values
-    for target in MOVES
-    if not PAYMENT_TRANSITIONS.can(source, target)
+    (source, target) for source in S.values for target in MOVES if not PAYMENT_TRANSITIONS.can(source, target)
 ]
 
 
@@ -176,7 +186,8 @@ def test_refund_in_full_by_default(make_intent):
     intent.refresh_from_db()
     assert (intent.status, intent.refunded) == ("refunded", Money(1500, "PEN"))
     last = PaymentEvent.objects.filter(intent=intent).last()
-    assert last is not None and last.data["amount_minor"] == 1500
+    assert last is not None
+    assert last.data["amount_minor"] == 1500
     assert last.data["refund_reference"].startswith("sb_re_")
 
 
@@ -211,7 +222,9 @@ def test_refund_twice_is_a_conflict(make_intent):
 
 def test_a_purpose_without_handler_is_skipped(user, settings):
     settings.VIGENCIA_PAYMENT_HANDLERS = {}
-    intent = payment_create(payer=user, amount=Money(100, "PEN"), method="sandbox_card", purpose="other", purpose_id="1")
+    intent = payment_create(
+        payer=user, amount=Money(100, "PEN"), method="sandbox_card", purpose="other", purpose_id="1"
+    )
     payment_cancel(intent=intent)
     assert intent.status == "canceled"
 

@@ -32,7 +32,12 @@ def test_a_valid_event_is_stored_and_applied(processing, deliver, handled):
     processing.refresh_from_db()
     assert (processing.status, processing.provider_reference) == ("succeeded", "ch_9")
     row = WebhookEvent.objects.get()
-    assert (row.provider, row.event_id, row.type, row.outcome) == ("sandbox", "evt_1", "payment.succeeded", "applied")
+    assert (row.provider, row.event_id, row.type, row.outcome) == (
+        "sandbox",
+        "evt_1",
+        "payment.succeeded",
+        "applied",
+    )
     assert row.handled_at is not None
     assert handled == [(processing.public_id, "succeeded")]
 
@@ -135,7 +140,10 @@ def test_a_tampered_body_is_400(processing, anon_api):
     body, header = signed(event_for(processing, "payment.failed", "evt_t"))
     tampered = body.replace(b"payment.failed", b"payment.succeeded")
     response = anon_api.generic(
-        "POST", "/api/v1/payments/webhooks/sandbox", tampered, content_type="application/json",
+        "POST",
+        "/api/v1/payments/webhooks/sandbox",
+        tampered,
+        content_type="application/json",
         HTTP_VIGENCIA_SIGNATURE=header,
     )
     assert response.status_code == 400
@@ -185,7 +193,10 @@ def test_a_body_that_is_not_json_is_422(anon_api):
         secret=settings.VIGENCIA_SANDBOX_WEBHOOK_SECRET, body=body, timestamp=int(clock.now().timestamp())
     )
     response = anon_api.generic(
-        "POST", "/api/v1/payments/webhooks/sandbox", body, content_type="application/json",
+        "POST",
+        "/api/v1/payments/webhooks/sandbox",
+        body,
+        content_type="application/json",
         HTTP_VIGENCIA_SIGNATURE=header,
     )
     assert (response.status_code, response.json()["code"]) == (422, "invalid_event")
@@ -211,9 +222,11 @@ def test_the_same_event_from_ten_threads_is_handled_once(make_intent, handled):
     def deliver_once() -> None:
         try:
             barrier.wait()
-            _row, handled_now = webhook_receive(provider="sandbox", headers={"Vigencia-Signature": header}, body=body)
+            _row, handled_now = webhook_receive(
+                provider="sandbox", headers={"Vigencia-Signature": header}, body=body
+            )
             results.append(handled_now)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()

@@ -59,7 +59,9 @@ def _own(request: HttpRequest, payment_id: str) -> PaymentIntent:
     return intent
 
 
-@router.get("/{payment_id}", auth=bearer, response={200: PaymentOut, **_ONE}, summary="One of the caller's payments")
+@router.get(
+    "/{payment_id}", auth=bearer, response={200: PaymentOut, **_ONE}, summary="One of the caller's payments"
+)
 def payment_detail(request: HttpRequest, payment_id: str) -> dict[str, Any]:
     return _out(_own(request, payment_id))
 

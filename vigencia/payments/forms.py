@@ -35,14 +35,21 @@ class CardForm(forms.Form):
 
     def payment_method(self) -> dict[str, str]:
         month, year = self.cleaned_data["expiry"]
-        return {"number": self.cleaned_data["number"], "exp_month": month, "exp_year": year, "cvc": self.cleaned_data["cvc"]}
+        return {
+            "number": self.cleaned_data["number"],
+            "exp_month": month,
+            "exp_year": year,
+            "cvc": self.cleaned_data["cvc"],
+        }
 
 
 class EwalletForm(forms.Form):
     phone = forms.CharField(
         label=_("Phone number"),
         max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "placeholder": "912 345 678"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "tel", "inputmode": "tel", "placeholder": "912 345 678"}
+        ),
     )
     code = forms.CharField(
         label=_("Approval code"),

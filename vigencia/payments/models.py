@@ -48,7 +48,11 @@ class NextAction(models.TextChoices):
 PAYMENT_TRANSITIONS = TransitionTable(
     "payment",
     {
-        PaymentStatus.REQUIRES_ACTION: {PaymentStatus.PROCESSING, PaymentStatus.FAILED, PaymentStatus.CANCELED},
+        PaymentStatus.REQUIRES_ACTION: {
+            PaymentStatus.PROCESSING,
+            PaymentStatus.FAILED,
+            PaymentStatus.CANCELED,
+        },
         PaymentStatus.PROCESSING: {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELED},
         PaymentStatus.SUCCEEDED: {PaymentStatus.REFUNDED},
         PaymentStatus.FAILED: set(),
@@ -162,7 +166,11 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(_("received"), default=clock.now)
     handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
     outcome = models.CharField(
-        _("outcome"), max_length=10, choices=WebhookOutcome.choices, default=WebhookOutcome.PENDING, blank=True
+        _("outcome"),
+        max_length=10,
+        choices=WebhookOutcome.choices,
+        default=WebhookOutcome.PENDING,
+        blank=True,
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
 

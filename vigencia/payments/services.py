@@ -34,7 +34,7 @@ from vigencia.payments.providers import provider_get
 logger = logging.getLogger(__name__)
 
 # Every method of the built-in PSP; a real PSP's methods map to their provider here.
-_PROVIDER_OF_METHOD = {method: "sandbox" for method in PaymentMethod.values}
+_PROVIDER_OF_METHOD = dict.fromkeys(PaymentMethod.values, "sandbox")
 
 
 def _lock(intent: PaymentIntent) -> None:
@@ -49,7 +49,9 @@ def _handler_call(intent: PaymentIntent) -> None:
         import_string(path)(intent=intent)
 
 
-def _transition(intent: PaymentIntent, target: str, data: Mapping[str, Any] | None = None, **changes: Any) -> None:
+def _transition(
+    intent: PaymentIntent, target: str, data: Mapping[str, Any] | None = None, **changes: Any
+) -> None:
     """Move a locked intent to `target` (IllegalTransition if the table refuses) and record it."""
     source = PAYMENT_TRANSITIONS.apply(intent, field="status", target=target, **changes)
     PaymentEvent.objects.create(intent=intent, from_status=source, to_status=target, data=dict(data or {}))
@@ -74,7 +76,9 @@ def payment_create(
     if method not in _PROVIDER_OF_METHOD:
         raise InvalidInput(_("Unknown payment method."), code="invalid_method", details={"field": "method"})
     if amount.amount_minor <= 0:
-        raise InvalidInput(_("The amount must be positive."), code="invalid_amount", details={"field": "amount"})
+        raise InvalidInput(
+            _("The amount must be positive."), code="invalid_amount", details={"field": "amount"}
+        )
     if not (0 < len(purpose) <= 30 and 0 < len(purpose_id) <= 64):
         raise InvalidInput(_("The payment purpose is not valid."), code="invalid_purpose")
     if return_url and not (
@@ -83,7 +87,9 @@ def payment_create(
         and url_has_allowed_host_and_scheme(return_url, allowed_hosts=None)
     ):
         raise InvalidInput(
-            _("The return URL must be a path inside Vigencia."), code="invalid_return_url", details={"field": "return_url"}
+            _("The return URL must be a path inside Vigencia."),
+            code="invalid_return_url",
+            details={"field": "return_url"},
         )
     provider = provider_get(_PROVIDER_OF_METHOD[method])
     with transaction.atomic():
@@ -111,7 +117,9 @@ def payment_confirm(*, intent: PaymentIntent, payment_method: Mapping[str, str])
     with transaction.atomic():
         _lock(intent)
         if intent.status != PaymentStatus.REQUIRES_ACTION:
-            raise Conflict(_("This payment is no longer waiting for you."), code="payment_not_awaiting_customer")
+            raise Conflict(
+                _("This payment is no longer waiting for you."), code="payment_not_awaiting_customer"
+            )
         confirmation = provider_get(intent.provider).confirm(intent=intent, payment_method=payment_method)
         details = dict(confirmation.method_details)
         if confirmation.next_action:
@@ -120,7 +128,13 @@ def payment_confirm(*, intent: PaymentIntent, payment_method: Mapping[str, str])
             )
             intent.next_action, intent.method_details = confirmation.next_action, details
         else:
-            _transition(intent, PaymentStatus.PROCESSING, {"method_details": details}, next_action="", method_details=details)
+            _transition(
+                intent,
+                PaymentStatus.PROCESSING,
+                {"method_details": details},
+                next_action="",
+                method_details=details,
+            )
     return intent
 
 
@@ -137,7 +151,9 @@ def payment_succeed(*, intent: PaymentIntent, provider_reference: str = "") -> P
     IllegalTransition (409) from any other status, so it happens at most once."""
     with transaction.atomic():
         _lock(intent)
-        changes = {"provider_reference": provider_reference[:80]} if provider_reference else {}
+        changes: dict[str, Any] = (
+            {"provider_reference": provider_reference[:80]} if provider_reference else {}
+        )
         _transition(intent, PaymentStatus.SUCCEEDED, **changes)
     return intent
 

@@ -23,7 +23,10 @@ _FORMS: dict[str, type[forms.Form]] = {
     PaymentMethod.SANDBOX_EWALLET: EwalletForm,
     PaymentMethod.SANDBOX_PAYPAL: PaypalForm,
 }
-_STEP_URLS = {NextAction.THREE_D_SECURE: "payments:authorise", NextAction.PAYPAL_REDIRECT: "payments:paypal"}
+_STEP_URLS: dict[str, str] = {
+    NextAction.THREE_D_SECURE: "payments:authorise",
+    NextAction.PAYPAL_REDIRECT: "payments:paypal",
+}
 _PAYPAL_SALT = "payments.sandbox.paypal"
 
 
@@ -69,8 +72,13 @@ def checkout(request: HttpRequest, public_id: str) -> HttpResponse:
             return _next(intent)
         else:
             return _next(intent)
-    test_cards = [(" ".join(number[i : i + 4] for i in range(0, 16, 4)), behaviour) for number, behaviour in TEST_CARDS.items()]
-    return render(request, "payments/checkout.html", {"intent": intent, "form": form, "test_cards": test_cards})
+    test_cards = [
+        (" ".join(number[i : i + 4] for i in range(0, 16, 4)), behaviour)
+        for number, behaviour in TEST_CARDS.items()
+    ]
+    return render(
+        request, "payments/checkout.html", {"intent": intent, "form": form, "test_cards": test_cards}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,7 +101,9 @@ def paypal(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST":
         result = "approve" if request.POST.get("decision") == "approve" else "cancel"
         token = signing.dumps({"payment": intent.public_id, "result": result}, salt=_PAYPAL_SALT)
-        return redirect(reverse("payments:paypal_return", args=[intent.public_id]) + "?" + urlencode({"token": token}))
+        return redirect(
+            reverse("payments:paypal_return", args=[intent.public_id]) + "?" + urlencode({"token": token})
+        )
     return render(request, "payments/paypal.html", {"intent": intent})
 
 

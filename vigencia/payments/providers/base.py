@@ -30,7 +30,7 @@ class InvalidSignature(DomainError):
 
 class UnknownProvider(NotFound):
     code = "unknown_provider"
-    default_message = _("Unknown payment provider.")
+    default_message = _("Unknown payment provider.")  # type: ignore[assignment]  # a lazy str, as DomainError allows
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,9 @@ def signature_verify(*, secret: str, body: bytes, header: str | None) -> None:
     if abs(clock.now().timestamp() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise InvalidSignature()
     expected = signature_header(secret=secret, body=body, timestamp=timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in parts.get("v1", [])):
+    if not any(
+        hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in parts.get("v1", [])
+    ):
         raise InvalidSignature()
 
 

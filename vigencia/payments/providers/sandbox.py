@@ -57,7 +57,9 @@ def _card_check(payment_method: Mapping[str, str]) -> tuple[str, dict[str, str]]
     """The test card's behaviour and what may be kept of it (brand, last 4). Never logs the number."""
     number = "".join(str(payment_method.get("number", "")).split()).replace("-", "")
     if not (number.isdigit() and 12 <= len(number) <= 19 and luhn.is_valid(number)):
-        raise InvalidInput(_("The card number is not valid."), code="invalid_card_number", details={"field": "number"})
+        raise InvalidInput(
+            _("The card number is not valid."), code="invalid_card_number", details={"field": "number"}
+        )
     behaviour = TEST_CARDS.get(number)
     if behaviour is None:
         raise InvalidInput(
@@ -72,7 +74,9 @@ def _card_check(payment_method: Mapping[str, str]) -> tuple[str, dict[str, str]]
             raise ValueError(month)
         expires = date(year + month // 12, month % 12 + 1, 1)
     except (TypeError, ValueError):
-        raise InvalidInput(_("The expiry date is not valid."), code="invalid_expiry", details={"field": "expiry"}) from None
+        raise InvalidInput(
+            _("The expiry date is not valid."), code="invalid_expiry", details={"field": "expiry"}
+        ) from None
     if expires <= clock.today():
         raise InvalidInput(_("The card has expired."), code="expired_card", details={"field": "expiry"})
     cvc = str(payment_method.get("cvc", ""))
@@ -87,7 +91,9 @@ def _ewallet_check(payment_method: Mapping[str, str]) -> tuple[str, dict[str, st
     except phonenumbers.NumberParseException:
         phone = None
     if phone is None or not phonenumbers.is_valid_number(phone):
-        raise InvalidInput(_("The phone number is not valid."), code="invalid_phone", details={"field": "phone"})
+        raise InvalidInput(
+            _("The phone number is not valid."), code="invalid_phone", details={"field": "phone"}
+        )
     behaviour = EWALLET_CODES.get(str(payment_method.get("code", "")).strip())
     if behaviour is None:
         raise InvalidInput(
@@ -111,7 +117,9 @@ class SandboxProvider(PaymentProvider):
     def confirm(self, *, intent: PaymentIntent, payment_method: Mapping[str, str]) -> Confirmation:
         details: dict[str, str] = dict(intent.method_details)
         if intent.next_action == "three_d_secure":
-            behaviour = {"approve": "approve", "decline": "decline_3ds"}.get(payment_method.get("decision", ""))
+            behaviour = {"approve": "approve", "decline": "decline_3ds"}.get(
+                payment_method.get("decision", "")
+            )
         elif intent.next_action == "paypal_redirect":
             behaviour = {"approve": "approve"}.get(payment_method.get("decision", ""))
         elif intent.method == "sandbox_card":
@@ -123,7 +131,9 @@ class SandboxProvider(PaymentProvider):
         else:  # sandbox_paypal: the customer first approves at "PayPal"
             return Confirmation(next_action="paypal_redirect", method_details={"wallet": "paypal"})
         if behaviour is None:
-            raise InvalidInput(_("Choose approve or decline."), code="invalid_decision", details={"field": "decision"})
+            raise InvalidInput(
+                _("Choose approve or decline."), code="invalid_decision", details={"field": "decision"}
+            )
         if behaviour == "approve":
             self.event_schedule(intent=intent, type="payment.succeeded")
         else:
@@ -131,7 +141,9 @@ class SandboxProvider(PaymentProvider):
                 "decline": ("card_declined", _("The payment was declined.")),
                 "decline_3ds": ("authentication_failed", _("The payment was not authorised.")),
             }[behaviour]
-            self.event_schedule(intent=intent, type="payment.failed", failure_code=code, failure_message=message)
+            self.event_schedule(
+                intent=intent, type="payment.failed", failure_code=code, failure_message=message
+            )
         return Confirmation(method_details=details)
 
     def refund(self, *, intent: PaymentIntent, amount: Money, idempotency_key: str) -> str:
@@ -163,16 +175,22 @@ class SandboxProvider(PaymentProvider):
         return {SIGNATURE_HEADER: signature_header(secret=self.secret, body=body, timestamp=timestamp)}, body
 
     def parse_and_verify_webhook(self, *, headers: Mapping[str, str], body: bytes) -> ProviderEvent:
-        header = next((value for key, value in headers.items() if key.lower() == SIGNATURE_HEADER.lower()), None)
+        header = next(
+            (value for key, value in headers.items() if key.lower() == SIGNATURE_HEADER.lower()), None
+        )
         signature_verify(secret=self.secret, body=body, header=header)
         try:
             event = json.loads(body)
             parsed = ProviderEvent(
-                id=str(event["id"]), type=str(event["type"]), payment_id=str(event["data"]["payment_id"]),
+                id=str(event["id"]),
+                type=str(event["type"]),
+                payment_id=str(event["data"]["payment_id"]),
                 data=dict(event["data"]),
             )
         except (ValueError, KeyError, TypeError):
             raise InvalidInput(_("The event is not valid."), code="invalid_event") from None
         if parsed.type not in EVENT_TYPES or not 0 < len(parsed.id) <= 80:
-            raise InvalidInput(_("The event is not valid."), code="invalid_event", details={"type": parsed.type[:40]})
+            raise InvalidInput(
+                _("The event is not valid."), code="invalid_event", details={"type": parsed.type[:40]}
+            )
         return parsed
