@@ -16,5 +16,6 @@ urlpatterns = [
     path("lines/", include("vigencia.lines.urls")),
     path("plans/", include("vigencia.catalog.urls")),
     path("payments/", include("vigencia.payments.urls")),
+    path("stores/", include("vigencia.stores.urls")),
     path("", include("vigencia.core.urls")),
 ]

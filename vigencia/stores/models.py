@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +13,11 @@ from vigencia.catalog.models import Carrier
 from vigencia.core.models import TimeStampedModel
 
 DEFAULT_TIMEZONE = "America/Lima"
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a timezone such as America/Lima."), params={"value": value})
 
 
 class Service(models.TextChoices):
@@ -39,7 +47,9 @@ class Store(TimeStampedModel):
     city = models.CharField(_("city"), max_length=80)
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
-    timezone = models.CharField(_("timezone"), max_length=64, default=DEFAULT_TIMEZONE)
+    timezone = models.CharField(
+        _("timezone"), max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("E.164, e.g. +5114111111"))
     carriers = models.ManyToManyField(Carrier, related_name="stores", verbose_name=_("carriers served"))
     active = models.BooleanField(_("active"), default=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from vigencia.catalog.models import Carrier
@@ -149,21 +150,35 @@ def store_upsert(
     offered = _services(services)
     hours = list(hours)
 
-    if code:
-        store = Store.objects.select_for_update().filter(code=code).first()
-    else:
-        store = (
-            Store.objects.select_for_update()
-            .filter(name=values["name"], address=values["address"], code="")
-            .first()
-        )
-    created = store is None
+    same = Q(code=code) if code else Q(name=values["name"], address=values["address"], code="")
+    store = Store.objects.select_for_update().filter(same).first()
+    created = False
     if store is None:
-        store = Store.objects.create(code=code, **values)
-    else:
+        try:
+            with transaction.atomic():
+                store = Store.objects.create(code=code, **values)
+            created = True
+        except IntegrityError:
+            # A concurrent import created it first (or another store has this name and address).
+            store = Store.objects.select_for_update().filter(same).first()
+            if store is None:
+                raise InvalidInput(
+                    _("Another store already has this name and address."),
+                    code="store_exists",
+                    details={"field": "name"},
+                )
+    if not created:
         for key, value in values.items():
             setattr(store, key, value)
-        store.save()
+        try:
+            with transaction.atomic():
+                store.save()
+        except IntegrityError:
+            raise InvalidInput(
+                _("Another store already has this name and address."),
+                code="store_exists",
+                details={"field": "name"},
+            )
     store.carriers.set(carriers)
     StoreService.objects.filter(store=store).exclude(service__in=offered).delete()
     StoreService.objects.bulk_create(

@@ -76,7 +76,7 @@ class Command(BaseCommand):
             f"{report.created} created, {report.updated} updated, {len(report.errors)} refused."
         )
         for refused in report.errors:
-            self.stderr.write(f"  line {refused.line}: {refused.reason}")
+            self.stdout.write(f"  line {refused.line}: {refused.reason}")
         if report.errors:
             raise CommandError(
                 f"{len(report.errors)} row(s) refused; the other rows were saved.", returncode=EXIT_BAD_ROWS

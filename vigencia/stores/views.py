@@ -1,0 +1,120 @@
+"""The store locator page: a list that works on its own, and a map on top when scripts and tiles load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from csp.decorators import csp_update
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from vigencia.catalog.selectors import carrier_get, carrier_list
+from vigencia.core import clock
+from vigencia.core.errors import InvalidInput
+from vigencia.stores.hours import hours_format
+from vigencia.stores.models import Service, Store
+from vigencia.stores.selectors import (
+    coordinates_parse,
+    store_districts,
+    store_list,
+    store_nearest,
+    store_schedules,
+)
+
+OSM_TILES = "https://tile.openstreetmap.org"
+PAGE_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class StoreRow:
+    store: Store
+    hours: str
+    open_now: bool
+    opens_at: Any
+    distance_m: int | None = None
+
+    @property
+    def distance_text(self) -> str:
+        if self.distance_m is None:
+            return ""
+        if self.distance_m < 1000:
+            return _("%(metres)s m") % {"metres": self.distance_m}
+        return _("%(km)s km") % {"km": number_format(self.distance_m / 1000, decimal_pos=1)}
+
+
+def _hours(store: Store) -> str:
+    return hours_format((row.weekday, row.opens, row.closes) for row in store.hours.all())
+
+
+@require_GET
+@csp_update({"img-src": [OSM_TILES]})
+def locator(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    districts = store_districts()
+    district = next((item for item in districts if item.key == params.get("district")), None)
+    carrier = carrier_get(code=params.get("carrier", ""))
+    service = params.get("service") if params.get("service") in Service.values else None
+    open_now = params.get("open_now") == "1"
+    error = None
+    origin = None
+    if district is not None:
+        origin = (district.latitude, district.longitude)
+    elif params.get("lat") or params.get("lng"):
+        try:
+            origin = coordinates_parse(params.get("lat"), params.get("lng"))
+        except InvalidInput as invalid:
+            error = invalid.message
+
+    if origin is not None:
+        rows = [
+            StoreRow(item.store, _hours(item.store), item.open_now, item.opens_at, item.distance_m)
+            for item in store_nearest(
+                lat=origin[0],
+                lng=origin[1],
+                limit=PAGE_LIMIT,
+                open_now=open_now,
+                carrier=carrier,
+                service=service,
+            )
+        ]
+    else:
+        at = clock.now()
+        stores = store_list()
+        if carrier is not None:
+            stores = stores.filter(carriers=carrier)
+        if service is not None:
+            stores = stores.filter(services__service=service)
+        listed = list(stores)
+        schedules = store_schedules(listed, at=at)
+        rows = [
+            StoreRow(
+                store,
+                _hours(store),
+                schedules[store.pk].open_at(at),
+                None if schedules[store.pk].open_at(at) else schedules[store.pk].next_opening(at),
+            )
+            for store in listed
+        ]
+        if open_now:
+            rows = [row for row in rows if row.open_now]
+    return render(
+        request,
+        "stores/locator.html",
+        {
+            "rows": rows,
+            "origin": origin,
+            "error": error,
+            "districts": districts,
+            "district": district,
+            "carriers": carrier_list(),
+            "carrier": carrier,
+            "services": Service.choices,
+            "service": service,
+            "open_now": open_now,
+            "tiles": OSM_TILES + "/{z}/{x}/{y}.png",
+        },
+    )
