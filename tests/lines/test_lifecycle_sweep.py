@@ -259,3 +259,12 @@ def test_the_scheduler_runs_the_sweep_every_hour(demo_catalog, settings, run_tas
 
     assert Line.objects.get(pk=line.pk).status == "recycled"
     assert PeriodicRun.objects.filter(name="lines.sweep").count() == 1
+
+
+def test_a_spanish_speaking_owner_is_told_in_spanish(demo_catalog, sent):
+    owner = UserFactory(language="es")
+    line = make_line(Carrier.objects.get(code="claro-pe"), owner=owner, last_recharge_at=date(2026, 10, 1))
+
+    lifecycle_sweep(at=AT)
+
+    assert [call["context"]["subject"] for call in sent] == [f"Tu línea {line.msisdn} está restringida"]
