@@ -7,8 +7,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 
 from vigencia.stores.hours import hours_parse
 from vigencia.stores.models import Store
@@ -25,15 +23,19 @@ def lima(*args: int) -> datetime:
 
 @pytest.fixture
 def base_template(settings) -> None:
-    try:
-        get_template("base.html")
-    except TemplateDoesNotExist:
-        settings.TEMPLATES = [
-            {
-                **settings.TEMPLATES[0],
-                "DIRS": [*settings.TEMPLATES[0]["DIRS"], Path(__file__).parent / "templates"],
-            }
-        ]
+    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # The page is tested inside a stand-in base.html with the same blocks, so these tests do not
+    # depend on the portal's navigation (other apps' URLs) being in place.
+    settings.TEMPLATES = [
+        {
+            **settings.TEMPLATES[0],
+            "DIRS": [Path(__file__).parent / "templates", *settings.TEMPLATES[0]["DIRS"]],
+        }
+    ]
 
 
 @pytest.fixture

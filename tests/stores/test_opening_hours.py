@@ -73,7 +73,8 @@ def test_hours_are_read_in_the_stores_timezone(make_store):
     assert store_open_at(store, lima(*FRIDAY, 21, 0)) is False
     opens = store_next_opening(store, lima(*FRIDAY, 21, 0))
     assert opens == datetime(2026, 3, 9, 9, 0, tzinfo=shanghai)
-    assert opens is not None and opens.isoformat() == "2026-03-09T09:00:00+08:00"
+    assert opens is not None
+    assert opens.isoformat() == "2026-03-09T09:00:00+08:00"
 
 
 @pytest.mark.django_db

@@ -1,0 +1,96 @@
+"""/stores/: the server-rendered list works alone; the map's assets are local; the CSP opens OSM tiles
+for images on this page only."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+from vigencia.stores.models import Store
+
+from .conftest import KENNEDY, lima
+
+
+@pytest.fixture
+def page(base_template, seeded_stores):
+    return Client()
+
+
+@pytest.fixture
+def seeded_stores(demo_catalog):
+    from io import StringIO
+
+    from vigencia.stores import demo
+
+    demo.seed(StringIO())
+
+
+@pytest.mark.django_db
+def test_the_list_is_rendered_without_javascript(page, frozen_clock):
+    # when: a point in Miraflores on a Tuesday at noon
+    with frozen_clock(lima(2026, 3, 3, 12, 0)):
+        response = page.get("/stores/", {"lat": KENNEDY[0], "lng": KENNEDY[1]})
+
+    # then: the nearest store first, with its distance and open state in the HTML itself
+    assert response.status_code == 200
+    html = response.content.decode()
+    first = html.index("Vigencia Miraflores Larco")
+    assert first < html.index("Vigencia Benavides") < html.index("Vigencia Rivera Navarrete")
+    assert "95 m" in html
+    assert "1.0 km" in html
+    assert "Open now" in html
+    assert "Mon-Sun 10:00-22:00" in html
+    assert len(response.context["rows"]) == 20
+
+
+@pytest.mark.django_db
+def test_a_district_and_filters(page):
+    response = page.get(
+        "/stores/", {"district": "Barranco, Lima", "carrier": "movistar-pe", "service": "renewal"}
+    )
+
+    rows = response.context["rows"]
+    assert response.status_code == 200
+    assert rows[0].store.code == "LIM-BAR-02"
+    assert all("movistar-pe" in [c.code for c in row.store.carriers.all()] for row in rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params", [{"lat": "abc", "lng": "x"}, {"lat": "NaN", "lng": "-77"}, {"lat": "-95", "lng": "0"}]
+)
+def test_bad_coordinates_are_a_message_not_an_error(page, params):
+    response = page.get("/stores/", params)
+
+    assert response.status_code == 200
+    assert "Coordinates must be a latitude" in response.content.decode()
+    assert len(response.context["rows"]) == Store.objects.filter(active=True).count()
+
+
+@pytest.mark.django_db
+def test_junk_filters_are_ignored(page):
+    response = page.get(
+        "/stores/", {"district": "Atlantis", "carrier": "\x00", "service": "x", "open_now": "2"}
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_map_assets_are_local_and_tiles_allowed_only_here(page):
+    response = page.get("/stores/")
+    html = response.content.decode()
+
+    assert "/static/leaflet/leaflet.js" in html
+    assert "/static/stores/locator.js" in html
+    assert "<script>" not in html
+    assert finders.find("leaflet/leaflet.js")
+    assert finders.find("leaflet/leaflet.css")
+    policy = dict(
+        part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";") if part.strip()
+    )
+    assert "https://tile.openstreetmap.org" in policy["img-src"]
+    assert "openstreetmap" not in policy["script-src"] + policy["connect-src"] + policy["default-src"]
+    other = Client().get("/api/v1/docs")
+    assert "openstreetmap" not in other.get("Content-Security-Policy", "")
