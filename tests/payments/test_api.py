@@ -75,8 +75,8 @@ def test_helpers_only_for_the_payer(make_intent, other_api, anon_api, handled, a
 
 @pytest.mark.parametrize("action", ["succeed", "fail"])
 def test_helpers_are_404_when_sandbox_payments_are_off(make_intent, api, settings, handled, action):
-    settings.VIGENCIA_SANDBOX_PAYMENTS = False
     intent = make_intent()
+    settings.VIGENCIA_SANDBOX_PAYMENTS = False
     response = api.post_json(f"/api/v1/test-helpers/payments/{intent.public_id}/{action}")
     assert response.status_code == 404
     intent.refresh_from_db()

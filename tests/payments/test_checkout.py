@@ -218,3 +218,16 @@ def test_the_status_page(make_intent, browser):
     html = browser.get(intent.status_url).content.decode()
     assert intent.public_id in html
     assert "Continue to payment" in html
+
+
+def test_with_test_mode_off_the_sandbox_pages_are_404_and_nothing_moves(
+    make_intent, browser, settings, handled
+):
+    intent = make_intent()
+    settings.VIGENCIA_SANDBOX_PAYMENTS = False
+    response = browser.post(intent.checkout_url, {"number": "4242424242424242", **CARD})
+    assert response.status_code == 404
+    assert browser.get(f"/payments/sandbox/checkout/{intent.public_id}/authorise/").status_code == 404
+    assert _state(intent) == ("requires_action", "")
+    assert DBTaskResult.objects.count() == 0
+    assert handled == []

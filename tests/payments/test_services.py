@@ -237,3 +237,11 @@ def test_a_failing_handler_rolls_the_transition_back(make_intent, settings):
     intent.refresh_from_db()
     assert intent.status == "requires_action"
     assert PaymentEvent.objects.filter(intent=intent).count() == 1
+
+
+def test_with_test_mode_off_no_sandbox_payment_is_opened(make_intent, settings):
+    settings.VIGENCIA_SANDBOX_PAYMENTS = False
+    with pytest.raises(InvalidInput) as refused:
+        make_intent()
+    assert refused.value.code == "method_unavailable"
+    assert PaymentIntent.objects.count() == 0

@@ -92,6 +92,11 @@ def payment_create(
             details={"field": "return_url"},
         )
     provider = provider_get(_PROVIDER_OF_METHOD[method])
+    if provider.name == "sandbox" and not settings.VIGENCIA_SANDBOX_PAYMENTS:
+        # With test mode off, a test card must never pay for a real renewal.
+        raise InvalidInput(
+            _("This payment method is not available."), code="method_unavailable", details={"field": "method"}
+        )
     with transaction.atomic():
         intent = PaymentIntent(
             provider=provider.name,

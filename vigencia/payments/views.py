@@ -4,8 +4,9 @@ and the payment status page. The page's public id is the capability, as at a rea
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -34,6 +35,13 @@ def _intent(public_id: str) -> PaymentIntent:
     return get_object_or_404(PaymentIntent, public_id=public_id)
 
 
+def _sandbox_intent(public_id: str) -> PaymentIntent:
+    """An intent at the sandbox PSP, whose pages exist only while test mode is on."""
+    if not settings.VIGENCIA_SANDBOX_PAYMENTS:
+        raise Http404
+    return get_object_or_404(PaymentIntent, public_id=public_id, provider="sandbox")
+
+
 def _next(intent: PaymentIntent) -> HttpResponse:
     """Where the customer goes from here: the pending step, or back to the return URL."""
     if intent.status == PaymentStatus.REQUIRES_ACTION and intent.next_action:
@@ -55,7 +63,7 @@ def _decide(intent: PaymentIntent, decision: str) -> HttpResponse:
 @sensitive_post_parameters("number", "cvc", "code")
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest, public_id: str) -> HttpResponse:
-    intent = _intent(public_id)
+    intent = _sandbox_intent(public_id)
     if intent.status != PaymentStatus.REQUIRES_ACTION or intent.next_action:
         return _next(intent)
     if request.method == "POST" and "cancel" in request.POST:
@@ -84,7 +92,7 @@ def checkout(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def authorise(request: HttpRequest, public_id: str) -> HttpResponse:
     """The card issuer's 3-D Secure-style step: approve or decline."""
-    intent = _intent(public_id)
+    intent = _sandbox_intent(public_id)
     if intent.status != PaymentStatus.REQUIRES_ACTION or intent.next_action != NextAction.THREE_D_SECURE:
         return _next(intent)
     if request.method == "POST":
@@ -95,7 +103,7 @@ def authorise(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def paypal(request: HttpRequest, public_id: str) -> HttpResponse:
     """The PayPal-style site: the customer approves or cancels, and is sent back to Vigencia."""
-    intent = _intent(public_id)
+    intent = _sandbox_intent(public_id)
     if intent.status != PaymentStatus.REQUIRES_ACTION or intent.next_action != NextAction.PAYPAL_REDIRECT:
         return _next(intent)
     if request.method == "POST":
@@ -110,7 +118,7 @@ def paypal(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_GET
 def paypal_return(request: HttpRequest, public_id: str) -> HttpResponse:
     """Back from the PayPal-style site; the signed token says what the customer chose there."""
-    intent = _intent(public_id)
+    intent = _sandbox_intent(public_id)
     try:
         answer = signing.loads(request.GET.get("token", ""), salt=_PAYPAL_SALT, max_age=3600)
     except signing.BadSignature:
