@@ -56,6 +56,9 @@ def test_add_a_peru_mobile_in_international_form(api, user, claro, at_now):
         "deadline": "2025-07-31",
         "days_left": 51,
         "urgency": "ok",
+        # ... cuts it off at 270 days, and may reassign the number 90 days after that
+        "next_deadline": {"kind": "restricted", "at": "2025-08-01"},
+        "number_lost_at": "2026-05-28",
     }
     assert list(LineEvent.objects.filter(line=line).values_list("kind", flat=True)) == ["added"]
 

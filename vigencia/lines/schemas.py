@@ -10,6 +10,7 @@ from ninja.pagination import LimitOffsetPagination
 from pydantic import BaseModel, ConfigDict
 
 from vigencia.core.schemas import Text
+from vigencia.lines.lifecycle import line_timeline
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import Urgency, line_deadline, line_urgency
@@ -37,6 +38,11 @@ class LinePatch(BaseModel):
     valid_until: date | None = None
 
 
+class DeadlineOut(Schema):
+    kind: str
+    at: date
+
+
 class LineOut(Schema):
     """A line as its owner sees it; built from a Line with the request in the context (for the
     owner's timezone, which decides what "today" is)."""
@@ -53,6 +59,10 @@ class LineOut(Schema):
     deadline: date | None = Field(description="The date the line needs its next recharge by.")
     days_left: int | None
     urgency: str = Field(description="ok, soon, urgent, overdue or unknown.")
+    next_deadline: DeadlineOut | None = Field(
+        description="The next status change the carrier's rules give: restricted, suspended or recycled."
+    )
+    number_lost_at: date | None = Field(description="The day the carrier may give the number to someone else.")
     created_at: datetime
 
     @staticmethod
@@ -62,6 +72,15 @@ class LineOut(Schema):
     @staticmethod
     def resolve_carrier(line: Line) -> str:
         return line.carrier.code
+
+    @staticmethod
+    def resolve_next_deadline(line: Line) -> dict[str, Any] | None:
+        upcoming = line_timeline(line).next_deadline
+        return {"kind": upcoming.kind, "at": upcoming.at} if upcoming else None
+
+    @staticmethod
+    def resolve_number_lost_at(line: Line) -> date | None:
+        return line_timeline(line).number_lost_at
 
     @staticmethod
     def resolve_deadline(line: Line) -> date | None:
