@@ -1,12 +1,105 @@
-"""Account pages: sign up, log in and out, password reset, profile."""
+"""Account pages: sign up, log in and out, password reset, and the lockout page for django-axes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.translation import gettext as _
+
+from vigencia.accounts.forms import EmailLoginForm, LanguagePasswordResetForm, SignupForm
+from vigencia.accounts.services import user_register
+from vigencia.core.errors import DomainError
+from vigencia.core.forms import form_add_domain_error
+
+
+def _with_language(response: HttpResponseBase, language: str) -> HttpResponseBase:
+    """Switch the UI to the user's language from the next page on, as the language switch does."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+def signup(request: HttpRequest) -> HttpResponseBase:
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST or None, initial={"language": translation.get_language()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_register(
+                email=data["email"], password=data["password1"], name=data["name"], language=data["language"]
+            )
+        except DomainError as error:
+            if error.code == "weak_password":
+                for message in error.details["password"]:
+                    form.add_error("password1", message)
+            elif error.code == "email_taken":
+                form.add_error("email", str(error.message))
+                form.add_error("email", _("Log in instead, or reset your password."))
+            else:
+                form_add_domain_error(form, error)
+        else:
+            # login() rotates the session key, so a session fixed before sign-up is worthless.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            with translation.override(user.language):
+                messages.success(request, _("Welcome to Vigencia. Add your first line."))
+            return _with_language(redirect(settings.LOGIN_REDIRECT_URL), user.language)
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Email + password; Django rotates the session on login, and the UI switches to the user's
+    preferred language."""
+
+    form_class = EmailLoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        _with_language(response, form.get_user().language)
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's LogoutView refuses GET), so a link or an image cannot log anyone out."""
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = LanguagePasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

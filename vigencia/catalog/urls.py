@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from vigencia.catalog import views
 
 app_name = "catalog"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.carriers, name="carriers"),
+    path("<str:code>/", views.carrier_detail, name="carrier"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from vigencia.core import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("language/", views.language_set, name="language"),
+]

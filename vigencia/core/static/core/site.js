@@ -1,0 +1,10 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("DOMContentLoaded", () => {
+  // The language select submits itself on change, so its button is only needed without JavaScript.
+  document.querySelectorAll("select.js-autosubmit").forEach((select) => {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  });
+  document.querySelectorAll(".js-hide").forEach((element) => {
+    element.hidden = true;
+  });
+});

@@ -1,0 +1,147 @@
+"""The subscriber's lines: dashboard, add, edit, remove, and one line's page with its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from vigencia.accounts.models import User
+from vigencia.core.errors import DomainError, NotFound
+from vigencia.core.forms import form_add_domain_error
+from vigencia.lines.forms import LineAddForm, LineEditForm
+from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
+from vigencia.lines.numbers import msisdn_display
+from vigencia.lines.selectors import Urgency, line_deadline, line_events, line_get, line_list, line_urgency
+from vigencia.lines.services import line_add, line_remove, line_update
+
+# Most urgent first; a line without a known deadline last.
+_URGENCY_ORDER = {"overdue": 0, "urgent": 1, "soon": 2, "ok": 3, "unknown": 4}
+_FORM_FIELDS = {"msisdn": "msisdn", "carrier": "carrier"}
+
+
+@dataclass(frozen=True)
+class LineCard:
+    """What the pages show of a line: the line, its number for people, its deadline and urgency."""
+
+    line: Line
+    number: str
+    deadline: date | None
+    urgency: Urgency
+
+    @property
+    def days_overdue(self) -> int:
+        return -(self.urgency.days_left or 0)
+
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        return (_URGENCY_ORDER[self.urgency.level], self.urgency.days_left or 0, self.line.pk)
+
+
+def _card(line: Line, user: User) -> LineCard:
+    return LineCard(
+        line, msisdn_display(line.msisdn), line_deadline(line), line_urgency(line, tz=user.timezone)
+    )
+
+
+def _subscriber(request: HttpRequest) -> User:
+    """The logged-in user (every view here is behind login_required)."""
+    return cast(User, request.user)
+
+
+def _own_line(request: HttpRequest, line_id: int) -> Line:
+    try:
+        return line_get(owner=_subscriber(request), line_id=line_id)
+    except NotFound:
+        raise Http404
+
+
+def _event_summary(event: LineEvent) -> str:
+    data = event.data or {}
+    if event.kind == LineEventKind.STATUS_CHANGED and data.get("to") in LineStatus.values:
+        before = LineStatus(data["from"]).label if data.get("from") in LineStatus.values else "—"
+        return f"{before} → {LineStatus(data['to']).label}"
+    if event.kind == LineEventKind.RENEWED and data.get("valid_until"):
+        return _("valid until %(date)s") % {"date": data["valid_until"]}
+    if event.kind == LineEventKind.UPDATED and isinstance(data.get("changes"), dict):
+        fields = [field for field in Line._meta.fields if field.name in data["changes"]]
+        return ", ".join(str(field.verbose_name) for field in fields)
+    return ""
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    cards = sorted(
+        (_card(line, _subscriber(request)) for line in line_list(owner=_subscriber(request))),
+        key=lambda c: c.sort_key,
+    )
+    return render(request, "lines/dashboard.html", {"cards": cards})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_add_view(request: HttpRequest) -> HttpResponse:
+    form = LineAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            line = line_add(
+                owner=_subscriber(request),
+                msisdn=data["msisdn"],
+                carrier=data["carrier"],
+                nickname=data["nickname"],
+                iccid=data["iccid"],
+                last_recharge_at=data["last_recharge_at"],
+                valid_until=data["valid_until"],
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error, fields=_FORM_FIELDS)
+        else:
+            messages.success(request, _("Line %(number)s added.") % {"number": msisdn_display(line.msisdn)})
+            return redirect("lines:dashboard")
+    return render(request, "lines/form.html", {"form": form, "line": None})
+
+
+@login_required
+def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    events = [(event, _event_summary(event)) for event in line_events(line=line).select_related("actor")]
+    return render(request, "lines/detail.html", {"card": _card(line, _subscriber(request)), "events": events})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_edit(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    initial = {name: getattr(line, name) for name in LineEditForm.base_fields}
+    form = LineEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            line_update(line=line, actor=_subscriber(request), **form.cleaned_data)
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("lines:detail", line_id=line.pk)
+    return render(
+        request, "lines/form.html", {"form": form, "line": line, "number": msisdn_display(line.msisdn)}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_remove_view(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    number = msisdn_display(line.msisdn)
+    if request.method == "POST":
+        line_remove(line=line, actor=_subscriber(request))
+        messages.success(request, _("Line %(number)s removed.") % {"number": number})
+        return redirect("lines:dashboard")
+    return render(request, "lines/remove.html", {"line": line, "number": number})
