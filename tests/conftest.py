@@ -113,3 +113,23 @@ def run_tasks(db):
         return DBTaskResult.objects.filter(status="SUCCESSFUL").count() - before
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _ledger_verifies(request):
+    """After every test that used the database, the ledger's invariants hold."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        yield
+        return
+    yield
+    from vigencia.ledger.selectors import ledger_verify
+
+    assert ledger_verify() == [], "the ledger does not verify after this test"

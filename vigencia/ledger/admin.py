@@ -1,0 +1,55 @@
+"""Read-only back office for the ledger: it is append-only, so nothing is added or changed here."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.ledger.models import LedgerAccount, LedgerTransaction, Posting
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ("account", "amount_display")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, posting: Posting) -> str:
+        return str(posting.amount)
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ("code", "kind", "currency", "owner", "balance_display")
+    list_filter = ("kind", "currency")
+    search_fields = ("code", "owner__email")
+
+    @admin.display(description=_("balance"), ordering="balance_minor")
+    def balance_display(self, account: LedgerAccount) -> str:
+        return str(account.balance)
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "kind", "reference", "memo")
+    list_filter = ("kind",)
+    search_fields = ("reference", "memo", "idempotency_key")
+    date_hierarchy = "created_at"
+    inlines = [PostingInline]

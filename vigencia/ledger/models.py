@@ -1,0 +1,107 @@
+"""The double-entry ledger: accounts, append-only transactions and their postings.
+
+Sign convention: a posting's amount is what it adds to its account's balance, and the postings of a
+transaction sum to zero in every currency. Accounts that hold what the platform owes (a subscriber's
+wallet, carrier payable, voucher liability, a reseller's prepaid balance) therefore carry positive
+balances; accounts on the other side (PSP clearing, cash drawers, expenses) carry negative ones.
+A balance is the sum of the account's postings; `balance_minor` caches it for locking and checks, and
+`vigencia ledger verify` proves the cache equals the sum.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.core import clock
+from vigencia.core.money import Money
+
+
+class AccountKind(models.TextChoices):
+    WALLET = "wallet", _("Subscriber wallet")
+    PSP_CLEARING = "psp_clearing", _("PSP clearing")
+    REVENUE = "revenue", _("Revenue")
+    CARRIER_PAYABLE = "carrier_payable", _("Carrier payable")
+    REFUNDS = "refunds", _("Refunds")
+    VOUCHER_LIABILITY = "voucher_liability", _("Voucher liability")
+    CASH_DRAWER = "cash_drawer", _("Store cash drawer")
+    PROMOTIONS_EXPENSE = "promotions_expense", _("Promotions expense")
+    RESELLER_PREPAID = "reseller_prepaid", _("Reseller prepaid balance")
+    ADJUSTMENTS = "adjustments", _("Adjustments")
+
+
+# Balances that are money someone can spend: they never go below zero.
+NON_NEGATIVE_KINDS = (AccountKind.WALLET, AccountKind.RESELLER_PREPAID)
+
+
+class LedgerAccount(models.Model):
+    code = models.CharField(_("code"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=AccountKind.choices)
+    currency = models.CharField(_("currency"), max_length=3)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_accounts",
+    )
+    balance_minor = models.BigIntegerField(_("balance (minor units)"), default=0)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=NON_NEGATIVE_KINDS) | Q(balance_minor__gte=0),
+                name="ledger_account_spendable_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="ledger_account_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def balance(self) -> Money:
+        return Money(self.balance_minor, self.currency)
+
+
+class LedgerTransaction(models.Model):
+    kind = models.CharField(_("kind"), max_length=40)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    reference = models.CharField(_("reference"), max_length=80, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.reference}"
+
+
+class Posting(models.Model):
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount_minor=0), name="ledger_posting_not_zero")]
+        indexes = [models.Index(fields=["account", "transaction"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount}"
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)

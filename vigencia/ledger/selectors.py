@@ -1,0 +1,98 @@
+"""Ledger reads: balances and the invariants `vigencia ledger verify` proves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from vigencia.accounts.models import User
+from vigencia.core.money import Money
+from vigencia.ledger.models import NON_NEGATIVE_KINDS, LedgerAccount, LedgerTransaction, Posting
+
+
+def _wallet_code(user: User, currency: str) -> str:
+    return f"wallet:{user.pk}:{currency}"
+
+
+def wallet_balance(*, user: User, currency: str = "PEN") -> Money:
+    balance = (
+        LedgerAccount.objects.filter(code=_wallet_code(user, currency))
+        .values_list("balance_minor", flat=True)
+        .first()
+    )
+    return Money(balance or 0, currency)
+
+
+def account_balance(*, account: LedgerAccount) -> Money:
+    """The balance derived from the postings (not the cached column)."""
+    total = account.postings.aggregate(total=Coalesce(Sum("amount_minor"), 0))["total"]
+    return Money(total, account.currency)
+
+
+def wallet_history(*, user: User, currency: str = "PEN") -> QuerySet[Posting]:
+    return (
+        Posting.objects.filter(account__code=_wallet_code(user, currency))
+        .select_related("transaction")
+        .order_by("-transaction__created_at", "-id")
+    )
+
+
+def ledger_verify() -> list[dict[str, Any]]:
+    """Every broken invariant, as one dict each; an empty list means the ledger is sound."""
+    problems: list[dict[str, Any]] = []
+    unbalanced = (
+        Posting.objects.values("transaction_id", "currency")
+        .annotate(total=Sum("amount_minor"))
+        .exclude(total=0)
+        .order_by("transaction_id")
+    )
+    problems += [
+        {
+            "problem": "unbalanced",
+            "transaction": row["transaction_id"],
+            "currency": row["currency"],
+            "sum": row["total"],
+        }
+        for row in unbalanced
+    ]
+    problems += [
+        {"problem": "currency_mismatch", "transaction": posting.transaction_id, "posting": posting.pk}
+        for posting in Posting.objects.filter(~Q(currency=F("account__currency"))).order_by("pk")
+    ]
+    drifted = (
+        LedgerAccount.objects.annotate(total=Coalesce(Sum("postings__amount_minor"), 0))
+        .exclude(balance_minor=F("total"))
+        .order_by("pk")
+    )
+    problems += [
+        {
+            "problem": "cached_balance",
+            "account": account.code,
+            "cached": account.balance_minor,
+            "postings": account.total,
+        }
+        for account in drifted
+    ]
+    problems += [
+        {"problem": "negative_balance", "account": account.code, "balance": account.balance_minor}
+        for account in LedgerAccount.objects.filter(
+            kind__in=NON_NEGATIVE_KINDS, balance_minor__lt=0
+        ).order_by("pk")
+    ]
+    problems += [
+        {"problem": "no_postings", "transaction": entry.pk}
+        for entry in LedgerTransaction.objects.filter(postings__isnull=True).order_by("pk")
+    ]
+    return problems
+
+
+def ledger_totals() -> dict[str, dict[str, int]]:
+    """Balance per account kind and currency (for reports and the dashboard)."""
+    totals: dict[str, dict[str, int]] = {}
+    for row in (
+        LedgerAccount.objects.values("kind", "currency").annotate(total=Sum("balance_minor")).order_by("kind")
+    ):
+        totals.setdefault(row["kind"], {})[row["currency"]] = row["total"]
+    return totals

@@ -1,0 +1,130 @@
+"""Ledger writes. Every movement of money is one balanced, idempotent ledger transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vigencia.accounts.models import User
+from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.money import Money
+from vigencia.ledger.models import NON_NEGATIVE_KINDS, AccountKind, LedgerAccount, LedgerTransaction, Posting
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+    default_message = gettext_lazy("There is not enough money in the balance for this.")
+
+
+def _account(code: str, **defaults: object) -> LedgerAccount:
+    account = LedgerAccount.objects.filter(code=code).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return LedgerAccount.objects.create(code=code, **defaults)  # type: ignore[arg-type]
+    except IntegrityError:  # created meanwhile by a concurrent caller
+        return LedgerAccount.objects.get(code=code)
+
+
+def account_wallet(*, user: User, currency: str = "PEN") -> LedgerAccount:
+    """The subscriber's wallet in `currency` (created on first use, race-safe)."""
+    return _account(f"wallet:{user.pk}:{currency}", kind=AccountKind.WALLET, currency=currency, owner=user)
+
+
+def account_system(*, kind: str, currency: str, key: str = "", owner: User | None = None) -> LedgerAccount:
+    """A platform account such as psp_clearing:sandbox, revenue or carrier_payable:claro-pe."""
+    if kind not in AccountKind.values:
+        raise ValueError(f"unknown ledger account kind {kind!r}")
+    code = f"{kind}:{key}:{currency}" if key else f"{kind}:{currency}"
+    return _account(code, kind=kind, currency=currency, owner=owner)
+
+
+def _check(postings: list[tuple[LedgerAccount, Money]]) -> None:
+    if len(postings) < 2:
+        raise InvalidInput(_("A ledger transaction needs at least two postings."), code="ledger_unbalanced")
+    totals: dict[str, int] = defaultdict(int)
+    for account, money in postings:
+        if not isinstance(money, Money) or money.amount_minor == 0:
+            raise InvalidInput(_("A posting needs a non-zero amount."), code="ledger_zero_posting")
+        if money.currency != account.currency:
+            raise InvalidInput(
+                _("A posting's currency must be its account's."),
+                code="ledger_currency_mismatch",
+                details={"account": account.code, "currency": money.currency},
+            )
+        totals[money.currency] += money.amount_minor
+    unbalanced = {currency: total for currency, total in totals.items() if total}
+    if unbalanced:
+        raise InvalidInput(
+            _("The postings do not sum to zero."), code="ledger_unbalanced", details={"sums": unbalanced}
+        )
+
+
+def ledger_post(
+    *,
+    kind: str,
+    idempotency_key: str,
+    postings: list[tuple[LedgerAccount, Money]],
+    memo: str = "",
+    reference: str = "",
+) -> LedgerTransaction:
+    """Write one balanced transaction, exactly once per `idempotency_key` (a repeat, even a concurrent
+    one, returns the first and writes nothing). Locks the touched accounts in primary-key order, so
+    concurrent posters never deadlock; a wallet or reseller balance that would go below zero raises
+    InsufficientFunds and nothing is written."""
+    _check(postings)
+    with transaction.atomic():
+        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                entry = LedgerTransaction.objects.create(
+                    kind=kind, idempotency_key=idempotency_key, memo=memo[:300], reference=reference[:80]
+                )
+        except IntegrityError:  # the same key committed by a concurrent caller meanwhile
+            return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
+
+        deltas: dict[int, int] = defaultdict(int)
+        for account, money in postings:
+            deltas[account.pk] += money.amount_minor
+        locked = LedgerAccount.objects.select_for_update().filter(pk__in=sorted(deltas)).order_by("pk")
+        for account in locked:
+            if account.kind in NON_NEGATIVE_KINDS and account.balance_minor + deltas[account.pk] < 0:
+                raise InsufficientFunds(
+                    details={
+                        "balance": account.balance.as_dict(),
+                        "needed": Money(-deltas[account.pk], account.currency).as_dict(),
+                    }
+                )
+        Posting.objects.bulk_create(
+            Posting(
+                transaction=entry, account=account, amount_minor=money.amount_minor, currency=money.currency
+            )
+            for account, money in postings
+        )
+        for account_id, delta in deltas.items():
+            if delta:
+                LedgerAccount.objects.filter(pk=account_id).update(balance_minor=F("balance_minor") + delta)
+    return entry
+
+
+def ledger_reverse(
+    *, transaction: LedgerTransaction, idempotency_key: str, memo: str = ""
+) -> LedgerTransaction:
+    """Post the exact opposite of `transaction` (once per key): a reversed wallet debit refunds it."""
+    postings = [
+        (posting.account, -posting.amount) for posting in transaction.postings.select_related("account")
+    ]
+    return ledger_post(
+        kind=f"reversal:{transaction.kind}"[:40],
+        idempotency_key=idempotency_key,
+        postings=postings,
+        memo=memo or f"Reversal of #{transaction.pk}",
+        reference=transaction.reference,
+    )
