@@ -48,7 +48,7 @@ def test_signup_logs_in_and_lands_on_the_dashboard_in_the_chosen_language(client
     dashboard = client.get("/lines/")
     assert dashboard.status_code == 200
     assert dashboard.context["user"] == user
-    assert "Añade tu primera línea" in dashboard.content.decode()
+    assert "Agrega tu primera línea" in dashboard.content.decode()
 
 
 def test_signup_with_different_passwords_writes_nothing(client: Client) -> None:
