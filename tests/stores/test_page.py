@@ -53,7 +53,7 @@ def test_a_district_and_filters(page):
     rows = response.context["rows"]
     assert response.status_code == 200
     assert rows[0].store.code == "LIM-BAR-02"
-    assert all("movistar-pe" in [c.code for c in row.store.carriers.all()] for row in rows)
+    assert all("Movistar Perú" in row.carriers for row in rows)
 
 
 @pytest.mark.django_db

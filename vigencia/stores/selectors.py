@@ -6,14 +6,17 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Prefetch, Q, QuerySet
+from django.db.models import Avg, F, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import ASin, Cos, Least, Radians, Sin, Sqrt
 from django.utils.translation import gettext as _
 
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.errors import InvalidInput
+from vigencia.stores.hours import DayHours
 from vigencia.stores.models import Holiday, OpeningHours, Store, StoreService
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -79,11 +82,20 @@ def _closed_dates(rows: Iterable[Holiday]) -> frozenset[date]:
     return frozenset(day for day, is_closed in closed.items() if is_closed)
 
 
-def _schedule(store: Store, holidays: Iterable[Holiday]) -> Schedule:
+def _schedule(timezone: str, rows: Iterable[DayHours], holidays: Iterable[Holiday]) -> Schedule:
     hours: dict[int, list[tuple[time, time]]] = {}
-    for row in store.hours.all():
-        hours.setdefault(row.weekday, []).append((row.opens, row.closes))
-    return Schedule(tz=ZoneInfo(store.timezone), hours=hours, closed_dates=_closed_dates(holidays))
+    for weekday, opens, closes in rows:
+        hours.setdefault(weekday, []).append((opens, closes))
+    return Schedule(tz=ZoneInfo(timezone), hours=hours, closed_dates=_closed_dates(holidays))
+
+
+def _holidays_by_store(pks: list[int], *, at: datetime) -> dict[int | None, list[Holiday]]:
+    found: dict[int | None, list[Holiday]] = {}
+    for holiday in Holiday.objects.filter(_holiday_window(at)).filter(
+        Q(store__isnull=True) | Q(store__in=pks)
+    ):
+        found.setdefault(holiday.store_id, []).append(holiday)
+    return found
 
 
 def _holiday_window(at: datetime) -> Q:
@@ -92,15 +104,15 @@ def _holiday_window(at: datetime) -> Q:
 
 
 def store_schedules(stores: Iterable[Store], *, at: datetime) -> dict[int, Schedule]:
-    """Each store's schedule around `at`, with one query for the holidays of all of them."""
+    """Each store's schedule around `at` (hours prefetched or not), one query for all the holidays."""
     stores = list(stores)
-    holidays = list(
-        Holiday.objects.filter(_holiday_window(at)).filter(
-            Q(store__isnull=True) | Q(store__in=[store.pk for store in stores])
-        )
-    )
+    holidays = _holidays_by_store([store.pk for store in stores], at=at)
     return {
-        store.pk: _schedule(store, [h for h in holidays if h.store_id in (None, store.pk)])
+        store.pk: _schedule(
+            store.timezone,
+            ((row.weekday, row.opens, row.closes) for row in store.hours.all()),
+            holidays.get(None, []) + holidays.get(store.pk, []),
+        )
         for store in stores
     }
 
@@ -147,6 +159,17 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def _distance_sql(lat: float, lng: float) -> Any:
+    """The haversine distance in metres as a SQL expression (PostgreSQL, and SQLite's math functions)."""
+    half_dlat = Sin((Radians(F("latitude")) - math.radians(lat)) / 2)
+    half_dlng = Sin((Radians(F("longitude")) - math.radians(lng)) / 2)
+    a = (
+        half_dlat * half_dlat
+        + math.cos(math.radians(lat)) * Cos(Radians(F("latitude"))) * half_dlng * half_dlng
+    )
+    return 2 * EARTH_RADIUS_M * ASin(Sqrt(Least(a, Value(1.0))))
+
+
 def _bounding_box(lat: float, lng: float, radius_m: float) -> Q | None:
     """A lat/lng box holding every point within `radius_m`; None when that is the whole Earth."""
     if radius_m >= _HALF_CIRCUMFERENCE_M:
@@ -171,14 +194,44 @@ class NearbyStore:
     distance_m: int
     open_now: bool
     opens_at: datetime | None  # when closed: the next opening, in the store's timezone
+    carriers: list[tuple[str, str]]  # (code, name), by code
+    services: list[str]
+    hours: list[DayHours]
 
 
-def _with_details(queryset: QuerySet[Store]) -> QuerySet[Store]:
-    return queryset.prefetch_related(
-        Prefetch("carriers", queryset=Carrier.objects.order_by("code")),
-        Prefetch("services", queryset=StoreService.objects.order_by("service")),
-        Prefetch("hours", queryset=OpeningHours.objects.all()),
-    )
+@dataclass
+class _Loaded:
+    store: Store
+    carriers: list[tuple[str, str]] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    hours: list[DayHours] = field(default_factory=list)
+    schedule: Schedule = field(default_factory=lambda: Schedule(tz=ZoneInfo("UTC"), hours={}))
+
+
+def _load(pks: list[int], *, at: datetime, known: dict[int, Store]) -> dict[int, _Loaded]:
+    """Stores with their carriers, services, hours and schedule: flat queries and no related model
+    instances, as the locator answers in a few milliseconds. `known` stores are not read again."""
+    missing = [pk for pk in pks if pk not in known]
+    stores = [known[pk] for pk in pks if pk in known]
+    if missing:
+        stores += list(Store.objects.filter(pk__in=missing))
+    loaded = {store.pk: _Loaded(store) for store in stores}
+    carriers = Store.carriers.through.objects.filter(store_id__in=pks).order_by("carrier__code")
+    for store_id, code, name in carriers.values_list("store_id", "carrier__code", "carrier__name"):
+        loaded[store_id].carriers.append((code, name))
+    services = StoreService.objects.filter(store_id__in=pks).order_by("service")
+    for store_id, service in services.values_list("store_id", "service"):
+        loaded[store_id].services.append(service)
+    hours = OpeningHours.objects.filter(store_id__in=pks)
+    for store_id, weekday, opens, closes in hours.values_list("store_id", "weekday", "opens", "closes"):
+        loaded[store_id].hours.append((weekday, opens, closes))
+    holidays = _holidays_by_store(pks, at=at)
+    for pk, item in loaded.items():
+        item.hours.sort()
+        item.schedule = _schedule(
+            item.store.timezone, item.hours, holidays.get(None, []) + holidays.get(pk, [])
+        )
+    return loaded
 
 
 def _candidates(*, carrier: Carrier | None, service: str | None) -> QuerySet[Store]:
@@ -202,28 +255,32 @@ def store_nearest(
 ) -> list[NearbyStore]:
     """The `limit` active stores nearest to (lat, lng), nearest first, with distance and open state.
 
-    A bounding box on the indexed latitude/longitude prefilters in SQL and widens until the stores
-    inside the circle it encloses are enough; exact haversine ranks them. `open_now` keeps only the
-    stores open at `at` (default now)."""
+    A bounding box on the indexed latitude/longitude prefilters; the database orders the stores in
+    it by haversine distance and returns only the nearest. The box widens until the circle it
+    encloses holds enough stores, so the answer is exact. `open_now` keeps only the stores open at
+    `at` (default now)."""
     at = at or clock.now()
     limit = max(1, min(limit, MAX_LIMIT))
-    candidates = _candidates(carrier=carrier, service=service)
-    loaded: dict[int, Store] = {}
-    schedules: dict[int, Schedule] = {}
+    candidates = _candidates(carrier=carrier, service=service).annotate(distance=_distance_sql(lat, lng))
+    loaded: dict[int, _Loaded] = {}
+    known: dict[int, Store] = {}
 
     def load(pks: list[int]) -> None:
         missing = [pk for pk in pks if pk not in loaded]
         if missing:
-            stores = list(_with_details(Store.objects.filter(pk__in=missing)))
-            loaded.update((store.pk, store) for store in stores)
-            schedules.update(store_schedules(stores, at=at))
+            loaded.update(_load(missing, at=at, known=known))
 
     radius = _FIRST_RADIUS_M
     while True:
         box = _bounding_box(lat, lng, radius)
-        rows = (candidates.filter(box) if box is not None else candidates).values_list(
-            "pk", "latitude", "longitude"
-        )
+        in_box = (candidates.filter(box) if box is not None else candidates).order_by("distance", "pk")
+        if open_now:
+            # Open or not is decided in Python: then the whole box is read, in order.
+            rows = list(in_box.values_list("pk", "latitude", "longitude"))
+        else:
+            nearest = list(in_box[:limit])
+            known.update((store.pk, store) for store in nearest)
+            rows = [(store.pk, store.latitude, store.longitude) for store in nearest]
         ranked = sorted((haversine_m(lat, lng, row_lat, row_lng), pk) for pk, row_lat, row_lng in rows)
         # Inside the box's inscribed circle the order is final; beyond it a nearer store may hide.
         settled = ranked if box is None else [item for item in ranked if item[0] <= radius]
@@ -232,7 +289,7 @@ def store_nearest(
             for start in range(0, len(settled), 2 * limit):
                 chunk = settled[start : start + 2 * limit]
                 load([pk for _distance, pk in chunk])
-                chosen += [item for item in chunk if schedules[item[1]].open_at(at)]
+                chosen += [item for item in chunk if loaded[item[1]].schedule.open_at(at)]
                 if len(chosen) >= limit:
                     break
         else:
@@ -240,21 +297,27 @@ def store_nearest(
         chosen = chosen[:limit]
         if len(chosen) >= limit or box is None:
             break
-        # Enough stores in the box but some beyond the circle: widen just to the last of them.
-        enough = len(ranked) >= limit and not open_now
-        radius = max(radius * 2, ranked[limit - 1][0]) if enough else radius * 4
+        if not open_now and len(ranked) >= limit:
+            # The nearest `limit` are known but the last lies beyond the circle: widen just to it.
+            radius = max(ranked[limit - 1][0] * 1.0001, radius * 1.01)
+        else:
+            # Too few stores: widen by what the density seen so far suggests, at most 8 times.
+            radius *= 8 if not ranked else min(8.0, max(2.0, 1.5 * math.sqrt(limit / len(ranked))))
 
     load([pk for _distance, pk in chosen])
     result = []
     for distance, pk in chosen:
-        schedule = schedules[pk]
-        is_open = schedule.open_at(at)
+        item = loaded[pk]
+        is_open = item.schedule.open_at(at)
         result.append(
             NearbyStore(
-                store=loaded[pk],
+                store=item.store,
                 distance_m=round(distance),
                 open_now=is_open,
-                opens_at=None if is_open else schedule.next_opening(at),
+                opens_at=None if is_open else item.schedule.next_opening(at),
+                carriers=item.carriers,
+                services=item.services,
+                hours=item.hours,
             )
         )
     return result
@@ -285,4 +348,9 @@ def store_districts() -> list[District]:
 
 
 def store_list() -> QuerySet[Store]:
-    return _with_details(Store.objects.filter(active=True))
+    """Active stores with their carriers, services and hours prefetched."""
+    return Store.objects.filter(active=True).prefetch_related(
+        Prefetch("carriers", queryset=Carrier.objects.order_by("code")),
+        Prefetch("services", queryset=StoreService.objects.order_by("service")),
+        "hours",
+    )

@@ -35,6 +35,8 @@ class StoreRow:
     hours: str
     open_now: bool
     opens_at: Any
+    carriers: list[str]  # names
+    services: list[str]  # labels
     distance_m: int | None = None
 
     @property
@@ -46,8 +48,8 @@ class StoreRow:
         return _("%(km)s km") % {"km": number_format(self.distance_m / 1000, decimal_pos=1)}
 
 
-def _hours(store: Store) -> str:
-    return hours_format((row.weekday, row.opens, row.closes) for row in store.hours.all())
+def _labels(codes: list[str]) -> list[str]:
+    return [str(Service(code).label) for code in codes]
 
 
 @require_GET
@@ -71,7 +73,15 @@ def locator(request: HttpRequest) -> HttpResponse:
 
     if origin is not None:
         rows = [
-            StoreRow(item.store, _hours(item.store), item.open_now, item.opens_at, item.distance_m)
+            StoreRow(
+                store=item.store,
+                hours=hours_format(item.hours),
+                open_now=item.open_now,
+                opens_at=item.opens_at,
+                carriers=[name for _code, name in item.carriers],
+                services=_labels(item.services),
+                distance_m=item.distance_m,
+            )
             for item in store_nearest(
                 lat=origin[0],
                 lng=origin[1],
@@ -92,10 +102,12 @@ def locator(request: HttpRequest) -> HttpResponse:
         schedules = store_schedules(listed, at=at)
         rows = [
             StoreRow(
-                store,
-                _hours(store),
-                schedules[store.pk].open_at(at),
-                None if schedules[store.pk].open_at(at) else schedules[store.pk].next_opening(at),
+                store=store,
+                hours=hours_format((row.weekday, row.opens, row.closes) for row in store.hours.all()),
+                open_now=schedules[store.pk].open_at(at),
+                opens_at=None if schedules[store.pk].open_at(at) else schedules[store.pk].next_opening(at),
+                carriers=[carrier.name for carrier in store.carriers.all()],
+                services=_labels([row.service for row in store.services.all()]),
             )
             for store in listed
         ]
