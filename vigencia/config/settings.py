@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "vigencia.fulfilment",
     "vigencia.notifications",
     "vigencia.orders",
+    "vigencia.usage",
     "vigencia.stores",
 ]
 
@@ -271,3 +272,7 @@ def _local_aes_key(name: str) -> str:
 
 VIGENCIA_ID_KEYS = env_list("VIGENCIA_ID_KEYS") or [_local_aes_key("id_document_key")]
 VIGENCIA_ID_INDEX_KEY = os.environ.get("VIGENCIA_ID_INDEX_KEY") or _local_aes_key("id_document_index_key")
+
+
+# usage: buckets expire hourly (the sweep records what each bucket lost).
+VIGENCIA_PERIODIC_JOBS["usage.expire"] = {"task": "vigencia.usage.tasks.bucket_expire_task", "every": 3600}

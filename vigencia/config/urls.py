@@ -17,5 +17,6 @@ urlpatterns = [
     path("plans/", include("vigencia.catalog.urls")),
     path("payments/", include("vigencia.payments.urls")),
     path("stores/", include("vigencia.stores.urls")),
+    path("usage/", include("vigencia.usage.urls")),
     path("", include("vigencia.core.urls")),
 ]

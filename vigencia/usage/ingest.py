@@ -1,0 +1,162 @@
+"""Reading usage files as a stream (CSV or JSONL), one physical line at a time, and checking each row.
+
+A row that cannot be read (not UTF-8, too long, wrong types, negative quantity, a timestamp in the
+future) becomes a rejected row with its line number and reason; it never stops the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from vigencia.usage.models import UsageKind
+
+COLUMNS = ("record_id", "msisdn", "kind", "started_at", "quantity", "destination", "charged_minor")
+MAX_LINE_BYTES = 4096
+MAX_QUANTITY = 10**13  # 10 TB of data in one record is already absurd
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_RECORD_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+_DESTINATION = re.compile(r"^\+?[0-9A-Za-z.\-_]{1,32}$")
+_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordIn:
+    record_id: str
+    msisdn: str
+    kind: str
+    started_at: datetime
+    quantity: int
+    destination: str
+    charged_minor: int | None
+
+    @property
+    def content_hash(self) -> str:
+        """Same usage content under another record id hashes the same (duplicate detection)."""
+        content = f"{self.msisdn}|{self.kind}|{self.started_at.timestamp():.0f}|{self.quantity}|{self.destination}"
+        return hashlib.md5(content.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    line: int
+    reason: str
+
+
+class RowError(ValueError):
+    pass
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise RowError(f"{name} is not a whole number")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"-?[0-9]{1,18}", text):
+        raise RowError(f"{name} is not a whole number")
+    return int(text)
+
+
+def record_parse(row: dict[str, Any], *, now: datetime) -> RecordIn:
+    """One row (CSV columns or JSONL keys) as a valid record, or RowError with the reason."""
+    record_id = str(row.get("record_id") or "").strip()
+    if not _RECORD_ID.match(record_id):
+        raise RowError("record_id is missing or not 1-64 printable characters")
+    msisdn = str(row.get("msisdn") or "").strip().replace(" ", "")
+    if not _E164.match(msisdn):
+        raise RowError("msisdn is not an E.164 number")
+    kind = str(row.get("kind") or "").strip().lower()
+    if kind not in UsageKind.values:
+        raise RowError("kind is not voice, sms or data")
+    raw_started = str(row.get("started_at") or "").strip()
+    try:
+        started_at = parse_datetime(raw_started)
+    except ValueError:
+        started_at = None
+    if started_at is None:
+        raise RowError("started_at is not an ISO 8601 date and time")
+    if timezone.is_naive(started_at):
+        raise RowError("started_at has no UTC offset")
+    if started_at > now + _FUTURE_TOLERANCE:
+        raise RowError("started_at is in the future")
+    quantity = _int(row.get("quantity"), "quantity")
+    if quantity < 0:
+        raise RowError("quantity is negative")
+    if quantity > MAX_QUANTITY:
+        raise RowError("quantity is too large")
+    destination = str(row.get("destination") or "").strip()
+    if destination and not _DESTINATION.match(destination):
+        raise RowError("destination is not a number or name of up to 32 characters")
+    charged = row.get("charged_minor")
+    charged_minor = None if charged is None or str(charged).strip() == "" else _int(charged, "charged_minor")
+    if charged_minor is not None and charged_minor < 0:
+        raise RowError("charged_minor is negative")
+    return RecordIn(record_id, msisdn, kind, started_at, quantity, destination, charged_minor)
+
+
+def _physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line; None for a line longer than MAX_LINE_BYTES (skipped to
+    its end without holding it in memory)."""
+    number = 0
+    while True:
+        chunk = stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = stream.readline(MAX_LINE_BYTES + 1)
+            yield number, None
+            continue
+        yield number, chunk
+
+
+def rows_read(stream: IO[bytes], *, fmt: str, now: datetime) -> Iterator[RecordIn | Rejected | tuple[int, RecordIn]]:
+    """Each line of a CSV (with header) or JSONL stream: (line number, record) or Rejected."""
+    header: list[str] | None = None if fmt == "csv" else list(COLUMNS)
+    for number, raw in _physical_lines(stream):
+        if raw is None:
+            yield Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
+            continue
+        try:
+            text = raw.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield Rejected(number, "not valid UTF-8")
+            continue
+        if not text.strip():
+            continue
+        if "\x00" in text:
+            yield Rejected(number, "contains a NUL character")
+            continue
+        try:
+            if fmt == "csv":
+                cells = next(csv.reader([text]))
+                if header is None:
+                    header = [cell.strip().lower() for cell in cells]
+                    missing = [c for c in COLUMNS[:5] if c not in header]
+                    if missing:
+                        yield Rejected(number, f"header lacks columns: {', '.join(missing)}")
+                        return
+                    continue
+                if len(cells) > len(header):
+                    raise RowError("more cells than columns")
+                row: dict[str, Any] = dict(zip(header, cells, strict=False))
+            else:
+                loaded = json.loads(text)
+                if not isinstance(loaded, dict):
+                    raise RowError("not a JSON object")
+                row = loaded
+            yield number, record_parse(row, now=now)
+        except (RowError, json.JSONDecodeError, csv.Error) as error:
+            reason = str(error) if isinstance(error, RowError) else "not valid " + fmt.upper()
+            yield Rejected(number, reason)

@@ -1,0 +1,116 @@
+"""Usage reads: a line's balances, tariffs, statements with their daily series, anomalies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+
+from vigencia.catalog.models import Plan
+from vigencia.core import clock
+from vigencia.core.money import Money
+from vigencia.lines.models import Line
+from vigencia.usage.models import Anomaly, Bucket, BucketKind, Credit, Tariff, UsageKind, UsageRecord
+
+
+def tariff_for(plan: Plan | None) -> Tariff:
+    """The plan's tariff, or the default rates (unsaved) when the operator set none."""
+    if plan is None:
+        return Tariff()
+    try:
+        return plan.tariff
+    except Tariff.DoesNotExist:
+        return Tariff(plan=plan)
+
+
+def line_plan(line: Line) -> Plan | None:
+    """The plan usage is rated with: the plan of the line's latest renewal credit."""
+    credit = Credit.objects.filter(line=line).select_related("plan").order_by("-credited_at", "-id").first()
+    return credit.plan if credit else None
+
+
+def bucket_list(*, line: Line, at: datetime | None = None) -> QuerySet[Bucket]:
+    """The line's live buckets (not expired at `at`), the one consumed first first."""
+    at = at or clock.now()
+    return Bucket.objects.filter(line=line, expires_at__gt=at, valid_from__lte=at).order_by("expires_at", "id")
+
+
+def balance_totals(*, line: Line, at: datetime | None = None) -> dict[str, int]:
+    """Remaining per bucket kind (money minor units, data KB, voice seconds, SMS)."""
+    totals = {kind: 0 for kind in BucketKind.values}
+    for row in bucket_list(line=line, at=at).values("kind").annotate(total=Sum("remaining")):
+        totals[row["kind"]] = row["total"] or 0
+    return totals
+
+
+def month_spend_minor(*, line: Line, at: datetime | None = None) -> int:
+    """Out-of-bundle spending in the calendar month of `at` (platform timezone)."""
+    tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
+    local = (at or clock.now()).astimezone(tz)
+    start = datetime.combine(local.date().replace(day=1), time.min, tzinfo=tz)
+    total = UsageRecord.objects.filter(line=line, started_at__gte=start, started_at__lte=at or clock.now()).aggregate(
+        total=Sum("price_minor")
+    )["total"]
+    return int(total or 0)
+
+
+def anomaly_list(*, line: Line) -> QuerySet[Anomaly]:
+    return Anomaly.objects.filter(line=line).select_related("record")
+
+
+@dataclass
+class KindTotal:
+    kind: str
+    records: int = 0
+    quantity: int = 0  # raw: seconds, count, bytes
+    rated_quantity: int = 0
+    in_bundle_quantity: int = 0
+    price_minor: int = 0
+
+
+@dataclass
+class Statement:
+    line: Line
+    date_from: date
+    date_to: date
+    currency: str
+    totals: dict[str, KindTotal]
+    days: list[date]
+    daily: dict[str, list[int]]  # kind -> per day: data KB, voice seconds, SMS
+    records: list[UsageRecord] = field(default_factory=list)
+
+    @property
+    def price_total(self) -> Money:
+        return Money(sum(total.price_minor for total in self.totals.values()), self.currency)
+
+
+MAX_STATEMENT_DAYS = 366
+
+
+def statement_build(*, line: Line, date_from: date, date_to: date) -> Statement:
+    """Totals by kind, the daily series and the records of a line between two dates (inclusive, in
+    the platform's timezone)."""
+    tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
+    start = datetime.combine(date_from, time.min, tzinfo=tz)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz)
+    records = list(UsageRecord.objects.filter(line=line, started_at__gte=start, started_at__lt=end).order_by("started_at", "id"))
+    days = [date_from + timedelta(days=n) for n in range((date_to - date_from).days + 1)]
+    index = {day: n for n, day in enumerate(days)}
+    totals = {kind: KindTotal(kind) for kind in UsageKind.values}
+    daily: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
+    for kind in UsageKind.values:
+        daily[kind] = [0] * len(days)
+    for record in records:
+        total = totals[record.kind]
+        total.records += 1
+        total.quantity += record.quantity
+        total.rated_quantity += record.rated_quantity
+        total.in_bundle_quantity += record.in_bundle_quantity
+        total.price_minor += record.price_minor
+        amount = -(-record.quantity // 1024) if record.kind == UsageKind.DATA else record.quantity
+        daily[record.kind][index[record.started_at.astimezone(tz).date()]] += amount
+    return Statement(line, date_from, date_to, line.carrier.currency, totals, days, dict(daily), records)

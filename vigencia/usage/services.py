@@ -1,0 +1,701 @@
+"""Usage writes: renewal credits, the expiry sweep, ingestion, batched rating, re-rating, alerts and
+anomalies. Every write that touches buckets locks them in primary-key order (no deadlocks)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from vigencia.accounts.models import User
+from vigencia.catalog.models import Plan
+from vigencia.core import clock
+from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.money import Money
+from vigencia.lines.models import Line, LineStatus
+from vigencia.usage import tasks
+from vigencia.usage.ingest import RecordIn, Rejected
+from vigencia.usage.models import (
+    AlertRule,
+    Anomaly,
+    AnomalyKind,
+    Bucket,
+    BucketKind,
+    Charge,
+    Credit,
+    DestinationClass,
+    Rerating,
+    Tariff,
+    UsageKind,
+    UsageRecord,
+)
+from vigencia.usage.rating import rate_one
+from vigencia.usage.selectors import balance_totals, month_spend_minor, tariff_for
+
+logger = logging.getLogger(__name__)
+
+INTEGRATOR = "integrator"
+OPERATOR = "operator"
+MAX_REJECTED_KEPT = 1000
+RATING_BATCH = 20_000
+
+
+def _notify(*, user: User, subject: str, body: str, dedupe_key: str) -> None:
+    """Through the notifications outbox (once per dedupe key); logged if that app is not there yet."""
+    try:
+        from vigencia.notifications.services import notification_send
+    except ImportError:  # pragma: no cover - the notifications app is being built alongside
+        logger.warning("usage notification not sent (no notifications app): %s", subject)
+        return
+    notification_send(user=user, kind="message", context={"subject": subject, "body": body}, dedupe_key=dedupe_key)
+
+
+# --- buckets ---------------------------------------------------------------------------------------
+
+
+def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str) -> Credit:
+    """Credit a completed renewal to the line: data (KB), voice (seconds), SMS and the tariff's
+    balance, each expiring after the plan's validity. Idempotent by `reference`: a second call with
+    the same reference returns the first credit and credits nothing."""
+    reference = reference.strip()
+    if not reference or len(reference) > 120:
+        raise InvalidInput(_("A credit needs a reference of 1 to 120 characters."), code="invalid_reference")
+    existing = Credit.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    tariff = tariff_for(plan)
+    expires_at = now + timedelta(days=plan.validity_days)
+    amounts = {
+        BucketKind.MONEY: tariff.money_credit_minor,
+        BucketKind.DATA: plan.data_mb * 1024,
+        BucketKind.VOICE: plan.minutes * 60,
+        BucketKind.SMS: plan.sms,
+    }
+    try:
+        with transaction.atomic():
+            credit = Credit.objects.create(line=line, plan=plan, reference=reference, credited_at=now)
+            Bucket.objects.bulk_create(
+                Bucket(
+                    line=line,
+                    credit=credit,
+                    kind=kind,
+                    currency=plan.currency if kind == BucketKind.MONEY else "",
+                    initial=amount,
+                    remaining=amount,
+                    valid_from=now,
+                    expires_at=expires_at,
+                )
+                for kind, amount in amounts.items()
+                if amount > 0
+            )
+            alerts_check(line_ids=[line.pk])
+    except IntegrityError:
+        # A concurrent call with the same reference committed first.
+        return Credit.objects.get(reference=reference)
+    return credit
+
+
+def bucket_expire_sweep(*, at: datetime | None = None) -> int:
+    """Remove what is left in every bucket expired by `at`, recording the amount and instant on the
+    bucket. Set-based and idempotent: a bucket expires once. Returns how many buckets expired."""
+    at = at or clock.now()
+    with transaction.atomic():
+        due = Bucket.objects.filter(expires_at__lte=at, expired_at__isnull=True)
+        line_ids = list(due.values_list("line_id", flat=True).distinct())
+        count = due.update(expired_amount=F("remaining"), remaining=0, expired_at=at)
+        if line_ids:
+            alerts_check(line_ids=line_ids)
+    return count
+
+
+# --- ingestion -------------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestSummary:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected_count: int = 0
+    rejected: list[Rejected] = field(default_factory=list)  # the first MAX_REJECTED_KEPT
+
+    def reject(self, row: Rejected) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REJECTED_KEPT:
+            self.rejected.append(row)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected_count,
+            "rejected_rows": [{"line": row.line, "reason": row.reason} for row in self.rejected],
+        }
+
+
+class _LineIndex:
+    """msisdn -> (line id, country calling code), loaded a chunk at a time and kept for the run."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, tuple[int, str] | None] = {}
+
+    def resolve(self, msisdns: set[str]) -> None:
+        missing = [number for number in msisdns if number not in self.known]
+        if not missing:
+            return
+        for number in missing:
+            self.known[number] = None
+        # The newest live registration of a number is the one usage belongs to.
+        for msisdn, line_id in (
+            Line.objects.filter(msisdn__in=missing, removed_at__isnull=True)
+            .order_by("msisdn", "id")
+            .values_list("msisdn", "id")
+        ):
+            try:
+                calling_code = str(phonenumbers.parse(msisdn).country_code)
+            except phonenumbers.NumberParseException:
+                calling_code = ""
+            self.known[msisdn] = (line_id, calling_code)
+
+
+def _destination_class(destination: str, calling_code: str) -> str:
+    if destination.startswith("+") and not destination.startswith(f"+{calling_code}"):
+        return DestinationClass.INTERNATIONAL
+    return DestinationClass.NATIONAL
+
+
+_STAGING_COLUMNS = (
+    "source",
+    "record_id",
+    "line_id",
+    "kind",
+    "started_at",
+    "quantity",
+    "destination",
+    "destination_class",
+    "carrier_charged_minor",
+    "content_hash",
+    "received_at",
+)
+
+
+def _insert_postgresql(rows: list[tuple[Any, ...]]) -> int:
+    """COPY into a session-local staging table, then insert what is new: exact counts even when two
+    imports of the same file race."""
+    columns = ", ".join(_STAGING_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS usage_staging (source text, record_id text, line_id bigint, "
+            "kind text, started_at timestamptz, quantity bigint, destination text, destination_class text, "
+            "carrier_charged_minor bigint, content_hash text, received_at timestamptz) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY usage_staging ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO usage_usagerecord ({columns}, rated_quantity, in_bundle_quantity, price_minor, "
+            f"money_charged_minor, uncovered_minor, currency) SELECT {columns}, 0, 0, 0, 0, 0, '' "
+            "FROM usage_staging ON CONFLICT (source, record_id) DO NOTHING"
+        )
+        inserted: int = cursor.rowcount
+        cursor.execute("TRUNCATE usage_staging")
+    return inserted
+
+
+def _insert_generic(source: str, rows: list[tuple[Any, ...]]) -> int:
+    ids = [row[1] for row in rows]
+    existing = set(UsageRecord.objects.filter(source=source, record_id__in=ids).values_list("record_id", flat=True))
+    new = [UsageRecord(**dict(zip(_STAGING_COLUMNS, row, strict=True))) for row in rows if row[1] not in existing]
+    UsageRecord.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+    return len(new)
+
+
+def _ingest_chunk(
+    *, source: str, chunk: list[tuple[int, RecordIn]], lines: _LineIndex, summary: IngestSummary, enqueue_rating: bool
+) -> None:
+    lines.resolve({record.msisdn for _number, record in chunk})
+    now = clock.now()
+    rows: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for number, record in chunk:
+        known = lines.known.get(record.msisdn)
+        if known is None:
+            summary.reject(Rejected(number, "unknown number"))
+            continue
+        if record.record_id in seen:
+            summary.duplicates += 1
+            continue
+        seen.add(record.record_id)
+        line_id, calling_code = known
+        rows.append(
+            (
+                source,
+                record.record_id,
+                line_id,
+                record.kind,
+                record.started_at,
+                record.quantity,
+                record.destination,
+                _destination_class(record.destination, calling_code) if record.kind != UsageKind.DATA else "national",
+                record.charged_minor,
+                record.content_hash,
+                now,
+            )
+        )
+    if not rows:
+        return
+    with transaction.atomic():
+        inserted = _insert_postgresql(rows) if connection.vendor == "postgresql" else _insert_generic(source, rows)
+        if inserted and enqueue_rating:
+            tasks.usage_rate_task.enqueue()
+    summary.accepted += inserted
+    summary.duplicates += len(rows) - inserted
+
+
+def usage_records_ingest(
+    *,
+    source: str,
+    rows: Iterable[tuple[int, RecordIn] | Rejected],
+    chunk_size: int = 5000,
+    on_chunk: Callable[[IngestSummary], None] | None = None,
+    enqueue_rating: bool = True,
+) -> IngestSummary:
+    """Store checked records (from a file or the API). Idempotent by (source, record id): running
+    it again, or after an interruption, stores nothing twice and counts those rows as duplicates.
+    Each chunk commits on its own, so an interrupted import keeps what it stored; each chunk that
+    stored something enqueues the rating task in its transaction (unless the caller rates itself)."""
+    source = source.strip()
+    if not source or len(source) > 60:
+        raise InvalidInput(_("The source must be 1 to 60 characters."), code="invalid_source")
+    summary = IngestSummary()
+    lines = _LineIndex()
+    chunk: list[tuple[int, RecordIn]] = []
+    for item in rows:
+        if isinstance(item, Rejected):
+            summary.reject(item)
+            continue
+        chunk.append(item)
+        if len(chunk) >= chunk_size:
+            _ingest_chunk(source=source, chunk=chunk, lines=lines, summary=summary, enqueue_rating=enqueue_rating)
+            chunk = []
+            if on_chunk:
+                on_chunk(summary)
+    if chunk:
+        _ingest_chunk(source=source, chunk=chunk, lines=lines, summary=summary, enqueue_rating=enqueue_rating)
+        if on_chunk:
+            on_chunk(summary)
+    return summary
+
+
+# --- rating ----------------------------------------------------------------------------------------
+
+_RECORD_RESULT_FIELDS = (
+    "rated_at",
+    "rated_quantity",
+    "in_bundle_quantity",
+    "price_minor",
+    "money_charged_minor",
+    "uncovered_minor",
+    "currency",
+)
+
+
+def _write_results(records: list[UsageRecord], buckets: list[Bucket]) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE usage_usagerecord r SET rated_at = v.rated_at, rated_quantity = v.rq, "
+                "in_bundle_quantity = v.ib, price_minor = v.pr, money_charged_minor = v.mc, "
+                "uncovered_minor = v.un, currency = v.cur FROM (SELECT unnest(%s::bigint[]) id, "
+                "unnest(%s::timestamptz[]) rated_at, unnest(%s::bigint[]) rq, unnest(%s::bigint[]) ib, "
+                "unnest(%s::bigint[]) pr, unnest(%s::bigint[]) mc, unnest(%s::bigint[]) un, "
+                "unnest(%s::text[]) cur) v WHERE r.id = v.id",
+                [[getattr(r, name) for r in records] for name in ("pk", *_RECORD_RESULT_FIELDS)],
+            )
+            if buckets:
+                cursor.execute(
+                    "UPDATE usage_bucket b SET remaining = v.remaining FROM (SELECT unnest(%s::bigint[]) id, "
+                    "unnest(%s::bigint[]) remaining) v WHERE b.id = v.id",
+                    [[b.pk for b in buckets], [b.remaining for b in buckets]],
+                )
+        return
+    UsageRecord.objects.bulk_update(records, _RECORD_RESULT_FIELDS, batch_size=1000)
+    Bucket.objects.bulk_update(buckets, ["remaining"], batch_size=1000)
+
+
+def _rate_records(records: list[UsageRecord]) -> None:
+    """Rate records in started_at order against their lines' buckets (locked, pk order) and write
+    every result in a handful of bulk statements. Call inside a transaction."""
+    if not records:
+        return
+    records.sort(key=lambda r: (r.started_at, r.pk))
+    line_ids = {r.line_id for r in records}
+    plan_of: dict[int, int] = {}
+    for line_id, plan_id in (
+        Credit.objects.filter(line_id__in=line_ids).order_by("line_id", "credited_at", "id").values_list("line_id", "plan_id")
+    ):
+        plan_of[line_id] = plan_id  # the latest wins
+    plans = Plan.objects.in_bulk(set(plan_of.values()))
+    tariffs = {t.plan_id: t for t in Tariff.objects.filter(plan_id__in=plans)}
+    currencies = dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "carrier__currency"))
+    default_tariff = Tariff()
+    buckets: dict[int, dict[str, list[Bucket]]] = defaultdict(lambda: defaultdict(list))
+    for bucket in Bucket.objects.filter(line_id__in=line_ids, remaining__gt=0).order_by("pk").select_for_update():
+        buckets[bucket.line_id][bucket.kind].append(bucket)
+    for kinds in buckets.values():
+        for group in kinds.values():
+            group.sort(key=lambda b: (b.expires_at, b.pk))
+    touched: dict[int, Bucket] = {}
+    charges: list[Charge] = []
+    now = clock.now()
+    for record in records:
+        plan_id = plan_of.get(record.line_id)
+        tariff = tariffs.get(plan_id) if plan_id else None
+        if tariff is None:
+            tariff = Tariff(plan=plans[plan_id]) if plan_id else default_tariff
+        rated = rate_one(
+            kind=record.kind,
+            quantity=record.quantity,
+            destination_class=record.destination_class,
+            at=record.started_at,
+            tariff=tariff,
+            buckets=buckets[record.line_id],
+        )
+        record.rated_at = now
+        record.rated_quantity = rated.rated_quantity
+        record.in_bundle_quantity = rated.in_bundle_quantity
+        record.price_minor = rated.price_minor
+        record.money_charged_minor = rated.money_charged_minor
+        record.uncovered_minor = rated.uncovered_minor
+        record.currency = plans[plan_id].currency if plan_id else currencies[record.line_id]
+        for bucket, amount in rated.charges:
+            touched[bucket.pk] = bucket
+            charges.append(Charge(record_id=record.pk, bucket_id=bucket.pk, amount=amount))
+    _write_results(records, list(touched.values()))
+    Charge.objects.bulk_create(charges, batch_size=5000)
+    anomalies_detect(records=records)
+    alerts_check(line_ids=sorted(line_ids))
+
+
+def usage_rate_pending(*, batch_size: int = RATING_BATCH, max_batches: int | None = None) -> int:
+    """Rate unrated records, oldest first, a batch per transaction. Safe to run in parallel: on
+    PostgreSQL each batch skips records another rater has locked. Returns how many were rated."""
+    rated = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            query = UsageRecord.objects.filter(rated_at__isnull=True).order_by("started_at", "id")
+            if connection.vendor == "postgresql":
+                query = query.select_for_update(skip_locked=True, of=("self",))
+            records = list(query[:batch_size])
+            _rate_records(records)
+        rated += len(records)
+        batches += 1
+        if len(records) < batch_size:
+            break
+    return rated
+
+
+def usage_rerate(
+    *,
+    actor: User | None,
+    reason: str,
+    period_from: datetime,
+    period_to: datetime,
+    line: Line | None = None,
+    plan: Plan | None = None,
+) -> Rerating:
+    """Rate again every record of a period (of one line, or of lines whose latest credit is `plan`,
+    or all) after a tariff correction: earlier charges are reversed into their buckets and marked
+    with this audit row, then the records are rated afresh. Locks the records and their buckets."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("Say why the period is re-rated."), code="reason_required")
+    if period_from >= period_to:
+        raise InvalidInput(_("The period must end after it starts."), code="invalid_period")
+    with transaction.atomic():
+        query = UsageRecord.objects.filter(started_at__gte=period_from, started_at__lt=period_to, rated_at__isnull=False)
+        if line is not None:
+            query = query.filter(line=line)
+        if plan is not None:
+            query = query.filter(line__usage_credits__plan=plan).distinct()
+        records = list(query.order_by("pk").select_for_update(of=("self",)))
+        audit = Rerating.objects.create(
+            actor=actor,
+            reason=reason[:300],
+            line=line,
+            plan=plan,
+            period_from=period_from,
+            period_to=period_to,
+            records=len(records),
+            price_before_minor=sum(r.price_minor for r in records),
+        )
+        live = Charge.objects.filter(record__in=[r.pk for r in records], reversed_by__isnull=True)
+        back = dict(live.values("bucket_id").annotate(total=Sum("amount")).values_list("bucket_id", "total"))
+        for bucket in Bucket.objects.filter(pk__in=back).order_by("pk").select_for_update():
+            # A bucket the sweep already emptied gets its expired amount back too; the sweep below
+            # expires again whatever the new rating leaves.
+            Bucket.objects.filter(pk=bucket.pk).update(
+                remaining=F("remaining") + F("expired_amount") + back[bucket.pk], expired_amount=0, expired_at=None
+            )
+        live.update(reversed_by=audit)
+        _rate_records(records)
+        audit.price_after_minor = sum(r.price_minor for r in records)
+        audit.save(update_fields=["price_after_minor"])
+        bucket_expire_sweep()
+    return audit
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+ALERT_FIELDS = ("data_below_mb", "money_below_minor", "monthly_spend_above_minor", "expiring_within_days")
+
+
+def alert_rule_set(*, line: Line, **thresholds: int | None) -> AlertRule:
+    """Replace the line's thresholds (None switches one off). A changed threshold re-arms."""
+    unknown = set(thresholds) - set(ALERT_FIELDS)
+    if unknown:
+        raise InvalidInput(_("Unknown alert setting."), code="invalid_alert", details={"fields": sorted(unknown)})
+    for name, value in thresholds.items():
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12):
+            raise InvalidInput(_("A threshold must be a whole number of 0 or more."), code="invalid_threshold", details={"field": name})
+    if thresholds.get("expiring_within_days") is not None and thresholds["expiring_within_days"] > 366:  # type: ignore[operator]
+        raise InvalidInput(_("Warn at most 366 days ahead."), code="invalid_threshold", details={"field": "expiring_within_days"})
+    with transaction.atomic():
+        rule, _created = AlertRule.objects.select_for_update().get_or_create(line=line)
+        flags = {"data_below_mb": "data_fired", "money_below_minor": "money_fired", "monthly_spend_above_minor": "spend_fired", "expiring_within_days": "expiring_fired"}
+        for name in ALERT_FIELDS:
+            value = thresholds.get(name)
+            if getattr(rule, name) != value:
+                setattr(rule, name, value)
+                setattr(rule, flags[name], False)
+        rule.save()
+        alerts_check(line_ids=[line.pk])
+    return rule
+
+
+def _alert_messages(rule: AlertRule, at: datetime) -> dict[str, tuple[bool, str]]:
+    """flag -> (crossed now?, message) for the thresholds that are set."""
+    line = rule.line
+    totals = balance_totals(line=line, at=at)
+    currency = line.carrier.currency
+    checks: dict[str, tuple[bool, str]] = {}
+    if rule.data_below_mb is not None:
+        left_mb = totals[BucketKind.DATA] // 1024
+        checks["data_fired"] = (
+            totals[BucketKind.DATA] < rule.data_below_mb * 1024,
+            _("Line %(number)s has %(left)s MB of data left.") % {"number": line.msisdn, "left": left_mb},
+        )
+    if rule.money_below_minor is not None:
+        checks["money_fired"] = (
+            totals[BucketKind.MONEY] < rule.money_below_minor,
+            _("Line %(number)s has %(left)s of balance left.") % {"number": line.msisdn, "left": Money(totals[BucketKind.MONEY], currency)},
+        )
+    if rule.monthly_spend_above_minor is not None:
+        spent = month_spend_minor(line=line, at=at)
+        checks["spend_fired"] = (
+            spent > rule.monthly_spend_above_minor,
+            _("Line %(number)s spent %(spent)s beyond its bundles this month.") % {"number": line.msisdn, "spent": Money(spent, currency)},
+        )
+    if rule.expiring_within_days is not None:
+        soon = Bucket.objects.filter(
+            line=line, remaining__gt=0, expires_at__gt=at, expires_at__lte=at + timedelta(days=rule.expiring_within_days)
+        ).order_by("expires_at").first()
+        checks["expiring_fired"] = (
+            soon is not None,
+            _("A %(kind)s bucket of line %(number)s expires on %(date)s.")
+            % {"kind": soon.get_kind_display() if soon else "", "number": line.msisdn, "date": f"{soon.expires_at:%Y-%m-%d}" if soon else ""},
+        )
+    return checks
+
+
+def alerts_check(*, line_ids: Iterable[int]) -> int:
+    """Notify each threshold crossed since its last notice, once (dedupe key + flag), and re-arm
+    those back on the safe side. Locks the rules. Returns how many notices were sent."""
+    sent = 0
+    at = clock.now()
+    with transaction.atomic():
+        rules = AlertRule.objects.filter(line_id__in=list(line_ids)).select_related("line__carrier", "line__owner").order_by("pk").select_for_update(of=("self",))
+        for rule in rules:
+            owner = rule.line.owner
+            with translation.override(owner.language):
+                checks = _alert_messages(rule, at)
+                changed = []
+                for flag, (crossed, message) in checks.items():
+                    if crossed and not getattr(rule, flag):
+                        _notify(
+                            user=owner,
+                            subject=_("Vigencia alert for %(number)s") % {"number": rule.line.msisdn},
+                            body=message,
+                            dedupe_key=f"usage-alert:{rule.pk}:{flag}:{at.isoformat()}",
+                        )
+                        sent += 1
+                    if crossed != getattr(rule, flag):
+                        setattr(rule, flag, crossed)
+                        changed.append(flag)
+            if changed:
+                rule.save(update_fields=changed)
+    return sent
+
+
+# --- anomalies -------------------------------------------------------------------------------------
+
+SPIKE_FACTOR = 5
+SPIKE_HISTORY_DAYS = 28
+SPIKE_MIN_HISTORY_DAYS = 7
+SPIKE_FLOOR = {UsageKind.DATA: 50 * 1024 * 1024, UsageKind.VOICE: 30 * 60, UsageKind.SMS: 50}
+
+
+def anomaly_explain(anomaly: Anomaly) -> str:
+    """The anomaly in plain words, in the active language."""
+    d = anomaly.details
+    if anomaly.kind == AnomalyKind.DUPLICATE:
+        return _("Record %(record)s repeats record %(first)s: same number, kind, time, quantity and destination under another id.") % d
+    if anomaly.kind == AnomalyKind.INACTIVE_LINE:
+        return _("Record %(record)s was used and charged on %(date)s while the line was %(state)s.") % d
+    if anomaly.kind == AnomalyKind.CHARGE_MISMATCH:
+        return _("Record %(record)s: the carrier charged %(carrier)s but the plan's rates give %(ours)s.") % d
+    return _("On %(date)s the line used %(amount)s of %(kind)s, more than %(factor)s times its daily average of %(average)s.") % d
+
+
+def _format_usage(kind: str, amount: int) -> str:
+    if kind == UsageKind.DATA:
+        return f"{amount // (1024 * 1024)} MB"
+    if kind == UsageKind.VOICE:
+        return f"{amount // 60} min"
+    return f"{amount} SMS"
+
+
+def anomalies_detect(*, records: list[UsageRecord]) -> list[Anomaly]:
+    """Flag duplicates by content, use charged on a line that was not active, carrier charges that
+    differ from the rating, and daily spikes against the line's history. Idempotent (unique key per
+    line, kind and record or day); notifies the subscriber and the operators of new ones."""
+    if not records:
+        return []
+    found: list[Anomaly] = []
+    tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
+    lines = Line.objects.in_bulk({r.line_id for r in records})
+    by_pk = {r.pk: r for r in records}
+    # Duplicates: the first record with some content is the original; every other one is flagged.
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pk, content_hash, record_id in UsageRecord.objects.filter(content_hash__in={r.content_hash for r in records}).values_list("pk", "content_hash", "record_id"):
+        groups[content_hash].append((pk, record_id))
+    for members in groups.values():
+        members.sort()
+        for pk, record_id in members[1:]:
+            if pk in by_pk:
+                found.append(Anomaly(line_id=by_pk[pk].line_id, kind=AnomalyKind.DUPLICATE, key=str(pk), record_id=pk, details={"record": record_id, "first": members[0][1]}))
+    for record in records:
+        line = lines[record.line_id]
+        day = record.started_at.astimezone(tz).date()
+        state = None
+        if line.status != LineStatus.ACTIVE:
+            state = str(line.get_status_display())
+        elif line.valid_until is not None and day > line.valid_until:
+            state = _("past its valid-until date")
+        if state and (record.rated_quantity > 0 or (record.carrier_charged_minor or 0) > 0):
+            found.append(Anomaly(line_id=line.pk, kind=AnomalyKind.INACTIVE_LINE, key=str(record.pk), record_id=record.pk, details={"record": record.record_id, "date": day.isoformat(), "state": state}))
+        if record.carrier_charged_minor is not None and record.carrier_charged_minor != record.price_minor:
+            found.append(
+                Anomaly(
+                    line_id=line.pk,
+                    kind=AnomalyKind.CHARGE_MISMATCH,
+                    key=str(record.pk),
+                    record_id=record.pk,
+                    details={
+                        "record": record.record_id,
+                        "carrier": str(Money(record.carrier_charged_minor, record.currency)),
+                        "ours": str(Money(record.price_minor, record.currency)),
+                        "carrier_minor": record.carrier_charged_minor,
+                        "ours_minor": record.price_minor,
+                    },
+                )
+            )
+    found += _spikes(records, tz)
+    return _anomalies_store(found)
+
+
+def _spikes(records: list[UsageRecord], tz: ZoneInfo) -> list[Anomaly]:
+    days = {(r.line_id, r.kind, r.started_at.astimezone(tz).date()) for r in records}
+    first = min(day for _l, _k, day in days) - timedelta(days=SPIKE_HISTORY_DAYS)
+    last = max(day for _l, _k, day in days)
+    daily: dict[tuple[int, str], dict[Any, int]] = defaultdict(dict)
+    for line_id, kind, day, total in (
+        UsageRecord.objects.filter(line_id__in={r.line_id for r in records}, started_at__gte=datetime.combine(first, datetime.min.time(), tzinfo=tz), started_at__lt=datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz))
+        .annotate(day=TruncDate("started_at", tzinfo=tz))
+        .values_list("line_id", "kind", "day")
+        .annotate(total=Sum("quantity"))
+    ):
+        daily[(line_id, kind)][day] = total
+    found = []
+    for line_id, kind, day in days:
+        series = daily[(line_id, kind)]
+        history = [total for d, total in series.items() if day - timedelta(days=SPIKE_HISTORY_DAYS) <= d < day]
+        if len(history) < SPIKE_MIN_HISTORY_DAYS:
+            continue
+        average = sum(history) // SPIKE_HISTORY_DAYS
+        amount = series.get(day, 0)
+        if amount > SPIKE_FLOOR[UsageKind(kind)] and amount > SPIKE_FACTOR * max(average, 1):
+            found.append(
+                Anomaly(
+                    line_id=line_id,
+                    kind=AnomalyKind.SPIKE,
+                    key=f"{kind}:{day.isoformat()}",
+                    details={"date": day.isoformat(), "kind": kind, "amount": _format_usage(kind, amount), "average": _format_usage(kind, average), "factor": SPIKE_FACTOR},
+                )
+            )
+    return found
+
+
+def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
+    if not found:
+        return []
+    existing = set(
+        Anomaly.objects.filter(line_id__in={a.line_id for a in found}, key__in={a.key for a in found}).values_list("line_id", "kind", "key")
+    )
+    new = []
+    seen = set(existing)
+    for anomaly in found:
+        identity = (anomaly.line_id, anomaly.kind, anomaly.key)
+        if identity not in seen:
+            seen.add(identity)
+            new.append(anomaly)
+    Anomaly.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+    stored = Anomaly.objects.filter(line_id__in={a.line_id for a in new}, key__in={a.key for a in new}).select_related("line__owner").order_by("pk") if new else []
+    operators = list(User.objects.filter(Q(groups__name=OPERATOR), is_active=True).distinct())
+    wanted = {(a.line_id, a.kind, a.key) for a in new}
+    for anomaly in stored:
+        if (anomaly.line_id, anomaly.kind, anomaly.key) not in wanted:
+            continue
+        for user in [anomaly.line.owner, *operators]:
+            with translation.override(user.language):
+                _notify(
+                    user=user,
+                    subject=_("Possible wrong charge on %(number)s") % {"number": anomaly.line.msisdn},
+                    body=anomaly_explain(anomaly),
+                    dedupe_key=f"usage-anomaly:{anomaly.pk}",
+                )
+    return new
+
+
+def anomaly_resolve(*, anomaly: Anomaly, actor: User, note: str = "") -> Anomaly:
+    """Mark an anomaly resolved (back office). A second resolve is a Conflict; nothing changes."""
+    updated = Anomaly.objects.filter(pk=anomaly.pk, resolved_at__isnull=True).update(
+        resolved_at=clock.now(), resolved_by=actor, resolution_note=note[:300]
+    )
+    if updated != 1:
+        raise Conflict(_("This anomaly is already resolved."), code="anomaly_resolved")
+    anomaly.refresh_from_db()
+    return anomaly

@@ -1,0 +1,54 @@
+"""The subscriber's statement page: totals, a daily chart drawn server-side in SVG, the records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_date
+
+from vigencia.core import clock
+from vigencia.core.errors import NotFound
+from vigencia.core.money import Money
+from vigencia.lines.selectors import line_get
+from vigencia.usage import services
+from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, balance_totals, statement_build
+from vigencia.usage.statements import statement_charts
+
+
+@login_required
+def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
+    try:
+        line = line_get(owner=request.user, line_id=line_id)  # type: ignore[arg-type]
+    except NotFound as error:
+        raise Http404 from error
+    date_to = parse_date(request.GET.get("to") or "") if _is_date(request.GET.get("to")) else None
+    date_to = date_to or clock.today()
+    date_from = parse_date(request.GET.get("from") or "") if _is_date(request.GET.get("from")) else None
+    date_from = date_from or date_to - timedelta(days=29)
+    if date_from > date_to or (date_to - date_from).days >= MAX_STATEMENT_DAYS:
+        date_from = date_to - timedelta(days=29)
+    balances = balance_totals(line=line)
+    built = statement_build(line=line, date_from=date_from, date_to=date_to)
+    anomalies = [(a, services.anomaly_explain(a)) for a in anomaly_list(line=line)[:50]]
+    return render(
+        request,
+        "usage/statement.html",
+        {
+            "line": line,
+            "statement": built,
+            "charts": statement_charts(built),
+            "balances": balances,
+            "balance_money": Money(balances["money"], line.carrier.currency),
+            "anomalies": anomalies,
+        },
+    )
+
+
+def _is_date(value: str | None) -> bool:
+    try:
+        return bool(value) and parse_date(value or "") is not None
+    except ValueError:
+        return False
