@@ -148,7 +148,7 @@ def main() -> None:
     pk_iter = iter(rng.choices(pks, k=args.queries + 50))
     lookup = timed(lambda: Store.objects.get(pk=next(pk_iter)))
 
-    rows = [("nearest-%d" % args.limit, nearest), ("pk lookup (anchor)", lookup)]
+    rows = [(f"nearest-{args.limit}", nearest), ("pk lookup (anchor)", lookup)]
     print(f"{'query':<22}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     for name, samples in rows:
         print(
