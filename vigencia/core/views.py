@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
+from vigencia.accounts.models import User
 from vigencia.accounts.services import user_set_language
 
 
@@ -24,7 +27,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     saved too, so emails and the next login use the same language."""
     response = set_language(request)
     if request.user.is_authenticated and response.status_code == 302:
-        user_set_language(user=request.user, language=request.POST.get("language", ""))  # type: ignore[arg-type]
+        user_set_language(user=cast(User, request.user), language=request.POST.get("language", ""))
     return response
 
 
