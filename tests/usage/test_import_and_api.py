@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from vigencia.core import clock
+from vigencia.core.errors import DomainError
 from vigencia.usage.models import AlertRule, Anomaly, Bucket, UsageRecord
 from vigencia.usage.services import alerts_check, anomaly_resolve, bucket_credit_renewal
 
@@ -48,7 +49,10 @@ def test_import_keeps_good_rows_rejects_bad_ones_and_is_resumable(tmp_path, line
     assert "line 6: not valid UTF-8" in out
     assert "line 7: kind is not voice, sms or data" in out
     assert "rated 2 records" in out
-    assert sorted(UsageRecord.objects.values_list("record_id", "rated_quantity", "price_minor")) == [("r1", 1, 0), ("r7", 10, 0)]
+    assert sorted(UsageRecord.objects.values_list("record_id", "rated_quantity", "price_minor")) == [
+        ("r1", 1, 0),
+        ("r7", 10, 0),
+    ]
     assert Bucket.objects.get(kind="sms").remaining == 2
     # Run again (as after an interruption): nothing stored or charged twice.
     again = _import(path)
@@ -86,13 +90,24 @@ def test_batch_is_idempotent_by_record_id(integrator_api, line, run_tasks):
     body = {
         "source": "carrier-x",
         "records": [
-            {"record_id": "a1", "msisdn": "+51912345678", "kind": "sms", "started_at": "2025-03-01T13:00:00Z", "quantity": 1},
+            {
+                "record_id": "a1",
+                "msisdn": "+51912345678",
+                "kind": "sms",
+                "started_at": "2025-03-01T13:00:00Z",
+                "quantity": 1,
+            },
             {"record_id": "a2", "msisdn": "+51912345678", "kind": "sms", "started_at": "nope", "quantity": 1},
         ],
     }
     first = integrator_api.post_json("/api/v1/usage/batches", body)
     assert first.status_code == 200
-    assert first.json() == {"accepted": 1, "duplicates": 0, "rejected": 1, "rejected_rows": [{"line": 2, "reason": "started_at is not an ISO 8601 date and time"}]}
+    assert first.json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": 1,
+        "rejected_rows": [{"line": 2, "reason": "started_at is not an ISO 8601 date and time"}],
+    }
     second = integrator_api.post_json("/api/v1/usage/batches", body)
     assert second.json()["duplicates"] == 1
     assert UsageRecord.objects.count() == 1
@@ -101,7 +116,13 @@ def test_batch_is_idempotent_by_record_id(integrator_api, line, run_tasks):
 
 
 def test_batch_over_the_limit_is_rejected_and_writes_nothing(integrator_api, line):
-    record = {"record_id": "a", "msisdn": "+51912345678", "kind": "sms", "started_at": "2025-03-01T13:00:00Z", "quantity": 1}
+    record = {
+        "record_id": "a",
+        "msisdn": "+51912345678",
+        "kind": "sms",
+        "started_at": "2025-03-01T13:00:00Z",
+        "quantity": 1,
+    }
     response = integrator_api.post_json("/api/v1/usage/batches", {"records": [record] * 10001})
     assert response.status_code == 422
     assert UsageRecord.objects.count() == 0
@@ -113,27 +134,60 @@ def test_balances_and_statement(api, other_api, line, plan, tariff, integrator_a
         response = api.get(f"/api/v1/lines/{line.pk}/balances")
         assert response.status_code == 200
         assert [(b["kind"], b["remaining"], b["unit"]) for b in response.json()] == [
-            ("money", 1000, "minor"), ("data", 10240, "KB"), ("voice", 300, "s"), ("sms", 3, "sms")
+            ("money", 1000, "minor"),
+            ("data", 10240, "KB"),
+            ("voice", 300, "s"),
+            ("sms", 3, "sms"),
         ]
         assert other_api.get(f"/api/v1/lines/{line.pk}/balances").status_code == 404
     with clock.frozen(T0 + timedelta(days=1)):
-        integrator_api.post_json("/api/v1/usage/batches", {"records": [{"record_id": "s1", "msisdn": line.msisdn, "kind": "voice", "started_at": "2025-03-01T13:00:00Z", "quantity": 400, "destination": "+51987654321"}]})
+        integrator_api.post_json(
+            "/api/v1/usage/batches",
+            {
+                "records": [
+                    {
+                        "record_id": "s1",
+                        "msisdn": line.msisdn,
+                        "kind": "voice",
+                        "started_at": "2025-03-01T13:00:00Z",
+                        "quantity": 400,
+                        "destination": "+51987654321",
+                    }
+                ]
+            },
+        )
         call_command("usage", "rate", stdout=StringIO())
         url = f"/api/v1/lines/{line.pk}/statement?from=2025-03-01&to=2025-03-02"
         body = api.get(url).json()
-        assert body["totals"]["voice"] == {"records": 1, "quantity": 400, "rated_quantity": 400, "in_bundle_quantity": 300, "price": {"amount_minor": 34, "currency": "PEN"}}
+        assert body["totals"]["voice"] == {
+            "records": 1,
+            "quantity": 400,
+            "rated_quantity": 400,
+            "in_bundle_quantity": 300,
+            "price": {"amount_minor": 34, "currency": "PEN"},
+        }
         assert body["daily"][0] == {"date": "2025-03-01", "voice": 400, "sms": 0, "data": 0}
         csv_response = api.get(url + "&format=csv")
         assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
-        assert csv_response.content.decode().splitlines()[1].startswith("s1,voice,2025-03-01T13:00:00+00:00,400,+51987654321,400,300,34,PEN")
+        assert (
+            csv_response.content.decode()
+            .splitlines()[1]
+            .startswith("s1,voice,2025-03-01T13:00:00+00:00,400,+51987654321,400,300,34,PEN")
+        )
         pdf = api.get(url + "&format=pdf")
         assert pdf.content.startswith(b"%PDF")
-        assert api.get(f"/api/v1/lines/{line.pk}/statement?from=2025-03-05&to=2025-03-01").json()["code"] == "invalid_period"
+        assert (
+            api.get(f"/api/v1/lines/{line.pk}/statement?from=2025-03-05&to=2025-03-01").json()["code"]
+            == "invalid_period"
+        )
         assert api.get(f"/api/v1/lines/{line.pk}/statement?from=garbage").status_code == 422
 
 
 def test_statement_page_draws_an_svg_chart(client, user, line, settings):
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     client.force_login(user)
     response = client.get(f"/usage/lines/{line.pk}/statement/?from=2025-03-01&to=2025-03-03")
     assert response.status_code == 200
@@ -147,7 +201,12 @@ def test_alert_notifies_once_per_crossing_and_rearms(api, line, plan, tariff, mo
     with clock.frozen(T0):
         bucket_credit_renewal(line=line, plan=plan, reference="a")
         response = api.put_json(f"/api/v1/lines/{line.pk}/alerts", {"data_below_mb": 5})
-        assert response.json() == {"data_below_mb": 5, "money_below_minor": None, "monthly_spend_above_minor": None, "expiring_within_days": None}
+        assert response.json() == {
+            "data_below_mb": 5,
+            "money_below_minor": None,
+            "monthly_spend_above_minor": None,
+            "expiring_within_days": None,
+        }
         assert sent == []
         Bucket.objects.filter(kind="data").update(remaining=4 * 1024)
         assert alerts_check(line_ids=[line.pk]) == 1
@@ -161,24 +220,54 @@ def test_alert_notifies_once_per_crossing_and_rearms(api, line, plan, tariff, mo
     assert api.put_json(f"/api/v1/lines/{line.pk}/alerts", {"data_below_mb": -1}).status_code == 422
 
 
-def test_anomalies_are_flagged_explained_and_resolved(api, integrator_api, line, plan, tariff, user, monkeypatch):
+def test_anomalies_are_flagged_explained_and_resolved(
+    api, integrator_api, line, plan, tariff, user, monkeypatch
+):
     monkeypatch.setattr("vigencia.usage.services._notify", lambda **kwargs: None)
     with clock.frozen(T0):
         bucket_credit_renewal(line=line, plan=plan, reference="a")
     records = [
-        {"record_id": "x1", "msisdn": line.msisdn, "kind": "sms", "started_at": "2025-03-01T13:00:00Z", "quantity": 1, "destination": "+51987654321"},
-        {"record_id": "x2", "msisdn": line.msisdn, "kind": "sms", "started_at": "2025-03-01T13:00:00Z", "quantity": 1, "destination": "+51987654321"},
-        {"record_id": "x3", "msisdn": line.msisdn, "kind": "sms", "started_at": "2025-03-01T14:00:00Z", "quantity": 1, "destination": "+51987654321", "charged_minor": 10},
+        {
+            "record_id": "x1",
+            "msisdn": line.msisdn,
+            "kind": "sms",
+            "started_at": "2025-03-01T13:00:00Z",
+            "quantity": 1,
+            "destination": "+51987654321",
+        },
+        {
+            "record_id": "x2",
+            "msisdn": line.msisdn,
+            "kind": "sms",
+            "started_at": "2025-03-01T13:00:00Z",
+            "quantity": 1,
+            "destination": "+51987654321",
+        },
+        {
+            "record_id": "x3",
+            "msisdn": line.msisdn,
+            "kind": "sms",
+            "started_at": "2025-03-01T14:00:00Z",
+            "quantity": 1,
+            "destination": "+51987654321",
+            "charged_minor": 10,
+        },
     ]
     with clock.frozen(T0 + timedelta(days=1)):
         integrator_api.post_json("/api/v1/usage/batches", {"records": records})
         call_command("usage", "rate", stdout=StringIO())
     found = api.get(f"/api/v1/lines/{line.pk}/anomalies").json()
-    assert sorted((a["kind"], a["record_id"]) for a in found) == [("charge_mismatch", "x3"), ("duplicate", "x2")]
+    assert sorted((a["kind"], a["record_id"]) for a in found) == [
+        ("charge_mismatch", "x3"),
+        ("duplicate", "x2"),
+    ]
     explanations = {a["kind"]: a["explanation"] for a in found}
-    assert explanations["charge_mismatch"] == "Record x3: the carrier charged S/\xa00.10 but the plan's rates give S/\xa00.00."
+    assert (
+        explanations["charge_mismatch"]
+        == "Record x3: the carrier charged S/\xa00.10 but the plan's rates give S/\xa00.00."
+    )
     anomaly = Anomaly.objects.get(kind="duplicate")
     anomaly_resolve(anomaly=anomaly, actor=user)
-    with pytest.raises(Exception) as error:
+    with pytest.raises(DomainError) as error:
         anomaly_resolve(anomaly=anomaly, actor=user)
     assert getattr(error.value, "code", None) == "anomaly_resolved"

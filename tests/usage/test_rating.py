@@ -8,6 +8,7 @@ import pytest
 
 from tests.factories import PlanFactory
 from vigencia.core import clock
+from vigencia.core.errors import DomainError
 from vigencia.usage.ingest import RecordIn
 from vigencia.usage.models import Bucket, Charge, Credit, Rerating, Tariff, UsageRecord
 from vigencia.usage.rating import out_of_bundle_price, rated_quantity
@@ -43,10 +44,21 @@ def test_rated_quantity_rounds_up_per_rule(kind, quantity, rounding, step, expec
 
 
 def test_out_of_bundle_price_rounds_a_fraction_of_a_cent_up():
-    tariff = Tariff(voice_national_per_minute_minor=20, voice_international_per_minute_minor=150, data_per_mb_minor=5, sms_international_minor=50)
-    assert out_of_bundle_price(kind="voice", destination_class="national", units=61, tariff=tariff) == 21  # 20.33
-    assert out_of_bundle_price(kind="voice", destination_class="international", units=60, tariff=tariff) == 150
-    assert out_of_bundle_price(kind="data", destination_class="national", units=1025, tariff=tariff) == 6  # 5.005
+    tariff = Tariff(
+        voice_national_per_minute_minor=20,
+        voice_international_per_minute_minor=150,
+        data_per_mb_minor=5,
+        sms_international_minor=50,
+    )
+    assert (
+        out_of_bundle_price(kind="voice", destination_class="national", units=61, tariff=tariff) == 21
+    )  # 20.33
+    assert (
+        out_of_bundle_price(kind="voice", destination_class="international", units=60, tariff=tariff) == 150
+    )
+    assert (
+        out_of_bundle_price(kind="data", destination_class="national", units=1025, tariff=tariff) == 6
+    )  # 5.005
     assert out_of_bundle_price(kind="sms", destination_class="international", units=2, tariff=tariff) == 100
 
 
@@ -80,8 +92,17 @@ def test_consumes_the_earliest_expiry_first_then_money(line, plan, tariff):
         _ingest(("r1", line.msisdn, "voice", T0 + timedelta(days=2), 600, "+51987654321", None))
         assert usage_rate_pending() == 1
     record = UsageRecord.objects.get()
-    assert (record.rated_quantity, record.in_bundle_quantity, record.price_minor, record.money_charged_minor, record.uncovered_minor) == (600, 420, 60, 60, 0)
-    assert dict(Bucket.objects.filter(kind="voice").values_list("credit__reference", "remaining")) == {"a": 0, "b": 0}
+    assert (
+        record.rated_quantity,
+        record.in_bundle_quantity,
+        record.price_minor,
+        record.money_charged_minor,
+        record.uncovered_minor,
+    ) == (600, 420, 60, 60, 0)
+    assert dict(Bucket.objects.filter(kind="voice").values_list("credit__reference", "remaining")) == {
+        "a": 0,
+        "b": 0,
+    }
     assert Bucket.objects.get(kind="money").remaining == 940
     assert sorted(Charge.objects.values_list("bucket__credit__reference", "bucket__kind", "amount")) == [
         ("a", "money", 60),
@@ -101,8 +122,18 @@ def test_without_overage_the_uncovered_price_is_recorded_and_nothing_goes_below_
         )
         usage_rate_pending()
     data, voice = UsageRecord.objects.order_by("started_at")
-    assert (data.rated_quantity, data.in_bundle_quantity, data.price_minor, data.money_charged_minor) == (20490, 10240, 51, 51)
-    assert (voice.in_bundle_quantity, voice.price_minor, voice.money_charged_minor, voice.uncovered_minor) == (300, 750, 750, 0)
+    assert (data.rated_quantity, data.in_bundle_quantity, data.price_minor, data.money_charged_minor) == (
+        20490,
+        10240,
+        51,
+        51,
+    )
+    assert (
+        voice.in_bundle_quantity,
+        voice.price_minor,
+        voice.money_charged_minor,
+        voice.uncovered_minor,
+    ) == (300, 750, 750, 0)
     assert Bucket.objects.get(kind="money").remaining == 199
 
 
@@ -115,7 +146,11 @@ def test_records_before_a_credit_or_after_expiry_do_not_use_it(line, plan, tarif
         )
     with clock.frozen(T0 + timedelta(days=31)):
         usage_rate_pending()
-    assert list(UsageRecord.objects.order_by("started_at").values_list("in_bundle_quantity", "price_minor", "uncovered_minor")) == [(0, 10, 10), (0, 10, 10)]
+    assert list(
+        UsageRecord.objects.order_by("started_at").values_list(
+            "in_bundle_quantity", "price_minor", "uncovered_minor"
+        )
+    ) == [(0, 10, 10), (0, 10, 10)]
     assert Bucket.objects.get(kind="sms").remaining == 3
 
 
@@ -126,7 +161,10 @@ def test_expiry_sweep_removes_and_records_once(line, plan, tariff):
     assert bucket_expire_sweep(at=T0 + timedelta(days=30)) == 4
     assert bucket_expire_sweep(at=T0 + timedelta(days=31)) == 0
     assert sorted(Bucket.objects.values_list("kind", "remaining", "expired_amount")) == [
-        ("data", 0, 10240), ("money", 0, 1000), ("sms", 0, 3), ("voice", 0, 300)
+        ("data", 0, 10240),
+        ("money", 0, 1000),
+        ("sms", 0, 3),
+        ("voice", 0, 300),
     ]
 
 
@@ -138,7 +176,9 @@ def test_rerating_reverses_charges_and_is_audited(line, plan, tariff, user):
     assert UsageRecord.objects.get().price_minor == 10  # 30 s at 20/min
     Tariff.objects.filter(pk=tariff.pk).update(voice_national_per_minute_minor=40)
     with clock.frozen(T0 + timedelta(hours=1)):
-        audit = usage_rerate(actor=user, reason="rate fix", period_from=T0, period_to=T0 + timedelta(days=1), line=line)
+        audit = usage_rerate(
+            actor=user, reason="rate fix", period_from=T0, period_to=T0 + timedelta(days=1), line=line
+        )
     assert (audit.records, audit.price_before_minor, audit.price_after_minor) == (1, 10, 20)
     assert Bucket.objects.get(kind="money").remaining == 980
     assert Bucket.objects.get(kind="voice").remaining == 0
@@ -148,7 +188,7 @@ def test_rerating_reverses_charges_and_is_audited(line, plan, tariff, user):
 
 
 def test_rerating_without_a_reason_writes_nothing(line, user):
-    with pytest.raises(Exception) as error:
+    with pytest.raises(DomainError) as error:
         usage_rerate(actor=user, reason=" ", period_from=T0, period_to=T0 + timedelta(days=1))
     assert getattr(error.value, "code", None) == "reason_required"
     assert Rerating.objects.count() == 0

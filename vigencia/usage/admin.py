@@ -33,7 +33,17 @@ class CreditAdmin(admin.ModelAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
-    list_display = ["source", "record_id", "line", "kind", "started_at", "quantity", "price_minor", "carrier_charged_minor", "rated_at"]
+    list_display = [
+        "source",
+        "record_id",
+        "line",
+        "kind",
+        "started_at",
+        "quantity",
+        "price_minor",
+        "carrier_charged_minor",
+        "rated_at",
+    ]
     list_filter = ["kind", "source"]
     raw_id_fields = ["line"]
     search_fields = ["record_id", "line__msisdn"]
@@ -47,12 +57,27 @@ class ChargeAdmin(admin.ModelAdmin):
 
 @admin.register(Rerating)
 class ReratingAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "reason", "line", "plan", "records", "price_before_minor", "price_after_minor"]
+    list_display = [
+        "at",
+        "actor",
+        "reason",
+        "line",
+        "plan",
+        "records",
+        "price_before_minor",
+        "price_after_minor",
+    ]
 
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
-    list_display = ["line", "data_below_mb", "money_below_minor", "monthly_spend_above_minor", "expiring_within_days"]
+    list_display = [
+        "line",
+        "data_below_mb",
+        "money_below_minor",
+        "monthly_spend_above_minor",
+        "expiring_within_days",
+    ]
     raw_id_fields = ["line"]
 
 

@@ -79,7 +79,11 @@ class BucketOut(Schema):
     expires_at: datetime
 
 
-@router.get("/lines/{int:line_id}/balances", response={200: list[BucketOut], **_ONE}, summary="A line's live buckets, consumed first first")
+@router.get(
+    "/lines/{int:line_id}/balances",
+    response={200: list[BucketOut], **_ONE},
+    summary="A line's live buckets, consumed first first",
+)
 def balances(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
     line = line_get(owner=api_user(request), line_id=line_id)
     return [
@@ -88,7 +92,9 @@ def balances(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
             "unit": b.unit,
             "initial": b.initial,
             "remaining": b.remaining,
-            "money": b.remaining_money.as_dict() if b.kind == BucketKind.MONEY and b.remaining_money else None,
+            "money": b.remaining_money.as_dict()
+            if b.kind == BucketKind.MONEY and b.remaining_money
+            else None,
             "valid_from": b.valid_from,
             "expires_at": b.expires_at,
         }
@@ -106,14 +112,16 @@ class StatementQuery(Schema):
     "/lines/{int:line_id}/statement",
     response={200: dict[str, Any], **_ONE, 422: ErrorOut},
     summary="A line's statement for a period (json, csv or pdf)",
-    description="`from` and `to` are dates (inclusive, Lima time); default: the last 30 days. At most 366 days.",
+    description="`from` and `to` are dates (inclusive, Lima time); default: the last 30 days. At most 366 days.",  # noqa: E501
 )
 def statement(request: HttpRequest, line_id: int, query: Query[StatementQuery]) -> Any:
     line = line_get(owner=api_user(request), line_id=line_id)
     date_to = query.date_to or clock.today()
     date_from = query.date_from or date_to - timedelta(days=29)
     if date_from > date_to or (date_to - date_from).days >= MAX_STATEMENT_DAYS:
-        raise InvalidInput(_("The period must start before it ends and last at most 366 days."), code="invalid_period")
+        raise InvalidInput(
+            _("The period must start before it ends and last at most 366 days."), code="invalid_period"
+        )
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
     filename = f"statement-{line.pk}-{date_from}-{date_to}"
     if query.format == "csv":
@@ -130,12 +138,31 @@ def statement(request: HttpRequest, line_id: int, query: Query[StatementQuery]) 
         "to": date_to.isoformat(),
         "total": built.price_total.as_dict(),
         "totals": {
-            kind: {"records": t.records, "quantity": t.quantity, "rated_quantity": t.rated_quantity, "in_bundle_quantity": t.in_bundle_quantity, "price": {"amount_minor": t.price_minor, "currency": built.currency}}
+            kind: {
+                "records": t.records,
+                "quantity": t.quantity,
+                "rated_quantity": t.rated_quantity,
+                "in_bundle_quantity": t.in_bundle_quantity,
+                "price": {"amount_minor": t.price_minor, "currency": built.currency},
+            }
             for kind, t in built.totals.items()
         },
-        "daily": [{"date": day.isoformat(), **{kind: built.daily[kind][n] for kind in built.daily}} for n, day in enumerate(built.days)],
+        "daily": [
+            {"date": day.isoformat(), **{kind: built.daily[kind][n] for kind in built.daily}}
+            for n, day in enumerate(built.days)
+        ],
         "records": [
-            {"record_id": r.record_id, "kind": r.kind, "started_at": r.started_at.isoformat(), "quantity": r.quantity, "destination": r.destination, "rated_quantity": r.rated_quantity, "in_bundle_quantity": r.in_bundle_quantity, "price": {"amount_minor": r.price_minor, "currency": r.currency or built.currency}, "carrier_charged_minor": r.carrier_charged_minor}
+            {
+                "record_id": r.record_id,
+                "kind": r.kind,
+                "started_at": r.started_at.isoformat(),
+                "quantity": r.quantity,
+                "destination": r.destination,
+                "rated_quantity": r.rated_quantity,
+                "in_bundle_quantity": r.in_bundle_quantity,
+                "price": {"amount_minor": r.price_minor, "currency": r.currency or built.currency},
+                "carrier_charged_minor": r.carrier_charged_minor,
+            }
             for r in built.records
         ],
     }
@@ -156,13 +183,19 @@ def _alerts_out(rule: AlertRule) -> dict[str, int | None]:
     return {name: getattr(rule, name) for name in services.ALERT_FIELDS}
 
 
-@router.put("/lines/{int:line_id}/alerts", response={200: AlertsOut, **_ONE, 422: ErrorOut}, summary="Set a line's alert thresholds (absent or null: off)")
+@router.put(
+    "/lines/{int:line_id}/alerts",
+    response={200: AlertsOut, **_ONE, 422: ErrorOut},
+    summary="Set a line's alert thresholds (absent or null: off)",
+)
 def alerts_put(request: HttpRequest, line_id: int, payload: AlertsIn) -> dict[str, int | None]:
     line = line_get(owner=api_user(request), line_id=line_id)
     return _alerts_out(services.alert_rule_set(line=line, **payload.model_dump()))
 
 
-@router.get("/lines/{int:line_id}/alerts", response={200: AlertsOut, **_ONE}, summary="A line's alert thresholds")
+@router.get(
+    "/lines/{int:line_id}/alerts", response={200: AlertsOut, **_ONE}, summary="A line's alert thresholds"
+)
 def alerts_get(request: HttpRequest, line_id: int) -> dict[str, int | None]:
     line = line_get(owner=api_user(request), line_id=line_id)
     rule = AlertRule.objects.filter(line=line).first() or AlertRule(line=line)
@@ -179,10 +212,22 @@ class AnomalyOut(Schema):
     resolved_at: datetime | None
 
 
-@router.get("/lines/{int:line_id}/anomalies", response={200: list[AnomalyOut], **_ONE}, summary="Possible wrong charges on a line, newest first")
+@router.get(
+    "/lines/{int:line_id}/anomalies",
+    response={200: list[AnomalyOut], **_ONE},
+    summary="Possible wrong charges on a line, newest first",
+)
 def anomalies(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
     line = line_get(owner=api_user(request), line_id=line_id)
     return [
-        {"id": a.pk, "kind": a.kind, "record_id": a.record.record_id if a.record else None, "explanation": services.anomaly_explain(a), "details": a.details, "detected_at": a.detected_at, "resolved_at": a.resolved_at}
+        {
+            "id": a.pk,
+            "kind": a.kind,
+            "record_id": a.record.record_id if a.record else None,
+            "explanation": services.anomaly_explain(a),
+            "details": a.details,
+            "detected_at": a.detected_at,
+            "resolved_at": a.resolved_at,
+        }
         for a in anomaly_list(line=line)[:500]
     ]

@@ -42,7 +42,9 @@ class RecordIn:
     @property
     def content_hash(self) -> str:
         """Same usage content under another record id hashes the same (duplicate detection)."""
-        content = f"{self.msisdn}|{self.kind}|{self.started_at.timestamp():.0f}|{self.quantity}|{self.destination}"
+        content = (
+            f"{self.msisdn}|{self.kind}|{self.started_at.timestamp():.0f}|{self.quantity}|{self.destination}"
+        )
         return hashlib.md5(content.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -121,7 +123,7 @@ def _physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
         yield number, chunk
 
 
-def rows_read(stream: IO[bytes], *, fmt: str, now: datetime) -> Iterator[RecordIn | Rejected | tuple[int, RecordIn]]:
+def rows_read(stream: IO[bytes], *, fmt: str, now: datetime) -> Iterator[tuple[int, RecordIn] | Rejected]:
     """Each line of a CSV (with header) or JSONL stream: (line number, record) or Rejected."""
     header: list[str] | None = None if fmt == "csv" else list(COLUMNS)
     for number, raw in _physical_lines(stream):

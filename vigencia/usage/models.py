@@ -40,7 +40,12 @@ class VoiceRounding(models.TextChoices):
 
 
 # The unit each bucket kind counts in, as shown to people and in the API.
-BUCKET_UNITS = {BucketKind.MONEY: "minor", BucketKind.DATA: "KB", BucketKind.VOICE: "s", BucketKind.SMS: "sms"}
+BUCKET_UNITS = {
+    BucketKind.MONEY: "minor",
+    BucketKind.DATA: "KB",
+    BucketKind.VOICE: "s",
+    BucketKind.SMS: "sms",
+}
 
 
 class Tariff(models.Model):
@@ -54,7 +59,9 @@ class Tariff(models.Model):
     )
     data_step_kb = models.PositiveIntegerField(_("data rounded up to steps of (KB)"), default=1)
     voice_national_per_minute_minor = models.BigIntegerField(_("voice, national, per minute"), default=20)
-    voice_international_per_minute_minor = models.BigIntegerField(_("voice, international, per minute"), default=150)
+    voice_international_per_minute_minor = models.BigIntegerField(
+        _("voice, international, per minute"), default=150
+    )
     sms_national_minor = models.BigIntegerField(_("SMS, national"), default=10)
     sms_international_minor = models.BigIntegerField(_("SMS, international"), default=50)
     data_per_mb_minor = models.BigIntegerField(_("data, per MB"), default=5)
@@ -119,12 +126,18 @@ class Bucket(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["credit", "kind"], name="usage_bucket_one_kind_per_credit"),
             models.CheckConstraint(condition=Q(remaining__gte=0), name="usage_bucket_remaining_not_negative"),
-            models.CheckConstraint(condition=Q(remaining__lte=models.F("initial")), name="usage_bucket_within_credit"),
-            models.CheckConstraint(condition=Q(valid_from__lt=models.F("expires_at")), name="usage_bucket_window"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=models.F("initial")), name="usage_bucket_within_credit"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__lt=models.F("expires_at")), name="usage_bucket_window"
+            ),
         ]
         indexes = [
             models.Index(fields=["line", "kind", "expires_at"]),
-            models.Index(fields=["expires_at"], condition=Q(expired_at__isnull=True), name="usage_bucket_unexpired"),
+            models.Index(
+                fields=["expires_at"], condition=Q(expired_at__isnull=True), name="usage_bucket_unexpired"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,7 +188,9 @@ class UsageRecord(models.Model):
         indexes = [
             models.Index(fields=["line", "started_at"]),
             models.Index(fields=["content_hash"]),
-            models.Index(fields=["started_at"], condition=Q(rated_at__isnull=True), name="usage_record_unrated"),
+            models.Index(
+                fields=["started_at"], condition=Q(rated_at__isnull=True), name="usage_record_unrated"
+            ),
         ]
 
     def __str__(self) -> str:

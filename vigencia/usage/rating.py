@@ -15,7 +15,11 @@ from vigencia.usage.models import Bucket, BucketKind, DestinationClass, Tariff, 
 KB = 1024
 # What one out-of-bundle rate is quoted per, in rated units: a minute of voice, an SMS, a MB of data.
 _RATE_UNIT = {UsageKind.VOICE: 60, UsageKind.SMS: 1, UsageKind.DATA: 1024}
-_BUCKET_OF = {UsageKind.VOICE: BucketKind.VOICE, UsageKind.SMS: BucketKind.SMS, UsageKind.DATA: BucketKind.DATA}
+_BUCKET_OF = {
+    UsageKind.VOICE: BucketKind.VOICE,
+    UsageKind.SMS: BucketKind.SMS,
+    UsageKind.DATA: BucketKind.DATA,
+}
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:
@@ -39,7 +43,11 @@ def out_of_bundle_price(*, kind: str, destination_class: str, units: int, tariff
     """Minor units for `units` rated units beyond the bundle; a fraction of a minor unit rounds up."""
     international = destination_class == DestinationClass.INTERNATIONAL
     if kind == UsageKind.VOICE:
-        rate = tariff.voice_international_per_minute_minor if international else tariff.voice_national_per_minute_minor
+        rate = (
+            tariff.voice_international_per_minute_minor
+            if international
+            else tariff.voice_national_per_minute_minor
+        )
     elif kind == UsageKind.SMS:
         rate = tariff.sms_international_minor if international else tariff.sms_national_minor
     else:
@@ -74,12 +82,20 @@ class Rated:
 
 
 def rate_one(
-    *, kind: str, quantity: int, destination_class: str, at: datetime, tariff: Tariff, buckets: dict[str, list[Bucket]]
+    *,
+    kind: str,
+    quantity: int,
+    destination_class: str,
+    at: datetime,
+    tariff: Tariff,
+    buckets: dict[str, list[Bucket]],
 ) -> Rated:
     """Rate one record: bundle units first, then the out-of-bundle price from the money buckets.
     What the balance cannot cover is `uncovered_minor` (overage when the tariff allows it)."""
     units = rated_quantity(kind=kind, quantity=quantity, tariff=tariff)
-    unit_charges, leftover = consume(amount=units, buckets=buckets.get(_BUCKET_OF[UsageKind(kind)], []), at=at)
+    unit_charges, leftover = consume(
+        amount=units, buckets=buckets.get(_BUCKET_OF[UsageKind(kind)], []), at=at
+    )
     price = out_of_bundle_price(kind=kind, destination_class=destination_class, units=leftover, tariff=tariff)
     money_charges, uncovered = consume(amount=price, buckets=buckets.get(BucketKind.MONEY, []), at=at)
     return Rated(

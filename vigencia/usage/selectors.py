@@ -22,7 +22,7 @@ def tariff_for(plan: Plan | None) -> Tariff:
     if plan is None:
         return Tariff()
     try:
-        return plan.tariff
+        return Tariff.objects.get(plan=plan)
     except Tariff.DoesNotExist:
         return Tariff(plan=plan)
 
@@ -36,12 +36,14 @@ def line_plan(line: Line) -> Plan | None:
 def bucket_list(*, line: Line, at: datetime | None = None) -> QuerySet[Bucket]:
     """The line's live buckets (not expired at `at`), the one consumed first first."""
     at = at or clock.now()
-    return Bucket.objects.filter(line=line, expires_at__gt=at, valid_from__lte=at).order_by("expires_at", "id")
+    return Bucket.objects.filter(line=line, expires_at__gt=at, valid_from__lte=at).order_by(
+        "expires_at", "id"
+    )
 
 
 def balance_totals(*, line: Line, at: datetime | None = None) -> dict[str, int]:
     """Remaining per bucket kind (money minor units, data KB, voice seconds, SMS)."""
-    totals = {kind: 0 for kind in BucketKind.values}
+    totals = dict.fromkeys(BucketKind.values, 0)
     for row in bucket_list(line=line, at=at).values("kind").annotate(total=Sum("remaining")):
         totals[row["kind"]] = row["total"] or 0
     return totals
@@ -52,9 +54,9 @@ def month_spend_minor(*, line: Line, at: datetime | None = None) -> int:
     tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
     local = (at or clock.now()).astimezone(tz)
     start = datetime.combine(local.date().replace(day=1), time.min, tzinfo=tz)
-    total = UsageRecord.objects.filter(line=line, started_at__gte=start, started_at__lte=at or clock.now()).aggregate(
-        total=Sum("price_minor")
-    )["total"]
+    total = UsageRecord.objects.filter(
+        line=line, started_at__gte=start, started_at__lte=at or clock.now()
+    ).aggregate(total=Sum("price_minor"))["total"]
     return int(total or 0)
 
 
@@ -97,7 +99,11 @@ def statement_build(*, line: Line, date_from: date, date_to: date) -> Statement:
     tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
     start = datetime.combine(date_from, time.min, tzinfo=tz)
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz)
-    records = list(UsageRecord.objects.filter(line=line, started_at__gte=start, started_at__lt=end).order_by("started_at", "id"))
+    records = list(
+        UsageRecord.objects.filter(line=line, started_at__gte=start, started_at__lt=end).order_by(
+            "started_at", "id"
+        )
+    )
     days = [date_from + timedelta(days=n) for n in range((date_to - date_from).days + 1)]
     index = {day: n for n, day in enumerate(days)}
     totals = {kind: KindTotal(kind) for kind in UsageKind.values}

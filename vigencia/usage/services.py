@@ -59,7 +59,9 @@ def _notify(*, user: User, subject: str, body: str, dedupe_key: str) -> None:
     except ImportError:  # pragma: no cover - the notifications app is being built alongside
         logger.warning("usage notification not sent (no notifications app): %s", subject)
         return
-    notification_send(user=user, kind="message", context={"subject": subject, "body": body}, dedupe_key=dedupe_key)
+    notification_send(
+        user=user, kind="message", context={"subject": subject, "body": body}, dedupe_key=dedupe_key
+    )
 
 
 # --- buckets ---------------------------------------------------------------------------------------
@@ -205,7 +207,7 @@ def _insert_postgresql(rows: list[tuple[Any, ...]]) -> int:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO usage_usagerecord ({columns}, rated_quantity, in_bundle_quantity, price_minor, "
+            f"INSERT INTO usage_usagerecord ({columns}, rated_quantity, in_bundle_quantity, price_minor, "  # noqa: S608 - fixed column names, no input
             f"money_charged_minor, uncovered_minor, currency) SELECT {columns}, 0, 0, 0, 0, 0, '' "
             "FROM usage_staging ON CONFLICT (source, record_id) DO NOTHING"
         )
@@ -216,14 +218,23 @@ def _insert_postgresql(rows: list[tuple[Any, ...]]) -> int:
 
 def _insert_generic(source: str, rows: list[tuple[Any, ...]]) -> int:
     ids = [row[1] for row in rows]
-    existing = set(UsageRecord.objects.filter(source=source, record_id__in=ids).values_list("record_id", flat=True))
-    new = [UsageRecord(**dict(zip(_STAGING_COLUMNS, row, strict=True))) for row in rows if row[1] not in existing]
+    existing = set(
+        UsageRecord.objects.filter(source=source, record_id__in=ids).values_list("record_id", flat=True)
+    )
+    new = [
+        UsageRecord(**dict(zip(_STAGING_COLUMNS, row, strict=True))) for row in rows if row[1] not in existing
+    ]
     UsageRecord.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
     return len(new)
 
 
 def _ingest_chunk(
-    *, source: str, chunk: list[tuple[int, RecordIn]], lines: _LineIndex, summary: IngestSummary, enqueue_rating: bool
+    *,
+    source: str,
+    chunk: list[tuple[int, RecordIn]],
+    lines: _LineIndex,
+    summary: IngestSummary,
+    enqueue_rating: bool,
 ) -> None:
     lines.resolve({record.msisdn for _number, record in chunk})
     now = clock.now()
@@ -248,7 +259,9 @@ def _ingest_chunk(
                 record.started_at,
                 record.quantity,
                 record.destination,
-                _destination_class(record.destination, calling_code) if record.kind != UsageKind.DATA else "national",
+                _destination_class(record.destination, calling_code)
+                if record.kind != UsageKind.DATA
+                else "national",
                 record.charged_minor,
                 record.content_hash,
                 now,
@@ -257,7 +270,9 @@ def _ingest_chunk(
     if not rows:
         return
     with transaction.atomic():
-        inserted = _insert_postgresql(rows) if connection.vendor == "postgresql" else _insert_generic(source, rows)
+        inserted = (
+            _insert_postgresql(rows) if connection.vendor == "postgresql" else _insert_generic(source, rows)
+        )
         if inserted and enqueue_rating:
             tasks.usage_rate_task.enqueue()
     summary.accepted += inserted
@@ -288,7 +303,9 @@ def usage_records_ingest(
             continue
         chunk.append(item)
         if len(chunk) >= chunk_size:
-            _ingest_chunk(source=source, chunk=chunk, lines=lines, summary=summary, enqueue_rating=enqueue_rating)
+            _ingest_chunk(
+                source=source, chunk=chunk, lines=lines, summary=summary, enqueue_rating=enqueue_rating
+            )
             chunk = []
             if on_chunk:
                 on_chunk(summary)
@@ -344,7 +361,9 @@ def _rate_records(records: list[UsageRecord]) -> None:
     line_ids = {r.line_id for r in records}
     plan_of: dict[int, int] = {}
     for line_id, plan_id in (
-        Credit.objects.filter(line_id__in=line_ids).order_by("line_id", "credited_at", "id").values_list("line_id", "plan_id")
+        Credit.objects.filter(line_id__in=line_ids)
+        .order_by("line_id", "credited_at", "id")
+        .values_list("line_id", "plan_id")
     ):
         plan_of[line_id] = plan_id  # the latest wins
     plans = Plan.objects.in_bulk(set(plan_of.values()))
@@ -352,7 +371,9 @@ def _rate_records(records: list[UsageRecord]) -> None:
     currencies = dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "carrier__currency"))
     default_tariff = Tariff()
     buckets: dict[int, dict[str, list[Bucket]]] = defaultdict(lambda: defaultdict(list))
-    for bucket in Bucket.objects.filter(line_id__in=line_ids, remaining__gt=0).order_by("pk").select_for_update():
+    for bucket in (
+        Bucket.objects.filter(line_id__in=line_ids, remaining__gt=0).order_by("pk").select_for_update()
+    ):
         buckets[bucket.line_id][bucket.kind].append(bucket)
     for kinds in buckets.values():
         for group in kinds.values():
@@ -361,7 +382,7 @@ def _rate_records(records: list[UsageRecord]) -> None:
     charges: list[Charge] = []
     now = clock.now()
     for record in records:
-        plan_id = plan_of.get(record.line_id)
+        plan_id = plan_of.get(record.line_id, 0)  # 0: the line has no credit yet
         tariff = tariffs.get(plan_id) if plan_id else None
         if tariff is None:
             tariff = Tariff(plan=plans[plan_id]) if plan_id else default_tariff
@@ -426,7 +447,9 @@ def usage_rerate(
     if period_from >= period_to:
         raise InvalidInput(_("The period must end after it starts."), code="invalid_period")
     with transaction.atomic():
-        query = UsageRecord.objects.filter(started_at__gte=period_from, started_at__lt=period_to, rated_at__isnull=False)
+        query = UsageRecord.objects.filter(
+            started_at__gte=period_from, started_at__lt=period_to, rated_at__isnull=False
+        )
         if line is not None:
             query = query.filter(line=line)
         if plan is not None:
@@ -448,7 +471,9 @@ def usage_rerate(
             # A bucket the sweep already emptied gets its expired amount back too; the sweep below
             # expires again whatever the new rating leaves.
             Bucket.objects.filter(pk=bucket.pk).update(
-                remaining=F("remaining") + F("expired_amount") + back[bucket.pk], expired_amount=0, expired_at=None
+                remaining=F("remaining") + F("expired_amount") + back[bucket.pk],
+                expired_amount=0,
+                expired_at=None,
             )
         live.update(reversed_by=audit)
         _rate_records(records)
@@ -467,15 +492,32 @@ def alert_rule_set(*, line: Line, **thresholds: int | None) -> AlertRule:
     """Replace the line's thresholds (None switches one off). A changed threshold re-arms."""
     unknown = set(thresholds) - set(ALERT_FIELDS)
     if unknown:
-        raise InvalidInput(_("Unknown alert setting."), code="invalid_alert", details={"fields": sorted(unknown)})
+        raise InvalidInput(
+            _("Unknown alert setting."), code="invalid_alert", details={"fields": sorted(unknown)}
+        )
     for name, value in thresholds.items():
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12):
-            raise InvalidInput(_("A threshold must be a whole number of 0 or more."), code="invalid_threshold", details={"field": name})
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 10**12
+        ):
+            raise InvalidInput(
+                _("A threshold must be a whole number of 0 or more."),
+                code="invalid_threshold",
+                details={"field": name},
+            )
     if thresholds.get("expiring_within_days") is not None and thresholds["expiring_within_days"] > 366:  # type: ignore[operator]
-        raise InvalidInput(_("Warn at most 366 days ahead."), code="invalid_threshold", details={"field": "expiring_within_days"})
+        raise InvalidInput(
+            _("Warn at most 366 days ahead."),
+            code="invalid_threshold",
+            details={"field": "expiring_within_days"},
+        )
     with transaction.atomic():
         rule, _created = AlertRule.objects.select_for_update().get_or_create(line=line)
-        flags = {"data_below_mb": "data_fired", "money_below_minor": "money_fired", "monthly_spend_above_minor": "spend_fired", "expiring_within_days": "expiring_fired"}
+        flags = {
+            "data_below_mb": "data_fired",
+            "money_below_minor": "money_fired",
+            "monthly_spend_above_minor": "spend_fired",
+            "expiring_within_days": "expiring_fired",
+        }
         for name in ALERT_FIELDS:
             value = thresholds.get(name)
             if getattr(rule, name) != value:
@@ -501,22 +543,35 @@ def _alert_messages(rule: AlertRule, at: datetime) -> dict[str, tuple[bool, str]
     if rule.money_below_minor is not None:
         checks["money_fired"] = (
             totals[BucketKind.MONEY] < rule.money_below_minor,
-            _("Line %(number)s has %(left)s of balance left.") % {"number": line.msisdn, "left": Money(totals[BucketKind.MONEY], currency)},
+            _("Line %(number)s has %(left)s of balance left.")
+            % {"number": line.msisdn, "left": Money(totals[BucketKind.MONEY], currency)},
         )
     if rule.monthly_spend_above_minor is not None:
         spent = month_spend_minor(line=line, at=at)
         checks["spend_fired"] = (
             spent > rule.monthly_spend_above_minor,
-            _("Line %(number)s spent %(spent)s beyond its bundles this month.") % {"number": line.msisdn, "spent": Money(spent, currency)},
+            _("Line %(number)s spent %(spent)s beyond its bundles this month.")
+            % {"number": line.msisdn, "spent": Money(spent, currency)},
         )
     if rule.expiring_within_days is not None:
-        soon = Bucket.objects.filter(
-            line=line, remaining__gt=0, expires_at__gt=at, expires_at__lte=at + timedelta(days=rule.expiring_within_days)
-        ).order_by("expires_at").first()
+        soon = (
+            Bucket.objects.filter(
+                line=line,
+                remaining__gt=0,
+                expires_at__gt=at,
+                expires_at__lte=at + timedelta(days=rule.expiring_within_days),
+            )
+            .order_by("expires_at")
+            .first()
+        )
         checks["expiring_fired"] = (
             soon is not None,
             _("A %(kind)s bucket of line %(number)s expires on %(date)s.")
-            % {"kind": soon.get_kind_display() if soon else "", "number": line.msisdn, "date": f"{soon.expires_at:%Y-%m-%d}" if soon else ""},
+            % {
+                "kind": soon.get_kind_display() if soon else "",
+                "number": line.msisdn,
+                "date": f"{soon.expires_at:%Y-%m-%d}" if soon else "",
+            },
         )
     return checks
 
@@ -527,7 +582,12 @@ def alerts_check(*, line_ids: Iterable[int]) -> int:
     sent = 0
     at = clock.now()
     with transaction.atomic():
-        rules = AlertRule.objects.filter(line_id__in=list(line_ids)).select_related("line__carrier", "line__owner").order_by("pk").select_for_update(of=("self",))
+        rules = (
+            AlertRule.objects.filter(line_id__in=list(line_ids))
+            .select_related("line__carrier", "line__owner")
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
         for rule in rules:
             owner = rule.line.owner
             with translation.override(owner.language):
@@ -562,12 +622,22 @@ def anomaly_explain(anomaly: Anomaly) -> str:
     """The anomaly in plain words, in the active language."""
     d = anomaly.details
     if anomaly.kind == AnomalyKind.DUPLICATE:
-        return _("Record %(record)s repeats record %(first)s: same number, kind, time, quantity and destination under another id.") % d
+        return (
+            _(
+                "Record %(record)s repeats record %(first)s: same number, kind, time, quantity and destination under another id."  # noqa: E501
+            )
+            % d
+        )
     if anomaly.kind == AnomalyKind.INACTIVE_LINE:
         return _("Record %(record)s was used and charged on %(date)s while the line was %(state)s.") % d
     if anomaly.kind == AnomalyKind.CHARGE_MISMATCH:
         return _("Record %(record)s: the carrier charged %(carrier)s but the plan's rates give %(ours)s.") % d
-    return _("On %(date)s the line used %(amount)s of %(kind)s, more than %(factor)s times its daily average of %(average)s.") % d
+    return (
+        _(
+            "On %(date)s the line used %(amount)s of %(kind)s, more than %(factor)s times its daily average of %(average)s."  # noqa: E501
+        )
+        % d
+    )
 
 
 def _format_usage(kind: str, amount: int) -> str:
@@ -590,13 +660,23 @@ def anomalies_detect(*, records: list[UsageRecord]) -> list[Anomaly]:
     by_pk = {r.pk: r for r in records}
     # Duplicates: the first record with some content is the original; every other one is flagged.
     groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for pk, content_hash, record_id in UsageRecord.objects.filter(content_hash__in={r.content_hash for r in records}).values_list("pk", "content_hash", "record_id"):
+    for pk, content_hash, record_id in UsageRecord.objects.filter(
+        content_hash__in={r.content_hash for r in records}
+    ).values_list("pk", "content_hash", "record_id"):
         groups[content_hash].append((pk, record_id))
     for members in groups.values():
         members.sort()
         for pk, record_id in members[1:]:
             if pk in by_pk:
-                found.append(Anomaly(line_id=by_pk[pk].line_id, kind=AnomalyKind.DUPLICATE, key=str(pk), record_id=pk, details={"record": record_id, "first": members[0][1]}))
+                found.append(
+                    Anomaly(
+                        line_id=by_pk[pk].line_id,
+                        kind=AnomalyKind.DUPLICATE,
+                        key=str(pk),
+                        record_id=pk,
+                        details={"record": record_id, "first": members[0][1]},
+                    )
+                )
     for record in records:
         line = lines[record.line_id]
         day = record.started_at.astimezone(tz).date()
@@ -606,7 +686,15 @@ def anomalies_detect(*, records: list[UsageRecord]) -> list[Anomaly]:
         elif line.valid_until is not None and day > line.valid_until:
             state = _("past its valid-until date")
         if state and (record.rated_quantity > 0 or (record.carrier_charged_minor or 0) > 0):
-            found.append(Anomaly(line_id=line.pk, kind=AnomalyKind.INACTIVE_LINE, key=str(record.pk), record_id=record.pk, details={"record": record.record_id, "date": day.isoformat(), "state": state}))
+            found.append(
+                Anomaly(
+                    line_id=line.pk,
+                    kind=AnomalyKind.INACTIVE_LINE,
+                    key=str(record.pk),
+                    record_id=record.pk,
+                    details={"record": record.record_id, "date": day.isoformat(), "state": state},
+                )
+            )
         if record.carrier_charged_minor is not None and record.carrier_charged_minor != record.price_minor:
             found.append(
                 Anomaly(
@@ -633,7 +721,11 @@ def _spikes(records: list[UsageRecord], tz: ZoneInfo) -> list[Anomaly]:
     last = max(day for _l, _k, day in days)
     daily: dict[tuple[int, str], dict[Any, int]] = defaultdict(dict)
     for line_id, kind, day, total in (
-        UsageRecord.objects.filter(line_id__in={r.line_id for r in records}, started_at__gte=datetime.combine(first, datetime.min.time(), tzinfo=tz), started_at__lt=datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz))
+        UsageRecord.objects.filter(
+            line_id__in={r.line_id for r in records},
+            started_at__gte=datetime.combine(first, datetime.min.time(), tzinfo=tz),
+            started_at__lt=datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+        )
         .annotate(day=TruncDate("started_at", tzinfo=tz))
         .values_list("line_id", "kind", "day")
         .annotate(total=Sum("quantity"))
@@ -642,7 +734,9 @@ def _spikes(records: list[UsageRecord], tz: ZoneInfo) -> list[Anomaly]:
     found = []
     for line_id, kind, day in days:
         series = daily[(line_id, kind)]
-        history = [total for d, total in series.items() if day - timedelta(days=SPIKE_HISTORY_DAYS) <= d < day]
+        history = [
+            total for d, total in series.items() if day - timedelta(days=SPIKE_HISTORY_DAYS) <= d < day
+        ]
         if len(history) < SPIKE_MIN_HISTORY_DAYS:
             continue
         average = sum(history) // SPIKE_HISTORY_DAYS
@@ -653,7 +747,13 @@ def _spikes(records: list[UsageRecord], tz: ZoneInfo) -> list[Anomaly]:
                     line_id=line_id,
                     kind=AnomalyKind.SPIKE,
                     key=f"{kind}:{day.isoformat()}",
-                    details={"date": day.isoformat(), "kind": kind, "amount": _format_usage(kind, amount), "average": _format_usage(kind, average), "factor": SPIKE_FACTOR},
+                    details={
+                        "date": day.isoformat(),
+                        "kind": kind,
+                        "amount": _format_usage(kind, amount),
+                        "average": _format_usage(kind, average),
+                        "factor": SPIKE_FACTOR,
+                    },
                 )
             )
     return found
@@ -663,7 +763,9 @@ def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
     if not found:
         return []
     existing = set(
-        Anomaly.objects.filter(line_id__in={a.line_id for a in found}, key__in={a.key for a in found}).values_list("line_id", "kind", "key")
+        Anomaly.objects.filter(
+            line_id__in={a.line_id for a in found}, key__in={a.key for a in found}
+        ).values_list("line_id", "kind", "key")
     )
     new = []
     seen = set(existing)
@@ -673,7 +775,13 @@ def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
             seen.add(identity)
             new.append(anomaly)
     Anomaly.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
-    stored = Anomaly.objects.filter(line_id__in={a.line_id for a in new}, key__in={a.key for a in new}).select_related("line__owner").order_by("pk") if new else []
+    stored = (
+        Anomaly.objects.filter(line_id__in={a.line_id for a in new}, key__in={a.key for a in new})
+        .select_related("line__owner")
+        .order_by("pk")
+        if new
+        else []
+    )
     operators = list(User.objects.filter(Q(groups__name=OPERATOR), is_active=True).distinct())
     wanted = {(a.line_id, a.kind, a.key) for a in new}
     for anomaly in stored:

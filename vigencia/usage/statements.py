@@ -21,9 +21,35 @@ _CHART_UNITS = {UsageKind.DATA: "KB", UsageKind.VOICE: "s", UsageKind.SMS: "SMS"
 def statement_csv(statement: Statement) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["record_id", "kind", "started_at", "quantity", "destination", "rated_quantity", "in_bundle_quantity", "price_minor", "currency", "carrier_charged_minor"])
+    writer.writerow(
+        [
+            "record_id",
+            "kind",
+            "started_at",
+            "quantity",
+            "destination",
+            "rated_quantity",
+            "in_bundle_quantity",
+            "price_minor",
+            "currency",
+            "carrier_charged_minor",
+        ]
+    )
     for r in statement.records:
-        writer.writerow([r.record_id, r.kind, r.started_at.isoformat(), r.quantity, r.destination, r.rated_quantity, r.in_bundle_quantity, r.price_minor, r.currency or statement.currency, "" if r.carrier_charged_minor is None else r.carrier_charged_minor])
+        writer.writerow(
+            [
+                r.record_id,
+                r.kind,
+                r.started_at.isoformat(),
+                r.quantity,
+                r.destination,
+                r.rated_quantity,
+                r.in_bundle_quantity,
+                r.price_minor,
+                r.currency or statement.currency,
+                "" if r.carrier_charged_minor is None else r.carrier_charged_minor,
+            ]
+        )
     return out.getvalue()
 
 
@@ -40,13 +66,44 @@ def statement_pdf(statement: Statement) -> bytes:
         # DejaVu has no CJK glyphs: keep the rest readable rather than failing.
         return value if all(ord(ch) < 0x2E80 for ch in value) else value.encode("ascii", "replace").decode()
 
-    pdf.cell(0, 8, text(_("Statement for %(number)s, %(start)s to %(end)s") % {"number": statement.line.msisdn, "start": statement.date_from, "end": statement.date_to}), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        8,
+        text(
+            _("Statement for %(number)s, %(start)s to %(end)s")
+            % {"number": statement.line.msisdn, "start": statement.date_from, "end": statement.date_to}
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     for kind, total in statement.totals.items():
-        pdf.cell(0, 6, text(f"{kind}: {total.records} / {total.rated_quantity} / {Money(total.price_minor, statement.currency)}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, text(_("Total charged: %(total)s") % {"total": statement.price_total}), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            6,
+            text(
+                f"{kind}: {total.records} / {total.rated_quantity} / {Money(total.price_minor, statement.currency)}"  # noqa: E501
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.cell(
+        0,
+        6,
+        text(_("Total charged: %(total)s") % {"total": statement.price_total}),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(4)
     for r in statement.records[:5000]:
-        pdf.cell(0, 5, text(f"{r.started_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.quantity:>12}  {r.destination:16} {Money(r.price_minor, r.currency or statement.currency)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            5,
+            text(
+                f"{r.started_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.quantity:>12}  {r.destination:16} {Money(r.price_minor, r.currency or statement.currency)}"  # noqa: E501
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     return bytes(pdf.output())
 
 
@@ -80,6 +137,14 @@ def statement_charts(statement: Statement, *, width: int = 600, height: int = 12
         bars = []
         for n, amount in enumerate(series):
             bar_height = 0 if peak == 0 else max(amount * (height - 10) // peak, 1 if amount else 0)
-            bars.append(Bar(n * slot, height - bar_height, max(slot - 1, 1), bar_height, f"{statement.days[n]:%Y-%m-%d}: {amount} {_CHART_UNITS[UsageKind(kind)]}"))
+            bars.append(
+                Bar(
+                    n * slot,
+                    height - bar_height,
+                    max(slot - 1, 1),
+                    bar_height,
+                    f"{statement.days[n]:%Y-%m-%d}: {amount} {_CHART_UNITS[UsageKind(kind)]}",
+                )
+            )
         charts.append(Chart(kind, _CHART_UNITS[UsageKind(kind)], slot * days, height, peak, bars))
     return charts

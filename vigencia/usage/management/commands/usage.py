@@ -21,8 +21,12 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         imp = sub.add_parser("import", help="Import a CSV or JSONL usage file and rate it.")
         imp.add_argument("file")
-        imp.add_argument("--format", choices=["csv", "jsonl"], default=None, help="default: from the extension")
-        imp.add_argument("--source", default="file", help="the feed the record ids are unique in (default: file)")
+        imp.add_argument(
+            "--format", choices=["csv", "jsonl"], default=None, help="default: from the extension"
+        )
+        imp.add_argument(
+            "--source", default="file", help="the feed the record ids are unique in (default: file)"
+        )
         imp.add_argument("--no-rate", action="store_true", help="store only; the worker rates later")
         imp.add_argument("--show-rejected", type=int, default=20, help="how many rejected rows to list")
         sub.add_parser("rate", help="Rate every unrated record.")
@@ -39,12 +43,25 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        fmt = options["format"] or ("jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv")
-        with path.open("rb") as stream, tqdm(total=os.path.getsize(path), unit="B", unit_scale=True, desc="import", disable=options["verbosity"] == 0) as bar:
+        fmt = options["format"] or (
+            "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv"
+        )
+        with (
+            path.open("rb") as stream,
+            tqdm(
+                total=os.path.getsize(path),
+                unit="B",
+                unit_scale=True,
+                desc="import",
+                disable=options["verbosity"] == 0,
+            ) as bar,
+        ):
 
             def progress(summary: services.IngestSummary) -> None:
                 bar.update(stream.tell() - bar.n)
-                bar.set_postfix(accepted=summary.accepted, duplicates=summary.duplicates, rejected=summary.rejected_count)
+                bar.set_postfix(
+                    accepted=summary.accepted, duplicates=summary.duplicates, rejected=summary.rejected_count
+                )
 
             summary = services.usage_records_ingest(
                 source=options["source"],
@@ -53,7 +70,9 @@ class Command(BaseCommand):
                 enqueue_rating=options["no_rate"],
             )
             bar.update(bar.total - bar.n)
-        self.stdout.write(f"accepted {summary.accepted}, duplicates {summary.duplicates}, rejected {summary.rejected_count}")
+        self.stdout.write(
+            f"accepted {summary.accepted}, duplicates {summary.duplicates}, rejected {summary.rejected_count}"
+        )
         for row in summary.rejected[: options["show_rejected"]]:
             self.stdout.write(f"  line {row.line}: {row.reason}")
         if summary.rejected_count > options["show_rejected"]:
