@@ -1,0 +1,150 @@
+"""Benchmark: ingest + rate + charge N usage records for M lines on PostgreSQL, against a plain COPY.
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/rating.py [--records 1000000] [--lines 100000]
+
+Prints records/s of the pipeline (file import through `usage_records_ingest`, which COPYs into a
+staging table, then batched rating) and the ratio to a plain COPY of the same file into a bare table.
+Not a test: it creates its own lines and records in the configured database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from vigencia.accounts.models import User  # noqa: E402
+from vigencia.catalog.models import Carrier, Plan  # noqa: E402
+from vigencia.core import clock  # noqa: E402
+from vigencia.lines.models import Line  # noqa: E402
+from vigencia.usage.ingest import rows_read  # noqa: E402
+from vigencia.usage.models import Bucket, Credit  # noqa: E402
+from vigencia.usage.services import usage_rate_pending, usage_records_ingest  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--lines", type=int, default=100_000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("run against PostgreSQL (DATABASE_URL)")
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    owner, _ = User.objects.get_or_create(email="bench@bench.invalid")
+    carrier, _ = Carrier.objects.get_or_create(
+        code="bench", defaults={"name": "Bench", "country": "PE", "currency": "PEN", "cutoff_after_days": 270}
+    )
+    plan, _ = Plan.objects.get_or_create(
+        carrier=carrier,
+        code="bench",
+        defaults={
+            "name_en": "B",
+            "name_es": "B",
+            "name_zh_hans": "B",
+            "price_minor": 1000,
+            "currency": "PEN",
+            "validity_days": 60,
+            "data_mb": 1024,
+            "minutes": 100,
+            "sms": 100,
+        },
+    )
+    numbers = [f"+5190{n:07d}" for n in range(args.lines)]
+    existing = set(Line.objects.filter(owner=owner).values_list("msisdn", flat=True))
+    Line.objects.bulk_create(
+        [Line(owner=owner, carrier=carrier, msisdn=m) for m in numbers if m not in existing], batch_size=5000
+    )
+    line_ids = list(Line.objects.filter(owner=owner).values_list("pk", flat=True))
+    have = set(Credit.objects.filter(line_id__in=line_ids).values_list("line_id", flat=True))
+    credits = Credit.objects.bulk_create(
+        [
+            Credit(line_id=i, plan=plan, reference=f"bench:{i}", credited_at=start)
+            for i in line_ids
+            if i not in have
+        ],
+        batch_size=5000,
+    )
+    Bucket.objects.bulk_create(
+        [
+            Bucket(
+                line_id=c.line_id,
+                credit=c,
+                kind=k,
+                currency="PEN" if k == "money" else "",
+                initial=a,
+                remaining=a,
+                valid_from=start,
+                expires_at=start + timedelta(days=60),
+            )
+            for c in credits
+            for k, a in (("money", 1000), ("data", 1024 * 1024), ("voice", 6000), ("sms", 100))
+        ],
+        batch_size=5000,
+    )
+    rng = random.Random(7)
+    source = f"bench-{time.time_ns()}"
+    path = Path(tempfile.mkstemp(suffix=".csv")[1])
+    with path.open("w") as handle:
+        handle.write("record_id,msisdn,kind,started_at,quantity,destination,charged_minor\n")
+        for n in range(args.records):
+            kind = rng.choice(("voice", "sms", "data"))
+            quantity = {"voice": rng.randint(1, 900), "sms": 1, "data": rng.randint(1, 50_000_000)}[kind]
+            at = start + timedelta(seconds=rng.randint(0, 40 * 86400))
+            handle.write(f"{n},{rng.choice(numbers)},{kind},{at.isoformat()},{quantity},+51987654321,\n")
+    size_mb = path.stat().st_size / 1e6
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TABLE IF EXISTS bench_bare; CREATE UNLOGGED TABLE bench_bare (record_id text, msisdn text, kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint)"
+        )
+        began = time.perf_counter()
+        with (
+            path.open("rb") as stream,
+            cursor.copy("COPY bench_bare FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        ):
+            while block := stream.read(1 << 20):
+                copy.write(block)
+        copy_seconds = time.perf_counter() - began
+        cursor.execute("DROP TABLE bench_bare")
+
+    began = time.perf_counter()
+    with clock.frozen(start + timedelta(days=41)), path.open("rb") as stream:
+        summary = usage_records_ingest(
+            source=source,
+            rows=rows_read(stream, fmt="csv", now=clock.now()),
+            chunk_size=20_000,
+            enqueue_rating=False,
+        )
+        ingest_seconds = time.perf_counter() - began
+        rated = usage_rate_pending(batch_size=20_000)
+    total_seconds = time.perf_counter() - began
+    path.unlink()
+
+    pipeline_rate = args.records / total_seconds
+    copy_rate = args.records / copy_seconds
+    print(
+        f"records: {args.records:,} for {args.lines:,} lines ({size_mb:.0f} MB CSV); accepted {summary.accepted:,}, rated {rated:,}"
+    )
+    print(f"plain COPY into a bare table: {copy_seconds:.2f} s = {copy_rate:,.0f} records/s")
+    print(
+        f"ingest: {ingest_seconds:.2f} s; ingest + rate + charge: {total_seconds:.2f} s = {pipeline_rate:,.0f} records/s"
+    )
+    print(f"ratio to plain COPY: {pipeline_rate / copy_rate:.3f} (goal >= 0.4; goal >= 100,000 records/s)")
+
+
+if __name__ == "__main__":
+    main()
