@@ -1,0 +1,143 @@
+import csv
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.core import serializers
+from django.core.management import call_command
+from django.db import connection
+
+from vigencia.core import clock
+from vigencia.ledger.models import LedgerTransaction
+from vigencia.ledger.services import InsufficientFunds, account_system
+from vigencia.vouchers import services
+from vigencia.vouchers.codes import pin_digest, serial_display
+from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherEvent, VoucherStatus
+
+
+def _balance(kind, key, currency="PEN"):
+    return account_system(kind=kind, currency=currency, key=key).balance_minor
+
+
+def test_a_batch_sold_to_a_reseller_is_active_and_moves_its_face_value_into_the_liability(make_batch, reseller):
+    # when the reseller gets 3 codes of the S/ 10 plan
+    made = make_batch(3)
+
+    # then the codes are active, stored with only the HMAC of each PIN
+    codes = list(VoucherCode.objects.filter(batch=made.batch).order_by("serial"))
+    assert [code.status for code in codes] == ["active"] * 3
+    assert [code.serial for code in codes] == made.serials
+    assert [code.pin_digest for code in codes] == [pin_digest(pin) for pin in made.pins]
+    # and S/ 30 left the reseller's prepaid balance for the batch's voucher liability
+    assert services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance_minor == 97_000
+    assert _balance("voucher_liability", made.batch.liability_key) == 3_000
+    assert made.batch.sold_at is not None or VoucherBatch.objects.get(pk=made.batch.pk).sold_at is not None
+
+
+def test_a_reseller_without_the_funds_gets_409_and_nothing_is_written(make_batch, reseller):
+    before = (VoucherBatch.objects.count(), VoucherCode.objects.count(), LedgerTransaction.objects.count())
+
+    with pytest.raises(InsufficientFunds):
+        make_batch(101)  # S/ 1,010 against S/ 1,000
+
+    assert (VoucherBatch.objects.count(), VoucherCode.objects.count(), LedgerTransaction.objects.count()) == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [({"count": 0}, "invalid_count"), ({"count": 1, "expires_on_days": 0}, "invalid_expiry"), ({"count": 1, "expires_on_days": 5000}, "invalid_expiry")],
+)
+def test_bad_batches_are_refused(make_batch, kwargs, code):
+    days = kwargs.pop("expires_on_days", None)
+    if days is not None:
+        kwargs["expires_on"] = clock.today() + timedelta(days=days)
+    with pytest.raises(services.InvalidInput) as error:
+        make_batch(**kwargs)
+    assert error.value.code == code
+    assert VoucherBatch.objects.count() == 0
+
+
+def test_an_operator_batch_is_unsold_until_activated_as_promotion(make_batch):
+    made = make_batch(2, reseller=None)
+    assert set(VoucherCode.objects.values_list("status", flat=True)) == {"created"}
+
+    assert services.batch_activate(batch=made.batch) == 2
+    assert services.batch_activate(batch=made.batch) == 0  # exactly once
+
+    assert set(VoucherCode.objects.values_list("status", flat=True)) == {"active"}
+    assert _balance("promotions_expense", "vouchers") == -2_000
+    assert _balance("voucher_liability", made.batch.liability_key) == 2_000
+
+
+def test_the_export_is_taken_exactly_once(make_batch):
+    made = make_batch(2)
+    csv_text = "serial,pin\n" + "".join(f"{s},{p}\n" for s, p in zip(made.serials, made.pins, strict=True))
+    services.batch_export_hold(batch=made.batch, csv_text=csv_text, pdf=b"%PDF")
+
+    content = services.batch_export_take(batch=made.batch)
+    with pytest.raises(services.Conflict) as second:
+        services.batch_export_take(batch=made.batch)
+
+    assert zipfile.ZipFile(io.BytesIO(content)).read("codes.csv").decode() == csv_text
+    assert second.value.code == "export_already_downloaded"
+
+
+def test_cli_generate_writes_the_csv_and_the_pdf_and_shows_progress(plan, reseller, tmp_path, capsys):
+    out = tmp_path / "codes.csv"
+
+    call_command(
+        "vouchers", "generate", "--plan", "claro-pe/max-10", "--count", "25", "--reseller", reseller.email, "--out", str(out)
+    )
+
+    rows = list(csv.DictReader(out.open()))
+    batch = VoucherBatch.objects.get()
+    assert len(rows) == 25
+    assert rows[0]["serial"] == serial_display(VoucherCode.objects.order_by("serial").first().serial)
+    assert rows[0]["plan_code"] == "max-10" and rows[0]["face_value_minor"] == "1000"
+    assert {pin_digest(row["pin"].replace(" ", "")) for row in rows} == set(VoucherCode.objects.values_list("pin_digest", flat=True))
+    assert (tmp_path / "codes.pdf").read_bytes().startswith(b"%PDF")
+    assert batch.exported_at is not None
+    assert "25/25" in capsys.readouterr().err  # the tqdm progress bar
+    assert VoucherEvent.objects.get(batch=batch).count == 25
+
+
+def test_cli_generate_for_a_reseller_without_out_holds_the_export_for_one_download(plan, reseller):
+    call_command("vouchers", "generate", "--plan", "max-10", "--count", "2", "--reseller", reseller.email, "--no-progress")
+
+    batch = VoucherBatch.objects.get()
+    archive = zipfile.ZipFile(io.BytesIO(services.batch_export_take(batch=batch)))
+    assert sorted(archive.namelist()) == ["cards.pdf", "codes.csv"]
+
+
+def test_a_dump_of_every_table_contains_none_of_the_pins(make_batch, user, line, tmp_path):
+    # given codes made, one redeemed, one voided, and a wrong PIN tried
+    made = make_batch(5)
+    services.voucher_redeem(pin=made.pins[0], redeemer=user, ip="10.0.0.1", line=line)
+    services.voucher_void(batch=made.batch, serial_from=made.serials[1], serial_to=made.serials[1])
+    with pytest.raises(services.VoucherInvalid):
+        services.voucher_redeem(pin=made.pins[1], redeemer=user, ip="10.0.0.1", line=line)
+
+    # when every table is dumped, row by row, as text
+    dump = io.StringIO()
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            for row in cursor.fetchall():
+                dump.write(repr(row))
+    dump.write(serializers.serialize("json", VoucherCode.objects.all()))
+    text = dump.getvalue()
+
+    # then no PIN appears, neither as typed nor grouped
+    assert made.pins and all(pin not in text for pin in made.pins)
+    assert all(pin[:4] + " " + pin[4:8] not in text for pin in made.pins)
+
+
+def test_a_pdf_sheet_has_a_page_per_ten_cards(make_batch):
+    from vigencia.vouchers.exports import cards_pdf
+
+    made = make_batch(11)
+    pdf = cards_pdf(batch=made.batch, cards=list(zip(made.serials, made.pins, strict=True)))
+
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 2

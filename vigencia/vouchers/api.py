@@ -1,0 +1,278 @@
+"""/api/v1/vouchers (redeem, verify) and /api/v1/reseller (batches, their one download, voiding)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Header, Router, Schema
+from ninja.security import HttpBearer
+
+from vigencia.accounts.auth import api_user, bearer
+from vigencia.accounts.models import User
+from vigencia.accounts.services import api_token_authenticate
+from vigencia.catalog.models import Carrier, Plan
+from vigencia.core.errors import InvalidInput, NotFound
+from vigencia.core.idempotency import idempotent
+from vigencia.ledger.selectors import account_balance
+from vigencia.lines.selectors import line_get
+from vigencia.orders.models import RenewalOrder
+from vigencia.vouchers import exports, services
+from vigencia.vouchers.codes import serial_clean, serial_display, serial_make
+from vigencia.vouchers.models import VoucherBatch
+from vigencia.vouchers.selectors import batch_get, batch_list, voucher_verify
+
+
+class ResellerAuth(HttpBearer):
+    """A reseller's API key (`vrk_...`), or the bearer token of a user in the reseller role."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        if token.startswith(services.API_KEY_PREFIX):
+            user = services.reseller_api_key_authenticate(key=token)
+        else:
+            user = api_token_authenticate(token=token)
+        if user is None or not services.reseller_is(user):
+            return None
+        request.user = user
+        return user
+
+
+router = Router(tags=["vouchers"])
+reseller_router = Router(tags=["reseller"], auth=ResellerAuth())
+# A batch bought by API is made while the caller waits; bigger batches are the operator's CLI.
+API_MAX_COUNT = 100_000
+
+
+class MoneyOut(Schema):
+    amount_minor: int
+    currency: str
+
+
+class Error(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class RedeemIn(Schema):
+    pin: str
+    line_id: int | None = None
+    msisdn: str | None = None
+    carrier: str | None = None
+
+
+class RedeemedOrderOut(Schema):
+    id: int
+    status: str
+    channel: str
+    line_id: int
+    msisdn: str
+    carrier: str
+    plan_code: str
+    total: MoneyOut
+    valid_until: date | None
+    created_at: datetime
+
+
+class VerifyOut(Schema):
+    genuine: bool
+    status: str | None
+
+
+class BatchIn(Schema):
+    plan_id: int
+    count: int
+    expires_on: date | None = None
+
+
+class BatchOut(Schema):
+    id: int
+    plan_id: int
+    plan_code: str
+    count: int
+    face_value: MoneyOut
+    expires_on: date
+    first_serial: str
+    last_serial: str
+    redeemed: int
+    active: int
+    void: int
+    downloaded: bool
+    created_at: datetime
+
+
+class VoidIn(Schema):
+    serial_from: str = ""
+    serial_to: str = ""
+
+
+class VoidOut(Schema):
+    voided: int
+
+
+class BalanceOut(Schema):
+    balance: MoneyOut
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _order_out(order: RenewalOrder) -> dict[str, Any]:
+    return {
+        "id": order.pk,
+        "status": order.status,
+        "channel": order.channel,
+        "line_id": order.line_id,
+        "msisdn": order.msisdn,
+        "carrier": order.carrier_code,
+        "plan_code": order.plan_code,
+        "total": order.total.as_dict(),
+        "valid_until": order.valid_until_after,
+        "created_at": order.created_at,
+    }
+
+
+def _batch_out(batch: VoucherBatch) -> dict[str, Any]:
+    return {
+        "id": batch.pk,
+        "plan_id": batch.plan_id,
+        "plan_code": batch.plan.code,
+        "count": batch.count,
+        "face_value": batch.face.as_dict(),
+        "expires_on": batch.expires_on,
+        "first_serial": serial_display(serial_make(batch_id=batch.pk, index=1)),
+        "last_serial": serial_display(serial_make(batch_id=batch.pk, index=batch.count)),
+        "redeemed": getattr(batch, "redeemed", 0),
+        "active": getattr(batch, "active", 0),
+        "void": getattr(batch, "void", 0),
+        "downloaded": batch.exported_at is not None,
+        "created_at": batch.created_at,
+    }
+
+
+@router.post(
+    "/vouchers/redeem",
+    auth=bearer,
+    response={200: RedeemedOrderOut, 401: Error, 404: Error, 409: Error, 422: Error, 429: Error},
+    summary="Redeem a recharge code",
+    description="`{pin, line_id}` renews one of your lines; `{pin, msisdn, carrier}` renews any number of "
+    "the plan's carrier as a gift (added to your lines). Unknown, used, void and expired PINs all answer "
+    "422 `voucher_invalid`. Too many failures (per account, per IP or overall) answer 429 until the "
+    "window passes, even for a correct PIN. The PIN itself makes this exactly-once, so no "
+    "Idempotency-Key is needed: a code renews once, and the order is listed under /orders.",
+)
+def redeem(request: HttpRequest, payload: RedeemIn):
+    user = api_user(request)
+    line = carrier = None
+    if payload.line_id is not None:
+        line = line_get(owner=user, line_id=payload.line_id)
+    elif payload.carrier:
+        carrier = Carrier.objects.filter(code=payload.carrier[:40]).first()
+        if carrier is None:
+            raise InvalidInput(code="carrier_not_found", details={"field": "carrier"})
+    order = services.voucher_redeem(
+        pin=payload.pin,
+        redeemer=user,
+        ip=_ip(request),
+        line=line,
+        msisdn=payload.msisdn or "",
+        carrier=carrier,
+    )
+    return 200, _order_out(order)
+
+
+@router.get(
+    "/vouchers/verify",
+    auth=None,
+    response={200: VerifyOut, 429: Error},
+    summary="Is this card genuine?",
+    description="Public: by the serial printed on the card. Tells nothing about the PIN. Rate-limited per IP.",
+)
+def verify(request: HttpRequest, serial: str = ""):
+    services.verify_throttle(ip=_ip(request))
+    return 200, voucher_verify(serial=serial)
+
+
+@reseller_router.get("/batches", response={200: list[BatchOut], 401: Error, 422: Error})
+def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
+    if not (1 <= limit <= 200 and offset >= 0):
+        raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
+    return 200, [_batch_out(b) for b in batch_list(reseller=request.auth)[offset : offset + limit]]  # type: ignore[arg-type]
+
+
+@reseller_router.post(
+    "/batches",
+    response={201: BatchOut, 401: Error, 404: Error, 409: Error, 422: Error},
+    summary="Buy a batch of codes",
+    description="Paid from your prepaid balance at face value (409 insufficient_funds otherwise). The PINs "
+    "are downloaded once with POST /reseller/batches/{id}/export. Needs an `Idempotency-Key` header.",
+)
+def create_batch(
+    request: HttpRequest, payload: BatchIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
+):
+    reseller: User = request.auth  # type: ignore[assignment]
+
+    def action() -> tuple[int, Any]:
+        plan = Plan.objects.filter(pk=payload.plan_id, is_active=True).first()
+        if plan is None:
+            raise NotFound(code="plan_not_found")
+        if payload.count > API_MAX_COUNT:
+            raise InvalidInput(code="invalid_count", details={"max": API_MAX_COUNT})
+        stream = io.StringIO()
+        export: list[exports.BatchExport] = []
+
+        def sink(batch: VoucherBatch, pairs: list[tuple[str, str]]) -> None:
+            if not export:
+                export.append(exports.BatchExport(stream, batch=batch))
+            export[0].add(pairs)
+
+        batch = services.batch_create(
+            plan=plan, count=payload.count, expires_on=payload.expires_on, reseller=reseller, created_by=reseller, sink=sink
+        )
+        services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
+        return 201, _batch_out(batch_get(reseller=reseller, batch_id=batch.pk))
+
+    status, body = idempotent(
+        owner_id=reseller.pk, key=idempotency_key, scope="reseller.batches.create", payload=payload.dict(), action=action
+    )
+    return status, body
+
+
+@reseller_router.post(
+    "/batches/{batch_id}/export",
+    response={200: None, 401: Error, 404: Error, 409: Error},
+    summary="Download a batch's PINs (once)",
+    description="A zip of codes.csv and cards.pdf. The PINs are never shown again: a second call is 409.",
+)
+def download_batch(request: HttpRequest, batch_id: int):
+    batch = batch_get(reseller=request.auth, batch_id=batch_id)  # type: ignore[arg-type]
+    content = services.batch_export_take(batch=batch)
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="vigencia-batch-{batch.pk}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@reseller_router.post("/batches/{batch_id}/void", response={200: VoidOut, 401: Error, 404: Error, 422: Error})
+def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
+    batch = batch_get(reseller=request.auth, batch_id=batch_id)  # type: ignore[arg-type]
+    bounds = [serial_clean(s) if s else "" for s in (payload.serial_from, payload.serial_to)]
+    if None in bounds or any(b and b[:6] != f"{batch.pk:06d}" for b in bounds):
+        raise InvalidInput(code="invalid_range", details={"field": "serial"})
+    voided = services.voucher_void(
+        batch=batch, actor=request.auth, serial_from=bounds[0] or "", serial_to=bounds[1] or ""  # type: ignore[arg-type]
+    )
+    return 200, {"voided": voided}
+
+
+@reseller_router.get("/balance", response={200: BalanceOut, 401: Error, 422: Error})
+def balance(request: HttpRequest, currency: str = "PEN"):
+    currency = currency.upper()
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+        raise InvalidInput(code="invalid_currency", details={"field": "currency"})
+    account = services.reseller_prepaid_account(reseller=request.auth, currency=currency.upper()[:3])  # type: ignore[arg-type]
+    return 200, {"balance": account_balance(account=account).as_dict()}
+

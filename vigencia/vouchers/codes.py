@@ -1,0 +1,64 @@
+"""Serials and PINs: how they are drawn, written for people, read back and fingerprinted.
+
+A serial is public: six digits of batch, seven of position, one Luhn check digit (python-stdnum), so a
+mistyped serial is caught before any lookup. A PIN is secret: 16 digits from `secrets` (10¹⁶ PINs, at
+least 10⁹ times the ten million codes that may ever be live at once), stored only as its HMAC-SHA256.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+
+from django.conf import settings
+from stdnum import luhn
+
+PIN_DIGITS = 16
+_PIN_SPACE = 10**PIN_DIGITS
+_SEPARATORS = re.compile(r"[\s\-.]")
+MAX_BATCH_ID = 999_999
+MAX_BATCH_SIZE = 9_999_999
+
+
+def pin_new() -> str:
+    return f"{secrets.randbelow(_PIN_SPACE):0{PIN_DIGITS}d}"
+
+
+def pin_digest(pin: str) -> str:
+    """The HMAC-SHA256 of a clean PIN under settings.VIGENCIA_VOUCHER_PIN_KEY, in hex."""
+    return hmac.digest(settings.VIGENCIA_VOUCHER_PIN_KEY.encode(), pin.encode(), "sha256").hex()
+
+
+def pin_clean(raw: object) -> str | None:
+    """The PIN's digits, as people type them (with spaces or dashes), or None if it cannot be a PIN."""
+    if not isinstance(raw, str) or len(raw) > 40:
+        return None
+    digits = _SEPARATORS.sub("", raw)
+    if len(digits) != PIN_DIGITS or not digits.isascii() or not digits.isdigit():
+        return None
+    return digits
+
+
+def pin_display(pin: str) -> str:
+    """Grouped by four for people: 1234 5678 9012 3456."""
+    return " ".join(pin[i : i + 4] for i in range(0, len(pin), 4))
+
+
+def serial_make(*, batch_id: int, index: int) -> str:
+    base = f"{batch_id:06d}{index:07d}"
+    return base + luhn.calc_check_digit(base)
+
+
+def serial_clean(raw: object) -> str | None:
+    """The serial's digits if they form a serial with a valid check digit, else None."""
+    if not isinstance(raw, str) or len(raw) > 40:
+        return None
+    digits = _SEPARATORS.sub("", raw)
+    if len(digits) != 14 or not digits.isascii() or not digits.isdigit() or not luhn.is_valid(digits):
+        return None
+    return digits
+
+
+def serial_display(serial: str) -> str:
+    return f"{serial[:6]}-{serial[6:13]}-{serial[13:]}"

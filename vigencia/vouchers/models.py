@@ -1,0 +1,212 @@
+"""Recharge codes: batches of codes sold to resellers, their redemption, and the brute-force guard.
+
+A code has a public serial (digits with a Luhn check digit) and a secret PIN. Only an HMAC-SHA256 of
+the PIN is stored (the key lives in settings, never in the database); the PINs leave the system once,
+in the batch's export.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.catalog.models import Plan
+from vigencia.core import clock
+from vigencia.core.models import TimeStampedModel
+from vigencia.core.money import Money
+from vigencia.core.transitions import TransitionTable
+
+
+class VoucherStatus(models.TextChoices):
+    CREATED = "created", _("Not sold yet")
+    ACTIVE = "active", _("Sold, can be redeemed")
+    REDEEMED = "redeemed", _("Redeemed")
+    VOID = "void", _("Void")
+    EXPIRED = "expired", _("Expired")
+
+
+VOUCHER_TRANSITIONS = TransitionTable(
+    "voucher",
+    {
+        VoucherStatus.CREATED: {VoucherStatus.ACTIVE, VoucherStatus.VOID, VoucherStatus.EXPIRED},
+        VoucherStatus.ACTIVE: {VoucherStatus.REDEEMED, VoucherStatus.VOID, VoucherStatus.EXPIRED},
+        VoucherStatus.REDEEMED: set(),
+        VoucherStatus.VOID: set(),
+        VoucherStatus.EXPIRED: set(),
+    },
+)
+
+
+class VoucherBatch(TimeStampedModel):
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="voucher_batches")
+    reseller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voucher_batches",
+    )
+    count = models.PositiveIntegerField(_("codes"))
+    # Face value snapshot: what the reseller paid per code and what the liability holds per code.
+    face_minor = models.BigIntegerField(_("face value (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    expires_on = models.DateField(_("expires on"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sold_at = models.DateTimeField(_("sold"), null=True, blank=True)
+    # The PINs leave once: set when the export was written out or downloaded; never cleared.
+    exported_at = models.DateTimeField(_("exported"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("voucher batch")
+        verbose_name_plural = _("voucher batches")
+        constraints = [
+            models.CheckConstraint(condition=Q(count__gt=0), name="vouchers_batch_count_positive"),
+            models.CheckConstraint(condition=Q(face_minor__gt=0), name="vouchers_batch_face_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.plan} × {self.count}"
+
+    @property
+    def face(self) -> Money:
+        return Money(self.face_minor, self.currency)
+
+    @property
+    def liability_key(self) -> str:
+        return f"batch-{self.pk}"
+
+
+class VoucherCode(models.Model):
+    batch = models.ForeignKey(VoucherBatch, on_delete=models.PROTECT, related_name="codes")
+    serial = models.CharField(_("serial"), max_length=20, unique=True)
+    # HMAC-SHA256 (hex) of the PIN under settings.VIGENCIA_VOUCHER_PIN_KEY; the unique index is the lookup.
+    pin_digest = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=VoucherStatus.choices, default=VoucherStatus.CREATED
+    )
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.OneToOneField(
+        "orders.RenewalOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="voucher"
+    )
+
+    class Meta:
+        ordering = ["serial"]
+        verbose_name = _("recharge code")
+        verbose_name_plural = _("recharge codes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=VoucherStatus.values), name="vouchers_code_status_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["batch", "status"])]
+
+    def __str__(self) -> str:
+        return self.serial
+
+
+class VoucherEvent(models.Model):
+    """A state change of one code (a redemption) or of many codes of a batch at once (sale, void,
+    expiry), with how many codes moved."""
+
+    batch = models.ForeignKey(VoucherBatch, on_delete=models.PROTECT, related_name="events")
+    code = models.ForeignKey(VoucherCode, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=10)
+    to_status = models.CharField(max_length=10)
+    count = models.PositiveIntegerField(default=1)
+    serial_from = models.CharField(max_length=20, blank=True)
+    serial_to = models.CharField(max_length=20, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class AttemptOutcome(models.TextChoices):
+    REDEEMED = "redeemed", _("Redeemed")
+    INVALID = "invalid", _("Invalid PIN")
+    LOCKED = "locked", _("Refused: too many failures")
+
+
+class RedemptionAttempt(models.Model):
+    """Audit of every redemption attempt. Never the PIN: only who, from where, and what happened."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    channel = models.CharField(max_length=12, default="api")
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
+    code = models.ForeignKey(VoucherCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=clock.now, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("redemption attempt")
+        verbose_name_plural = _("redemption attempts")
+
+
+class AttemptCounter(models.Model):
+    """A fixed-window counter (failed redemptions per account, per IP and overall; verify lookups
+    per IP), shared by every process through the database."""
+
+    scope = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    window = models.BigIntegerField()  # window start, in seconds since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key", "window"], name="vouchers_counter_unique")
+        ]
+
+
+class ResellerApiKey(models.Model):
+    """An API key of a reseller. Only its SHA-256 is stored; the key is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reseller_api_keys"
+    )
+    name = models.CharField(_("name"), max_length=100, default="api")
+    prefix = models.CharField(_("prefix"), max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reseller API key")
+        verbose_name_plural = _("reseller API keys")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class ResellerProfile(models.Model):
+    """What the public "authorised resellers" page shows of a reseller."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reseller_profile"
+    )
+    display_name = models.CharField(_("shop name"), max_length=120)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    listed = models.BooleanField(_("listed publicly"), default=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        verbose_name = _("reseller profile")
+        verbose_name_plural = _("reseller profiles")
+
+    def __str__(self) -> str:
+        return self.display_name

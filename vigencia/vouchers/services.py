@@ -1,0 +1,546 @@
+"""Voucher writes: generate and sell batches, redeem a PIN, void and expire codes, take the export once,
+reseller API keys, and the brute-force guard around redemption.
+
+Money: selling a batch moves its face value from the reseller's prepaid balance (or, for a batch the
+operator gives away, promotions expense) into the batch's voucher liability; a redemption is a renewal
+order paid from that liability; voiding gives the liability back to whoever funded it; expiry turns it
+into revenue (breakage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vigencia.accounts import roles
+from vigencia.accounts.models import User
+from vigencia.catalog.models import Carrier, Plan
+from vigencia.core import clock
+from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
+from vigencia.core.money import Money
+from vigencia.core.transitions import IllegalTransition
+from vigencia.ledger.models import LedgerAccount, LedgerTransaction
+from vigencia.ledger.services import account_system, ledger_post
+from vigencia.lines.models import Line
+from vigencia.lines.numbers import msisdn_normalize
+from vigencia.lines.services import line_add
+from vigencia.notifications.services import notification_send
+from vigencia.orders.models import Channel, PaymentMethod, RenewalOrder
+from vigencia.orders.services import order_create
+from vigencia.vouchers import exports
+from vigencia.vouchers.codes import MAX_BATCH_ID, MAX_BATCH_SIZE, pin_clean, pin_digest, pin_new, serial_make
+from vigencia.vouchers.models import (
+    VOUCHER_TRANSITIONS,
+    AttemptCounter,
+    AttemptOutcome,
+    RedemptionAttempt,
+    ResellerApiKey,
+    VoucherBatch,
+    VoucherCode,
+    VoucherEvent,
+    VoucherStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VALIDITY = timedelta(days=365)
+MAX_VALIDITY = timedelta(days=3 * 365)
+CHUNK = 10_000
+API_KEY_PREFIX = "vrk_"
+# Receives a new batch's (serial, PIN) pairs, chunk by chunk, once each chunk is stored.
+PinSink = Callable[[VoucherBatch, list[tuple[str, str]]], None]
+
+
+class VoucherInvalid(InvalidInput):
+    """Unknown, used, void and expired PINs all get this one answer, so a guesser learns nothing."""
+
+    code = "voucher_invalid"
+    default_message = gettext_lazy("This recharge code is not valid.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resellers: prepaid balance and API keys
+
+
+def reseller_prepaid_account(*, reseller: User, currency: str) -> LedgerAccount:
+    return account_system(kind="reseller_prepaid", currency=currency, key=f"reseller-{reseller.pk}", owner=reseller)
+
+
+def reseller_prepaid_credit(*, reseller: User, amount: Money, reference: str) -> LedgerTransaction:
+    """Credit a reseller's prepaid balance with money received (a bank transfer). Exactly once per
+    `reference` (a repeat returns the first transaction)."""
+    if amount.amount_minor <= 0:
+        raise InvalidInput(_("The amount must be positive."), code="invalid_amount")
+    return ledger_post(
+        kind="reseller_prepaid_credit",
+        idempotency_key=f"reseller-credit:{reseller.pk}:{reference}",
+        postings=[
+            (account_system(kind="psp_clearing", currency=amount.currency, key="bank_transfer"), -amount),
+            (reseller_prepaid_account(reseller=reseller, currency=amount.currency), amount),
+        ],
+        memo=f"Prepaid credit {reference}",
+        reference=f"reseller:{reseller.pk}",
+    )
+
+
+def reseller_is(user: User) -> bool:
+    return user.is_active and user.groups.filter(name=roles.RESELLER).exists()
+
+
+def reseller_api_key_issue(*, user: User, name: str = "api") -> tuple[ResellerApiKey, str]:
+    """Issue an API key for a reseller; returns the row and the key, which is shown once, never stored."""
+    if not reseller_is(user):
+        raise PermissionDenied(_("Only resellers get reseller API keys."), code="not_a_reseller")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ResellerApiKey.objects.create(
+        user=user, name=name[:100], prefix=key[:10], digest=hashlib.sha256(key.encode()).hexdigest()
+    )
+    return row, key
+
+
+def reseller_api_key_authenticate(*, key: str) -> User | None:
+    if not key.startswith(API_KEY_PREFIX) or len(key) > 100:
+        return None
+    row = (
+        ResellerApiKey.objects.select_related("user")
+        .filter(digest=hashlib.sha256(key.encode()).hexdigest(), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if row is None:
+        return None
+    ResellerApiKey.objects.filter(pk=row.pk).update(last_used_at=clock.now())
+    return row.user
+
+
+def reseller_api_key_revoke(*, user: User, key_id: int) -> bool:
+    """Revoke one of the reseller's keys. Idempotent; True if it was live until now."""
+    return bool(
+        ResellerApiKey.objects.filter(pk=key_id, user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Batches
+
+
+def _codes_insert(batch: VoucherBatch, status: str, sink: PinSink, progress: Callable[[int], None] | None) -> None:
+    """Insert the batch's codes in chunks; each chunk's (serial, PIN) pairs go to `sink` only once they
+    are stored. A PIN that collides with any stored one (the unique HMAC index) redraws the chunk."""
+    for start in range(1, batch.count + 1, CHUNK):
+        serials = [serial_make(batch_id=batch.pk, index=i) for i in range(start, min(start + CHUNK, batch.count + 1))]
+        for attempt in range(5):
+            pins = [pin_new() for _serial in serials]
+            if len(set(pins)) != len(pins):
+                continue
+            rows = [
+                VoucherCode(batch_id=batch.pk, serial=serial, pin_digest=pin_digest(pin), status=status)
+                for serial, pin in zip(serials, pins, strict=True)
+            ]
+            try:
+                with transaction.atomic():
+                    VoucherCode.objects.bulk_create(rows, batch_size=CHUNK)
+                break
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        sink(batch, list(zip(serials, pins, strict=True)))
+        if progress is not None:
+            progress(len(serials))
+
+
+def batch_create(
+    *,
+    plan: Plan,
+    count: int,
+    sink: PinSink,
+    expires_on: date | None = None,
+    reseller: User | None = None,
+    created_by: User | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VoucherBatch:
+    """Create a batch of `count` codes for `plan` in one transaction. The PINs are handed to `sink`
+    chunk by chunk and to nothing else (the database keeps only their HMACs): the caller writes the
+    one export. With a reseller, the batch is sold to them at once (see batch_activate): their prepaid
+    balance pays the face value, the codes are active, and InsufficientFunds (409) writes nothing."""
+    today = clock.today()
+    expires_on = expires_on or today + DEFAULT_VALIDITY
+    if not 1 <= count <= MAX_BATCH_SIZE:
+        raise InvalidInput(
+            _("A batch has 1 to %(max)d codes.") % {"max": MAX_BATCH_SIZE},
+            code="invalid_count",
+            details={"field": "count"},
+        )
+    if not today < expires_on <= today + MAX_VALIDITY:
+        raise InvalidInput(
+            _("The expiry must be after today and within three years."),
+            code="invalid_expiry",
+            details={"field": "expires_on"},
+        )
+    if reseller is not None and not reseller_is(reseller):
+        raise InvalidInput(_("This account is not a reseller."), code="not_a_reseller")
+    with transaction.atomic():
+        batch = VoucherBatch.objects.create(
+            plan=plan,
+            reseller=reseller,
+            count=count,
+            face_minor=plan.price_minor,
+            currency=plan.currency,
+            expires_on=expires_on,
+            created_by=created_by,
+        )
+        if batch.pk > MAX_BATCH_ID:
+            raise Conflict(_("The serial space is exhausted."), code="serials_exhausted")
+        if reseller is not None:
+            # Charge first: a reseller without the funds costs no code generation.
+            _batch_fund(batch)
+        _codes_insert(batch, VoucherStatus.ACTIVE if reseller else VoucherStatus.CREATED, sink, progress)
+        VoucherEvent.objects.create(
+            batch=batch,
+            from_status="",
+            to_status=VoucherStatus.ACTIVE if reseller else VoucherStatus.CREATED,
+            count=count,
+            actor=created_by,
+        )
+    return batch
+
+
+def _funding_account(batch: VoucherBatch) -> LedgerAccount:
+    if batch.reseller_id is not None:
+        return reseller_prepaid_account(reseller=batch.reseller, currency=batch.currency)  # type: ignore[arg-type]
+    return account_system(kind="promotions_expense", currency=batch.currency, key="vouchers")
+
+
+def _liability(batch: VoucherBatch) -> LedgerAccount:
+    return account_system(kind="voucher_liability", currency=batch.currency, key=batch.liability_key)
+
+
+def _batch_fund(batch: VoucherBatch) -> None:
+    total = batch.face * batch.count
+    ledger_post(
+        kind="voucher_sale",
+        idempotency_key=f"voucher-batch:{batch.pk}:sale",
+        postings=[(_funding_account(batch), -total), (_liability(batch), total)],
+        memo=f"Voucher batch #{batch.pk}: {batch.count} × {batch.plan.code}",
+        reference=f"voucher-batch:{batch.pk}",
+    )
+    VoucherBatch.objects.filter(pk=batch.pk).update(sold_at=clock.now())
+
+
+def batch_activate(*, batch: VoucherBatch, actor: User | None = None) -> int:
+    """Put a batch's unsold codes on sale: funded by its reseller's prepaid balance, or by promotions
+    expense for a batch the operator gives away. Locks the batch row; exactly once (a repeat moves
+    nothing and posts nothing). Returns how many codes became active."""
+    with transaction.atomic():
+        batch = VoucherBatch.objects.select_for_update().select_related("plan", "reseller").get(pk=batch.pk)
+        if batch.sold_at is not None:
+            return 0
+        _batch_fund(batch)
+        moved = VoucherCode.objects.filter(batch=batch, status=VoucherStatus.CREATED).update(status=VoucherStatus.ACTIVE)
+        VoucherEvent.objects.create(
+            batch=batch, from_status=VoucherStatus.CREATED, to_status=VoucherStatus.ACTIVE, count=moved, actor=actor
+        )
+    return moved
+
+
+def batch_export_hold(*, batch: VoucherBatch, csv_text: str, pdf: bytes | None) -> None:
+    """Keep a new batch's export (encrypted, on disk, never in the database) for its one download."""
+    exports.export_hold(batch_id=batch.pk, content=exports.export_zip(csv_text=csv_text, pdf=pdf))
+
+
+def batch_export_written(*, batch: VoucherBatch) -> None:
+    """The export left already (the operator's CLI wrote it to a file): no download will be offered."""
+    VoucherBatch.objects.filter(pk=batch.pk, exported_at__isnull=True).update(exported_at=clock.now())
+
+
+def batch_export_take(*, batch: VoucherBatch) -> bytes:
+    """The batch's export (a zip of codes.csv and cards.pdf), exactly once: a conditional update claims
+    it, and the file is deleted when that commits. A second call raises Conflict."""
+    with transaction.atomic():
+        claimed = VoucherBatch.objects.filter(pk=batch.pk, exported_at__isnull=True).update(exported_at=clock.now())
+        content = exports.export_read(batch_id=batch.pk) if claimed else None
+        if content is None:
+            raise Conflict(
+                _("This batch's codes were already downloaded; they are never shown again."),
+                code="export_already_downloaded",
+            )
+        transaction.on_commit(lambda: exports.export_delete(batch_id=batch.pk))
+    return content
+
+
+def voucher_void(
+    *, batch: VoucherBatch, actor: User | None = None, serial_from: str = "", serial_to: str = ""
+) -> int:
+    """Void a lost batch, or the serials from `serial_from` to `serial_to` of it. Sold codes give their
+    face value back to whoever funded them (the reseller's prepaid balance). Locks the batch row; codes
+    already redeemed, void or expired are left alone, so a repeat voids nothing. Returns how many
+    codes were voided."""
+    if bool(serial_from) != bool(serial_to) or serial_from > serial_to:
+        raise InvalidInput(_("Give the first and the last serial of the range."), code="invalid_range")
+    with transaction.atomic():
+        batch = VoucherBatch.objects.select_for_update().select_related("plan", "reseller").get(pk=batch.pk)
+        codes = VoucherCode.objects.filter(batch=batch)
+        if serial_from:
+            codes = codes.filter(serial__gte=serial_from, serial__lte=serial_to)
+        voided = 0
+        for source in VOUCHER_TRANSITIONS.sources_of(VoucherStatus.VOID):
+            moved = codes.filter(status=source).update(status=VoucherStatus.VOID)
+            if not moved:
+                continue
+            voided += moved
+            event = VoucherEvent.objects.create(
+                batch=batch,
+                from_status=source,
+                to_status=VoucherStatus.VOID,
+                count=moved,
+                serial_from=serial_from,
+                serial_to=serial_to,
+                actor=actor,
+            )
+            if source == VoucherStatus.ACTIVE:
+                total = batch.face * moved
+                ledger_post(
+                    kind="voucher_void",
+                    idempotency_key=f"voucher-void:{event.pk}",
+                    postings=[(_liability(batch), -total), (_funding_account(batch), total)],
+                    memo=f"Voided {moved} codes of batch #{batch.pk}",
+                    reference=f"voucher-batch:{batch.pk}",
+                )
+    return voided
+
+
+def voucher_expire(*, today: date | None = None) -> int:
+    """Expire every live code whose batch expired before `today` (Lima). Sold codes turn their
+    liability into revenue (breakage). Locks each batch row; a repeat expires nothing. Returns how many
+    codes expired."""
+    today = today or clock.today()
+    expired = 0
+    live = [VoucherStatus.CREATED, VoucherStatus.ACTIVE]
+    batch_ids = (
+        VoucherCode.objects.filter(batch__expires_on__lt=today, status__in=live)
+        .values_list("batch_id", flat=True)
+        .distinct()
+    )
+    for batch_id in sorted(set(batch_ids)):
+        with transaction.atomic():
+            batch = VoucherBatch.objects.select_for_update().select_related("plan").get(pk=batch_id)
+            for source in VOUCHER_TRANSITIONS.sources_of(VoucherStatus.EXPIRED):
+                moved = VoucherCode.objects.filter(batch=batch, status=source).update(status=VoucherStatus.EXPIRED)
+                if not moved:
+                    continue
+                expired += moved
+                event = VoucherEvent.objects.create(
+                    batch=batch, from_status=source, to_status=VoucherStatus.EXPIRED, count=moved
+                )
+                if source == VoucherStatus.ACTIVE:
+                    total = batch.face * moved
+                    ledger_post(
+                        kind="voucher_breakage",
+                        idempotency_key=f"voucher-expire:{event.pk}",
+                        postings=[
+                            (_liability(batch), -total),
+                            (account_system(kind="revenue", currency=batch.currency, key="voucher_breakage"), total),
+                        ],
+                        memo=f"Expired {moved} codes of batch #{batch.pk}",
+                        reference=f"voucher-batch:{batch.pk}",
+                    )
+    return expired
+
+
+# ---------------------------------------------------------------------------------------------------
+# Brute-force guard: fixed-window counters in the database, shared by every process.
+
+
+def _window(seconds: int) -> int:
+    now = int(clock.now().timestamp())
+    return now - now % seconds
+
+
+def _keys(user: User | None, ip: str | None) -> list[tuple[str, str]]:
+    keys = [("global", "*")]
+    if user is not None:
+        keys.append(("account", str(user.pk)))
+    if ip:
+        keys.append(("ip", ip[:64]))
+    return keys
+
+
+def _counter_bump(scope: str, key: str) -> int:
+    """Add one to the current window's counter; returns its new value. Race-safe: an UPDATE ... +1,
+    or the first INSERT of the window (a concurrent first insert falls back to the update)."""
+    window = _window(settings.VIGENCIA_VOUCHER_LIMITS[scope][1])
+    row = AttemptCounter.objects.filter(scope=scope, key=key, window=window)
+    for _attempt in range(2):
+        if row.update(count=F("count") + 1):
+            return row.values_list("count", flat=True).first() or 0
+        try:
+            with transaction.atomic():
+                AttemptCounter.objects.create(scope=scope, key=key, window=window, count=1)
+            return 1
+        except IntegrityError:
+            continue
+    return 0
+
+
+def _locked_scopes(keys: list[tuple[str, str]]) -> list[str]:
+    locked = []
+    for scope, key in keys:
+        limit, seconds = settings.VIGENCIA_VOUCHER_LIMITS[scope]
+        count = (
+            AttemptCounter.objects.filter(scope=scope, key=key, window=_window(seconds))
+            .values_list("count", flat=True)
+            .first()
+        )
+        if count is not None and count >= limit:
+            locked.append(scope)
+    return locked
+
+
+def _attempt(user: User | None, ip: str | None, channel: str, outcome: str, code: VoucherCode | None = None) -> None:
+    RedemptionAttempt.objects.create(user=user, ip=ip or None, channel=channel[:12], outcome=outcome, code=code)
+
+
+def _failure_record(user: User | None, ip: str | None, channel: str, code: VoucherCode | None) -> None:
+    _attempt(user, ip, channel, AttemptOutcome.INVALID, code)
+    for scope, key in _keys(user, ip):
+        count = _counter_bump(scope, key)
+        if scope == "global" and count == settings.VIGENCIA_VOUCHER_ALERT_FAILURES:
+            _failure_alert(count)
+
+
+def _failure_alert(count: int) -> None:
+    """Failed redemptions spiked: log it and tell every operator (once per window)."""
+    seconds = settings.VIGENCIA_VOUCHER_LIMITS["global"][1]
+    window = _window(seconds)
+    logger.warning("voucher redemption failures spiked: %d failures in the last %d s", count, seconds)
+    for operator in User.objects.filter(groups__name=roles.OPERATOR, is_active=True).order_by("pk"):
+        notification_send(
+            user=operator,
+            kind="message",
+            dedupe_key=f"vouchers:failure-alert:{window}:{operator.pk}",
+            context={
+                "subject": "Recharge code failures spiked",
+                "body": f"{count} failed redemptions in {seconds // 60} minutes: someone may be guessing PINs.",
+            },
+            channels=["email"],
+        )
+
+
+def verify_throttle(*, ip: str | None) -> None:
+    """Count a verify lookup from `ip`; raises RateLimited past the per-minute limit."""
+    limit, seconds = settings.VIGENCIA_VOUCHER_LIMITS["verify_ip"]
+    if _counter_bump("verify_ip", (ip or "unknown")[:64]) > limit:
+        raise RateLimited(details={"retry_after": seconds - (int(clock.now().timestamp()) % seconds)})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Redemption
+
+
+def _gift_line(*, redeemer: User, msisdn: str, carrier: Carrier) -> Line:
+    e164 = msisdn_normalize(msisdn, country=carrier.country)
+    line = Line.objects.filter(owner=redeemer, msisdn=e164, removed_at__isnull=True).first()
+    if line is not None:
+        if line.carrier_id != carrier.pk:
+            raise InvalidInput(_("This number is registered with another carrier."), code="line_wrong_carrier")
+        return line
+    return line_add(owner=redeemer, msisdn=e164, carrier=carrier)
+
+
+def voucher_redeem(
+    *,
+    pin: str,
+    redeemer: User,
+    ip: str | None,
+    line: Line | None = None,
+    msisdn: str = "",
+    carrier: Carrier | None = None,
+    channel: str = "api",
+) -> RenewalOrder:
+    """Redeem a PIN for a renewal of `line` (one of the redeemer's), or as a gift of `msisdn` on
+    `carrier` (registered as the redeemer's line if it is not yet). Exactly once per code under any
+    concurrency: the code moves active -> redeemed by a conditional update in the same transaction as
+    the order (paid from the batch's voucher liability), so both commit or neither.
+
+    Unknown, used, void and expired PINs raise the one VoucherInvalid (422). Failures are counted per
+    account, per IP and overall; past any limit every attempt, even a correct PIN, raises RateLimited
+    (429) until the window ends. Every attempt is audited, never with the PIN."""
+    keys = _keys(redeemer, ip)
+    locked = _locked_scopes(keys)
+    if locked:
+        _attempt(redeemer, ip, channel, AttemptOutcome.LOCKED)
+        raise RateLimited(
+            _("Too many wrong recharge codes. Try again later."), code="rate_limited", details={"limits": locked}
+        )
+    if line is None and (carrier is None or not msisdn):
+        raise InvalidInput(_("Choose one of your lines, or give a number and its carrier."), code="line_required")
+    if line is None and carrier is not None:
+        msisdn_normalize(msisdn, country=carrier.country)  # a bad number is refused before the PIN is read
+    clean = pin_clean(pin)
+    code = None
+    if clean is not None:
+        code = VoucherCode.objects.select_related("batch", "batch__plan").filter(pin_digest=pin_digest(clean)).first()
+    try:
+        with transaction.atomic():
+            if code is None or code.status != VoucherStatus.ACTIVE or code.batch.expires_on < clock.today():
+                raise VoucherInvalid()
+            batch = code.batch
+            plan = batch.plan
+            if line is None:
+                assert carrier is not None
+                if carrier.pk != plan.carrier_id:
+                    raise InvalidInput(
+                        _("This recharge code is for another carrier."), code="voucher_wrong_carrier"
+                    )
+                line = _gift_line(redeemer=redeemer, msisdn=msisdn, carrier=carrier)
+            now = clock.now()
+            try:
+                VOUCHER_TRANSITIONS.apply(
+                    code, field="status", target=VoucherStatus.REDEEMED, redeemed_at=now, redeemed_by=redeemer
+                )
+            except IllegalTransition:
+                raise VoucherInvalid()  # redeemed by a concurrent attempt a moment ago
+            order = order_create(
+                payer=redeemer,
+                line=line,
+                plan=plan,
+                payment_method=PaymentMethod.VOUCHER,
+                channel=Channel.VOUCHER,
+                source_account=_liability(batch),
+            )
+            if order.total != batch.face:
+                # The plan's price moved since the batch was sold: the liability keeps one face value
+                # per live code, and the difference is the operator's.
+                difference = batch.face - order.total
+                ledger_post(
+                    kind="voucher_price_difference",
+                    idempotency_key=f"voucher:{code.pk}:difference",
+                    postings=[
+                        (_liability(batch), -difference),
+                        (account_system(kind="adjustments", currency=batch.currency, key="vouchers"), difference),
+                    ],
+                    reference=f"order:{order.pk}",
+                )
+            VoucherCode.objects.filter(pk=code.pk).update(order=order)
+            VoucherEvent.objects.create(
+                batch=batch,
+                code=code,
+                from_status=VoucherStatus.ACTIVE,
+                to_status=VoucherStatus.REDEEMED,
+                serial_from=code.serial,
+                serial_to=code.serial,
+                actor=redeemer,
+            )
+            _attempt(redeemer, ip, channel, AttemptOutcome.REDEEMED, code)
+    except VoucherInvalid:
+        _failure_record(redeemer, ip, channel, code)
+        raise
+    return order

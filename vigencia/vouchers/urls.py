@@ -1,0 +1,14 @@
+from django.urls import path
+
+from vigencia.vouchers import views
+
+app_name = "vouchers"
+urlpatterns = [
+    path("redeem/", views.redeem_page, name="redeem"),
+    path("resellers/", views.resellers_page, name="resellers"),
+    path("reseller/", views.reseller_dashboard, name="reseller"),
+    path("reseller/buy/", views.reseller_buy, name="reseller_buy"),
+    path("reseller/batches/<int:batch_id>/download/", views.reseller_download, name="reseller_download"),
+    path("reseller/batches/<int:batch_id>/void/", views.reseller_void, name="reseller_void"),
+    path("operator/", views.operator_page, name="operator"),
+]

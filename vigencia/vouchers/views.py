@@ -1,0 +1,149 @@
+"""Pages: redeem a code (portal), the reseller's batches, the public list of authorised resellers, and
+the operator's view of redemption failures."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from vigencia.accounts.models import User
+from vigencia.core.errors import DomainError, NotFound
+from vigencia.lines.selectors import line_list
+from vigencia.vouchers import exports, services
+from vigencia.vouchers.codes import serial_clean
+from vigencia.vouchers.forms import BuyForm, RedeemForm, VoidForm
+from vigencia.vouchers.models import VoucherBatch
+from vigencia.vouchers.selectors import batch_get, batch_list, redemption_failure_rate, resellers_listed
+
+
+def _batch(reseller: User, batch_id: int) -> VoucherBatch:
+    try:
+        return batch_get(reseller=reseller, batch_id=batch_id)
+    except NotFound as error:
+        raise Http404 from error
+
+
+def _reseller(request: HttpRequest) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    if not services.reseller_is(user):
+        raise DjangoPermissionDenied
+    return user
+
+
+@login_required
+def redeem_page(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = RedeemForm(request.POST or None, lines=line_list(owner=user))
+    order = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.voucher_redeem(
+                pin=form.cleaned_data["pin"],
+                redeemer=user,
+                ip=request.META.get("REMOTE_ADDR"),
+                line=form.cleaned_data["line"],
+                msisdn=form.cleaned_data["msisdn"],
+                carrier=form.cleaned_data["carrier"],
+                channel="portal",
+            )
+            form = RedeemForm(lines=line_list(owner=user))
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+    return render(request, "vouchers/redeem.html", {"form": form, "order": order})
+
+
+def resellers_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "vouchers/resellers.html", {"resellers": resellers_listed()})
+
+
+@login_required
+def reseller_dashboard(request: HttpRequest) -> HttpResponse:
+    reseller = _reseller(request)
+    context = {
+        "batches": batch_list(reseller=reseller)[:100],
+        "buy_form": BuyForm(),
+        "void_form": VoidForm(),
+        "balance": services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance,
+    }
+    return render(request, "vouchers/reseller.html", context)
+
+
+@login_required
+@require_POST
+def reseller_buy(request: HttpRequest) -> HttpResponse:
+    reseller = _reseller(request)
+    form = BuyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a plan and a number of codes."))
+        return redirect("vouchers:reseller")
+    stream = io.StringIO()
+    export: list[exports.BatchExport] = []
+
+    def sink(batch: VoucherBatch, pairs: list[tuple[str, str]]) -> None:
+        if not export:
+            export.append(exports.BatchExport(stream, batch=batch))
+        export[0].add(pairs)
+
+    try:
+        batch = services.batch_create(
+            plan=form.cleaned_data["plan"],
+            count=form.cleaned_data["count"],
+            reseller=reseller,
+            created_by=reseller,
+            sink=sink,
+        )
+        services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
+        messages.success(request, _("Batch #%(id)s is ready: download its codes now.") % {"id": batch.pk})
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    return redirect("vouchers:reseller")
+
+
+@login_required
+@require_POST
+def reseller_download(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(_reseller(request), batch_id)
+    try:
+        content = services.batch_export_take(batch=batch)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect("vouchers:reseller")
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="vigencia-batch-{batch.pk}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
+    reseller = _reseller(request)
+    batch = _batch(reseller, batch_id)
+    form = VoidForm(request.POST)
+    bounds = [serial_clean(s) if s else "" for s in (request.POST.get("serial_from", ""), request.POST.get("serial_to", ""))]
+    if not form.is_valid() or None in bounds:
+        messages.error(request, _("Those serials are not valid."))
+        return redirect("vouchers:reseller")
+    try:
+        voided = services.voucher_void(batch=batch, actor=reseller, serial_from=bounds[0] or "", serial_to=bounds[1] or "")
+        messages.success(request, _("%(count)d codes voided.") % {"count": voided})
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    return redirect("vouchers:reseller")
+
+
+@staff_member_required
+def operator_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "vouchers/operator.html",
+        {"hour": redemption_failure_rate(minutes=60), "day": redemption_failure_rate(minutes=1440), "batches": batch_list()[:50]},
+    )
