@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import translation
 
 from vigencia.core.errors import InvalidInput
 from vigencia.core.money import Money
@@ -107,6 +108,13 @@ def test_a_wallet_never_goes_negative(user):
     assert LedgerTransaction.objects.filter(idempotency_key="spend").count() == 0
 
 
+def test_the_insufficient_funds_message_speaks_the_callers_language():
+    with translation.override("es"):
+        assert str(InsufficientFunds().message) == "No hay saldo suficiente para esta operación."
+    with translation.override("zh-hans"):
+        assert str(InsufficientFunds().message) == "余额不足，无法完成此操作。"
+
+
 def test_a_reversal_undoes_a_transaction(user):
     entry = _topup(user, 700)
 
@@ -147,6 +155,46 @@ def test_verify_finds_a_tampered_cached_balance_and_an_unbalanced_transaction(us
     Posting.objects.filter(transaction=entry, amount_minor=-900).update(amount_minor=-1000)
     LedgerAccount.objects.filter(code=f"wallet:{user.pk}:PEN").update(balance_minor=1000)
     LedgerAccount.objects.filter(code="psp_clearing:sandbox:PEN").update(balance_minor=-1000)
+
+
+def test_verify_finds_an_unbalanced_transaction_and_one_without_postings_written_by_raw_sql(user):
+    wallet = account_wallet(user=user)
+    with connection.cursor() as cursor:
+        for key in ("raw-unbalanced", "raw-empty"):
+            cursor.execute(
+                "INSERT INTO ledger_ledgertransaction (kind, idempotency_key, memo, reference, created_at)"
+                " VALUES (%s, %s, '', '', %s)",
+                ["raw", key, "2026-01-01 00:00:00+00:00"],
+            )
+        unbalanced = LedgerTransaction.objects.get(idempotency_key="raw-unbalanced").pk
+        empty = LedgerTransaction.objects.get(idempotency_key="raw-empty").pk
+        cursor.execute(
+            "INSERT INTO ledger_posting (transaction_id, account_id, amount_minor, currency)"
+            " VALUES (%s, %s, 250, 'PEN')",
+            [unbalanced, wallet.pk],
+        )
+
+    problems = ledger_verify()
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("ledger", "verify", stdout=out, stderr=err)
+
+    assert problems == [
+        {"problem": "unbalanced", "transaction": unbalanced, "currency": "PEN", "sum": 250},
+        {"problem": "cached_balance", "account": wallet.code, "cached": 0, "postings": 250},
+        {"problem": "no_postings", "transaction": empty},
+    ]
+    assert exit_.value.code == 1
+    assert out.getvalue() == ""
+    assert err.getvalue().splitlines() == [
+        f'{{"currency": "PEN", "problem": "unbalanced", "sum": 250, "transaction": {unbalanced}}}',
+        f'{{"account": "{wallet.code}", "cached": 0, "postings": 250, "problem": "cached_balance"}}',
+        f'{{"problem": "no_postings", "transaction": {empty}}}',
+        "3 problem(s)",
+    ]
+    # Mend it so the suite's own after-test check passes.
+    Posting.objects.filter(transaction_id=unbalanced).delete()
+    LedgerTransaction.objects.filter(pk__in=[unbalanced, empty]).delete()
 
 
 def test_verify_prints_ok_on_a_sound_ledger(user):
@@ -201,7 +249,9 @@ def test_fifty_concurrent_debits_with_funds_for_ten(user):
     results = _threads(50, debit)
 
     assert sorted(results) == ["insufficient"] * 40 + ["ok"] * 10
+    assert LedgerTransaction.objects.filter(kind="spend").count() == 10
     assert wallet_balance(user=user) == pen(0)
+    assert account_balance(account=wallet) == pen(0)
     assert ledger_verify() == []
 
 

@@ -1,11 +1,19 @@
 """The double-entry ledger: accounts, append-only transactions and their postings.
 
-Sign convention: a posting's amount is what it adds to its account's balance, and the postings of a
-transaction sum to zero in every currency. Accounts that hold what the platform owes (a subscriber's
-wallet, carrier payable, voucher liability, a reseller's prepaid balance) therefore carry positive
-balances; accounts on the other side (PSP clearing, cash drawers, expenses) carry negative ones.
-A balance is the sum of the account's postings; `balance_minor` caches it for locking and checks, and
-`vigencia ledger verify` proves the cache equals the sum.
+Sign convention: a posting's amount is what it adds to its account's balance as the account's holder
+reads it, and the postings of one transaction sum to zero in every currency. So the accounts that
+record what the platform owes or has earned (a subscriber's wallet, a reseller's prepaid balance,
+voucher liability, carrier payable, revenue) grow with positive postings, and the accounts money
+arrives from or leaves through (PSP clearing, a store's cash drawer, promotions expense, refunds)
+carry the opposite sign. Examples:
+
+- wallet top-up paid by card: psp_clearing:sandbox -1000, wallet +1000
+- renewal paid from the wallet: wallet -1000, carrier_payable:claro-pe +900, revenue +100
+- renewal paid in cash at a store: cash_drawer:shift-7 -1000, carrier_payable +900, revenue +100
+
+A balance is the sum of the account's postings; `balance_minor` caches it (updated with F() under a
+row lock, never negative for spendable kinds by a CHECK constraint) and `vigencia ledger verify`
+proves the cache equals the sum.
 """
 
 from __future__ import annotations
@@ -34,6 +42,10 @@ class AccountKind(models.TextChoices):
 
 # Balances that are money someone can spend: they never go below zero.
 NON_NEGATIVE_KINDS = (AccountKind.WALLET, AccountKind.RESELLER_PREPAID)
+
+
+def wallet_code(*, user_id: int, currency: str) -> str:
+    return f"wallet:{user_id}:{currency}"
 
 
 class LedgerAccount(models.Model):

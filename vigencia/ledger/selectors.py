@@ -9,16 +9,12 @@ from django.db.models.functions import Coalesce
 
 from vigencia.accounts.models import User
 from vigencia.core.money import Money
-from vigencia.ledger.models import NON_NEGATIVE_KINDS, LedgerAccount, LedgerTransaction, Posting
-
-
-def _wallet_code(user: User, currency: str) -> str:
-    return f"wallet:{user.pk}:{currency}"
+from vigencia.ledger.models import NON_NEGATIVE_KINDS, LedgerAccount, LedgerTransaction, Posting, wallet_code
 
 
 def wallet_balance(*, user: User, currency: str = "PEN") -> Money:
     balance = (
-        LedgerAccount.objects.filter(code=_wallet_code(user, currency))
+        LedgerAccount.objects.filter(code=wallet_code(user_id=user.pk, currency=currency))
         .values_list("balance_minor", flat=True)
         .first()
     )
@@ -33,7 +29,7 @@ def account_balance(*, account: LedgerAccount) -> Money:
 
 def wallet_history(*, user: User, currency: str = "PEN") -> QuerySet[Posting]:
     return (
-        Posting.objects.filter(account__code=_wallet_code(user, currency))
+        Posting.objects.filter(account__code=wallet_code(user_id=user.pk, currency=currency))
         .select_related("transaction")
         .order_by("-transaction__created_at", "-id")
     )

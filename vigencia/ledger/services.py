@@ -12,12 +12,20 @@ from django.utils.translation import gettext_lazy
 from vigencia.accounts.models import User
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
-from vigencia.ledger.models import NON_NEGATIVE_KINDS, AccountKind, LedgerAccount, LedgerTransaction, Posting
+from vigencia.ledger.models import (
+    NON_NEGATIVE_KINDS,
+    AccountKind,
+    LedgerAccount,
+    LedgerTransaction,
+    Posting,
+    wallet_code,
+)
 
 
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
-    default_message = gettext_lazy("There is not enough money in the balance for this.")
+    # A lazy string, as DomainError allows; Conflict's own default is a plain str.
+    default_message = gettext_lazy("There is not enough money in the balance for this.")  # type: ignore[assignment]
 
 
 def _account(code: str, **defaults: object) -> LedgerAccount:
@@ -33,7 +41,12 @@ def _account(code: str, **defaults: object) -> LedgerAccount:
 
 def account_wallet(*, user: User, currency: str = "PEN") -> LedgerAccount:
     """The subscriber's wallet in `currency` (created on first use, race-safe)."""
-    return _account(f"wallet:{user.pk}:{currency}", kind=AccountKind.WALLET, currency=currency, owner=user)
+    return _account(
+        wallet_code(user_id=user.pk, currency=currency),
+        kind=AccountKind.WALLET,
+        currency=currency,
+        owner=user,
+    )
 
 
 def account_system(*, kind: str, currency: str, key: str = "", owner: User | None = None) -> LedgerAccount:
