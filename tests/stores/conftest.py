@@ -71,3 +71,87 @@ def make_store(demo_catalog):
         return store
 
     return make
+
+
+# --- the counter (POS, shifts, receipts) -----------------------------------------------------------
+
+DNI = "10117410"  # its check character is 2 (or G)
+
+
+@pytest.fixture
+def counter_store(make_store):
+    return make_store(name="Counter Miraflores", carriers="claro-pe|movistar-pe", services="renewal")
+
+
+def _agent_at(store):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+    from vigencia.accounts import roles
+    from vigencia.stores.models import StoreAgent
+
+    user = UserFactory(name="Carla Cajera")
+    user.groups.add(Group.objects.get_or_create(name=roles.STORE_AGENT)[0])
+    StoreAgent.objects.create(user=user, store=store)
+    return user
+
+
+@pytest.fixture
+def agent(counter_store):
+    return _agent_at(counter_store)
+
+
+@pytest.fixture
+def agent_at():
+    return _agent_at
+
+
+@pytest.fixture
+def agent_api(agent):
+    from tests.conftest import ApiClient
+    from vigencia.accounts.services import api_token_issue
+
+    _row, token = api_token_issue(user=agent)
+    return ApiClient(token)
+
+
+@pytest.fixture
+def open_shift(agent):
+    from vigencia.stores.services import shift_open
+
+    return shift_open(agent=agent, float_minor=10_000)
+
+
+@pytest.fixture
+def claro_plan(claro):
+    from vigencia.catalog.models import Plan
+
+    return Plan.objects.get(carrier=claro, code="max-10")  # S/ 10.00, 7 days
+
+
+@pytest.fixture
+def sale_body(claro_plan):
+    def body(**changes):
+        data = {
+            "msisdn": "+51 912 345 678",
+            "carrier": "claro-pe",
+            "plan_id": claro_plan.pk,
+            "id_document": {"type": "dni", "number": f"{DNI}-2"},
+            "payment": {"method": "cash", "tendered_minor": 2000},
+        }
+        data.update(changes)
+        return data
+
+    return body
+
+
+@pytest.fixture
+def api_for():
+    from tests.conftest import ApiClient
+    from vigencia.accounts.services import api_token_issue
+
+    def make(user):
+        _row, token = api_token_issue(user=user)
+        return ApiClient(token)
+
+    return make

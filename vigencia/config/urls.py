@@ -17,6 +17,7 @@ urlpatterns = [
     path("plans/", include("vigencia.catalog.urls")),
     path("payments/", include("vigencia.payments.urls")),
     path("stores/", include("vigencia.stores.urls")),
+    path("receipts/", include("vigencia.stores.receipt_urls")),
     path("usage/", include("vigencia.usage.urls")),
     path("", include("vigencia.core.urls")),
 ]

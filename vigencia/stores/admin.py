@@ -1,13 +1,24 @@
-"""Back office for stores: edit a store with its carriers, services, hours and own holidays; and the
-holidays that close every store."""
+"""Back office for stores: edit a store with its carriers, services, hours and own holidays; the
+holidays that close every store; agents, shifts (a supervisor reviews them) and receipts."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from vigencia.core.errors import DomainError
 from vigencia.stores.hours import hours_format
-from vigencia.stores.models import Holiday, OpeningHours, Store, StoreService
+from vigencia.stores.models import (
+    Holiday,
+    OpeningHours,
+    Receipt,
+    Shift,
+    ShiftStatus,
+    Store,
+    StoreAgent,
+    StoreService,
+)
+from vigencia.stores.services import shift_review
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -54,3 +65,116 @@ class HolidayAdmin(admin.ModelAdmin):
     search_fields = ("name", "store__name")
     date_hierarchy = "date"
     autocomplete_fields = ("store",)
+
+
+# --- the counter -----------------------------------------------------------------------------------
+
+
+@admin.register(StoreAgent)
+class StoreAgentAdmin(admin.ModelAdmin):
+    list_display = ("user", "store", "active")
+    list_filter = ("active", "store")
+    search_fields = ("user__email", "user__name", "store__name", "store__code")
+    autocomplete_fields = ("store",)
+    raw_id_fields = ("user",)
+
+
+class ReceiptInline(admin.TabularInline):
+    model = Receipt
+    extra = 0
+    can_delete = False
+    fields = ("number", "order", "payment", "id_type", "id_masked", "created_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    """Supervisors review closed shifts here: expected against counted, and the difference posted."""
+
+    list_display = (
+        "id",
+        "store",
+        "agent",
+        "status",
+        "opened_at",
+        "closed_at",
+        "expected",
+        "counted",
+        "difference",
+    )
+    list_filter = ("status", "store")
+    search_fields = ("agent__email", "store__name", "store__code")
+    date_hierarchy = "opened_at"
+    actions = ("review",)
+    inlines = (ReceiptInline,)
+    readonly_fields = (
+        "agent",
+        "store",
+        "status",
+        "currency",
+        "opened_at",
+        "float_minor",
+        "closed_at",
+        "counted_minor",
+        "expected_minor",
+        "difference_minor",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    fields = (*readonly_fields, "review_note")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.action(description=_("Mark the selected closed shifts as reviewed"), permissions=["change"])
+    def review(self, request, queryset):  # type: ignore[no-untyped-def]
+        reviewed = 0
+        for shift in queryset.filter(status=ShiftStatus.CLOSED):
+            try:
+                shift_review(shift=shift, supervisor=request.user, note=shift.review_note)
+                reviewed += 1
+            except DomainError as error:
+                self.message_user(request, f"#{shift.pk}: {error.message}", messages.ERROR)
+        self.message_user(request, _("%(count)d shifts reviewed.") % {"count": reviewed}, messages.SUCCESS)
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(admin.ModelAdmin):
+    """Read only. The ID number is never shown: only its type, country and mask."""
+
+    list_display = ("number", "store", "agent", "payment", "id_type", "id_masked", "created_at")
+    list_filter = ("payment", "store", "id_type")
+    search_fields = ("number", "store__name")
+    exclude = ("id_number_encrypted", "id_blind_index")
+    readonly_fields = (
+        "store",
+        "sequence",
+        "number",
+        "verification_code",
+        "order",
+        "shift",
+        "agent",
+        "payment",
+        "tendered_minor",
+        "change_minor",
+        "card_reference",
+        "id_type",
+        "id_country",
+        "id_masked",
+    )
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

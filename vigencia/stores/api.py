@@ -1,18 +1,24 @@
-"""/api/v1/stores: the store locator."""
+"""/api/v1/stores: the store locator; /api/v1/pos: the store counter."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema
 
+from vigencia.accounts.auth import api_user, bearer
 from vigencia.catalog.selectors import carrier_get
 from vigencia.core.errors import InvalidInput
-from vigencia.core.schemas import ErrorOut
-from vigencia.stores.models import Service
-from vigencia.stores.selectors import MAX_LIMIT, NearbyStore, coordinates_parse, store_nearest
+from vigencia.core.idempotency import idempotent
+from vigencia.core.schemas import ErrorOut, Text
+from vigencia.stores.iddocs import IdDocument, id_blind_index, id_document_validate
+from vigencia.stores.models import Receipt, Service
+from vigencia.stores.selectors import MAX_LIMIT, NearbyStore, coordinates_parse, store_nearest, store_of_agent
+from vigencia.stores.services import SalePayment, pos_sale_create
 
 router = Router(tags=["stores"])
 
@@ -90,3 +96,112 @@ def stores_nearby(
         lat=latitude, lng=longitude, limit=limit, open_now=open_now, carrier=chosen, service=service
     )
     return [_out(item) for item in nearby]
+
+
+# --- the counter: POST /api/v1/pos/sales -----------------------------------------------------------
+
+pos_router = Router(tags=["pos"], auth=bearer)
+
+
+class IdDocumentIn(Schema):
+    type: Text = Field(description="dni, ce or passport")
+    number: Text = Field(max_length=40)
+    country: Text | None = Field(None, max_length=4, description="Passports: ISO 3166 alpha-2")
+
+
+class PaymentIn(Schema):
+    method: Text = Field(description="cash or card")
+    tendered_minor: int | None = Field(None, description="Cash: what the customer hands over")
+    card_reference: Text | None = Field(None, max_length=60, description="Card: the terminal's reference")
+
+
+class SaleIn(Schema):
+    msisdn: Text = Field(max_length=40, examples=["+51912345678"])
+    carrier: Text = Field(max_length=40, examples=["claro-pe"])
+    plan_id: int
+    id_document: IdDocumentIn
+    payment: PaymentIn
+    store_id: int | None = Field(None, description="Optional: must be the agent's own store")
+
+
+class ReceiptOut(Schema):
+    number: str
+    verification_code: str
+    url: str
+    pdf_url: str
+
+
+class SaleOut(Schema):
+    order_id: int
+    receipt: ReceiptOut
+
+
+def _sale_out(receipt: Receipt) -> dict[str, Any]:
+    return SaleOut(
+        order_id=receipt.order_id,
+        receipt=ReceiptOut(
+            number=receipt.number,
+            verification_code=receipt.verification_code,
+            url=reverse("stores:pos_receipt", args=[receipt.number]),
+            pdf_url=reverse("stores:pos_receipt_pdf", args=[receipt.number]),
+        ),
+    ).dict()
+
+
+def _fingerprinted(payload: SaleIn) -> dict[str, Any]:
+    # The request's fingerprint is kept a day: it holds the ID number only as its keyed blind index.
+    body = payload.dict()
+    document = payload.id_document
+    body["id_document"]["number"] = id_blind_index(
+        IdDocument(type=document.type, number=document.number, country=document.country or "")
+    )
+    return body
+
+
+@pos_router.post(
+    "/sales",
+    response={201: SaleOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Sell a renewal at the store counter",
+    description=(
+        "Store agents only, in their own open shift. Checks the holder's ID document (DNI with its "
+        "check character, CE of 9 digits, passport with country), takes cash (`tendered_minor` >= price; "
+        "the change is on the receipt) or card (`card_reference` from the terminal), creates the renewal "
+        "order (channel `store`) and the store's next receipt. Requires `Idempotency-Key`: a double tap "
+        "answers the first sale. 403 `not_a_store_agent`, `wrong_store`; 409 `no_open_shift`; 422 "
+        "`invalid_dni_check`, `invalid_ce`, `msisdn_other_carrier`, `tendered_too_low`, ..."
+    ),
+)
+def pos_sale(
+    request: HttpRequest, payload: SaleIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
+) -> tuple[int, Any]:
+    agent = api_user(request)
+
+    def action() -> tuple[int, Any]:
+        document = id_document_validate(
+            type=payload.id_document.type,
+            number=payload.id_document.number,
+            country=payload.id_document.country,
+        )
+        receipt = pos_sale_create(
+            agent=agent,
+            msisdn=payload.msisdn,
+            carrier_code=payload.carrier,
+            plan_id=payload.plan_id,
+            id_document=document,
+            payment=SalePayment(
+                method=payload.payment.method,
+                tendered_minor=payload.payment.tendered_minor,
+                card_reference=payload.payment.card_reference or "",
+            ),
+            store_id=payload.store_id,
+        )
+        return 201, _sale_out(receipt)
+
+    store_of_agent(user=agent)  # 403 before anything else, even the Idempotency-Key check
+    return idempotent(
+        owner_id=agent.pk,
+        key=idempotency_key,
+        scope="pos.sale",
+        payload=_fingerprinted(payload),
+        action=action,
+    )

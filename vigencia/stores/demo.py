@@ -7,10 +7,13 @@ from datetime import date, timedelta
 from typing import TextIO
 
 from dateutil.easter import easter
+from django.contrib.auth.models import Group, Permission
 
+from vigencia.accounts import roles
+from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.stores.hours import hours_parse
-from vigencia.stores.models import Holiday, Store
+from vigencia.stores.models import Holiday, Store, StoreAgent
 from vigencia.stores.services import store_upsert
 
 OFFICE = "mon-fri 09:00-20:00; sat 10:00-14:00"
@@ -86,6 +89,10 @@ FIXED_HOLIDAYS = [
     (12, 9, "Batalla de Ayacucho"),
     (12, 25, "Navidad"),
 ]
+DEMO_AGENT = "agent@demo.vigencia.pe"
+DEMO_AGENT_STORE = "LIM-MIR-01"
+SUPERVISOR_PERMISSIONS = ["view_shift", "change_shift", "view_receipt", "view_storeagent", "view_store"]
+
 # The airport store never closes: its own row overrides the all-stores holiday.
 ALWAYS_OPEN = "LIM-CAL-02"
 
@@ -121,6 +128,22 @@ def seed(out: TextIO) -> None:
             Holiday.objects.update_or_create(
                 date=day, store=airport, defaults={"name": holiday_name, "closed": False}
             )
+    _seed_counter()
     out.write(
-        f"stores: {Store.objects.count()} stores, {Holiday.objects.filter(store=None).count()} holidays\n"
+        f"stores: {Store.objects.count()} stores, {Holiday.objects.filter(store=None).count()} holidays, "
+        f"agent {DEMO_AGENT} at {DEMO_AGENT_STORE}\n"
     )
+
+
+def _seed_counter() -> None:
+    """The demo agent sells at Miraflores Larco; operators (staff) review shifts in the back office."""
+    agent = User.objects.filter(email=DEMO_AGENT).first()
+    if agent is not None:
+        StoreAgent.objects.update_or_create(
+            user=agent, defaults={"store": Store.objects.get(code=DEMO_AGENT_STORE), "active": True}
+        )
+    operators = Group.objects.filter(name=roles.OPERATOR).first()
+    if operators is not None:
+        operators.permissions.add(
+            *Permission.objects.filter(content_type__app_label="stores", codename__in=SUPERVISOR_PERMISSIONS)
+        )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.catalog.models import Carrier
+from vigencia.core import clock
 from vigencia.core.models import TimeStampedModel
+from vigencia.core.money import Money
+from vigencia.core.transitions import TransitionTable
+from vigencia.stores.iddocs import DocumentType
 
 DEFAULT_TIMEZONE = "America/Lima"
 
@@ -151,3 +156,186 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+# --- the counter: agents, shifts, receipts ---------------------------------------------------------
+
+
+class StoreAgent(TimeStampedModel):
+    """A cashier who sells at one store (the `store_agent` role says what they may do; this row says
+    where)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="store_agent", verbose_name=_("user")
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="agents", verbose_name=_("store"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("store agent")
+        verbose_name_plural = _("store agents")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.store.name}"
+
+
+class ShiftStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    REVIEWED = "reviewed", _("Reviewed")
+
+
+SHIFT_TRANSITIONS = TransitionTable(
+    "shift",
+    {
+        ShiftStatus.OPEN: {ShiftStatus.CLOSED},
+        ShiftStatus.CLOSED: {ShiftStatus.REVIEWED},
+        ShiftStatus.REVIEWED: set(),
+    },
+)
+
+
+class Shift(TimeStampedModel):
+    """An agent's turn at the till: opened with a float, closed with the counted cash. Amounts are
+    minor units of `currency`; `expected` is the float plus the cash the shift's drawer took."""
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shifts", verbose_name=_("agent")
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="shifts", verbose_name=_("store"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ShiftStatus.choices, default=ShiftStatus.OPEN
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="PEN")
+    opened_at = models.DateTimeField(_("opened"), default=clock.now)
+    float_minor = models.BigIntegerField(_("float (minor units)"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    counted_minor = models.BigIntegerField(_("counted (minor units)"), null=True, blank=True)
+    expected_minor = models.BigIntegerField(_("expected (minor units)"), null=True, blank=True)
+    difference_minor = models.BigIntegerField(_("difference (minor units)"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    review_note = models.CharField(_("review note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
+        constraints = [
+            # At most one open shift per agent: the second "open" loses on this index, not on a read.
+            models.UniqueConstraint(
+                fields=["agent"], condition=Q(status="open"), name="stores_shift_one_open_per_agent"
+            ),
+            models.CheckConstraint(condition=Q(float_minor__gte=0), name="stores_shift_float_not_negative"),
+            models.CheckConstraint(
+                condition=Q(counted_minor__isnull=True) | Q(counted_minor__gte=0),
+                name="stores_shift_counted_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ShiftStatus.values), name="stores_shift_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.agent} @ {self.store.name} ({self.status})"
+
+    def _money(self, minor: int | None) -> Money | None:
+        return None if minor is None else Money(minor, self.currency)
+
+    @property
+    def expected(self) -> Money | None:
+        return self._money(self.expected_minor)
+
+    @property
+    def counted(self) -> Money | None:
+        return self._money(self.counted_minor)
+
+    @property
+    def difference(self) -> Money | None:
+        return self._money(self.difference_minor)
+
+    @property
+    def float_amount(self) -> Money:
+        return Money(self.float_minor, self.currency)
+
+
+class ShiftEvent(models.Model):
+    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    at = models.DateTimeField(default=clock.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"shift {self.shift_id} {self.from_status}->{self.to_status}"
+
+
+class ReceiptCounter(models.Model):
+    """The last receipt number a store issued. A sale locks this row (select_for_update) in its own
+    transaction, so numbers are handed out in order and a rolled-back sale leaves no gap."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="receipt_counter")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.store.code or self.store.pk}: {self.last_number}"
+
+
+class PosPayment(models.TextChoices):
+    CASH = "cash", _("Cash")
+    CARD = "card", _("Card")
+
+
+class Receipt(TimeStampedModel):
+    """A store sale: the renewal order it created, the shift and agent, the payment taken, and the
+    holder's ID document (only encrypted, with a blind index and the mask shown to people)."""
+
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("store")
+    )
+    sequence = models.PositiveIntegerField(_("sequence"))
+    number = models.CharField(_("receipt number"), max_length=60, unique=True)
+    verification_code = models.CharField(_("verification code"), max_length=16)
+    order = models.OneToOneField(
+        "orders.RenewalOrder", on_delete=models.PROTECT, related_name="store_receipt", verbose_name=_("order")
+    )
+    shift = models.ForeignKey(
+        Shift, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("shift")
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("agent")
+    )
+    payment = models.CharField(_("payment"), max_length=8, choices=PosPayment.choices)
+    tendered_minor = models.BigIntegerField(_("tendered (minor units)"), null=True, blank=True)
+    change_minor = models.BigIntegerField(_("change (minor units)"), null=True, blank=True)
+    card_reference = models.CharField(_("terminal reference"), max_length=40, blank=True)
+    id_type = models.CharField(_("ID document"), max_length=10, choices=DocumentType.choices)
+    id_country = models.CharField(_("issuing country"), max_length=2, blank=True)
+    id_number_encrypted = models.TextField(_("ID number (encrypted)"), editable=False)
+    id_blind_index = models.CharField(max_length=64, db_index=True, editable=False)
+    id_masked = models.CharField(_("ID number"), max_length=12, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "sequence"], name="stores_receipt_gapless_per_store"),
+            models.CheckConstraint(
+                condition=Q(payment__in=PosPayment.values), name="stores_receipt_payment_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

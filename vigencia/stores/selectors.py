@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,11 +14,24 @@ from django.db.models import Avg, F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Least, Radians, Sin, Sqrt
 from django.utils.translation import gettext as _
 
+from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
-from vigencia.core.errors import InvalidInput
+from vigencia.core.errors import InvalidInput, NotFound, PermissionDenied
+from vigencia.core.money import Money
+from vigencia.ledger.models import LedgerAccount
+from vigencia.lines.models import Line
 from vigencia.stores.hours import DayHours
-from vigencia.stores.models import Holiday, OpeningHours, Store, StoreService
+from vigencia.stores.models import (
+    Holiday,
+    OpeningHours,
+    Receipt,
+    Shift,
+    ShiftStatus,
+    Store,
+    StoreAgent,
+    StoreService,
+)
 
 EARTH_RADIUS_M = 6_371_000.0
 # Far enough to step over a long run of holidays; a store with no hours at all never opens.
@@ -354,3 +368,79 @@ def store_list() -> QuerySet[Store]:
         Prefetch("services", queryset=StoreService.objects.order_by("service")),
         "hours",
     )
+
+
+# --- the counter -----------------------------------------------------------------------------------
+
+WALK_IN_EMAIL = "walk-in@stores.vigencia.invalid"
+
+
+def store_of_agent(*, user: User) -> StoreAgent:
+    """Where this user sells; PermissionDenied `not_a_store_agent` for anyone who is not an active
+    agent of an active store."""
+    assignment = (
+        StoreAgent.objects.select_related("store").filter(user=user, active=True, store__active=True).first()
+        if user.is_authenticated
+        else None
+    )
+    if assignment is None:
+        raise PermissionDenied(_("Only a store's agents can use the counter."), code="not_a_store_agent")
+    return assignment
+
+
+def shift_current(*, agent: User) -> Shift | None:
+    return Shift.objects.select_related("store").filter(agent=agent, status=ShiftStatus.OPEN).first()
+
+
+def shift_cash_taken(shift: Shift) -> Money:
+    """Cash the shift's drawer took in sales (the drawer's balance is negative while it holds cash)."""
+    account = LedgerAccount.objects.filter(code=f"cash_drawer:shift-{shift.pk}:{shift.currency}").first()
+    return Money(-(account.balance_minor if account else 0), shift.currency)
+
+
+def shift_sales(shift: Shift) -> QuerySet[Receipt]:
+    return shift.receipts.select_related("order").order_by("sequence")
+
+
+def pos_lines_of_number(*, msisdn: str) -> list[Line]:
+    """Every live registration of a number (E.164), any carrier and holder, oldest first."""
+    return list(
+        Line.objects.select_related("carrier", "owner")
+        .filter(msisdn=msisdn, removed_at__isnull=True)
+        .order_by("created_at", "id")
+    )
+
+
+def pos_line_find(*, msisdn: str, carrier: Carrier) -> Line | None:
+    """The line a counter sale renews: the oldest registration by a subscriber, else the walk-in
+    holder's."""
+    lines = [line for line in pos_lines_of_number(msisdn=msisdn) if line.carrier_id == carrier.pk]
+    subscribers = [line for line in lines if line.owner.email != WALK_IN_EMAIL]
+    return (subscribers or lines or [None])[0]
+
+
+def receipt_for_agent(*, agent: User, number: str) -> Receipt:
+    """A receipt of the agent's store (agents reprint their store's receipts, nobody else's)."""
+    store = store_of_agent(user=agent).store
+    receipt = (
+        Receipt.objects.select_related("store", "agent", "order", "order__line__carrier", "shift")
+        .filter(store=store, number=number)
+        .first()
+    )
+    if receipt is None:
+        raise NotFound(_("No such receipt at this store."), code="receipt_not_found")
+    return receipt
+
+
+def receipt_verify(*, number: str, code: str) -> Receipt | None:
+    """The receipt when both its number and its code match, else None (without telling which)."""
+    if not isinstance(number, str) or not isinstance(code, str) or len(number) > 60 or len(code) > 16:
+        return None
+    receipt = (
+        Receipt.objects.select_related("store", "order", "order__line__carrier")
+        .filter(number=number.strip())
+        .first()
+    )
+    if receipt is None or not hmac.compare_digest(receipt.verification_code, code.strip().upper()):
+        return None
+    return receipt

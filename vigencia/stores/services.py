@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import logging
+import re
+import secrets
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,14 +15,47 @@ from typing import Any
 
 import phonenumbers
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
+from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
-from vigencia.core.errors import InvalidInput
+from vigencia.catalog.selectors import carrier_get, plan_list_on_sale
+from vigencia.core import clock
+from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied
+from vigencia.core.money import Money
+from vigencia.ledger.models import LedgerAccount
+from vigencia.ledger.services import account_system, ledger_post
+from vigencia.lines.models import Line
+from vigencia.lines.numbers import msisdn_normalize
+from vigencia.lines.services import line_add
+from vigencia.orders.models import Channel, PaymentMethod
+from vigencia.orders.services import order_create
 from vigencia.stores.hours import DayHours, hours_parse
-from vigencia.stores.models import DEFAULT_TIMEZONE, OpeningHours, Service, Store, StoreService
-from vigencia.stores.selectors import coordinates_parse
+from vigencia.stores.iddocs import IdDocument, id_blind_index, id_encrypt
+from vigencia.stores.models import (
+    DEFAULT_TIMEZONE,
+    SHIFT_TRANSITIONS,
+    OpeningHours,
+    PosPayment,
+    Receipt,
+    ReceiptCounter,
+    Service,
+    Shift,
+    ShiftEvent,
+    ShiftStatus,
+    Store,
+    StoreService,
+)
+from vigencia.stores.selectors import (
+    WALK_IN_EMAIL,
+    coordinates_parse,
+    pos_line_find,
+    pos_lines_of_number,
+    store_of_agent,
+)
+
+logger = logging.getLogger(__name__)
 
 CSV_REQUIRED_COLUMNS = (
     "name",
@@ -288,3 +324,278 @@ def stores_import(
         else:
             report.updated += 1
     return report
+
+
+# --- the counter: shifts and sales -----------------------------------------------------------------
+
+MAX_FLOAT_MINOR = 10_000_000
+MAX_TENDERED_MINOR = 10_000_000
+_CARD_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{3,39}")
+
+
+def _shift_event(shift: Shift, *, actor: User, source: str, target: str, **data: Any) -> None:
+    ShiftEvent.objects.create(shift=shift, actor=actor, from_status=source, to_status=target, data=data)
+
+
+def _amount(value: Any, *, field: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise InvalidInput(
+            _("Enter an amount between 0 and %(max)s.") % {"max": Money(maximum, "PEN")},
+            code="invalid_amount",
+            details={"field": field},
+        )
+    return value
+
+
+def shift_open(*, agent: User, float_minor: int, currency: str = "PEN") -> Shift:
+    """Open the agent's shift at their store with a cash float. One open shift per agent (a unique
+    index, so two taps cannot open two): a second raises Conflict `shift_already_open`."""
+    store = store_of_agent(user=agent).store
+    float_minor = _amount(float_minor, field="float", maximum=MAX_FLOAT_MINOR)
+    try:
+        with transaction.atomic():
+            shift = Shift.objects.create(agent=agent, store=store, float_minor=float_minor, currency=currency)
+            _shift_event(shift, actor=agent, source="", target=ShiftStatus.OPEN, float_minor=float_minor)
+    except IntegrityError:
+        raise Conflict(_("You already have an open shift."), code="shift_already_open")
+    return shift
+
+
+def _drawer(shift: Shift) -> LedgerAccount:
+    return account_system(kind="cash_drawer", currency=shift.currency, key=f"shift-{shift.pk}")
+
+
+def shift_close(*, agent: User, counted_minor: int) -> Shift:
+    """Close the agent's open shift with the cash counted in the drawer. Expected cash is the float
+    plus the cash the shift's drawer took (from the ledger); a difference is posted once as
+    cash_drawer <-> adjustments, so the drawer's balance then matches what was counted. Locks the
+    shift row, so no sale lands in a shift while it closes."""
+    counted_minor = _amount(counted_minor, field="counted", maximum=MAX_FLOAT_MINOR)
+    with transaction.atomic():
+        shift = Shift.objects.select_for_update().filter(agent=agent, status=ShiftStatus.OPEN).first()
+        if shift is None:
+            raise Conflict(_("You have no open shift."), code="no_open_shift")
+        drawer = _drawer(shift)
+        drawer.refresh_from_db()
+        # The drawer holds cash as a negative balance (ledger sign convention).
+        expected = shift.float_minor - drawer.balance_minor
+        difference = counted_minor - expected
+        if difference:
+            ledger_post(
+                kind="cash_difference",
+                idempotency_key=f"shift:{shift.pk}:close",
+                postings=[
+                    (drawer, Money(-difference, shift.currency)),
+                    (
+                        account_system(kind="adjustments", currency=shift.currency),
+                        Money(difference, shift.currency),
+                    ),
+                ],
+                memo=f"Cash difference at close of shift {shift.pk}",
+                reference=f"shift:{shift.pk}",
+            )
+        SHIFT_TRANSITIONS.apply(
+            shift,
+            field="status",
+            target=ShiftStatus.CLOSED,
+            closed_at=clock.now(),
+            counted_minor=counted_minor,
+            expected_minor=expected,
+            difference_minor=difference,
+            updated_at=clock.now(),
+        )
+        _shift_event(
+            shift,
+            actor=agent,
+            source=ShiftStatus.OPEN,
+            target=ShiftStatus.CLOSED,
+            expected_minor=expected,
+            counted_minor=counted_minor,
+            difference_minor=difference,
+        )
+    return shift
+
+
+def shift_review(*, shift: Shift, supervisor: User, note: str = "") -> Shift:
+    """A supervisor (staff) signs off a closed shift. Conditional update: a shift is reviewed once."""
+    if not supervisor.is_staff:
+        raise PermissionDenied(_("Only a supervisor can review a shift."), code="not_a_supervisor")
+    note = (note or "").strip()[:300]
+    with transaction.atomic():
+        source = SHIFT_TRANSITIONS.apply(
+            shift,
+            field="status",
+            target=ShiftStatus.REVIEWED,
+            reviewed_by=supervisor,
+            reviewed_at=clock.now(),
+            review_note=note,
+            updated_at=clock.now(),
+        )
+        _shift_event(shift, actor=supervisor, source=source, target=ShiftStatus.REVIEWED, note=note)
+    return shift
+
+
+@dataclass(frozen=True)
+class SalePayment:
+    method: str  # PosPayment
+    tendered_minor: int | None = None
+    card_reference: str = ""
+
+
+def _payment_check(payment: SalePayment, *, price: Money) -> SalePayment:
+    if payment.method == PosPayment.CASH:
+        tendered = payment.tendered_minor
+        if tendered is None:
+            raise InvalidInput(
+                _("Enter the cash the customer hands over."),
+                code="tendered_missing",
+                details={"field": "tendered"},
+            )
+        tendered = _amount(tendered, field="tendered", maximum=MAX_TENDERED_MINOR)
+        if tendered < price.amount_minor:
+            raise InvalidInput(
+                _("The cash tendered (%(tendered)s) is less than the price (%(price)s).")
+                % {"tendered": Money(tendered, price.currency), "price": price},
+                code="tendered_too_low",
+                details={"field": "tendered", "price_minor": price.amount_minor},
+            )
+        return SalePayment(method=PosPayment.CASH, tendered_minor=tendered)
+    if payment.method == PosPayment.CARD:
+        reference = (payment.card_reference or "").strip()
+        if not _CARD_REFERENCE.fullmatch(reference):
+            raise InvalidInput(
+                _("Enter the terminal's reference (4 to 40 letters, digits or dashes)."),
+                code="invalid_card_reference",
+                details={"field": "card_reference"},
+            )
+        return SalePayment(method=PosPayment.CARD, card_reference=reference)
+    raise InvalidInput(
+        _("Take the payment in cash or by card."), code="invalid_payment_method", details={"field": "payment"}
+    )
+
+
+def _walk_in_holder() -> User:
+    """The one holder of numbers sold at a counter that no subscriber has registered. Its lines and
+    orders move to nobody; a subscriber who registers the number later sees their own renewals from
+    then on. The address is under .invalid, so nothing it is sent ever reaches anyone."""
+    holder = User.objects.filter(email=WALK_IN_EMAIL).first()
+    if holder is not None:
+        return holder
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=WALK_IN_EMAIL, password=None, name="Walk-in (store)")
+    except IntegrityError:
+        return User.objects.get(email=WALK_IN_EMAIL)
+
+
+def _sale_line(*, msisdn: str, carrier: Carrier) -> Line:
+    line = pos_line_find(msisdn=msisdn, carrier=carrier)
+    if line is not None:
+        return line
+    try:
+        return line_add(owner=_walk_in_holder(), msisdn=msisdn, carrier=carrier, nickname="walk-in")
+    except Conflict:  # a concurrent sale registered it meanwhile
+        line = pos_line_find(msisdn=msisdn, carrier=carrier)
+        assert line is not None
+        return line
+
+
+def _receipt_sequence(store: Store) -> int:
+    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(store=store)
+    ReceiptCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
+    return counter.last_number + 1
+
+
+def pos_sale_create(
+    *,
+    agent: User,
+    msisdn: str,
+    carrier_code: str,
+    plan_id: int,
+    id_document: IdDocument,
+    payment: SalePayment,
+    store_id: int | None = None,
+) -> Receipt:
+    """Sell a renewal at the counter, in the agent's open shift: one transaction creates the order
+    (channel `store`, paid from the shift's cash drawer or the store's card terminal clearing, sent to
+    the carrier), the next receipt number of the store (its counter row locked, so numbers have no
+    gaps) and the receipt with the encrypted ID document. The order's payer is the line's holder (a
+    walk-in number is registered to the walk-in holder). Any bad input raises and writes nothing.
+    Not idempotent by itself: callers pass an Idempotency-Key through core.idempotency."""
+    assignment = store_of_agent(user=agent)
+    store = assignment.store
+    if store_id is not None and store_id != store.pk:
+        raise PermissionDenied(_("You can only sell for your own store."), code="wrong_store")
+    carrier = carrier_get(code=carrier_code) if isinstance(carrier_code, str) else None
+    if carrier is None:
+        raise InvalidInput(_("Unknown carrier."), code="invalid_carrier", details={"field": "carrier"})
+    if not store.carriers.filter(pk=carrier.pk).exists():
+        raise InvalidInput(
+            _("This store does not sell %(carrier)s renewals.") % {"carrier": carrier.name},
+            code="carrier_not_served",
+            details={"field": "carrier"},
+        )
+    e164 = msisdn_normalize(msisdn, country=carrier.country)
+    registered = pos_lines_of_number(msisdn=e164)
+    if registered and not any(line.carrier_id == carrier.pk for line in registered):
+        raise InvalidInput(
+            _("This number belongs to another carrier (%(carrier)s).")
+            % {"carrier": registered[0].carrier.name},
+            code="msisdn_other_carrier",
+            details={"field": "msisdn", "carrier": registered[0].carrier.code},
+        )
+    plan = plan_list_on_sale(carrier=carrier).filter(pk=plan_id).first() if isinstance(plan_id, int) else None
+    if plan is None:
+        raise InvalidInput(
+            _("Choose a plan of this carrier."), code="invalid_plan", details={"field": "plan"}
+        )
+    payment = _payment_check(payment, price=plan.price)
+
+    with transaction.atomic():
+        shift = Shift.objects.select_for_update().filter(agent=agent, status=ShiftStatus.OPEN).first()
+        if shift is None:
+            raise Conflict(_("Open a shift before selling."), code="no_open_shift")
+        if shift.store_id != store.pk:
+            raise Conflict(
+                _("Your open shift is at another store; close it first."), code="shift_other_store"
+            )
+        if shift.currency != plan.currency:
+            raise InvalidInput(_("This plan is priced in another currency."), code="currency_mismatch")
+        line = _sale_line(msisdn=e164, carrier=carrier)
+        if payment.method == PosPayment.CASH:
+            source = _drawer(shift)
+        else:
+            source = account_system(kind="psp_clearing", currency=plan.currency, key=f"terminal-{store.pk}")
+        order = order_create(
+            payer=line.owner,
+            line=line,
+            plan=plan,
+            payment_method=PaymentMethod.CASH
+            if payment.method == PosPayment.CASH
+            else PaymentMethod.CARD_TERMINAL,
+            channel=Channel.STORE,
+            source_account=source,
+        )
+        sequence = _receipt_sequence(store)
+        receipt = Receipt.objects.create(
+            store=store,
+            sequence=sequence,
+            number=f"{store.code or store.pk}-{sequence:06d}",
+            verification_code=secrets.token_hex(5).upper(),
+            order=order,
+            shift=shift,
+            agent=agent,
+            payment=payment.method,
+            tendered_minor=payment.tendered_minor,
+            change_minor=(
+                payment.tendered_minor - plan.price_minor if payment.tendered_minor is not None else None
+            ),
+            card_reference=payment.card_reference,
+            id_type=id_document.type,
+            id_country=id_document.country,
+            id_number_encrypted=id_encrypt(id_document.number),
+            id_blind_index=id_blind_index(id_document),
+            id_masked=id_document.masked(),
+        )
+    logger.info("store sale %s: order %s, ID %s", receipt.number, order.pk, receipt.id_masked)
+    return receipt

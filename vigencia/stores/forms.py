@@ -1,0 +1,91 @@
+"""The counter's forms: they parse what the agent typed; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.stores.iddocs import DocumentType
+from vigencia.stores.models import PosPayment
+
+# Large, keyboard-first fields: the number field takes the focus, digits bring up the number pad.
+_NUMERIC = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+class ShiftOpenForm(forms.Form):
+    float_amount = forms.DecimalField(
+        label=_("Cash float (S/)"),
+        min_value=0,
+        max_value=100_000,
+        decimal_places=2,
+        initial=0,
+        widget=forms.TextInput(attrs={**_NUMERIC, "autofocus": True}),
+    )
+
+
+class ShiftCloseForm(forms.Form):
+    counted = forms.DecimalField(
+        label=_("Cash counted in the drawer (S/)"),
+        min_value=0,
+        max_value=100_000,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={**_NUMERIC, "autofocus": True}),
+    )
+
+
+class LineLookupForm(forms.Form):
+    msisdn = forms.CharField(
+        label=_("Mobile number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "autofocus": True}),
+    )
+    carrier = forms.ChoiceField(label=_("Carrier"))
+
+    def __init__(self, *args, carriers: list[tuple[str, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["carrier"].choices = carriers
+
+
+class SaleForm(forms.Form):
+    plan = forms.TypedChoiceField(label=_("Plan"), coerce=int, widget=forms.RadioSelect)
+    id_type = forms.ChoiceField(
+        label=_("ID document"),
+        choices=DocumentType.choices,
+        initial=DocumentType.DNI,
+        widget=forms.RadioSelect,
+    )
+    id_number = forms.CharField(
+        label=_("Document number"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    id_country = forms.CharField(
+        label=_("Passport country"),
+        max_length=2,
+        required=False,
+        help_text=_("Two letters, e.g. CN, US (passports only)"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "size": 3}),
+    )
+    payment = forms.ChoiceField(
+        label=_("Payment"), choices=PosPayment.choices, initial=PosPayment.CASH, widget=forms.RadioSelect
+    )
+    tendered = forms.DecimalField(
+        label=_("Cash tendered (S/)"),
+        min_value=0,
+        max_value=100_000,
+        decimal_places=2,
+        required=False,
+        widget=forms.TextInput(attrs=_NUMERIC),
+    )
+    card_reference = forms.CharField(
+        label=_("Terminal reference"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    # One key per rendered form: a double tap or a resubmitted page never sells twice.
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, plans: list[tuple[int, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = plans
