@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vigencia.core.errors import DomainError
 from vigencia.stores.hours import hours_format
+from vigencia.stores.iddocs import DocumentType, id_blind_index, id_document_validate
 from vigencia.stores.models import (
     Holiday,
     OpeningHours,
@@ -169,6 +170,17 @@ class ReceiptAdmin(admin.ModelAdmin):
         "id_country",
         "id_masked",
     )
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        """A DNI or CE typed in the search box is found through its blind index, never in clear."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        for kind in (DocumentType.DNI, DocumentType.CE):
+            try:
+                document = id_document_validate(type=kind, number=search_term)
+            except DomainError:
+                continue
+            found |= queryset.filter(id_blind_index=id_blind_index(document))
+        return found, may_have_duplicates
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

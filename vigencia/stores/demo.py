@@ -138,10 +138,9 @@ def seed(out: TextIO) -> None:
 def _seed_counter() -> None:
     """The demo agent sells at Miraflores Larco; operators (staff) review shifts in the back office."""
     agent = User.objects.filter(email=DEMO_AGENT).first()
-    if agent is not None:
-        StoreAgent.objects.update_or_create(
-            user=agent, defaults={"store": Store.objects.get(code=DEMO_AGENT_STORE), "active": True}
-        )
+    store = Store.objects.filter(code=DEMO_AGENT_STORE).first()
+    if agent is not None and store is not None:
+        StoreAgent.objects.update_or_create(user=agent, defaults={"store": store, "active": True})
     operators = Group.objects.filter(name=roles.OPERATOR).first()
     if operators is not None:
         operators.permissions.add(
