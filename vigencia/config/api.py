@@ -16,6 +16,7 @@ from vigencia.core.errors import DomainError
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
 from vigencia.lines.api_keepalive import router as keepalive_router
+from vigencia.notifications.api import router as notifications_router
 from vigencia.payments.api import router as payments_router, test_helpers_router as payments_test_helpers_router
 from vigencia.stores.api import pos_router, router as stores_router
 from vigencia.usage.api import router as usage_router
@@ -82,3 +83,4 @@ api.add_router("/test-helpers/payments", payments_test_helpers_router)
 api.add_router("/stores", stores_router)
 api.add_router("/pos", pos_router)
 api.add_router("/", usage_router)
+api.add_router("/notifications", notifications_router)

@@ -276,3 +276,18 @@ VIGENCIA_ID_INDEX_KEY = os.environ.get("VIGENCIA_ID_INDEX_KEY") or _local_aes_ke
 
 # usage: buckets expire hourly (the sweep records what each bucket lost).
 VIGENCIA_PERIODIC_JOBS["usage.expire"] = {"task": "vigencia.usage.tasks.bucket_expire_task", "every": 3600}
+
+
+# notifications: delivery retries with backoff (after failed attempt 1..5: 1 min, 5 min, 30 min, 2 h,
+# 6 h; the 6th failure is final), how long a worker's claim on a row lasts, the webhook timeout, and
+# the SMS gateway adapter (dev: the file gateway writes var/sms/outbox.jsonl; Jasmin comes later).
+VIGENCIA_NOTIFICATION_BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600]
+VIGENCIA_NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("VIGENCIA_NOTIFICATION_MAX_ATTEMPTS", "6"))
+VIGENCIA_NOTIFICATION_CLAIM_SECONDS = 600
+VIGENCIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_WEBHOOK_TIMEOUT_SECONDS", "5"))
+VIGENCIA_SMS_GATEWAY = os.environ.get("VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway")
+VIGENCIA_SMS_DIR = Path(os.environ.get("VIGENCIA_SMS_DIR", VAR_DIR / "sms"))
+VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
+    "task": "vigencia.notifications.tasks.notification_requeue_stale_task",
+    "every": 600,
+}

@@ -1,0 +1,70 @@
+"""/api/v1/notifications: the caller's notifications and their webhook endpoint."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Status
+from ninja.pagination import paginate
+
+from vigencia.accounts.auth import api_user, bearer
+from vigencia.core.errors import NotFound
+from vigencia.core.schemas import ErrorOut
+from vigencia.notifications.models import Notification
+from vigencia.notifications.schemas import NotificationOut, NotificationPagination, WebhookIn, WebhookOut
+from vigencia.notifications.selectors import notification_list, webhook_endpoint_get
+from vigencia.notifications.services import webhook_endpoint_delete, webhook_endpoint_set
+
+router = Router(tags=["notifications"], auth=bearer)
+
+_AUTH = {401: ErrorOut}
+
+
+@router.get(
+    "", response={200: list[NotificationOut], **_AUTH}, summary="The caller's notifications, newest first"
+)
+@paginate(NotificationPagination)
+def notifications(request: HttpRequest) -> QuerySet[Notification]:
+    return notification_list(user=api_user(request))
+
+
+@router.get(
+    "/webhook",
+    response={200: WebhookOut, **_AUTH, 404: ErrorOut},
+    summary="The caller's webhook endpoint (never its secret)",
+)
+def webhook_get(request: HttpRequest) -> WebhookOut:
+    endpoint = webhook_endpoint_get(user=api_user(request))
+    if endpoint is None:
+        raise NotFound(_("No webhook endpoint is set."), code="no_webhook")
+    return WebhookOut.from_orm(endpoint)
+
+
+@router.put(
+    "/webhook",
+    response={200: WebhookOut, 201: WebhookOut, **_AUTH, 422: ErrorOut},
+    summary="Set the caller's webhook endpoint",
+    description=(
+        "201 with the signing `secret` when the endpoint is created; 200 when it changes, with a new "
+        "`secret` only if `rotate_secret` is true. Deliveries are POSTs of JSON `{id, kind, "
+        "created_at, data}` with `Vigencia-Event-Id` and `Vigencia-Signature: t=<unix>,v1=<hex "
+        'HMAC-SHA256(secret, "<t>.<body>")>`. 422 `invalid_webhook_url` for anything but an http or '
+        "https URL with a valid host; nothing is written then."
+    ),
+)
+def webhook_put(request: HttpRequest, payload: WebhookIn) -> Status[WebhookOut]:
+    user = api_user(request)
+    created = webhook_endpoint_get(user=user) is None
+    endpoint, secret = webhook_endpoint_set(
+        user=user, url=payload.url, active=payload.active, rotate_secret=payload.rotate_secret
+    )
+    body = WebhookOut.from_orm(endpoint)
+    body.secret = secret
+    return Status(201 if created else 200, body)
+
+
+@router.delete("/webhook", response={204: None, **_AUTH}, summary="Remove the caller's webhook endpoint")
+def webhook_delete(request: HttpRequest) -> Status[None]:
+    webhook_endpoint_delete(user=api_user(request))
+    return Status(204, None)
