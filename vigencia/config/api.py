@@ -20,6 +20,7 @@ from vigencia.notifications.api import router as notifications_router
 from vigencia.payments.api import router as payments_router, test_helpers_router as payments_test_helpers_router
 from vigencia.stores.api import pos_router, router as stores_router
 from vigencia.usage.api import router as usage_router
+from vigencia.vouchers.api import reseller_router, router as vouchers_router
 
 api = NinjaAPI(
     title="Vigencia API",
@@ -84,3 +85,5 @@ api.add_router("/stores", stores_router)
 api.add_router("/pos", pos_router)
 api.add_router("/", usage_router)
 api.add_router("/notifications", notifications_router)
+api.add_router("/", vouchers_router)
+api.add_router("/reseller", reseller_router)

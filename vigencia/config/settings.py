@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "vigencia.fulfilment",
     "vigencia.notifications",
     "vigencia.orders",
+    "vigencia.vouchers",
     "vigencia.usage",
     "vigencia.stores",
 ]
@@ -291,3 +292,21 @@ VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
     "task": "vigencia.notifications.tasks.notification_requeue_stale_task",
     "every": 600,
 }
+
+
+# vouchers: PINs are stored only as HMAC-SHA256 under this key (env, else a local secret under var/).
+# Failed redemptions are limited per account, per IP and overall: {scope: (failures, window seconds)};
+# past a limit even a correct PIN gets 429 until the window ends. The alert fires (log + a message to
+# operators) when the overall failures in a window reach VIGENCIA_VOUCHER_ALERT_FAILURES.
+VIGENCIA_VOUCHER_PIN_KEY = os.environ.get("VIGENCIA_VOUCHER_PIN_KEY") or _local_secret("voucher_pin_key")
+VIGENCIA_VOUCHER_LIMITS = {
+    "account": (int(os.environ.get("VIGENCIA_VOUCHER_ACCOUNT_FAILURES", "10")), 900),
+    "ip": (int(os.environ.get("VIGENCIA_VOUCHER_IP_FAILURES", "30")), 900),
+    "global": (int(os.environ.get("VIGENCIA_VOUCHER_GLOBAL_FAILURES", "2000")), 300),
+    "verify_ip": (int(os.environ.get("VIGENCIA_VOUCHER_VERIFY_PER_MINUTE", "60")), 60),
+}
+VIGENCIA_VOUCHER_ALERT_FAILURES = int(os.environ.get("VIGENCIA_VOUCHER_ALERT_FAILURES", "500"))
+VIGENCIA_VOUCHER_EXPORT_DIR = Path(os.environ.get("VIGENCIA_VOUCHER_EXPORT_DIR", VAR_DIR / "voucher_exports"))
+# A CJK TrueType font for the Chinese instructions on printed cards (none: the PDF is en + es only).
+VIGENCIA_VOUCHER_CJK_FONT = os.environ.get("VIGENCIA_VOUCHER_CJK_FONT", "")
+VIGENCIA_PERIODIC_JOBS["vouchers.expire"] = {"task": "vigencia.vouchers.tasks.voucher_expire_task", "every": 3600}

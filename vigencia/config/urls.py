@@ -19,5 +19,6 @@ urlpatterns = [
     path("stores/", include("vigencia.stores.urls")),
     path("receipts/", include("vigencia.stores.receipt_urls")),
     path("usage/", include("vigencia.usage.urls")),
+    path("vouchers/", include("vigencia.vouchers.urls")),
     path("", include("vigencia.core.urls")),
 ]

@@ -142,14 +142,14 @@ def _batch_out(batch: VoucherBatch) -> dict[str, Any]:
         "plan_code": batch.plan.code,
         "count": batch.count,
         "face_value": batch.face.as_dict(),
-        "expires_on": batch.expires_on,
+        "expires_on": batch.expires_on.isoformat(),
         "first_serial": serial_display(serial_make(batch_id=batch.pk, index=1)),
         "last_serial": serial_display(serial_make(batch_id=batch.pk, index=batch.count)),
         "redeemed": getattr(batch, "redeemed", 0),
         "active": getattr(batch, "active", 0),
         "void": getattr(batch, "void", 0),
         "downloaded": batch.exported_at is not None,
-        "created_at": batch.created_at,
+        "created_at": batch.created_at.isoformat(),
     }
 
 

@@ -240,7 +240,7 @@ def batch_activate(*, batch: VoucherBatch, actor: User | None = None) -> int:
     expense for a batch the operator gives away. Locks the batch row; exactly once (a repeat moves
     nothing and posts nothing). Returns how many codes became active."""
     with transaction.atomic():
-        batch = VoucherBatch.objects.select_for_update().select_related("plan", "reseller").get(pk=batch.pk)
+        batch = VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan", "reseller").get(pk=batch.pk)
         if batch.sold_at is not None:
             return 0
         _batch_fund(batch)
@@ -286,7 +286,7 @@ def voucher_void(
     if bool(serial_from) != bool(serial_to) or serial_from > serial_to:
         raise InvalidInput(_("Give the first and the last serial of the range."), code="invalid_range")
     with transaction.atomic():
-        batch = VoucherBatch.objects.select_for_update().select_related("plan", "reseller").get(pk=batch.pk)
+        batch = VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan", "reseller").get(pk=batch.pk)
         codes = VoucherCode.objects.filter(batch=batch)
         if serial_from:
             codes = codes.filter(serial__gte=serial_from, serial__lte=serial_to)
