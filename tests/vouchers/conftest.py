@@ -49,7 +49,9 @@ def make_batch(plan, reseller):
     def make(count: int = 3, **kwargs) -> Made:
         pairs: list[tuple[str, str]] = []
         kwargs.setdefault("reseller", reseller)
-        batch = batch_create(plan=kwargs.pop("plan", plan), count=count, sink=lambda _b, chunk: pairs.extend(chunk), **kwargs)
+        batch = batch_create(
+            plan=kwargs.pop("plan", plan), count=count, sink=lambda _b, chunk: pairs.extend(chunk), **kwargs
+        )
         return Made(batch=batch, pins=[pin for _s, pin in pairs], serials=[serial for serial, _p in pairs])
 
     return make

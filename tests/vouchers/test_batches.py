@@ -13,14 +13,16 @@ from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.services import InsufficientFunds, account_system
 from vigencia.vouchers import services
 from vigencia.vouchers.codes import pin_digest, serial_display
-from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherEvent, VoucherStatus
+from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherEvent
 
 
 def _balance(kind, key, currency="PEN"):
     return account_system(kind=kind, currency=currency, key=key).balance_minor
 
 
-def test_a_batch_sold_to_a_reseller_is_active_and_moves_its_face_value_into_the_liability(make_batch, reseller):
+def test_a_batch_sold_to_a_reseller_is_active_and_moves_its_face_value_into_the_liability(
+    make_batch, reseller
+):
     # when the reseller gets 3 codes of the S/ 10 plan
     made = make_batch(3)
 
@@ -41,12 +43,20 @@ def test_a_reseller_without_the_funds_gets_409_and_nothing_is_written(make_batch
     with pytest.raises(InsufficientFunds):
         make_batch(101)  # S/ 1,010 against S/ 1,000
 
-    assert (VoucherBatch.objects.count(), VoucherCode.objects.count(), LedgerTransaction.objects.count()) == before
+    assert (
+        VoucherBatch.objects.count(),
+        VoucherCode.objects.count(),
+        LedgerTransaction.objects.count(),
+    ) == before
 
 
 @pytest.mark.parametrize(
     ("kwargs", "code"),
-    [({"count": 0}, "invalid_count"), ({"count": 1, "expires_on_days": 0}, "invalid_expiry"), ({"count": 1, "expires_on_days": 5000}, "invalid_expiry")],
+    [
+        ({"count": 0}, "invalid_count"),
+        ({"count": 1, "expires_on_days": 0}, "invalid_expiry"),
+        ({"count": 1, "expires_on_days": 5000}, "invalid_expiry"),
+    ],
 )
 def test_bad_batches_are_refused(make_batch, kwargs, code):
     days = kwargs.pop("expires_on_days", None)
@@ -87,15 +97,27 @@ def test_cli_generate_writes_the_csv_and_the_pdf_and_shows_progress(plan, resell
     out = tmp_path / "codes.csv"
 
     call_command(
-        "vouchers", "generate", "--plan", "claro-pe/max-10", "--count", "25", "--reseller", reseller.email, "--out", str(out)
+        "vouchers",
+        "generate",
+        "--plan",
+        "claro-pe/max-10",
+        "--count",
+        "25",
+        "--reseller",
+        reseller.email,
+        "--out",
+        str(out),
     )
 
     rows = list(csv.DictReader(out.open()))
     batch = VoucherBatch.objects.get()
     assert len(rows) == 25
     assert rows[0]["serial"] == serial_display(VoucherCode.objects.order_by("serial").first().serial)
-    assert rows[0]["plan_code"] == "max-10" and rows[0]["face_value_minor"] == "1000"
-    assert {pin_digest(row["pin"].replace(" ", "")) for row in rows} == set(VoucherCode.objects.values_list("pin_digest", flat=True))
+    assert rows[0]["plan_code"] == "max-10"
+    assert rows[0]["face_value_minor"] == "1000"
+    assert {pin_digest(row["pin"].replace(" ", "")) for row in rows} == set(
+        VoucherCode.objects.values_list("pin_digest", flat=True)
+    )
     assert (tmp_path / "codes.pdf").read_bytes().startswith(b"%PDF")
     assert batch.exported_at is not None
     assert "25/25" in capsys.readouterr().err  # the tqdm progress bar
@@ -103,7 +125,17 @@ def test_cli_generate_writes_the_csv_and_the_pdf_and_shows_progress(plan, resell
 
 
 def test_cli_generate_for_a_reseller_without_out_holds_the_export_for_one_download(plan, reseller):
-    call_command("vouchers", "generate", "--plan", "max-10", "--count", "2", "--reseller", reseller.email, "--no-progress")
+    call_command(
+        "vouchers",
+        "generate",
+        "--plan",
+        "max-10",
+        "--count",
+        "2",
+        "--reseller",
+        reseller.email,
+        "--no-progress",
+    )
 
     batch = VoucherBatch.objects.get()
     archive = zipfile.ZipFile(io.BytesIO(services.batch_export_take(batch=batch)))
@@ -129,7 +161,8 @@ def test_a_dump_of_every_table_contains_none_of_the_pins(make_batch, user, line,
     text = dump.getvalue()
 
     # then no PIN appears, neither as typed nor grouped
-    assert made.pins and all(pin not in text for pin in made.pins)
+    assert made.pins
+    assert all(pin not in text for pin in made.pins)
     assert all(pin[:4] + " " + pin[4:8] not in text for pin in made.pins)
 
 

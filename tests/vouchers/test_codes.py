@@ -24,7 +24,8 @@ def test_a_mistyped_serial_is_refused_before_any_lookup():
 def test_pins_have_16_digits_and_are_read_back_as_people_type_them():
     pin = pin_new()
 
-    assert len(pin) == 16 and pin.isdigit()
+    assert len(pin) == 16
+    assert pin.isdigit()
     assert pin_display("1234567890123456") == "1234 5678 9012 3456"
     assert pin_clean("1234 5678-9012 3456") == "1234567890123456"
     assert pin_clean("123456789012345") is None

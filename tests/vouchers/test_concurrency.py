@@ -27,7 +27,11 @@ pytestmark = [
 
 def test_200_concurrent_redemptions_of_one_pin_succeed_exactly_once(settings, claro, make_batch):
     # generous limits: this test is about the race, not about brute force
-    settings.VIGENCIA_VOUCHER_LIMITS = {**settings.VIGENCIA_VOUCHER_LIMITS, "account": (1000, 900), "ip": (1000, 900)}
+    settings.VIGENCIA_VOUCHER_LIMITS = {
+        **settings.VIGENCIA_VOUCHER_LIMITS,
+        "account": (1000, 900),
+        "ip": (1000, 900),
+    }
     made = make_batch(1)
     tokens = [api_token_issue(user=UserFactory())[1] for _ in range(200)]
     barrier = threading.Barrier(200)
@@ -40,7 +44,8 @@ def test_200_concurrent_redemptions_of_one_pin_succeed_exactly_once(settings, cl
         with slots:
             try:
                 response = client.post_json(
-                    "/api/v1/vouchers/redeem", {"pin": made.pins[0], "msisdn": "987654321", "carrier": "claro-pe"}
+                    "/api/v1/vouchers/redeem",
+                    {"pin": made.pins[0], "msisdn": "987654321", "carrier": "claro-pe"},
                 )
                 results[index] = (response.status_code, response.json().get("code"))
             finally:

@@ -19,7 +19,14 @@ WRONG = "0000 0000 0000 0000"
 
 def _try(user, pin, ip, line=None):
     try:
-        services.voucher_redeem(pin=pin, redeemer=user, ip=ip, line=line, msisdn="" if line else "987654321", carrier=None if line else line_carrier[0])
+        services.voucher_redeem(
+            pin=pin,
+            redeemer=user,
+            ip=ip,
+            line=line,
+            msisdn="" if line else "987654321",
+            carrier=None if line else line_carrier[0],
+        )
         return "ok"
     except services.RateLimited:
         return "429"
@@ -37,10 +44,17 @@ def _carrier(claro):
 
 @pytest.fixture
 def limits(settings):
-    settings.VIGENCIA_VOUCHER_LIMITS = {**settings.VIGENCIA_VOUCHER_LIMITS, "account": (10, 900), "ip": (30, 900), "global": (500, 300)}
+    settings.VIGENCIA_VOUCHER_LIMITS = {
+        **settings.VIGENCIA_VOUCHER_LIMITS,
+        "account": (10, 900),
+        "ip": (30, 900),
+        "global": (500, 300),
+    }
 
 
-def test_a_thousand_wrong_pins_from_one_account_lock_it_and_refuse_its_correct_pin(limits, user, line, make_batch, frozen_clock):
+def test_a_thousand_wrong_pins_from_one_account_lock_it_and_refuse_its_correct_pin(
+    limits, user, line, make_batch, frozen_clock
+):
     made = make_batch(1)
     start = clock.now()
 
@@ -49,7 +63,8 @@ def test_a_thousand_wrong_pins_from_one_account_lock_it_and_refuse_its_correct_p
         correct = _try(user, made.pins[0], "10.9.9.9", line)
         other = _try(UserFactory(), made.pins[0], "10.9.9.8")
 
-    assert answers[:10] == ["422"] * 10 and set(answers[10:]) == {"429"}
+    assert answers[:10] == ["422"] * 10
+    assert set(answers[10:]) == {"429"}
     assert correct == "429"
     assert other == "ok"  # someone else, elsewhere, is not locked
     assert RedemptionAttempt.objects.filter(outcome="locked").count() == 991
@@ -74,13 +89,16 @@ def test_a_thousand_wrong_pins_from_one_ip_across_accounts_lock_the_ip(limits, m
         answers = [_try(users[i % 200], WRONG, "203.0.113.7") for i in range(1000)]
         correct = _try(UserFactory(), made.pins[0], "203.0.113.7")
 
-    assert answers[:30] == ["422"] * 30 and set(answers[30:]) == {"429"}
+    assert answers[:30] == ["422"] * 30
+    assert set(answers[30:]) == {"429"}
     assert correct == "429"
     assert VoucherCode.objects.get().status == "active"
     assert RenewalOrder.objects.count() == 0
 
 
-def test_a_thousand_wrong_pins_spread_over_100_accounts_trip_the_global_limit_and_alert(limits, settings, make_batch, frozen_clock, caplog):
+def test_a_thousand_wrong_pins_spread_over_100_accounts_trip_the_global_limit_and_alert(
+    limits, settings, make_batch, frozen_clock, caplog
+):
     settings.VIGENCIA_VOUCHER_ALERT_FAILURES = 250
     made = make_batch(1)
     users = [UserFactory() for _ in range(100)]
@@ -90,7 +108,8 @@ def test_a_thousand_wrong_pins_spread_over_100_accounts_trip_the_global_limit_an
         correct = _try(UserFactory(), made.pins[0], "192.0.2.1")
 
     # each account and each address stays under its own limit (10 tries each): only the global one trips
-    assert answers[:500] == ["422"] * 500 and set(answers[500:]) == {"429"}
+    assert answers[:500] == ["422"] * 500
+    assert set(answers[500:]) == {"429"}
     assert correct == "429"
     assert [r.getMessage() for r in caplog.records if "spiked" in r.getMessage()] == [
         "voucher redemption failures spiked: 250 failures in the last 300 s"
@@ -111,4 +130,12 @@ def test_attempts_are_audited_without_the_pin(user, line, make_batch):
         {"user": user.pk, "ip": "10.0.0.1", "outcome": "invalid", "code__serial": None},
         {"user": user.pk, "ip": "10.0.0.1", "outcome": "redeemed", "code__serial": made.serials[0]},
     ]
-    assert {f.name for f in RedemptionAttempt._meta.get_fields()} == {"id", "user", "ip", "channel", "outcome", "code", "created_at"}
+    assert {f.name for f in RedemptionAttempt._meta.get_fields()} == {
+        "id",
+        "user",
+        "ip",
+        "channel",
+        "outcome",
+        "code",
+        "created_at",
+    }

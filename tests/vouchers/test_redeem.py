@@ -29,19 +29,29 @@ def test_redeeming_a_pin_renews_the_line_once_paid_from_the_voucher_liability(ap
     # then a renewal order with channel voucher is on its way to the carrier
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["status"], body["channel"], body["line_id"], body["plan_code"]) == ("fulfilling", "voucher", line.pk, "max-10")
+    assert (body["status"], body["channel"], body["line_id"], body["plan_code"]) == (
+        "fulfilling",
+        "voucher",
+        line.pk,
+        "max-10",
+    )
     assert body["total"] == {"amount_minor": 1000, "currency": "PEN"}
     code = VoucherCode.objects.get(serial=made.serials[0])
     assert (code.status, code.redeemed_by, code.order_id) == ("redeemed", user, body["id"])
     # and the money moved voucher liability -> carrier payable
-    assert account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor == 1_000
+    assert (
+        account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor
+        == 1_000
+    )
     assert account_system(kind="carrier_payable", currency="PEN", key="claro-pe").balance_minor == 1_000
     # and the top-up is handed to the carrier in the same transaction (the order pipeline renews the line)
     assert FulfilmentTransaction.objects.get().reference == f"order:{body['id']}"
     assert list(RedemptionAttempt.objects.values_list("outcome", "ip")) == [("redeemed", "10.1.1.1")]
 
 
-def test_used_unknown_void_expired_and_malformed_pins_get_one_identical_answer(api, user, line, make_batch, frozen_clock):
+def test_used_unknown_void_expired_and_malformed_pins_get_one_identical_answer(
+    api, user, line, make_batch, frozen_clock
+):
     made = make_batch(3)
     assert _redeem(api, made.pins[0], line_id=line.pk).status_code == 200
     services.voucher_void(batch=made.batch, serial_from=made.serials[1], serial_to=made.serials[1])
@@ -113,7 +123,9 @@ def test_an_unparseable_body_is_400_not_500(api):
     assert response.status_code == 400
 
 
-def test_expiry_turns_unredeemed_liability_into_revenue_and_the_code_stays_dead(api, line, make_batch, frozen_clock):
+def test_expiry_turns_unredeemed_liability_into_revenue_and_the_code_stays_dead(
+    api, line, make_batch, frozen_clock
+):
     made = make_batch(3, expires_on=clock.today() + timedelta(days=1))
     assert _redeem(api, made.pins[0], line_id=line.pk).status_code == 200
 
@@ -122,12 +134,17 @@ def test_expiry_turns_unredeemed_liability_into_revenue_and_the_code_stays_dead(
         assert services.voucher_expire() == 0  # a repeat expires nothing
 
     assert sorted(VoucherCode.objects.values_list("status", flat=True)) == ["expired", "expired", "redeemed"]
-    assert account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor == 0
+    assert (
+        account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor
+        == 0
+    )
     assert account_system(kind="revenue", currency="PEN", key="voucher_breakage").balance_minor == 2_000
     assert _redeem(api, made.pins[1], line_id=line.pk).json() == INVALID
 
 
-def test_voiding_a_range_gives_the_reseller_back_the_face_value_of_the_sold_codes(reseller, make_batch, user, line):
+def test_voiding_a_range_gives_the_reseller_back_the_face_value_of_the_sold_codes(
+    reseller, make_batch, user, line
+):
     made = make_batch(5)
     services.voucher_redeem(pin=made.pins[1], redeemer=user, ip=None, line=line)
 
@@ -136,7 +153,17 @@ def test_voiding_a_range_gives_the_reseller_back_the_face_value_of_the_sold_code
 
     assert (voided, again) == (2, 0)
     assert list(VoucherCode.objects.order_by("serial").values_list("status", flat=True)) == [
-        "void", "redeemed", "void", "active", "active"
+        "void",
+        "redeemed",
+        "void",
+        "active",
+        "active",
     ]
-    assert services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance_minor == 100_000 - 5_000 + 2_000
-    assert account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor == 2_000
+    assert (
+        services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance_minor
+        == 100_000 - 5_000 + 2_000
+    )
+    assert (
+        account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor
+        == 2_000
+    )

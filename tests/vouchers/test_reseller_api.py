@@ -18,7 +18,9 @@ def reseller_api(reseller):
 
 
 def _buy(client, plan, count=3, key="k1"):
-    return client.post_json("/api/v1/reseller/batches", {"plan_id": plan.pk, "count": count}, HTTP_IDEMPOTENCY_KEY=key)
+    return client.post_json(
+        "/api/v1/reseller/batches", {"plan_id": plan.pk, "count": count}, HTTP_IDEMPOTENCY_KEY=key
+    )
 
 
 def test_a_reseller_buys_a_batch_downloads_it_once_and_sees_it_listed(reseller_api, reseller, plan):
@@ -28,16 +30,24 @@ def test_a_reseller_buys_a_batch_downloads_it_once_and_sees_it_listed(reseller_a
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["count"], body["plan_code"], body["face_value"], body["active"], body["downloaded"]) == (
-        3, "max-10", {"amount_minor": 1000, "currency": "PEN"}, 3, False
+        3,
+        "max-10",
+        {"amount_minor": 1000, "currency": "PEN"},
+        3,
+        False,
     )
-    assert reseller_api.get("/api/v1/reseller/balance").json() == {"balance": {"amount_minor": 97_000, "currency": "PEN"}}
+    assert reseller_api.get("/api/v1/reseller/balance").json() == {
+        "balance": {"amount_minor": 97_000, "currency": "PEN"}
+    }
 
     # then the PINs download once, and a second download is refused
     first = reseller_api.post(f"/api/v1/reseller/batches/{body['id']}/export")
     second = reseller_api.post(f"/api/v1/reseller/batches/{body['id']}/export")
-    assert first.status_code == 200 and first["Content-Type"] == "application/zip"
+    assert first.status_code == 200
+    assert first["Content-Type"] == "application/zip"
     rows = zipfile.ZipFile(io.BytesIO(first.content)).read("codes.csv").decode().splitlines()
-    assert len(rows) == 4 and rows[0].startswith("serial,pin,")
+    assert len(rows) == 4
+    assert rows[0].startswith("serial,pin,")
     assert (second.status_code, second.json()["code"]) == (409, "export_already_downloaded")
     listed = reseller_api.get("/api/v1/reseller/batches").json()
     assert [(b["id"], b["downloaded"], b["redeemed"]) for b in listed] == [(body["id"], True, 0)]
@@ -62,16 +72,26 @@ def test_voiding_a_serial_range_by_api(reseller_api, make_batch):
     made = make_batch(4)
 
     response = reseller_api.post_json(
-        f"/api/v1/reseller/batches/{made.batch.pk}/void", {"serial_from": made.serials[1], "serial_to": made.serials[2]}
+        f"/api/v1/reseller/batches/{made.batch.pk}/void",
+        {"serial_from": made.serials[1], "serial_to": made.serials[2]},
     )
-    bad = reseller_api.post_json(f"/api/v1/reseller/batches/{made.batch.pk}/void", {"serial_from": "123", "serial_to": "456"})
+    bad = reseller_api.post_json(
+        f"/api/v1/reseller/batches/{made.batch.pk}/void", {"serial_from": "123", "serial_to": "456"}
+    )
 
     assert response.json() == {"voided": 2}
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_range")
-    assert list(VoucherCode.objects.order_by("serial").values_list("status", flat=True)) == ["active", "void", "void", "active"]
+    assert list(VoucherCode.objects.order_by("serial").values_list("status", flat=True)) == [
+        "active",
+        "void",
+        "void",
+        "active",
+    ]
 
 
-def test_another_resellers_batch_is_not_found_and_a_subscriber_is_not_a_reseller(reseller_api, api, make_batch, user):
+def test_another_resellers_batch_is_not_found_and_a_subscriber_is_not_a_reseller(
+    reseller_api, api, make_batch, user
+):
     from ..factories import UserFactory
 
     stranger = UserFactory()
@@ -104,9 +124,14 @@ def test_verify_tells_genuine_and_status_and_nothing_else(anon_api, make_batch, 
 
     fake = fake + luhn.calc_check_digit(fake)
 
-    assert anon_api.get(f"/api/v1/vouchers/verify?serial={serial[:6]}-{serial[6:13]}-{serial[13]}").json() == {"genuine": True, "status": "active"}
+    assert anon_api.get(
+        f"/api/v1/vouchers/verify?serial={serial[:6]}-{serial[6:13]}-{serial[13]}"
+    ).json() == {"genuine": True, "status": "active"}
     assert anon_api.get(f"/api/v1/vouchers/verify?serial={fake}").json() == {"genuine": False, "status": None}
-    assert anon_api.get("/api/v1/vouchers/verify?serial=not-a-serial").json() == {"genuine": False, "status": None}
+    assert anon_api.get("/api/v1/vouchers/verify?serial=not-a-serial").json() == {
+        "genuine": False,
+        "status": None,
+    }
     assert anon_api.get("/api/v1/vouchers/verify").json() == {"genuine": False, "status": None}
 
 

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from vigencia.vouchers.models import RedemptionAttempt, ResellerApiKey, ResellerProfile, VoucherBatch, VoucherCode, VoucherEvent
+from vigencia.vouchers.models import (
+    RedemptionAttempt,
+    ResellerApiKey,
+    ResellerProfile,
+    VoucherBatch,
+    VoucherCode,
+    VoucherEvent,
+)
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -18,7 +25,17 @@ class ReadOnly(admin.ModelAdmin):
 
 @admin.register(VoucherBatch)
 class VoucherBatchAdmin(ReadOnly):
-    list_display = ["id", "plan", "reseller", "count", "face_minor", "currency", "expires_on", "sold_at", "exported_at"]
+    list_display = [
+        "id",
+        "plan",
+        "reseller",
+        "count",
+        "face_minor",
+        "currency",
+        "expires_on",
+        "sold_at",
+        "exported_at",
+    ]
     list_filter = ["plan__carrier", "expires_on"]
     search_fields = ["reseller__email"]
 

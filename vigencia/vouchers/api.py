@@ -189,7 +189,8 @@ def redeem(request: HttpRequest, payload: RedeemIn):
     auth=None,
     response={200: VerifyOut, 429: Error},
     summary="Is this card genuine?",
-    description="Public: by the serial printed on the card. Tells nothing about the PIN. Rate-limited per IP.",
+    description="Public: by the serial printed on the card. Tells nothing about the PIN. "
+    "Rate-limited per IP.",
 )
 def verify(request: HttpRequest, serial: str = ""):
     services.verify_throttle(ip=_ip(request))
@@ -200,7 +201,7 @@ def verify(request: HttpRequest, serial: str = ""):
 def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
     if not (1 <= limit <= 200 and offset >= 0):
         raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
-    return 200, [_batch_out(b) for b in batch_list(reseller=request.auth)[offset : offset + limit]]  # type: ignore[arg-type]
+    return 200, [_batch_out(b) for b in batch_list(reseller=api_user(request))[offset : offset + limit]]
 
 
 @reseller_router.post(
@@ -213,7 +214,7 @@ def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
 def create_batch(
     request: HttpRequest, payload: BatchIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
 ):
-    reseller: User = request.auth  # type: ignore[assignment]
+    reseller: User = api_user(request)
 
     def action() -> tuple[int, Any]:
         plan = Plan.objects.filter(pk=payload.plan_id, is_active=True).first()
@@ -230,13 +231,22 @@ def create_batch(
             export[0].add(pairs)
 
         batch = services.batch_create(
-            plan=plan, count=payload.count, expires_on=payload.expires_on, reseller=reseller, created_by=reseller, sink=sink
+            plan=plan,
+            count=payload.count,
+            expires_on=payload.expires_on,
+            reseller=reseller,
+            created_by=reseller,
+            sink=sink,
         )
         services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
         return 201, _batch_out(batch_get(reseller=reseller, batch_id=batch.pk))
 
     status, body = idempotent(
-        owner_id=reseller.pk, key=idempotency_key, scope="reseller.batches.create", payload=payload.dict(), action=action
+        owner_id=reseller.pk,
+        key=idempotency_key,
+        scope="reseller.batches.create",
+        payload=payload.dict(),
+        action=action,
     )
     return status, body
 
@@ -248,7 +258,7 @@ def create_batch(
     description="A zip of codes.csv and cards.pdf. The PINs are never shown again: a second call is 409.",
 )
 def download_batch(request: HttpRequest, batch_id: int):
-    batch = batch_get(reseller=request.auth, batch_id=batch_id)  # type: ignore[arg-type]
+    batch = batch_get(reseller=api_user(request), batch_id=batch_id)
     content = services.batch_export_take(batch=batch)
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="vigencia-batch-{batch.pk}.zip"'
@@ -258,12 +268,15 @@ def download_batch(request: HttpRequest, batch_id: int):
 
 @reseller_router.post("/batches/{batch_id}/void", response={200: VoidOut, 401: Error, 404: Error, 422: Error})
 def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
-    batch = batch_get(reseller=request.auth, batch_id=batch_id)  # type: ignore[arg-type]
+    batch = batch_get(reseller=api_user(request), batch_id=batch_id)
     bounds = [serial_clean(s) if s else "" for s in (payload.serial_from, payload.serial_to)]
     if None in bounds or any(b and b[:6] != f"{batch.pk:06d}" for b in bounds):
         raise InvalidInput(code="invalid_range", details={"field": "serial"})
     voided = services.voucher_void(
-        batch=batch, actor=request.auth, serial_from=bounds[0] or "", serial_to=bounds[1] or ""  # type: ignore[arg-type]
+        batch=batch,
+        actor=api_user(request),
+        serial_from=bounds[0] or "",
+        serial_to=bounds[1] or "",
     )
     return 200, {"voided": voided}
 
@@ -273,6 +286,5 @@ def balance(request: HttpRequest, currency: str = "PEN"):
     currency = currency.upper()
     if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
         raise InvalidInput(code="invalid_currency", details={"field": "currency"})
-    account = services.reseller_prepaid_account(reseller=request.auth, currency=currency.upper()[:3])  # type: ignore[arg-type]
+    account = services.reseller_prepaid_account(reseller=api_user(request), currency=currency.upper()[:3])
     return 200, {"balance": account_balance(account=account).as_dict()}
-

@@ -25,7 +25,9 @@ def seed(out: TextIO) -> None:
     ResellerProfile.objects.get_or_create(
         user=reseller, defaults={"display_name": "Bodega Rosa", "city": "Lima"}
     )
-    services.reseller_prepaid_credit(reseller=reseller, amount=Money(50_000, "PEN"), reference="demo-transfer-1")
+    services.reseller_prepaid_credit(
+        reseller=reseller, amount=Money(50_000, "PEN"), reference="demo-transfer-1"
+    )
     if VoucherBatch.objects.filter(reseller=reseller).exists():
         out.write("vouchers: demo batch already there")
         return

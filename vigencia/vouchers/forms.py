@@ -8,7 +8,11 @@ from vigencia.lines.models import Line
 
 
 class RedeemForm(forms.Form):
-    pin = forms.CharField(label=_("PIN"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}))
+    pin = forms.CharField(
+        label=_("PIN"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
     line = forms.ModelChoiceField(label=_("One of my lines"), queryset=Line.objects.none(), required=False)
     msisdn = forms.CharField(label=_("Or another number (a gift)"), max_length=30, required=False)
     carrier = forms.ModelChoiceField(label=_("Its carrier"), queryset=Carrier.objects.all(), required=False)
@@ -20,7 +24,9 @@ class RedeemForm(forms.Form):
 
 
 class BuyForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("Plan"), queryset=Plan.objects.filter(is_active=True).select_related("carrier"))
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=Plan.objects.filter(is_active=True).select_related("carrier")
+    )
     count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
 
 

@@ -117,7 +117,9 @@ class VoucherEvent(models.Model):
     expiry), with how many codes moved."""
 
     batch = models.ForeignKey(VoucherBatch, on_delete=models.PROTECT, related_name="events")
-    code = models.ForeignKey(VoucherCode, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    code = models.ForeignKey(
+        VoucherCode, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
     from_status = models.CharField(max_length=10)
     to_status = models.CharField(max_length=10)
     count = models.PositiveIntegerField(default=1)
@@ -130,6 +132,9 @@ class VoucherEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.from_status} -> {self.to_status} × {self.count}"
 
 
 class AttemptOutcome(models.TextChoices):
@@ -155,6 +160,9 @@ class RedemptionAttempt(models.Model):
         verbose_name = _("redemption attempt")
         verbose_name_plural = _("redemption attempts")
 
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.outcome}"
+
 
 class AttemptCounter(models.Model):
     """A fixed-window counter (failed redemptions per account, per IP and overall; verify lookups
@@ -169,6 +177,9 @@ class AttemptCounter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "key", "window"], name="vouchers_counter_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}@{self.window}={self.count}"
 
 
 class ResellerApiKey(models.Model):

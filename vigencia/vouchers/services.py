@@ -64,7 +64,7 @@ class VoucherInvalid(InvalidInput):
     """Unknown, used, void and expired PINs all get this one answer, so a guesser learns nothing."""
 
     code = "voucher_invalid"
-    default_message = gettext_lazy("This recharge code is not valid.")
+    default_message = gettext_lazy("This recharge code is not valid.")  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -72,7 +72,9 @@ class VoucherInvalid(InvalidInput):
 
 
 def reseller_prepaid_account(*, reseller: User, currency: str) -> LedgerAccount:
-    return account_system(kind="reseller_prepaid", currency=currency, key=f"reseller-{reseller.pk}", owner=reseller)
+    return account_system(
+        kind="reseller_prepaid", currency=currency, key=f"reseller-{reseller.pk}", owner=reseller
+    )
 
 
 def reseller_prepaid_credit(*, reseller: User, amount: Money, reference: str) -> LedgerTransaction:
@@ -112,7 +114,9 @@ def reseller_api_key_authenticate(*, key: str) -> User | None:
         return None
     row = (
         ResellerApiKey.objects.select_related("user")
-        .filter(digest=hashlib.sha256(key.encode()).hexdigest(), revoked_at__isnull=True, user__is_active=True)
+        .filter(
+            digest=hashlib.sha256(key.encode()).hexdigest(), revoked_at__isnull=True, user__is_active=True
+        )
         .first()
     )
     if row is None:
@@ -124,7 +128,9 @@ def reseller_api_key_authenticate(*, key: str) -> User | None:
 def reseller_api_key_revoke(*, user: User, key_id: int) -> bool:
     """Revoke one of the reseller's keys. Idempotent; True if it was live until now."""
     return bool(
-        ResellerApiKey.objects.filter(pk=key_id, user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
+        ResellerApiKey.objects.filter(pk=key_id, user=user, revoked_at__isnull=True).update(
+            revoked_at=clock.now()
+        )
     )
 
 
@@ -132,11 +138,15 @@ def reseller_api_key_revoke(*, user: User, key_id: int) -> bool:
 # Batches
 
 
-def _codes_insert(batch: VoucherBatch, status: str, sink: PinSink, progress: Callable[[int], None] | None) -> None:
+def _codes_insert(
+    batch: VoucherBatch, status: str, sink: PinSink, progress: Callable[[int], None] | None
+) -> None:
     """Insert the batch's codes in chunks; each chunk's (serial, PIN) pairs go to `sink` only once they
     are stored. A PIN that collides with any stored one (the unique HMAC index) redraws the chunk."""
     for start in range(1, batch.count + 1, CHUNK):
-        serials = [serial_make(batch_id=batch.pk, index=i) for i in range(start, min(start + CHUNK, batch.count + 1))]
+        serials = [
+            serial_make(batch_id=batch.pk, index=i) for i in range(start, min(start + CHUNK, batch.count + 1))
+        ]
         for attempt in range(5):
             pins = [pin_new() for _serial in serials]
             if len(set(pins)) != len(pins):
@@ -240,13 +250,23 @@ def batch_activate(*, batch: VoucherBatch, actor: User | None = None) -> int:
     expense for a batch the operator gives away. Locks the batch row; exactly once (a repeat moves
     nothing and posts nothing). Returns how many codes became active."""
     with transaction.atomic():
-        batch = VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan", "reseller").get(pk=batch.pk)
+        batch = (
+            VoucherBatch.objects.select_for_update(of=("self",))
+            .select_related("plan", "reseller")
+            .get(pk=batch.pk)
+        )
         if batch.sold_at is not None:
             return 0
         _batch_fund(batch)
-        moved = VoucherCode.objects.filter(batch=batch, status=VoucherStatus.CREATED).update(status=VoucherStatus.ACTIVE)
+        moved = VoucherCode.objects.filter(batch=batch, status=VoucherStatus.CREATED).update(
+            status=VoucherStatus.ACTIVE
+        )
         VoucherEvent.objects.create(
-            batch=batch, from_status=VoucherStatus.CREATED, to_status=VoucherStatus.ACTIVE, count=moved, actor=actor
+            batch=batch,
+            from_status=VoucherStatus.CREATED,
+            to_status=VoucherStatus.ACTIVE,
+            count=moved,
+            actor=actor,
         )
     return moved
 
@@ -265,7 +285,9 @@ def batch_export_take(*, batch: VoucherBatch) -> bytes:
     """The batch's export (a zip of codes.csv and cards.pdf), exactly once: a conditional update claims
     it, and the file is deleted when that commits. A second call raises Conflict."""
     with transaction.atomic():
-        claimed = VoucherBatch.objects.filter(pk=batch.pk, exported_at__isnull=True).update(exported_at=clock.now())
+        claimed = VoucherBatch.objects.filter(pk=batch.pk, exported_at__isnull=True).update(
+            exported_at=clock.now()
+        )
         content = exports.export_read(batch_id=batch.pk) if claimed else None
         if content is None:
             raise Conflict(
@@ -286,7 +308,11 @@ def voucher_void(
     if bool(serial_from) != bool(serial_to) or serial_from > serial_to:
         raise InvalidInput(_("Give the first and the last serial of the range."), code="invalid_range")
     with transaction.atomic():
-        batch = VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan", "reseller").get(pk=batch.pk)
+        batch = (
+            VoucherBatch.objects.select_for_update(of=("self",))
+            .select_related("plan", "reseller")
+            .get(pk=batch.pk)
+        )
         codes = VoucherCode.objects.filter(batch=batch)
         if serial_from:
             codes = codes.filter(serial__gte=serial_from, serial__lte=serial_to)
@@ -333,7 +359,9 @@ def voucher_expire(*, today: date | None = None) -> int:
         with transaction.atomic():
             batch = VoucherBatch.objects.select_for_update().select_related("plan").get(pk=batch_id)
             for source in VOUCHER_TRANSITIONS.sources_of(VoucherStatus.EXPIRED):
-                moved = VoucherCode.objects.filter(batch=batch, status=source).update(status=VoucherStatus.EXPIRED)
+                moved = VoucherCode.objects.filter(batch=batch, status=source).update(
+                    status=VoucherStatus.EXPIRED
+                )
                 if not moved:
                     continue
                 expired += moved
@@ -347,7 +375,12 @@ def voucher_expire(*, today: date | None = None) -> int:
                         idempotency_key=f"voucher-expire:{event.pk}",
                         postings=[
                             (_liability(batch), -total),
-                            (account_system(kind="revenue", currency=batch.currency, key="voucher_breakage"), total),
+                            (
+                                account_system(
+                                    kind="revenue", currency=batch.currency, key="voucher_breakage"
+                                ),
+                                total,
+                            ),
                         ],
                         memo=f"Expired {moved} codes of batch #{batch.pk}",
                         reference=f"voucher-batch:{batch.pk}",
@@ -404,8 +437,12 @@ def _locked_scopes(keys: list[tuple[str, str]]) -> list[str]:
     return locked
 
 
-def _attempt(user: User | None, ip: str | None, channel: str, outcome: str, code: VoucherCode | None = None) -> None:
-    RedemptionAttempt.objects.create(user=user, ip=ip or None, channel=channel[:12], outcome=outcome, code=code)
+def _attempt(
+    user: User | None, ip: str | None, channel: str, outcome: str, code: VoucherCode | None = None
+) -> None:
+    RedemptionAttempt.objects.create(
+        user=user, ip=ip or None, channel=channel[:12], outcome=outcome, code=code
+    )
 
 
 def _failure_record(user: User | None, ip: str | None, channel: str, code: VoucherCode | None) -> None:
@@ -428,7 +465,8 @@ def _failure_alert(count: int) -> None:
             dedupe_key=f"vouchers:failure-alert:{window}:{operator.pk}",
             context={
                 "subject": "Recharge code failures spiked",
-                "body": f"{count} failed redemptions in {seconds // 60} minutes: someone may be guessing PINs.",
+                "body": f"{count} failed redemptions in {seconds // 60} minutes: "
+                "someone may be guessing PINs.",
             },
             channels=["email"],
         )
@@ -450,7 +488,9 @@ def _gift_line(*, redeemer: User, msisdn: str, carrier: Carrier) -> Line:
     line = Line.objects.filter(owner=redeemer, msisdn=e164, removed_at__isnull=True).first()
     if line is not None:
         if line.carrier_id != carrier.pk:
-            raise InvalidInput(_("This number is registered with another carrier."), code="line_wrong_carrier")
+            raise InvalidInput(
+                _("This number is registered with another carrier."), code="line_wrong_carrier"
+            )
         return line
     return line_add(owner=redeemer, msisdn=e164, carrier=carrier)
 
@@ -478,16 +518,24 @@ def voucher_redeem(
     if locked:
         _attempt(redeemer, ip, channel, AttemptOutcome.LOCKED)
         raise RateLimited(
-            _("Too many wrong recharge codes. Try again later."), code="rate_limited", details={"limits": locked}
+            _("Too many wrong recharge codes. Try again later."),
+            code="rate_limited",
+            details={"limits": locked},
         )
     if line is None and (carrier is None or not msisdn):
-        raise InvalidInput(_("Choose one of your lines, or give a number and its carrier."), code="line_required")
+        raise InvalidInput(
+            _("Choose one of your lines, or give a number and its carrier."), code="line_required"
+        )
     if line is None and carrier is not None:
         msisdn_normalize(msisdn, country=carrier.country)  # a bad number is refused before the PIN is read
     clean = pin_clean(pin)
     code = None
     if clean is not None:
-        code = VoucherCode.objects.select_related("batch", "batch__plan").filter(pin_digest=pin_digest(clean)).first()
+        code = (
+            VoucherCode.objects.select_related("batch", "batch__plan")
+            .filter(pin_digest=pin_digest(clean))
+            .first()
+        )
     try:
         with transaction.atomic():
             if code is None or code.status != VoucherStatus.ACTIVE or code.batch.expires_on < clock.today():
@@ -525,7 +573,10 @@ def voucher_redeem(
                     idempotency_key=f"voucher:{code.pk}:difference",
                     postings=[
                         (_liability(batch), -difference),
-                        (account_system(kind="adjustments", currency=batch.currency, key="vouchers"), difference),
+                        (
+                            account_system(kind="adjustments", currency=batch.currency, key="vouchers"),
+                            difference,
+                        ),
                     ],
                     reference=f"order:{order.pk}",
                 )

@@ -128,12 +128,17 @@ def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     reseller = _reseller(request)
     batch = _batch(reseller, batch_id)
     form = VoidForm(request.POST)
-    bounds = [serial_clean(s) if s else "" for s in (request.POST.get("serial_from", ""), request.POST.get("serial_to", ""))]
+    bounds = [
+        serial_clean(s) if s else ""
+        for s in (request.POST.get("serial_from", ""), request.POST.get("serial_to", ""))
+    ]
     if not form.is_valid() or None in bounds:
         messages.error(request, _("Those serials are not valid."))
         return redirect("vouchers:reseller")
     try:
-        voided = services.voucher_void(batch=batch, actor=reseller, serial_from=bounds[0] or "", serial_to=bounds[1] or "")
+        voided = services.voucher_void(
+            batch=batch, actor=reseller, serial_from=bounds[0] or "", serial_to=bounds[1] or ""
+        )
         messages.success(request, _("%(count)d codes voided.") % {"count": voided})
     except DomainError as error:
         messages.error(request, str(error.message))
@@ -145,5 +150,9 @@ def operator_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "vouchers/operator.html",
-        {"hour": redemption_failure_rate(minutes=60), "day": redemption_failure_rate(minutes=1440), "batches": batch_list()[:50]},
+        {
+            "hour": redemption_failure_rate(minutes=60),
+            "day": redemption_failure_rate(minutes=1440),
+            "batches": batch_list()[:50],
+        },
     )

@@ -65,7 +65,17 @@ class Command(BaseCommand):
             raise CommandError(f"no user {email}")
         return user
 
-    def _generate(self, *, plan: str, count: int, reseller: str | None, expires: date | None, out: str | None, no_progress: bool, **_: Any) -> None:
+    def _generate(
+        self,
+        *,
+        plan: str,
+        count: int,
+        reseller: str | None,
+        expires: date | None,
+        out: str | None,
+        no_progress: bool,
+        **_: Any,
+    ) -> None:
         carrier_code, _sep, plan_code = plan.rpartition("/")
         plans = Plan.objects.select_related("carrier").filter(code=plan_code)
         if carrier_code:
@@ -109,13 +119,19 @@ class Command(BaseCommand):
             services.batch_export_written(batch=batch)
             if pdf is not None:
                 csv_path.with_suffix(".pdf").write_bytes(pdf)
-            where = f"{csv_path}" + (f" and {csv_path.with_suffix('.pdf')}" if pdf else " (too many codes for a PDF)")
+            where = f"{csv_path}" + (
+                f" and {csv_path.with_suffix('.pdf')}" if pdf else " (too many codes for a PDF)"
+            )
         else:
             services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=pdf)
             where = f"held for {seller}'s one download"
-        self.stdout.write(f"batch #{batch.pk}: {count} codes of {batch.plan} until {batch.expires_on}; PINs {where}")
+        self.stdout.write(
+            f"batch #{batch.pk}: {count} codes of {batch.plan} until {batch.expires_on}; PINs {where}"
+        )
         if pdf is not None and len(exports.cards_languages()) < 3:
-            self.stdout.write("note: no CJK font configured (VIGENCIA_VOUCHER_CJK_FONT): cards carry en + es only")
+            self.stdout.write(
+                "note: no CJK font configured (VIGENCIA_VOUCHER_CJK_FONT): cards carry en + es only"
+            )
 
     def _activate(self, *, batch: int, **_: Any) -> None:
         moved = services.batch_activate(batch=VoucherBatch.objects.get(pk=batch))
@@ -142,4 +158,3 @@ class Command(BaseCommand):
 
     def _stats(self, **_: Any) -> None:
         self.stdout.write(json.dumps(redemption_failure_rate(), indent=2))
-
