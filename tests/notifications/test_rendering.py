@@ -11,7 +11,12 @@ from vigencia.notifications.rendering import render
 @pytest.mark.parametrize(
     ("kind", "context", "language", "subject"),
     [
-        ("renewal_succeeded", RENEWAL_CONTEXT, "en", "Your line +51 912 345 678 is renewed until Jan. 5, 2026"),
+        (
+            "renewal_succeeded",
+            RENEWAL_CONTEXT,
+            "en",
+            "Your line +51 912 345 678 is renewed until Jan. 5, 2026",
+        ),
         (
             "renewal_succeeded",
             RENEWAL_CONTEXT,
@@ -22,9 +27,24 @@ from vigencia.notifications.rendering import render
         ("renewal_failed", FAILED_CONTEXT, "en", "We could not renew your line +51 912 345 678"),
         ("renewal_failed", FAILED_CONTEXT, "es", "No pudimos renovar tu línea +51 912 345 678"),
         ("renewal_failed", FAILED_CONTEXT, "zh-hans", "您的号码 +51 912 345 678 续期失败"),
-        ("wallet_topped_up", {"amount": "S/ 20.00", "balance": "S/ 35.50"}, "en", "Your wallet was topped up with S/ 20.00"),
-        ("wallet_topped_up", {"amount": "S/ 20.00", "balance": "S/ 35.50"}, "es", "Se recargó tu billetera con S/ 20.00"),
-        ("wallet_topped_up", {"amount": "S/ 20.00", "balance": "S/ 35.50"}, "zh-hans", "您的钱包已充值 S/ 20.00"),
+        (
+            "wallet_topped_up",
+            {"amount": "S/ 20.00", "balance": "S/ 35.50"},
+            "en",
+            "Your wallet was topped up with S/ 20.00",
+        ),
+        (
+            "wallet_topped_up",
+            {"amount": "S/ 20.00", "balance": "S/ 35.50"},
+            "es",
+            "Se recargó tu billetera con S/ 20.00",
+        ),
+        (
+            "wallet_topped_up",
+            {"amount": "S/ 20.00", "balance": "S/ 35.50"},
+            "zh-hans",
+            "您的钱包已充值 S/ 20.00",
+        ),
         ("message", {"subject": "Línea restringida", "body": "Recarga."}, "es", "Línea restringida"),
         ("message", {"subject": "号码已受限", "body": "请充值。"}, "zh-hans", "号码已受限"),
         ("message", {"subject": "Line restricted", "body": "Recharge."}, "en", "Line restricted"),
@@ -57,14 +77,18 @@ def test_renewal_failed_says_whether_the_money_came_back():
 
 
 def test_wallet_topped_up_body_names_the_balance():
-    rendered = render(kind="wallet_topped_up", context={"amount": "S/ 20.00", "balance": "S/ 35.50"}, language="en")
+    rendered = render(
+        kind="wallet_topped_up", context={"amount": "S/ 20.00", "balance": "S/ 35.50"}, language="en"
+    )
 
     assert rendered.text == "We added S/ 20.00 to your Vigencia wallet. Your balance is now S/ 35.50.\n"
 
 
 def test_a_message_keeps_its_text_plain_and_escapes_its_html():
     rendered = render(
-        kind="message", context={"subject": "Hi <b>\nthere", "body": "a & b\n<script>x</script>"}, language="en"
+        kind="message",
+        context={"subject": "Hi <b>\nthere", "body": "a & b\n<script>x</script>"},
+        language="en",
     )
 
     # A subject is one line (a mail header cannot hold a line break); the text body is as given.
