@@ -75,7 +75,7 @@ def test_the_language_is_the_users_at_delivery(chinese_user, run_tasks):
 
 def test_a_webhook_is_posted_signed_to_the_users_endpoint(user, webhook_receiver, run_tasks, frozen_clock):
     # given an endpoint and a notification for it
-    endpoint, secret = webhook_endpoint_set(user=user, url=webhook_receiver.url)
+    _endpoint, secret = webhook_endpoint_set(user=user, url=webhook_receiver.url)
     at = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
     with frozen_clock(at):
         rows = notification_send(user=user, kind="renewal_succeeded", context=RENEWAL_CONTEXT, dedupe_key="k")

@@ -76,9 +76,15 @@ def test_a_key_used_for_someone_else_is_a_conflict(user, other_user):
 
 def test_a_rolled_back_transaction_leaves_no_row_and_no_task(user):
     # given a caller whose transaction fails after it asked for a notification
-    with pytest.raises(RuntimeError), transaction.atomic():
-        notification_send(user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="k")
-        raise RuntimeError("the order failed after all")
+    def order_that_fails() -> None:
+        with transaction.atomic():
+            notification_send(
+                user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="k"
+            )
+            raise RuntimeError("the order failed after all")
+
+    with pytest.raises(RuntimeError):
+        order_that_fails()
 
     # then nothing exists to be sent
     assert Notification.objects.count() == 0
