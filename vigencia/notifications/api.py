@@ -11,7 +11,7 @@ from ninja.pagination import paginate
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import NotFound
 from vigencia.core.schemas import ErrorOut
-from vigencia.notifications.models import Notification
+from vigencia.notifications.models import Notification, WebhookEndpoint
 from vigencia.notifications.schemas import NotificationOut, NotificationPagination, WebhookIn, WebhookOut
 from vigencia.notifications.selectors import notification_list, webhook_endpoint_get
 from vigencia.notifications.services import webhook_endpoint_delete, webhook_endpoint_set
@@ -19,6 +19,17 @@ from vigencia.notifications.services import webhook_endpoint_delete, webhook_end
 router = Router(tags=["notifications"], auth=bearer)
 
 _AUTH = {401: ErrorOut}
+
+
+def _webhook_out(endpoint: WebhookEndpoint, *, secret: str | None = None) -> WebhookOut:
+    # Field by field: the model has a `secret` too, and it must not leak into every answer.
+    return WebhookOut(
+        url=endpoint.url,
+        active=endpoint.active,
+        secret=secret,
+        created_at=endpoint.created_at,
+        updated_at=endpoint.updated_at,
+    )
 
 
 @router.get(
@@ -38,7 +49,7 @@ def webhook_get(request: HttpRequest) -> WebhookOut:
     endpoint = webhook_endpoint_get(user=api_user(request))
     if endpoint is None:
         raise NotFound(_("No webhook endpoint is set."), code="no_webhook")
-    return WebhookOut.from_orm(endpoint)
+    return _webhook_out(endpoint)
 
 
 @router.put(
@@ -59,9 +70,7 @@ def webhook_put(request: HttpRequest, payload: WebhookIn) -> Status[WebhookOut]:
     endpoint, secret = webhook_endpoint_set(
         user=user, url=payload.url, active=payload.active, rotate_secret=payload.rotate_secret
     )
-    body = WebhookOut.from_orm(endpoint)
-    body.secret = secret
-    return Status(201 if created else 200, body)
+    return Status(201 if created else 200, _webhook_out(endpoint, secret=secret))
 
 
 @router.delete("/webhook", response={204: None, **_AUTH}, summary="Remove the caller's webhook endpoint")
