@@ -100,3 +100,123 @@ class LineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line} {self.kind} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- keep-alive settings: reminders and auto-renew ---------------------------------------------------
+
+DEFAULT_REMINDER_LEAD_DAYS = [30, 7, 1]
+DEFAULT_REMINDER_CHANNELS = ["email"]
+
+
+class ReminderSetting(TimeStampedModel):
+    """How a line's owner wants to be reminded of its next deadline. A line without a row gets the
+    defaults (30, 7 and 1 days before, by email); an empty `lead_days` turns reminders off."""
+
+    line = models.OneToOneField(Line, on_delete=models.CASCADE, related_name="reminder_setting")
+    lead_days = models.JSONField(_("days before the deadline"), default=list)
+    channels = models.JSONField(_("channels"), default=list)
+    # Quiet hours in the owner's timezone; start == end means none.
+    quiet_start = models.TimeField(_("quiet from"), default="21:00")
+    quiet_end = models.TimeField(_("quiet until"), default="08:00")
+
+    class Meta:
+        verbose_name = _("reminder setting")
+        verbose_name_plural = _("reminder settings")
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.lead_days} by {self.channels}"
+
+
+class ReminderSent(models.Model):
+    """One reminder sent: the unique constraint is what makes it exactly one per line, deadline,
+    lead time and channel, whatever the retries or concurrent runs."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="reminders_sent")
+    deadline = models.DateField(_("deadline"))
+    deadline_kind = models.CharField(_("deadline kind"), max_length=12)
+    lead_days = models.PositiveSmallIntegerField(_("days before"))
+    channel = models.CharField(_("channel"), max_length=10)
+    sent_at = models.DateTimeField(_("sent"), default=clock.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "deadline", "lead_days", "channel"], name="lines_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.deadline} -{self.lead_days}d {self.channel}"
+
+
+class AutoRenewSetting(TimeStampedModel):
+    """Auto-renew of one line: the plan bought from the owner's wallet `days_before` its deadline."""
+
+    line = models.OneToOneField(Line, on_delete=models.CASCADE, related_name="autorenew_setting")
+    enabled = models.BooleanField(_("enabled"), default=False)
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
+    days_before = models.PositiveSmallIntegerField(_("days before the deadline"), default=3)
+
+    class Meta:
+        verbose_name = _("auto-renew setting")
+        verbose_name_plural = _("auto-renew settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(days_before__gte=2, days_before__lte=60), name="lines_autorenew_days_before_range"
+            )
+        ]
+        indexes = [models.Index(fields=["enabled", "line"], name="lines_autorenew_enabled_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {'on' if self.enabled else 'off'} {self.plan_id} -{self.days_before}d"
+
+
+class AutoRenewStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to charge")
+    ORDERED = "ordered", _("Ordered")
+    FAILED = "failed", _("Failed")
+
+
+AUTORENEW_TRANSITIONS = TransitionTable(
+    "auto-renewal",
+    {
+        AutoRenewStatus.PENDING: {AutoRenewStatus.ORDERED, AutoRenewStatus.FAILED},
+        # A carrier that declines refunds the order: the run tries again with a new one.
+        AutoRenewStatus.ORDERED: {AutoRenewStatus.PENDING},
+        AutoRenewStatus.FAILED: {AutoRenewStatus.PENDING},
+    },
+)
+
+
+class AutoRenewRun(TimeStampedModel):
+    """The auto-renewal of one line for one period (the deadline it renews before). The unique
+    (line, period) makes it exactly once per period, however many schedulers or retries."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="autorenew_runs")
+    period = models.DateField(_("deadline renewed before"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=AutoRenewStatus.choices, default=AutoRenewStatus.PENDING
+    )
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
+    # The renewal order of the latest attempt (orders sits above lines, so no foreign key here).
+    order_id = models.BigIntegerField(_("order"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    failure_code = models.CharField(_("failure"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-period", "-id"]
+        verbose_name = _("auto-renewal")
+        verbose_name_plural = _("auto-renewals")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "period"], name="lines_autorenew_once_per_period"),
+            models.CheckConstraint(
+                condition=Q(status__in=AutoRenewStatus.values), name="lines_autorenew_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} @ {self.period} {self.status}"

@@ -1,0 +1,303 @@
+"""Reminders before a line's next deadline: per line, lead times (default 30, 7 and 1 days before),
+channels and quiet hours in the owner's timezone.
+
+On any day, the reminder that is due for a deadline is the one with the smallest lead time already
+reached: a line added 5 days before its deadline gets the 7-day reminder (once), then the 1-day one;
+never the 30-day one late. Exactly once per line, deadline, lead time and channel: a `ReminderSent`
+row with a unique constraint is written in the same transaction as the notification it sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from vigencia.catalog.models import Carrier, PolicyKind
+from vigencia.core import clock
+from vigencia.core.errors import InvalidInput
+from vigencia.lines.lifecycle import TimelineEvent, carrier_life_spans, line_timeline
+from vigencia.lines.models import (
+    DEFAULT_REMINDER_CHANNELS,
+    DEFAULT_REMINDER_LEAD_DAYS,
+    Line,
+    LineStatus,
+    ReminderSent,
+    ReminderSetting,
+)
+from vigencia.lines.numbers import msisdn_display
+
+REMINDER_CHANNELS = ("email", "sms", "webhook")
+LEAD_DAYS_MAX = 90
+LEAD_DAYS_COUNT_MAX = 5
+DEFAULT_QUIET = (time(21, 0), time(8, 0))
+
+
+@dataclass(frozen=True)
+class ReminderPrefs:
+    lead_days: list[int]
+    channels: list[str]
+    quiet_start: time
+    quiet_end: time
+
+
+def reminder_prefs(line: Line) -> ReminderPrefs:
+    """The line's reminder settings, or the defaults if the owner never changed them."""
+    try:
+        setting = line.reminder_setting
+    except ReminderSetting.DoesNotExist:
+        return ReminderPrefs(
+            list(DEFAULT_REMINDER_LEAD_DAYS), list(DEFAULT_REMINDER_CHANNELS), *DEFAULT_QUIET
+        )
+    return ReminderPrefs(
+        list(setting.lead_days), list(setting.channels), setting.quiet_start, setting.quiet_end
+    )
+
+
+def _clean_lead_days(lead_days: object) -> list[int]:
+    if not isinstance(lead_days, list | tuple) or len(lead_days) > LEAD_DAYS_COUNT_MAX:
+        raise InvalidInput(
+            _("Give at most %(count)d lead times.") % {"count": LEAD_DAYS_COUNT_MAX},
+            code="invalid_lead_days",
+            details={"field": "lead_days"},
+        )
+    for days in lead_days:
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= LEAD_DAYS_MAX:
+            raise InvalidInput(
+                _("Each lead time is a whole number of days from 1 to %(max)d.") % {"max": LEAD_DAYS_MAX},
+                code="invalid_lead_days",
+                details={"field": "lead_days"},
+            )
+    return sorted(set(lead_days), reverse=True)
+
+
+def _clean_channels(channels: object, *, line: Line) -> list[str]:
+    if not isinstance(channels, list | tuple) or not channels:
+        raise InvalidInput(
+            _("Choose at least one channel."), code="invalid_channels", details={"field": "channels"}
+        )
+    unknown = sorted({str(channel) for channel in channels} - set(REMINDER_CHANNELS))
+    if unknown:
+        raise InvalidInput(
+            _("Unknown channel."),
+            code="invalid_channels",
+            details={"field": "channels", "unknown": unknown, "allowed": list(REMINDER_CHANNELS)},
+        )
+    if "sms" in channels and not line.owner.phone:
+        raise InvalidInput(
+            _("Add a phone number to your account to get reminders by SMS."),
+            code="phone_missing",
+            details={"field": "channels"},
+        )
+    return [channel for channel in REMINDER_CHANNELS if channel in channels]
+
+
+def reminder_settings_set(
+    *,
+    line: Line,
+    lead_days: list[int],
+    channels: list[str],
+    quiet_start: time | None = None,
+    quiet_end: time | None = None,
+) -> ReminderSetting:
+    """Set how the line's owner is reminded. An empty `lead_days` turns reminders off. Validates
+    everything first (InvalidInput, nothing written); idempotent (one row per line)."""
+    clean_days = _clean_lead_days(lead_days)
+    clean_channels = _clean_channels(channels, line=line)
+    setting, _created = ReminderSetting.objects.update_or_create(
+        line=line,
+        defaults={
+            "lead_days": clean_days,
+            "channels": clean_channels,
+            "quiet_start": quiet_start or DEFAULT_QUIET[0],
+            "quiet_end": quiet_end or DEFAULT_QUIET[1],
+        },
+    )
+    line.reminder_setting = setting
+    return setting
+
+
+def in_quiet_hours(at: datetime, *, tz: str, start: time, end: time) -> bool:
+    """Whether `at` falls in the quiet hours [start, end) of the wall clock in `tz` (may span midnight)."""
+    if start == end:
+        return False
+    local = at.astimezone(ZoneInfo(tz)).time()
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def reminder_due(line: Line, *, today: date, lead_days: Iterable[int]) -> tuple[TimelineEvent, int] | None:
+    """The (deadline, lead time) a reminder is due for on `today`, or None. Pure."""
+    deadline = line_timeline(line, today=today).next_deadline
+    if deadline is None:
+        return None
+    days_left = (deadline.at - today).days
+    reached = [days for days in lead_days if days >= days_left]
+    return (deadline, min(reached)) if reached else None
+
+
+def _span_window(carrier: Carrier, first: date, last: date) -> Q:
+    """Lines of `carrier` with some status change dated in [first, last]: a superset (it ignores
+    which change is next); `reminder_due` decides exactly."""
+    spans = {
+        days
+        for has_balance in (False, True)
+        for days in astuple(carrier_life_spans(carrier, has_balance=has_balance))
+        if days is not None
+    }
+    window = Q(pk__in=[])
+    for days in spans:
+        low, high = _shift(first, -days - 1), _shift(last, -days - 1)
+        if carrier.policy_kind in (PolicyKind.VALIDITY_PER_TOPUP, PolicyKind.MONTHLY_PLAN):
+            cutoff = carrier.cutoff_after_days
+            window |= Q(valid_until__range=(_shift(low, cutoff), _shift(high, cutoff))) | Q(
+                valid_until__isnull=True, last_recharge_at__range=(low, high)
+            )
+        elif carrier.policy_kind == PolicyKind.CHARGEABLE_USE:
+            window |= Q(last_recharge_at__range=(low, high)) | Q(last_chargeable_use_at__range=(low, high))
+        else:
+            window |= Q(last_recharge_at__range=(low, high))
+    return window
+
+
+def _shift(day: date, days: int) -> date:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def _renew_url(line: Line) -> str:
+    try:
+        path = reverse("orders:renew", args=[line.pk])
+    except NoReverseMatch:  # a deployment without the orders pages: the line's page has the way
+        path = reverse("lines:detail", args=[line.pk])
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def reminder_message(line: Line, deadline: TimelineEvent, *, today: date) -> tuple[str, str]:
+    """Subject and body of a reminder, in the active language: what happens on which date, and the
+    one-tap renew link."""
+    days_left = (deadline.at - today).days
+    values = {
+        "number": msisdn_display(line.msisdn),
+        "carrier": line.carrier.name,
+        "date": formats.date_format(deadline.at, "DATE_FORMAT"),
+        "days": days_left,
+        "url": _renew_url(line),
+    }
+    subject = (
+        ngettext(
+            "%(number)s: %(days)d day left to recharge",
+            "%(number)s: %(days)d days left to recharge",
+            days_left,
+        )
+        % values
+    )
+    if deadline.kind == LineStatus.RESTRICTED:
+        what = _("On %(date)s outgoing service on %(number)s (%(carrier)s) will be restricted.") % values
+    elif deadline.kind == LineStatus.SUSPENDED:
+        what = _("On %(date)s %(carrier)s will cut off %(number)s.") % values
+    else:
+        what = (
+            _("On %(date)s %(carrier)s will give %(number)s to someone else; it cannot be recovered then.")
+            % values
+        )
+    body = what + "\n\n" + _("Recharge before then in one tap: %(url)s") % values
+    return subject, body
+
+
+def _send_one(
+    line: Line, *, deadline: TimelineEvent, lead_days: int, channels: list[str], today: date
+) -> int:
+    """Claim and send the reminder on each channel not sent yet; returns how many were sent."""
+    from vigencia.notifications.services import notification_send
+
+    sent = 0
+    with translation.override(line.owner.language):
+        subject, body = reminder_message(line, deadline, today=today)
+    for channel in channels:
+        try:
+            with transaction.atomic():
+                ReminderSent.objects.create(
+                    line=line,
+                    deadline=deadline.at,
+                    deadline_kind=deadline.kind,
+                    lead_days=lead_days,
+                    channel=channel,
+                )
+                notification_send(
+                    user=line.owner,
+                    kind="message",
+                    context={"subject": subject, "body": body},
+                    dedupe_key=f"reminder:{line.pk}:{deadline.at.isoformat()}:{lead_days}:{channel}",
+                    channels=[channel],
+                )
+        except IntegrityError:
+            continue  # another run sent this one
+        sent += 1
+    return sent
+
+
+def reminders_send(*, at: datetime | None = None) -> int:
+    """Send every reminder due at `at` (default now) whose owner is not in quiet hours; returns how
+    many were sent (one per channel). Reads candidates set-based per carrier (lines with a status
+    change within the longest lead time), then decides each exactly.
+
+    Exactly once per (line, deadline, lead time, channel): a repeat, a retry or a concurrent run
+    sends nothing more. A reminder held back by quiet hours goes on the first run after them."""
+    at = at or clock.now()
+    sent = 0
+    with clock.frozen(at):
+        for carrier in Carrier.objects.order_by("pk"):
+            today = at.astimezone(ZoneInfo(carrier.timezone)).date()
+            sent += _send_for_carrier(carrier, today=today, at=at)
+    return sent
+
+
+def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
+    longest = max(
+        [LEAD_DAYS_MAX]
+        if ReminderSetting.objects.filter(line__carrier=carrier).exists()
+        else DEFAULT_REMINDER_LEAD_DAYS
+    )
+    candidates = (
+        Line.objects.filter(_span_window(carrier, _shift(today, 1), _shift(today, longest)))
+        .filter(carrier=carrier, removed_at__isnull=True)
+        .exclude(status=LineStatus.RECYCLED)
+        .select_related("owner", "reminder_setting")
+        .order_by("pk")
+    )
+    due: list[tuple[Line, TimelineEvent, int, ReminderPrefs]] = []
+    for line in candidates:
+        line.carrier = carrier
+        prefs = reminder_prefs(line)
+        found = reminder_due(line, today=today, lead_days=prefs.lead_days)
+        if found is not None:
+            due.append((line, *found, prefs))
+    if not due:
+        return 0
+    done = set(
+        ReminderSent.objects.filter(
+            line_id__in=[line.pk for line, *_rest in due], deadline__gt=today
+        ).values_list("line_id", "deadline", "lead_days", "channel")
+    )
+    sent = 0
+    for line, deadline, lead_days, prefs in due:
+        channels = [c for c in prefs.channels if (line.pk, deadline.at, lead_days, c) not in done]
+        if not channels:
+            continue
+        if in_quiet_hours(at, tz=line.owner.timezone, start=prefs.quiet_start, end=prefs.quiet_end):
+            continue
+        sent += _send_one(line, deadline=deadline, lead_days=lead_days, channels=channels, today=today)
+    return sent
