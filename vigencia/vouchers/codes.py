@@ -25,6 +25,22 @@ def pin_new() -> str:
     return f"{secrets.randbelow(_PIN_SPACE):0{PIN_DIGITS}d}"
 
 
+# Uniform draws from 64 random bits: values at or above the largest multiple of 10¹⁶ are dropped.
+_UNBIASED_LIMIT = (2**64 // _PIN_SPACE) * _PIN_SPACE
+
+
+def pins_new(count: int) -> list[str]:
+    """`count` PINs at once (the same distribution as pin_new, one urandom read per chunk)."""
+    pins: list[str] = []
+    while len(pins) < count:
+        raw = secrets.token_bytes(8 * (count - len(pins) + 8))
+        for i in range(0, len(raw), 8):
+            value = int.from_bytes(raw[i : i + 8], "big")
+            if value < _UNBIASED_LIMIT and len(pins) < count:
+                pins.append(f"{value % _PIN_SPACE:0{PIN_DIGITS}d}")
+    return pins
+
+
 def pin_digest(pin: str) -> str:
     """The HMAC-SHA256 of a clean PIN under settings.VIGENCIA_VOUCHER_PIN_KEY, in hex."""
     return hmac.digest(settings.VIGENCIA_VOUCHER_PIN_KEY.encode(), pin.encode(), "sha256").hex()

@@ -10,13 +10,14 @@ into revenue (breakage).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,7 +38,7 @@ from vigencia.notifications.services import notification_send
 from vigencia.orders.models import Channel, PaymentMethod, RenewalOrder
 from vigencia.orders.services import order_create
 from vigencia.vouchers import exports
-from vigencia.vouchers.codes import MAX_BATCH_ID, MAX_BATCH_SIZE, pin_clean, pin_digest, pin_new, serial_make
+from vigencia.vouchers.codes import MAX_BATCH_ID, MAX_BATCH_SIZE, pin_clean, pin_digest, pins_new, serial_make
 from vigencia.vouchers.models import (
     VOUCHER_TRANSITIONS,
     AttemptCounter,
@@ -54,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_VALIDITY = timedelta(days=365)
 MAX_VALIDITY = timedelta(days=3 * 365)
-CHUNK = 10_000
+CHUNK = 50_000
 API_KEY_PREFIX = "vrk_"
 # Receives a new batch's (serial, PIN) pairs, chunk by chunk, once each chunk is stored.
 PinSink = Callable[[VoucherBatch, list[tuple[str, str]]], None]
@@ -138,26 +139,48 @@ def reseller_api_key_revoke(*, user: User, key_id: int) -> bool:
 # Batches
 
 
+def _rows_store(rows: list[tuple[int, str, str, str]]) -> None:
+    """Insert code rows: PostgreSQL's COPY where available (a million rows in seconds), else bulk_create."""
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(  # type: ignore[attr-defined]
+                "COPY vouchers_vouchercode (batch_id, serial, pin_digest, status) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    VoucherCode.objects.bulk_create(
+        [
+            VoucherCode(batch_id=b, serial=serial, pin_digest=digest, status=status)
+            for b, serial, digest, status in rows
+        ],
+        batch_size=2_000,
+    )
+
+
 def _codes_insert(
     batch: VoucherBatch, status: str, sink: PinSink, progress: Callable[[int], None] | None
 ) -> None:
     """Insert the batch's codes in chunks; each chunk's (serial, PIN) pairs go to `sink` only once they
     are stored. A PIN that collides with any stored one (the unique HMAC index) redraws the chunk."""
+    key = settings.VIGENCIA_VOUCHER_PIN_KEY.encode()
     for start in range(1, batch.count + 1, CHUNK):
         serials = [
             serial_make(batch_id=batch.pk, index=i) for i in range(start, min(start + CHUNK, batch.count + 1))
         ]
         for attempt in range(5):
-            pins = [pin_new() for _serial in serials]
+            pins = pins_new(len(serials))
             if len(set(pins)) != len(pins):
                 continue
             rows = [
-                VoucherCode(batch_id=batch.pk, serial=serial, pin_digest=pin_digest(pin), status=status)
+                (batch.pk, serial, hmac.digest(key, pin.encode(), "sha256").hex(), status)
                 for serial, pin in zip(serials, pins, strict=True)
             ]
             try:
                 with transaction.atomic():
-                    VoucherCode.objects.bulk_create(rows, batch_size=CHUNK)
+                    _rows_store(rows)
                 break
             except IntegrityError:
                 if attempt == 4:
