@@ -25,9 +25,23 @@ def fund_wallet():
             kind="wallet_topup",
             idempotency_key=f"test-fund:{user.pk}:{amount_minor}:{account_wallet(user=user).balance_minor}",
             postings=[
-                (account_system(kind="psp_clearing", currency=currency, key="sandbox"), Money(-amount_minor, currency)),
+                (
+                    account_system(kind="psp_clearing", currency=currency, key="sandbox"),
+                    Money(-amount_minor, currency),
+                ),
                 (account_wallet(user=user, currency=currency), Money(amount_minor, currency)),
             ],
         )
 
     return fund
+
+
+@pytest.fixture
+def simulator(settings):
+    """The in-process carrier simulator (the default gateway), with its fault hooks reset."""
+    from vigencia.fulfilment.gateways.simulator import simulator
+
+    settings.VIGENCIA_CARRIER_GATEWAY = "simulator"
+    simulator.reset()
+    yield simulator
+    simulator.reset()

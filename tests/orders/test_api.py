@@ -21,7 +21,9 @@ def _renew(api, line, plan, method, key="key-1"):
     )
 
 
-def test_wallet_renewal_completes_extends_the_line_and_notifies(api, user, line, plan, fund_wallet, run_tasks):
+def test_wallet_renewal_completes_extends_the_line_and_notifies(
+    api, user, line, plan, fund_wallet, run_tasks
+):
     # given a wallet with S/ 25.00
     fund_wallet(user, 2500)
     today = clock.today()
@@ -46,7 +48,9 @@ def test_wallet_renewal_completes_extends_the_line_and_notifies(api, user, line,
     assert line.valid_until == today + timedelta(days=7)
     assert line.last_recharge_at == today
     assert LineEvent.objects.filter(line=line, kind="renewed").count() == 1
-    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True)) == ["renewal_succeeded"]
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True)) == [
+        "renewal_succeeded"
+    ]
 
 
 def test_wallet_without_enough_funds_is_409_and_writes_nothing(api, user, line, plan, fund_wallet):
@@ -85,7 +89,9 @@ def test_same_key_other_body_is_422_and_writes_nothing(api, user, line, plan, cl
 
 
 def test_missing_idempotency_key_is_422(api, line, plan):
-    response = api.post_json("/api/v1/orders", {"line_id": line.pk, "plan_id": plan.pk, "payment_method": "wallet"})
+    response = api.post_json(
+        "/api/v1/orders", {"line_id": line.pk, "plan_id": plan.pk, "payment_method": "wallet"}
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_required"
 
@@ -100,7 +106,10 @@ def test_missing_idempotency_key_is_422(api, line, plan):
     ],
 )
 def test_bad_orders_are_refused_and_write_nothing(api, line, plan, payload, status, code):
-    payload = {key: (value if value is not None else {"line_id": line.pk, "plan_id": plan.pk}[key]) for key, value in payload.items()}
+    payload = {
+        key: (value if value is not None else {"line_id": line.pk, "plan_id": plan.pk}[key])
+        for key, value in payload.items()
+    }
     response = api.post_json("/api/v1/orders", payload, HTTP_IDEMPOTENCY_KEY="bad")
     assert response.status_code == status
     assert response.json()["code"] == code
@@ -158,7 +167,9 @@ def test_declined_card_cancels_the_order_and_charges_nothing(api, user, line, pl
     assert Notification.objects.filter(user=user, kind="renewal_succeeded").count() == 0
 
 
-def test_carrier_decline_refunds_the_wallet_and_tells_the_subscriber(api, user, line, plan, run_tasks, simulator):
+def test_carrier_decline_refunds_the_wallet_and_tells_the_subscriber(
+    api, user, line, plan, run_tasks, simulator
+):
     # given a card-paid renewal that the carrier will decline
     simulator.decline_next(1)
     body = _renew(api, line, plan, "sandbox_card").json()
@@ -172,12 +183,16 @@ def test_carrier_decline_refunds_the_wallet_and_tells_the_subscriber(api, user, 
     assert wallet_balance(user=user).amount_minor == 1000
     line.refresh_from_db()
     assert line.valid_until is None
-    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True).distinct()) == ["renewal_failed"]
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True).distinct()) == [
+        "renewal_failed"
+    ]
 
 
 def test_wallet_topup_by_card_credits_the_wallet_once(api, user, run_tasks):
     response = api.post_json(
-        "/api/v1/wallet/topups", {"amount_minor": 2000, "payment_method": "sandbox_card"}, HTTP_IDEMPOTENCY_KEY="t1"
+        "/api/v1/wallet/topups",
+        {"amount_minor": 2000, "payment_method": "sandbox_card"},
+        HTTP_IDEMPOTENCY_KEY="t1",
     )
     assert response.status_code == 201, response.content
     payment_id = response.json()["payment"]["id"]

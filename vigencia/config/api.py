@@ -16,6 +16,7 @@ from vigencia.core.errors import DomainError
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
 from vigencia.lines.api_keepalive import router as keepalive_router
+from vigencia.orders.api import router as orders_router
 from vigencia.notifications.api import router as notifications_router
 from vigencia.payments.api import router as payments_router, test_helpers_router as payments_test_helpers_router
 from vigencia.stores.api import pos_router, router as stores_router
@@ -79,6 +80,7 @@ api.add_router("/", catalog_router)
 api.add_router("/lines", lines_router)
 api.add_router("/", keepalive_router)
 api.add_router("/fulfilment", fulfilment_router)
+api.add_router("/", orders_router)
 api.add_router("/payments", payments_router)
 api.add_router("/test-helpers/payments", payments_test_helpers_router)
 api.add_router("/stores", stores_router)

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "vigencia.vouchers",
     "vigencia.usage",
     "vigencia.stores",
+    "vigencia.support",
 ]
 
 MIDDLEWARE = [
@@ -279,19 +280,12 @@ VIGENCIA_ID_INDEX_KEY = os.environ.get("VIGENCIA_ID_INDEX_KEY") or _local_aes_ke
 VIGENCIA_PERIODIC_JOBS["usage.expire"] = {"task": "vigencia.usage.tasks.bucket_expire_task", "every": 3600}
 
 
-# notifications: delivery retries with backoff (after failed attempt 1..5: 1 min, 5 min, 30 min, 2 h,
-# 6 h; the 6th failure is final), how long a worker's claim on a row lasts, the webhook timeout, and
-# the SMS gateway adapter (dev: the file gateway writes var/sms/outbox.jsonl; Jasmin comes later).
-VIGENCIA_NOTIFICATION_BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600]
-VIGENCIA_NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("VIGENCIA_NOTIFICATION_MAX_ATTEMPTS", "6"))
-VIGENCIA_NOTIFICATION_CLAIM_SECONDS = 600
-VIGENCIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_WEBHOOK_TIMEOUT_SECONDS", "5"))
-VIGENCIA_SMS_GATEWAY = os.environ.get("VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway")
-VIGENCIA_SMS_DIR = Path(os.environ.get("VIGENCIA_SMS_DIR", VAR_DIR / "sms"))
-VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
-    "task": "vigencia.notifications.tasks.notification_requeue_stale_task",
-    "every": 600,
-}
+# orders: the renewal pipeline handles settled payments and fulfilments.
+VIGENCIA_PAYMENT_HANDLERS.update(
+    {"order": "vigencia.orders.services.order_payment_settled", "topup": "vigencia.orders.services.wallet_topup_settled"}
+)
+VIGENCIA_FULFILMENT_HANDLERS["order"] = "vigencia.orders.services.order_fulfilment_settled"
+
 
 
 # vouchers: PINs are stored only as HMAC-SHA256 under this key (env, else a local secret under var/).
@@ -310,3 +304,24 @@ VIGENCIA_VOUCHER_EXPORT_DIR = Path(os.environ.get("VIGENCIA_VOUCHER_EXPORT_DIR",
 # A CJK TrueType font for the Chinese instructions on printed cards (none: the PDF is en + es only).
 VIGENCIA_VOUCHER_CJK_FONT = os.environ.get("VIGENCIA_VOUCHER_CJK_FONT", "")
 VIGENCIA_PERIODIC_JOBS["vouchers.expire"] = {"task": "vigencia.vouchers.tasks.voucher_expire_task", "every": 3600}
+
+
+# notifications: delivery retries with backoff (after failed attempt 1..5: 1 min, 5 min, 30 min, 2 h,
+# 6 h; the 6th failure is final), how long a worker's claim on a row lasts, the webhook timeout, and
+# the SMS gateway adapter (dev: the file gateway writes var/sms/outbox.jsonl; Jasmin comes later).
+VIGENCIA_NOTIFICATION_BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600]
+VIGENCIA_NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("VIGENCIA_NOTIFICATION_MAX_ATTEMPTS", "6"))
+VIGENCIA_NOTIFICATION_CLAIM_SECONDS = 600
+VIGENCIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_WEBHOOK_TIMEOUT_SECONDS", "5"))
+VIGENCIA_SMS_GATEWAY = os.environ.get("VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway")
+VIGENCIA_SMS_DIR = Path(os.environ.get("VIGENCIA_SMS_DIR", VAR_DIR / "sms"))
+VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
+    "task": "vigencia.notifications.tasks.notification_requeue_stale_task",
+    "every": 600,
+}
+
+
+# support: first-response and resolution targets per priority (hours), and the amount above which a
+# refund or goodwill credit needs a second approver (an operator), in minor units of its currency.
+VIGENCIA_SUPPORT_TARGET_HOURS = {"urgent": (1, 8), "high": (4, 24), "normal": (8, 72), "low": (24, 120)}
+VIGENCIA_SUPPORT_APPROVAL_LIMIT_MINOR = int(os.environ.get("VIGENCIA_SUPPORT_APPROVAL_LIMIT_MINOR", "5000"))

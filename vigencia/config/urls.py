@@ -16,6 +16,7 @@ urlpatterns = [
     path("lines/", include("vigencia.lines.urls")),
     path("plans/", include("vigencia.catalog.urls")),
     path("payments/", include("vigencia.payments.urls")),
+    path("", include("vigencia.orders.urls")),
     path("stores/", include("vigencia.stores.urls")),
     path("receipts/", include("vigencia.stores.receipt_urls")),
     path("usage/", include("vigencia.usage.urls")),

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.catalog.models import Plan
@@ -38,6 +38,7 @@ class OrderIn(Schema):
     line_id: int
     plan_id: int
     payment_method: str
+    promo_code: str = ""
 
 
 class TopupIn(Schema):
@@ -63,6 +64,8 @@ class OrderOut(Schema):
     plan_id: int
     plan_code: str
     total: MoneyOut
+    discount: MoneyOut
+    promo_code: str | None
     payment: PaymentOut
     valid_until: date | None
     failure_code: str
@@ -102,6 +105,8 @@ def _order_out(request: HttpRequest, order: RenewalOrder) -> dict[str, Any]:
         "plan_id": order.plan_id,
         "plan_code": order.plan_code,
         "total": order.total.as_dict(),
+        "discount": order.discount.as_dict(),
+        "promo_code": order.promotion.code or order.promotion.name if order.promotion else None,
         "payment": _payment(request, order.payment_method, order.payment_id),
         "valid_until": order.valid_until_after.isoformat() if order.valid_until_after else None,
         "failure_code": order.failure_code,
@@ -136,11 +141,23 @@ def create_order(
         plan = Plan.objects.filter(pk=payload.plan_id).select_related("carrier").first()
         if plan is None:
             raise NotFound(code="plan_not_found")
-        order = order_create(payer=user, line=line, plan=plan, payment_method=payload.payment_method)
+        order = order_create(
+            payer=user,
+            line=line,
+            plan=plan,
+            payment_method=payload.payment_method,
+            promo_code=payload.promo_code,
+        )
         return 201, _order_out(request, order)
 
-    return idempotent(
-        owner_id=user.pk, key=idempotency_key, scope="orders.create", payload=payload.dict(), action=action
+    return Status(
+        *idempotent(
+            owner_id=user.pk,
+            key=idempotency_key,
+            scope="orders.create",
+            payload=payload.dict(),
+            action=action,
+        )
     )
 
 
@@ -176,6 +193,8 @@ def create_topup(
         topup = wallet_topup_create(user=user, amount=amount, payment_method=payload.payment_method)
         return 201, _topup_out(request, topup)
 
-    return idempotent(
-        owner_id=user.pk, key=idempotency_key, scope="wallet.topup", payload=payload.dict(), action=action
+    return Status(
+        *idempotent(
+            owner_id=user.pk, key=idempotency_key, scope="wallet.topup", payload=payload.dict(), action=action
+        )
     )

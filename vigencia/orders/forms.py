@@ -11,6 +11,7 @@ class CheckoutForm(forms.Form):
         widget=forms.RadioSelect,
         initial=PaymentMethod.SANDBOX_CARD,
     )
+    promo_code = forms.CharField(label=_("Promotion code"), max_length=40, required=False)
     # One key per rendered form: a double tap or a resubmitted page never buys twice.
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 

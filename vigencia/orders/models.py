@@ -32,7 +32,8 @@ ORDER_TRANSITIONS = TransitionTable(
         OrderStatus.PAID: {OrderStatus.FULFILLING},
         OrderStatus.FULFILLING: {OrderStatus.COMPLETED, OrderStatus.FAILED},
         OrderStatus.FAILED: {OrderStatus.REFUNDED},
-        OrderStatus.COMPLETED: set(),
+        # A support agent may refund a completed renewal in full (vigencia.support).
+        OrderStatus.COMPLETED: {OrderStatus.REFUNDED},
         OrderStatus.REFUNDED: set(),
         OrderStatus.CANCELED: set(),
     },
@@ -85,6 +86,13 @@ class RenewalOrder(TimeStampedModel):
     failure_code = models.CharField(max_length=60, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A promotion applied at checkout: amount_minor is what the payer pays, discount_minor what
+    # promotions expense pays; the carrier gets both (list_price).
+    promotion = models.ForeignKey(
+        "catalog.Promotion", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    discount_minor = models.BigIntegerField(_("discount (minor units)"), default=0)
+    bonus_data_mb = models.PositiveIntegerField(_("bonus data (MB)"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -92,6 +100,9 @@ class RenewalOrder(TimeStampedModel):
         verbose_name_plural = _("renewal orders")
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="orders_order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_minor__gte=0), name="orders_order_discount_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=OrderStatus.values), name="orders_order_status_known"
             ),
@@ -104,6 +115,15 @@ class RenewalOrder(TimeStampedModel):
     @property
     def total(self) -> Money:
         return Money(self.amount_minor, self.currency)
+
+    @property
+    def discount(self) -> Money:
+        return Money(self.discount_minor, self.currency)
+
+    @property
+    def list_price(self) -> Money:
+        """What the carrier is paid: the payer's amount plus the promotion's discount."""
+        return Money(self.amount_minor + self.discount_minor, self.currency)
 
     @property
     def receipt_number(self) -> str:

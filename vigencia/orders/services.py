@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Plan
+from vigencia.catalog.promotions import promotion_for_order, promotion_release, promotion_reserve
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
+from vigencia.fulfilment.models import FulfilmentStatus
 from vigencia.fulfilment.services import fulfilment_start
 from vigencia.ledger.models import LedgerAccount
 from vigencia.ledger.services import account_system, account_wallet, ledger_post
@@ -40,7 +42,9 @@ from vigencia.orders.models import (
     TopupStatus,
     WalletTopup,
 )
+from vigencia.payments.models import PaymentStatus
 from vigencia.payments.services import payment_create
+from vigencia.usage.services import bucket_credit_renewal
 
 TOPUP_MIN_MINOR = 500
 TOPUP_MAX_MINOR = 100_000
@@ -65,6 +69,26 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+def _capture_postings(order: RenewalOrder, source: LedgerAccount) -> list[tuple[LedgerAccount, Money]]:
+    """The payer's money plus a promotion's discount (paid by promotions expense) make the full price
+    the carrier is owed."""
+    postings = [(source, -order.total)]
+    if order.discount_minor:
+        postings.append((account_system(kind="promotions_expense", currency=order.currency), -order.discount))
+    postings.append(
+        (
+            account_system(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
+            order.list_price,
+        )
+    )
+    return postings
+
+
+def _promotion_give_back(order: RenewalOrder) -> None:
+    if order.promotion_id is not None:
+        promotion_release(promotion_id=order.promotion_id, subscriber_id=order.payer_id)
+
+
 def order_create(
     *,
     payer: User,
@@ -74,6 +98,7 @@ def order_create(
     channel: str = Channel.ONLINE,
     return_url: str = "",
     source_account: LedgerAccount | None = None,
+    promo_code: str = "",
 ) -> RenewalOrder:
     """Create a renewal order, the one entry point of every channel.
 
@@ -81,7 +106,12 @@ def order_create(
     URL tell the payer where to pay). Paid with money the ledger already holds — the payer's wallet, or
     `source_account` for a redeemed voucher (voucher liability), store cash (the shift's drawer) or a
     store card terminal — it is charged and sent to the carrier in the same transaction; a wallet
-    without funds raises InsufficientFunds (409) and nothing is written."""
+    without funds raises InsufficientFunds (409) and nothing is written.
+
+    `promo_code` (else the best automatic campaign) discounts the price or adds bonus data or days;
+    its use is reserved in the order's transaction (exact limits under concurrency) and given back if
+    the order is canceled or refunded. A code that does not apply raises PromotionNotApplicable (422,
+    its code names the reason) and nothing is written."""
     allowed = ONLINE_METHODS if channel == Channel.ONLINE else tuple(PaymentMethod.values)
     if payment_method not in allowed:
         raise InvalidInput(
@@ -101,21 +131,31 @@ def order_create(
         raise InvalidInput(_("This plan is not sold by the line's carrier."), code="plan_wrong_carrier")
     if not plan_list_on_sale(carrier=line.carrier).filter(pk=plan.pk).exists():
         raise InvalidInput(_("This plan is not on sale."), code="plan_not_on_sale")
+    first_renewal = not RenewalOrder.objects.filter(payer=payer, status=OrderStatus.COMPLETED).exists()
+    quote = promotion_for_order(
+        promo_code=promo_code, plan=plan, channel=channel, first_renewal=first_renewal
+    )
 
     with transaction.atomic():
+        if quote is not None:
+            promotion_reserve(promotion=quote.promotion, subscriber=payer)
+        discount_minor = quote.discount.amount_minor if quote is not None else 0
         order = RenewalOrder.objects.create(
+            promotion=quote.promotion if quote is not None else None,
+            discount_minor=discount_minor,
+            bonus_data_mb=quote.bonus_data_mb if quote is not None else 0,
             payer=payer,
             line=line,
             plan=plan,
             channel=channel,
             payment_method=payment_method,
-            amount_minor=plan.price_minor,
+            amount_minor=plan.price_minor - discount_minor,
             currency=plan.currency,
             msisdn=line.msisdn,
             carrier_code=line.carrier.code,
             plan_code=plan.code,
             plan_name=plan.name_en,
-            validity_days=plan.validity_days,
+            validity_days=plan.validity_days + (quote.extra_days if quote is not None else 0),
             valid_until_before=line.valid_until,
         )
         OrderEvent.objects.create(order=order, kind="created", to_status=order.status)
@@ -123,15 +163,7 @@ def order_create(
             ledger_post(
                 kind="order_payment",
                 idempotency_key=f"order:{order.pk}:capture",
-                postings=[
-                    (source_account, -order.total),
-                    (
-                        account_system(
-                            kind="carrier_payable", currency=order.currency, key=order.carrier_code
-                        ),
-                        order.total,
-                    ),
-                ],
+                postings=_capture_postings(order, source_account),
                 memo=f"Renewal {order.msisdn} {order.plan_code}",
                 reference=f"order:{order.pk}",
             )
@@ -160,7 +192,7 @@ def _order_paid(order: RenewalOrder) -> None:
         msisdn=order.msisdn,
         carrier_code=order.carrier_code,
         plan_code=order.plan_code,
-        amount=order.total,
+        amount=order.list_price,
     )
 
 
@@ -169,31 +201,25 @@ def order_payment_settled(*, intent: Any) -> None:
     order = _locked(int(intent.purpose_id))
     if order.status != OrderStatus.PENDING_PAYMENT:
         return  # a late or repeated event: the order has moved on
-    if intent.status == "succeeded":
+    if intent.status == PaymentStatus.SUCCEEDED:
         ledger_post(
             kind="order_payment",
             idempotency_key=f"order:{order.pk}:capture",
-            postings=[
-                (
-                    account_system(kind="psp_clearing", currency=order.currency, key=intent.provider),
-                    -order.total,
-                ),
-                (
-                    account_system(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
-                    order.total,
-                ),
-            ],
+            postings=_capture_postings(
+                order, account_system(kind="psp_clearing", currency=order.currency, key=intent.provider)
+            ),
             memo=f"Renewal {order.msisdn} {order.plan_code}",
             reference=f"order:{order.pk}",
         )
         _order_paid(order)
-    elif intent.status in ("failed", "canceled"):
+    elif intent.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
         _move(
             order,
             OrderStatus.CANCELED,
             failure_code=(intent.failure_code or intent.status)[:60],
             failure_message=(intent.failure_message or "")[:300],
         )
+        _promotion_give_back(order)
 
 
 def order_fulfilment_settled(*, transaction: Any) -> None:
@@ -201,7 +227,8 @@ def order_fulfilment_settled(*, transaction: Any) -> None:
     order = _locked(int(transaction.reference.split(":", 1)[1]))
     if order.status != OrderStatus.FULFILLING:
         return
-    if transaction.status == "COMPLETED":
+    if transaction.status == FulfilmentStatus.COMPLETED:
+        bucket_credit_renewal(line=order.line, plan=order.plan, reference=f"order:{order.pk}")
         valid_until = line_renew(
             line=order.line, validity_days=order.validity_days, reference=f"order:{order.pk}"
         )
@@ -231,17 +258,19 @@ def _order_refund_to_wallet(order: RenewalOrder, *, reason: str) -> None:
     ledger_post(
         kind="order_refund",
         idempotency_key=f"order:{order.pk}:refund",
+        # The exact opposite of the capture: the payer gets back what they paid, and promotions
+        # expense its discount.
         postings=[
-            (
-                account_system(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
-                -order.total,
-            ),
-            (account_wallet(user=order.payer, currency=order.currency), order.total),
+            (account, -amount)
+            for account, amount in _capture_postings(
+                order, account_wallet(user=order.payer, currency=order.currency)
+            )
         ],
         memo=f"Refund of renewal {order.msisdn} {order.plan_code}",
         reference=f"order:{order.pk}",
     )
     _move(order, OrderStatus.REFUNDED)
+    _promotion_give_back(order)
     notification_send(
         user=order.payer,
         kind="renewal_failed",
@@ -303,7 +332,7 @@ def wallet_topup_settled(*, intent: Any) -> None:
     topup = WalletTopup.objects.select_for_update().select_related("user").get(pk=int(intent.purpose_id))
     if topup.status != TopupStatus.PENDING:
         return
-    if intent.status == "succeeded":
+    if intent.status == PaymentStatus.SUCCEEDED:
         ledger_post(
             kind="wallet_topup",
             idempotency_key=f"topup:{topup.pk}",
@@ -318,5 +347,5 @@ def wallet_topup_settled(*, intent: Any) -> None:
             reference=f"topup:{topup.pk}",
         )
         TOPUP_TRANSITIONS.apply(topup, field="status", target=TopupStatus.SUCCEEDED)
-    elif intent.status in ("failed", "canceled"):
+    elif intent.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
         TOPUP_TRANSITIONS.apply(topup, field="status", target=TopupStatus.FAILED)

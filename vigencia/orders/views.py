@@ -65,9 +65,12 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
     form = CheckoutForm(request.POST or None, initial={"idempotency_key": uuid.uuid4()})
     if request.method == "POST" and form.is_valid():
         method = form.cleaned_data["payment_method"]
+        promo_code = form.cleaned_data["promo_code"]
 
         def action() -> tuple[int, Any]:
-            order = order_create(payer=user, line=line, plan=plan, payment_method=method)
+            order = order_create(
+                payer=user, line=line, plan=plan, payment_method=method, promo_code=promo_code
+            )
             target = reverse("orders:detail", args=[order.pk])
             if order.payment_id:
                 target = PaymentIntent.objects.get(public_id=order.payment_id).checkout_url
@@ -78,7 +81,7 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
                 owner_id=user.pk,
                 key=str(form.cleaned_data["idempotency_key"]),
                 scope="portal.order",
-                payload={"line": line.pk, "plan": plan.pk, "method": method},
+                payload={"line": line.pk, "plan": plan.pk, "method": method, "promo_code": promo_code},
                 action=action,
             )
         except DomainError as error:
