@@ -18,7 +18,6 @@ class ShiftOpenForm(forms.Form):
         min_value=0,
         max_value=100_000,
         decimal_places=2,
-        initial=0,
         widget=forms.TextInput(attrs={**_NUMERIC, "autofocus": True}),
     )
 

@@ -1,0 +1,102 @@
+"""The store counter in a real browser: the demo agent logs in, opens a shift, sells a renewal for
+cash with a DNI, prints the receipt, the customer verifies it by its QR link, the agent closes the
+shift with a counted difference."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+
+from vigencia.accounts.models import User
+from vigencia.stores.models import Receipt, Shift
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOT = "/tmp/vigencia-pos-receipt.png"
+
+
+@pytest.fixture
+def demo(db) -> None:
+    from vigencia.accounts import demo as accounts
+    from vigencia.catalog import demo as catalog
+    from vigencia.stores import demo as stores
+
+    for module in (accounts, catalog, stores):
+        module.seed(StringIO())
+    # The demo agent reads Spanish; this test reads the English texts.
+    User.objects.filter(email="agent@demo.vigencia.pe").update(language="en")
+
+
+def test_cash_sale_from_login_to_printed_and_verified_receipt(live_server, chromium, demo) -> None:
+    page = chromium.new_page(viewport={"width": 1024, "height": 900}, locale="en-US")
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    # the demo agent logs in and lands on the counter
+    page.goto(f"{live_server.url}/accounts/login/?next=/stores/pos/")
+    page.get_by_label("Email").fill("agent@demo.vigencia.pe")
+    page.get_by_label("Password").fill("vigencia-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/stores/pos/")
+
+    # opens a shift with S/ 100 float (the field has the focus: keyboard only)
+    page.keyboard.type("100")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".pos-lookup")
+
+    # finds the number
+    page.get_by_label("Mobile number").fill("987 654 321")
+    page.get_by_label("Carrier").select_option("claro-pe")
+    page.get_by_role("button", name="Find").click()
+    assert page.locator(".pos-number").inner_text().startswith("+51 987 654 321")
+
+    # chooses the S/ 10 plan, checks the DNI, takes S/ 20 and sees the change
+    page.get_by_label("Claro Max S/ 10 · 7 days").check()
+    page.get_by_label("DNI").check()
+    page.get_by_label("Document number").fill("10117410-2")
+    page.get_by_label("Cash", exact=True).check()
+    page.get_by_label("Cash tendered (S/)").fill("20")
+    assert page.locator("#pos-change").inner_text().startswith("Change: S/ 10")
+    page.get_by_role("button", name="Complete the sale").click()
+
+    # lands on the receipt
+    page.wait_for_url(f"{live_server.url}/stores/pos/receipts/**")
+    receipt = Receipt.objects.get()
+    text = page.locator(".receipt").inner_text()
+    for expected in (
+        receipt.number,
+        "Vigencia Miraflores Larco",
+        "+51 ****4321",
+        "DNI ****7410",
+        "pending carrier confirmation",
+    ):
+        assert expected in text, expected
+    assert "10117410" not in page.content()
+    assert page.locator(".receipt-qr img").evaluate("img => img.naturalWidth") > 0
+
+    # prints: the 80 mm print layout hides the site's header and the buttons
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden()
+    assert page.locator(".js-print").is_hidden()
+    assert page.locator(".receipt").is_visible()
+    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.emulate_media(media="screen")
+
+    # the customer follows the QR link
+    customer = chromium.new_page()
+    customer.goto(
+        f"{live_server.url}/receipts/verify?number={receipt.number}&code={receipt.verification_code}"
+    )
+    assert "This receipt is genuine" in customer.locator("main").inner_text()
+    customer.goto(f"{live_server.url}/receipts/verify?number={receipt.number}&code=WRONG")
+    assert "We cannot confirm this receipt" in customer.locator("main").inner_text()
+
+    # the agent closes the shift, S/ 1 short
+    page.goto(f"{live_server.url}/stores/pos/shift/close/")
+    assert page.locator(".pos-expected").inner_text() == "S/\xa0110.00"
+    page.get_by_label("Cash counted in the drawer (S/)").fill("109")
+    page.get_by_role("button", name="Close the shift").click()
+    assert page.locator(".pos-difference").inner_text() == "S/\xa0-1.00"
+    assert Shift.objects.get().status == "closed"
+    assert problems == []
