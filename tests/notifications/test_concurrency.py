@@ -1,0 +1,97 @@
+"""Races, proven on PostgreSQL with real threads: a row is sent once, a key makes one set of rows."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, transaction
+from django_tasks_db.models import DBTaskResult
+
+from tests.factories import UserFactory
+from vigencia.notifications.channels import email as email_channel
+from vigencia.notifications.models import Notification
+from vigencia.notifications.services import notification_deliver, notification_send
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="races need PostgreSQL"),
+]
+
+
+def _race(count: int, work: Callable[[int], object]) -> list[object]:
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_eight_workers_on_one_row_send_it_once(monkeypatch):
+    # given one pending row and a slow mail server that counts what it is given
+    user = UserFactory()
+    [row] = notification_send(
+        user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="k"
+    )
+    sent: list[int] = []
+
+    def slow_deliver(notification, rendered) -> None:
+        time.sleep(0.2)
+        sent.append(notification.pk)
+
+    monkeypatch.setattr(email_channel, "deliver", slow_deliver)
+
+    # when eight workers run its task at once
+    results = _race(8, lambda _index: notification_deliver(notification_id=row.pk))
+
+    # then one of them sent it, once; the others found it claimed
+    assert sorted(results, key=str) == [None] * 7 + ["sent"]
+    assert sent == [row.pk]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_concurrent_sends_with_one_key_write_one_row_and_one_task():
+    # given a first caller whose transaction is still open when a second caller asks the same
+    user = UserFactory()
+    first_inserted = threading.Event()
+
+    def first(_index: int) -> list[int]:
+        with transaction.atomic():
+            rows = notification_send(
+                user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="k"
+            )
+            first_inserted.set()
+            time.sleep(0.3)
+        return [notification.pk for notification in rows]
+
+    def second(_index: int) -> list[int]:
+        first_inserted.wait(5)
+        rows = notification_send(
+            user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="k"
+        )
+        return [notification.pk for notification in rows]
+
+    # when both run
+    results = _race(2, lambda index: (first, second)[index](index))
+
+    # then the second waited on the unique index and answered the first's row
+    assert results[0] == results[1]
+    assert Notification.objects.count() == 1
+    assert DBTaskResult.objects.count() == 1
