@@ -233,13 +233,10 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
             )
             if order_status not in (OrderStatus.FAILED, OrderStatus.REFUNDED, OrderStatus.CANCELED):
                 return "in_progress"
-            # The carrier declined and the money went back to the wallet: try again later.
+            # The carrier declined and the money went back to the wallet: a new order now (the
+            # periodic job's interval is the wait between attempts).
             AUTORENEW_TRANSITIONS.apply(
-                run,
-                field="status",
-                target=AutoRenewStatus.PENDING,
-                failure_code="carrier_declined",
-                next_attempt_at=now + _backoff(run.attempts),
+                run, field="status", target=AutoRenewStatus.PENDING, failure_code="carrier_declined"
             )
         if run.status == AutoRenewStatus.FAILED:
             return f"failed:{run.failure_code}"
