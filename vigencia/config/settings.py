@@ -325,3 +325,7 @@ VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
 # refund or goodwill credit needs a second approver (an operator), in minor units of its currency.
 VIGENCIA_SUPPORT_TARGET_HOURS = {"urgent": (1, 8), "high": (4, 24), "normal": (8, 72), "low": (24, 120)}
 VIGENCIA_SUPPORT_APPROVAL_LIMIT_MINOR = int(os.environ.get("VIGENCIA_SUPPORT_APPROVAL_LIMIT_MINOR", "5000"))
+
+# lines (keep-alive): hourly tick = lifecycle sweep + reminders (quiet hours need the hourly pass) +
+# auto-renew; each step is idempotent, so overlapping with "lines.sweep" is harmless.
+VIGENCIA_PERIODIC_JOBS["lines.keepalive"] = {"task": "vigencia.lines.tasks.keepalive_tick_task", "every": 3600}

@@ -11,3 +11,11 @@ from vigencia.lines.lifecycle import lifecycle_sweep
 def lifecycle_sweep_task() -> dict[str, int]:
     """The periodic lifecycle sweep (VIGENCIA_PERIODIC_JOBS["lines.sweep"])."""
     return lifecycle_sweep()
+
+
+@task()
+def keepalive_tick_task() -> dict[str, object]:
+    """The periodic keep-alive tick: sweep, reminders, auto-renew (VIGENCIA_PERIODIC_JOBS["lines.keepalive"])."""
+    from vigencia.lines.keepalive import keepalive_tick
+
+    return keepalive_tick()
