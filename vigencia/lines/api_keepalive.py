@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Literal
 
 from django.http import HttpRequest
@@ -10,11 +11,14 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from vigencia.accounts.auth import api_user, bearer
+from vigencia.catalog.models import Plan
 from vigencia.core import clock
 from vigencia.core.schemas import ErrorOut, MoneyOut
+from vigencia.lines.autorenew import autorenew_next, autorenew_set
 from vigencia.lines.lifecycle import line_anchor, line_status_due, line_timeline
-from vigencia.lines.models import LineStatus
+from vigencia.lines.models import AutoRenewSetting, Line, LineStatus
 from vigencia.lines.planner import NumberLost, keepalive_compare, keepalive_plan
+from vigencia.lines.reminders import reminder_prefs, reminder_settings_set
 from vigencia.lines.selectors import line_get
 
 router = Router(tags=["keep-alive"], auth=bearer)
@@ -125,3 +129,104 @@ def keepalive_compare_get(request: HttpRequest, query: Query[PlanQuery]) -> list
         {"carrier": cost.carrier.code, "total": cost.total.as_dict(), "steps_count": cost.steps_count}
         for cost in keepalive_compare(months=query.months, goal=query.goal)
     ]
+
+
+# --- reminders and auto-renew ---------------------------------------------------------------------
+
+
+class RemindersIn(Schema):
+    lead_days: list[int] = Field(
+        description="Days before the next deadline, each 1 to 90, at most 5; [] turns reminders off."
+    )
+    channels: list[str] = Field(description="email, sms (needs a phone on the account) and/or webhook.")
+    quiet_start: dt.time | None = Field(None, description="Quiet hours start, owner's timezone (21:00).")
+    quiet_end: dt.time | None = Field(None, description="Quiet hours end, owner's timezone (08:00).")
+
+
+class RemindersOut(Schema):
+    lead_days: list[int]
+    channels: list[str]
+    quiet_start: dt.time
+    quiet_end: dt.time
+
+
+class AutoRenewIn(Schema):
+    enabled: bool
+    plan_id: int = Field(description="A plan on sale from the line's carrier.")
+    days_before: int = Field(3, description="Days before the next deadline to charge, 2 to 60.")
+
+
+class AutoRenewOut(Schema):
+    enabled: bool
+    plan_id: int | None
+    days_before: int
+    next_charge_on: dt.date | None = Field(description="When the next charge is planned, if on.")
+    deadline: dt.date | None = Field(description="The deadline that charge renews before.")
+
+
+def _reminders_out(line: Line) -> dict[str, object]:
+    return asdict(reminder_prefs(line))
+
+
+def _autorenew_out(line: Line) -> dict[str, object]:
+    setting = AutoRenewSetting.objects.filter(line=line).select_related("plan").first()
+    if setting is None:
+        return {"enabled": False, "plan_id": None, "days_before": 3, "next_charge_on": None, "deadline": None}
+    upcoming = (
+        autorenew_next(line, setting, today=clock.today(line.carrier.timezone)) if setting.enabled else None
+    )
+    return {
+        "enabled": setting.enabled,
+        "plan_id": setting.plan_id,
+        "days_before": setting.days_before,
+        "next_charge_on": upcoming.charge_on if upcoming else None,
+        "deadline": upcoming.deadline.at if upcoming else None,
+    }
+
+
+@router.get(
+    "/lines/{int:line_id}/reminders", response={200: RemindersOut, **_ONE}, summary="A line's reminders"
+)
+def line_reminders_get(request: HttpRequest, line_id: int) -> dict[str, object]:
+    return _reminders_out(line_get(owner=api_user(request), line_id=line_id))
+
+
+@router.put(
+    "/lines/{int:line_id}/reminders",
+    response={200: RemindersOut, **_ONE},
+    summary="Set a line's reminders",
+    description="422 `invalid_lead_days`, `invalid_channels` or `phone_missing`; nothing is written then.",
+)
+def line_reminders_put(request: HttpRequest, line_id: int, payload: RemindersIn) -> dict[str, object]:
+    line = line_get(owner=api_user(request), line_id=line_id)
+    reminder_settings_set(
+        line=line,
+        lead_days=payload.lead_days,
+        channels=payload.channels,
+        quiet_start=payload.quiet_start,
+        quiet_end=payload.quiet_end,
+    )
+    return _reminders_out(line)
+
+
+@router.get(
+    "/lines/{int:line_id}/auto-renew", response={200: AutoRenewOut, **_ONE}, summary="A line's auto-renew"
+)
+def line_autorenew_get(request: HttpRequest, line_id: int) -> dict[str, object]:
+    return _autorenew_out(line_get(owner=api_user(request), line_id=line_id))
+
+
+@router.put(
+    "/lines/{int:line_id}/auto-renew",
+    response={200: AutoRenewOut, **_ONE},
+    summary="Turn a line's auto-renew on or off",
+    description=(
+        "Paid from the wallet `days_before` the next deadline. 422 `invalid_days_before`, "
+        "`plan_not_found`, `plan_wrong_carrier`, `plan_not_on_sale`; 409 `line_recycled`."
+    ),
+)
+def line_autorenew_put(request: HttpRequest, line_id: int, payload: AutoRenewIn) -> dict[str, object]:
+    line = line_get(owner=api_user(request), line_id=line_id)
+    plan = Plan.objects.filter(pk=payload.plan_id).first()
+    autorenew_set(line=line, enabled=payload.enabled, plan=plan, days_before=payload.days_before)
+    return _autorenew_out(line)
