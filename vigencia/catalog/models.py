@@ -136,3 +136,127 @@ class Plan(TimeStampedModel):
         if language.startswith("es"):
             return self.name_es
         return self.name_en
+
+
+# Promotions (codes and automatic campaigns) and FX rates: see catalog/promotions.py and catalog/fx.py.
+
+
+class PromotionKind(models.TextChoices):
+    PERCENT_OFF = "percent_off", _("Percent off")
+    FIXED_OFF = "fixed_off", _("Fixed amount off")
+    BONUS_DATA = "bonus_data", _("Bonus data")
+    EXTRA_DAYS = "extra_days", _("Extra validity days")
+
+
+class PromotionAudience(models.TextChoices):
+    EVERYONE = "everyone", _("Everyone")
+    NEW = "new", _("New customers (no renewal yet)")
+    EXISTING = "existing", _("Existing customers")
+
+
+class Promotion(TimeStampedModel):
+    """A discount or bonus on a renewal: a code people type, or (without a code) an automatic campaign.
+
+    Scope is data: empty carriers/plans/channels mean "any". `uses_count` is the total reserved so
+    far, moved only by a conditional UPDATE (WHERE uses_count < max_uses), so concurrent checkouts
+    can never pass the limit."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        blank=True,
+        help_text=_("Empty: an automatic campaign, applied without a code."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=12, choices=PromotionKind.choices)
+    percent_off = models.PositiveSmallIntegerField(_("percent off"), null=True, blank=True)
+    amount_off_minor = models.BigIntegerField(_("amount off (minor units)"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    bonus_data_mb = models.PositiveIntegerField(_("bonus data (MB)"), default=0)
+    extra_days = models.PositiveIntegerField(_("extra validity days"), default=0)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    carriers = models.ManyToManyField(Carrier, blank=True, related_name="+", verbose_name=_("carriers"))
+    plans = models.ManyToManyField(Plan, blank=True, related_name="+", verbose_name=_("plans"))
+    channels = models.JSONField(
+        _("channels"), default=list, blank=True, help_text=_('e.g. ["online", "store"]; empty: every channel')
+    )
+    audience = models.CharField(
+        _("customers"), max_length=10, choices=PromotionAudience.choices, default=PromotionAudience.EVERYONE
+    )
+    max_uses = models.PositiveIntegerField(_("uses in total"), null=True, blank=True)
+    max_uses_per_subscriber = models.PositiveIntegerField(_("uses per subscriber"), null=True, blank=True)
+    uses_count = models.PositiveIntegerField(_("used"), default=0, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-starts_at", "code"]
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="catalog_promotion_code_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=models.F("ends_at")), name="catalog_promotion_window"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="percent_off") | Q(percent_off__gte=1, percent_off__lte=99),
+                name="catalog_promotion_percent_1_99",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="fixed_off")
+                | (Q(amount_off_minor__gt=0) & Q(currency__regex=r"^[A-Z]{3}$")),
+                name="catalog_promotion_fixed_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(uses_count__lte=models.F("max_uses")),
+                name="catalog_promotion_within_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code or self.name
+
+
+class PromotionUse(models.Model):
+    """How many times one subscriber holds a promotion: a counter row moved by a conditional UPDATE."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="uses")
+    subscriber = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "subscriber"], name="catalog_promotion_use_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion} × {self.used} ({self.subscriber_id})"
+
+
+class FxRate(models.Model):
+    """1 unit of `base` is `rate` units of `quote` on `as_of` (operator-maintained or imported from
+    CSV). Used only to show approximate amounts; nothing is ever charged in a converted currency."""
+
+    base = models.CharField(_("from"), max_length=3)
+    quote = models.CharField(_("to"), max_length=3)
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=8)
+    as_of = models.DateField(_("as of"))
+    source = models.CharField(_("source"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["base", "quote", "-as_of"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "as_of"], name="catalog_fxrate_once_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="catalog_fxrate_positive"),
+            models.CheckConstraint(
+                condition=Q(base__regex=r"^[A-Z]{3}$") & Q(quote__regex=r"^[A-Z]{3}$"),
+                name="catalog_fxrate_currency_iso",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base}/{self.quote} {self.rate} @ {self.as_of}"

@@ -12,6 +12,7 @@ from ninja.openapi.docs import Swagger
 
 from vigencia.accounts.api import router as accounts_router
 from vigencia.catalog.api import router as catalog_router
+from vigencia.catalog.api_compare import router as compare_router
 from vigencia.core.errors import DomainError
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
@@ -20,6 +21,7 @@ from vigencia.orders.api import router as orders_router
 from vigencia.notifications.api import router as notifications_router
 from vigencia.payments.api import router as payments_router, test_helpers_router as payments_test_helpers_router
 from vigencia.stores.api import pos_router, router as stores_router
+from vigencia.support.api import router as support_router
 from vigencia.usage.api import router as usage_router
 from vigencia.vouchers.api import reseller_router, router as vouchers_router
 
@@ -76,6 +78,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/auth", accounts_router)
+api.add_router("/", compare_router)
 api.add_router("/", catalog_router)
 api.add_router("/lines", lines_router)
 api.add_router("/", keepalive_router)
@@ -89,3 +92,4 @@ api.add_router("/", usage_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/", vouchers_router)
 api.add_router("/reseller", reseller_router)
+api.add_router("/", support_router)

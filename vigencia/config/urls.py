@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("vigencia.accounts.urls")),
     path("lines/", include("vigencia.lines.urls")),
+    path("plans/compare/", include("vigencia.catalog.compare_urls")),
     path("plans/", include("vigencia.catalog.urls")),
     path("payments/", include("vigencia.payments.urls")),
     path("", include("vigencia.orders.urls")),
@@ -21,5 +22,7 @@ urlpatterns = [
     path("receipts/", include("vigencia.stores.receipt_urls")),
     path("usage/", include("vigencia.usage.urls")),
     path("vouchers/", include("vigencia.vouchers.urls")),
+    path("support/", include("vigencia.support.urls")),
+    path("backoffice/", include("vigencia.support.backoffice_urls")),
     path("", include("vigencia.core.urls")),
 ]

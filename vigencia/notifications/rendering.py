@@ -19,6 +19,9 @@ KINDS: dict[str, frozenset[str]] = {
     ),
     "wallet_topped_up": frozenset({"amount", "balance"}),
     "message": frozenset({"subject", "body"}),
+    # support (templates in vigencia/support/templates/notifications/)
+    "ticket_reply": frozenset({"ticket_id", "subject", "body", "ticket_url"}),
+    "support_credit": frozenset({"ticket_id", "amount", "destination", "reason", "ticket_url"}),
 }
 # Context values that are ISO dates, shown to people as dates in their language.
 DATE_KEYS = frozenset({"valid_until"})

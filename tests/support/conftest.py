@@ -1,0 +1,22 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from tests.factories import UserFactory
+from tests.orders.conftest import fund_wallet, line, plan, simulator  # noqa: F401  (shared fixtures)
+from vigencia.accounts import roles
+
+
+def _with_role(role: str, email: str):
+    person = UserFactory(email=email)
+    person.groups.add(Group.objects.get_or_create(name=role)[0])
+    return person
+
+
+@pytest.fixture
+def agent(db):
+    return _with_role(roles.SUPPORT, "agent@example.com")
+
+
+@pytest.fixture
+def operator(db):
+    return _with_role(roles.OPERATOR, "operator@example.com")

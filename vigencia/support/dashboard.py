@@ -1,0 +1,131 @@
+"""The operator's dashboard: the business at a glance, from the ledger and the order tables.
+
+Money figures are ledger balances (`ledger_totals`, the same sums `vigencia ledger verify` proves
+against the postings); counts come from the orders, lines, fulfilment, payments and ticket tables.
+Each figure has a key whose rows `figure_rows` lists (the page behind it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy as _
+
+from vigencia.core import clock
+from vigencia.core.money import Money
+from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
+from vigencia.ledger.models import AccountKind, LedgerAccount
+from vigencia.ledger.selectors import ledger_totals
+from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
+from vigencia.orders.models import Channel, OrderStatus, RenewalOrder
+from vigencia.payments.models import PaymentIntent, PaymentStatus
+from vigencia.support.selectors import tickets_past_target
+
+RENEWAL_DAYS = 14
+AT_RISK_DAYS = 7
+LOST_DAYS = 30
+FAILED_PAYMENT_DAYS = 30
+
+# Ledger kinds whose balance is shown, with the sign that makes the figure read as a positive amount
+# (promotions expense is a source account: its balance is negative as money is spent).
+LEDGER_FIGURES = {
+    AccountKind.REVENUE: (1, _("Revenue")),
+    AccountKind.WALLET: (1, _("Wallet float")),
+    AccountKind.VOUCHER_LIABILITY: (1, _("Voucher liability")),
+    AccountKind.CARRIER_PAYABLE: (1, _("Owed to carriers")),
+    AccountKind.PROMOTIONS_EXPENSE: (-1, _("Spent on promotions")),
+    AccountKind.REFUNDS: (-1, _("Refunded by support")),
+}
+COUNT_FIGURES = {
+    "lines_at_risk": _("Lines at risk (deadline within 7 days)"),
+    "numbers_lost": _("Numbers lost in the last 30 days"),
+    "pending_fulfilments": _("Top-ups waiting for the carrier"),
+    "failed_payments": _("Failed payments in the last 30 days"),
+    "tickets_past_target": _("Open tickets past target"),
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: Any
+    value: int | Money
+
+
+def _today(at: datetime) -> date:
+    return at.astimezone(ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)).date()
+
+
+def figure_rows(key: str, *, at: datetime | None = None) -> QuerySet[Any]:
+    """The rows behind a count figure (KeyError for an unknown key)."""
+    at = at or clock.now()
+    today = _today(at)
+    if key == "lines_at_risk":
+        # No auto-renew exists yet: every line due soon is at risk.
+        return Line.objects.filter(
+            removed_at__isnull=True,
+            status__in=(LineStatus.ACTIVE, LineStatus.RESTRICTED),
+            valid_until__gte=today,
+            valid_until__lte=today + timedelta(days=AT_RISK_DAYS),
+        ).order_by("valid_until", "pk")
+    if key == "numbers_lost":
+        return LineEvent.objects.filter(
+            kind=LineEventKind.STATUS_CHANGED,
+            data__to=LineStatus.RECYCLED,
+            at__gte=at - timedelta(days=LOST_DAYS),
+        ).order_by("-at")
+    if key == "pending_fulfilments":
+        return FulfilmentTransaction.objects.exclude(status__in=FINAL_STATUSES).order_by("created_at")
+    if key == "failed_payments":
+        return PaymentIntent.objects.filter(
+            status=PaymentStatus.FAILED, created_at__gte=at - timedelta(days=FAILED_PAYMENT_DAYS)
+        ).order_by("-created_at")
+    if key == "tickets_past_target":
+        return tickets_past_target(at=at).order_by("resolution_due_at")
+    if key.startswith("ledger:"):
+        return LedgerAccount.objects.filter(kind=key.split(":", 1)[1]).order_by("code")
+    if key == "renewals":
+        return RenewalOrder.objects.filter(
+            status=OrderStatus.COMPLETED, completed_at__gte=at - timedelta(days=RENEWAL_DAYS)
+        ).order_by("-completed_at")
+    raise KeyError(key)
+
+
+def renewals_per_day(*, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Completed renewals per day (display timezone) and channel over the last 14 days, oldest first,
+    every day present (zeros included)."""
+    at = at or clock.now()
+    today = _today(at)
+    days = [today - timedelta(days=offset) for offset in range(RENEWAL_DAYS - 1, -1, -1)]
+    counts = (
+        RenewalOrder.objects.filter(
+            status=OrderStatus.COMPLETED, completed_at__gte=at - timedelta(days=RENEWAL_DAYS)
+        )
+        .annotate(day=TruncDate("completed_at", tzinfo=ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)))
+        .values("day", "channel")
+        .annotate(count=Count("id"))
+    )
+    table = {day: dict.fromkeys(Channel.values, 0) for day in days}
+    for row in counts:
+        if row["day"] in table:
+            table[row["day"]][row["channel"]] = row["count"]
+    return [{"day": day, **table[day], "total": sum(table[day].values())} for day in days]
+
+
+def dashboard_figures(*, at: datetime | None = None) -> list[Figure]:
+    """Every figure: ledger balances per kind and currency, then the counts."""
+    at = at or clock.now()
+    totals = ledger_totals()
+    figures = []
+    for kind, (sign, label) in LEDGER_FIGURES.items():
+        for currency, total in sorted(totals.get(kind, {"PEN": 0}).items()):
+            figures.append(Figure(key=f"ledger:{kind}", label=label, value=Money(sign * total, currency)))
+    for key, label in COUNT_FIGURES.items():
+        figures.append(Figure(key=key, label=label, value=figure_rows(key, at=at).count()))
+    return figures

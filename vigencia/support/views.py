@@ -1,0 +1,85 @@
+"""Subscriber pages: my tickets, open one (from a line, order, receipt or anomaly), the thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from vigencia.core.errors import DomainError
+from vigencia.lines.selectors import line_get
+from vigencia.orders.selectors import order_get
+from vigencia.stores.models import Receipt
+from vigencia.support.forms import ReplyForm, TicketForm
+from vigencia.support.models import TicketCategory
+from vigencia.support.selectors import ticket_get, ticket_list
+from vigencia.support.services import ticket_open, ticket_reply
+from vigencia.usage.models import Anomaly
+
+
+def _about(request: HttpRequest) -> dict[str, Any]:
+    """What the ticket is about, from ?line= / ?order= / ?receipt= / ?anomaly= (404 if not the user's)."""
+    user: Any = request.user
+    about: dict[str, Any] = {}
+    try:
+        if request.GET.get("line", "").isdigit():
+            about["line"] = line_get(owner=user, line_id=int(request.GET["line"]))
+        if request.GET.get("order", "").isdigit():
+            about["order"] = order_get(payer=user, order_id=int(request.GET["order"]))
+    except DomainError:
+        raise Http404 from None
+    if request.GET.get("receipt", "").isdigit():
+        about["receipt"] = Receipt.objects.filter(pk=int(request.GET["receipt"]), order__payer=user).first()
+        if about["receipt"] is None:
+            raise Http404
+    if request.GET.get("anomaly", "").isdigit():
+        about["anomaly"] = Anomaly.objects.filter(pk=int(request.GET["anomaly"]), line__owner=user).first()
+        if about["anomaly"] is None:
+            raise Http404
+    return about
+
+
+@login_required
+@require_GET
+def ticket_list_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "support/list.html", {"tickets": ticket_list(subscriber=request.user)[:100]})  # type: ignore[arg-type]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    about = _about(request)
+    initial = {"category": TicketCategory.RENEWAL_NOT_RECEIVED if "order" in about else TicketCategory.OTHER}
+    form = TicketForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = ticket_open(subscriber=request.user, **form.cleaned_data, **about)  # type: ignore[arg-type]
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            return redirect("support:detail", ticket.pk)
+    return render(request, "support/new.html", {"form": form, "about": about})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user: Any = request.user
+    try:
+        ticket = ticket_get(subscriber=user, ticket_id=ticket_id)
+    except DomainError:
+        raise Http404 from None
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket_reply(ticket=ticket, author=user, body=form.cleaned_data["message"])
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            return redirect("support:detail", ticket.pk)
+    return render(
+        request, "support/detail.html", {"ticket": ticket, "messages_": ticket.messages.all(), "form": form}
+    )

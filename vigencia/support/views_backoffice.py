@@ -1,0 +1,155 @@
+"""Back-office pages for support agents (queue, ticket, actions) and operators (dashboard, approvals)."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required, user_passes_test
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from vigencia.core.errors import DomainError
+from vigencia.core.money import Money
+from vigencia.support.dashboard import dashboard_figures, figure_rows, renewals_per_day
+from vigencia.support.forms import ActionForm, ReplyForm, StatusForm
+from vigencia.support.models import ActionKind, SupportAction, Ticket, TicketStatus
+from vigencia.support.selectors import actions_waiting_approval, ticket_queue
+from vigencia.support.services import (
+    is_agent,
+    is_operator,
+    support_action_approve,
+    support_action_reject,
+    support_action_request,
+    ticket_reply,
+    ticket_set_status,
+)
+
+agent_required = user_passes_test(is_agent)
+operator_required = user_passes_test(is_operator)
+
+
+@login_required
+@operator_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    figure = request.GET.get("figure", "")
+    rows = None
+    if figure:
+        try:
+            rows = figure_rows(figure)[:200]
+        except KeyError:
+            raise Http404 from None
+    days = renewals_per_day()
+    peak = max((day["total"] for day in days), default=0) or 1
+    return render(
+        request,
+        "support/dashboard.html",
+        {
+            "figures": dashboard_figures(),
+            "days": [(day, day["total"] * 100 // peak) for day in days],
+            "figure": figure,
+            "rows": rows,
+            "approvals": actions_waiting_approval(),
+        },
+    )
+
+
+@login_required
+@operator_required
+@require_GET
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="dashboard.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["figure", "currency", "value"])
+    for figure in dashboard_figures():
+        if isinstance(figure.value, Money):
+            writer.writerow([figure.key, figure.value.currency, figure.value.decimal])
+        else:
+            writer.writerow([figure.key, "", figure.value])
+    for day in renewals_per_day():
+        for channel, count in day.items():
+            if channel != "day":
+                writer.writerow([f"renewals:{day['day'].isoformat()}:{channel}", "", count])
+    return response
+
+
+@login_required
+@agent_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    tickets = ticket_queue(status=status if status in TicketStatus.values else None)
+    return render(request, "support/queue.html", {"tickets": tickets[:200], "status": status})
+
+
+@login_required
+@agent_required
+@require_http_methods(["GET", "POST"])
+def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    agent: Any = request.user
+    item = get_object_or_404(Ticket.objects.select_related("subscriber", "order", "line"), pk=ticket_id)
+    reply, status, action = (
+        ReplyForm(prefix="reply"),
+        StatusForm(prefix="status"),
+        ActionForm(prefix="action"),
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            if "reply-message" in request.POST:
+                reply = ReplyForm(request.POST, prefix="reply")
+                if reply.is_valid():
+                    ticket_reply(ticket=item, author=agent, body=reply.cleaned_data["message"])
+                    return redirect("backoffice:ticket", item.pk)
+            elif "status-status" in request.POST:
+                status = StatusForm(request.POST, prefix="status")
+                if status.is_valid():
+                    ticket_set_status(ticket=item, actor=agent, status=status.cleaned_data["status"])
+                    return redirect("backoffice:ticket", item.pk)
+            else:
+                action = ActionForm(request.POST, prefix="action")
+                if action.is_valid():
+                    data = action.cleaned_data
+                    amount = None
+                    if data["kind"] != ActionKind.RETRY_FULFILMENT:
+                        currency = item.order.currency if item.order else "PEN"
+                        amount = Money.from_decimal(data["amount"] or Decimal(0), currency)
+                    support_action_request(
+                        ticket=item, agent=agent, kind=data["kind"], reason=data["reason"], amount=amount
+                    )
+                    return redirect("backoffice:ticket", item.pk)
+        except DomainError as exc:
+            error = str(exc.message)
+    return render(
+        request,
+        "support/backoffice_ticket.html",
+        {
+            "ticket": item,
+            "messages_": item.messages.select_related("author"),
+            "events": item.events.select_related("actor"),
+            "actions": item.actions.select_related("requested_by", "approved_by"),
+            "reply": reply,
+            "status_form": status,
+            "action_form": action,
+            "error": error,
+        },
+    )
+
+
+@login_required
+@operator_required
+@require_POST
+def action_decide(request: HttpRequest, action_id: int) -> HttpResponse:
+    action = get_object_or_404(SupportAction, pk=action_id)
+    try:
+        if request.POST.get("decision") == "reject":
+            support_action_reject(action=action, approver=request.user)  # type: ignore[arg-type]
+        else:
+            support_action_approve(action=action, approver=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        return render(request, "support/error.html", {"error": str(exc.message)}, status=exc.status)
+    return redirect("backoffice:dashboard")
