@@ -67,11 +67,6 @@ def test_cash_sale_renews_the_subscribers_line_and_numbers_the_receipt(
     assert list(order_list(payer=user)) == [order]
 
 
-@pytest.mark.xfail(
-    reason="orders.order_fulfilment_settled compares the fulfilment status with 'COMPLETED' (fulfilment "
-    "uses 'completed') and the orders URLs are not mounted yet: the lead is wiring orders",
-    strict=False,
-)
 def test_store_sale_completes_when_the_carrier_confirms(
     agent_api, user, claro, open_shift, sale_body, run_tasks
 ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -42,7 +44,7 @@ class LineLookupForm(forms.Form):
 
     def __init__(self, *args, carriers: list[tuple[str, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["carrier"].choices = carriers
+        cast(forms.ChoiceField, self.fields["carrier"]).choices = carriers
 
 
 class SaleForm(forms.Form):
@@ -87,4 +89,4 @@ class SaleForm(forms.Form):
 
     def __init__(self, *args, plans: list[tuple[int, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = plans
+        cast(forms.ChoiceField, self.fields["plan"]).choices = plans

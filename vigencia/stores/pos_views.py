@@ -199,8 +199,9 @@ def pos_sale(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             form_add_domain_error(form, error, fields=SALE_FIELDS)
         # A corrected form is a new sale attempt: give it a new key.
-        form.data = form.data.copy()
-        form.data["idempotency_key"] = str(uuid.uuid4())
+        fresh = request.POST.copy()
+        fresh["idempotency_key"] = str(uuid.uuid4())
+        form.data = fresh
     return render(
         request,
         "stores/pos/sale.html",

@@ -416,7 +416,8 @@ def pos_line_find(*, msisdn: str, carrier: Carrier) -> Line | None:
     holder's."""
     lines = [line for line in pos_lines_of_number(msisdn=msisdn) if line.carrier_id == carrier.pk]
     subscribers = [line for line in lines if line.owner.email != WALK_IN_EMAIL]
-    return (subscribers or lines or [None])[0]
+    chosen = subscribers or lines
+    return chosen[0] if chosen else None
 
 
 def receipt_for_agent(*, agent: User, number: str) -> Receipt:
