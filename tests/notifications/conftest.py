@@ -45,6 +45,8 @@ def _notification_settings(settings, tmp_path) -> None:
     settings.VIGENCIA_NOTIFICATION_BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600]
     settings.VIGENCIA_NOTIFICATION_MAX_ATTEMPTS = 6
     settings.VIGENCIA_WEBHOOK_TIMEOUT_SECONDS = 2
+    # The test receivers listen on 127.0.0.1; the guard against internal hosts has its own tests.
+    settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = True
     settings.VIGENCIA_SMS_GATEWAY = "vigencia.notifications.channels.sms.FileSmsGateway"
     settings.VIGENCIA_SMS_DIR = tmp_path / "sms"
 

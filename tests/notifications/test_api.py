@@ -150,3 +150,35 @@ def test_without_a_token_it_is_401(anon_api, method, path):
     response = getattr(anon_api, method)(f"/api/v1/notifications{path}")
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/h",
+        "http://localhost/h",
+        "https://api.localhost/h",
+        "http://10.0.0.5/h",
+        "http://192.168.1.1/h",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/h",
+        "http://0.0.0.0/h",
+    ],
+)
+def test_internal_hosts_are_refused_outside_development(api, settings, url):
+    settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = False
+
+    response = api.put_json(URL, {"url": url})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_webhook_url"
+    assert WebhookEndpoint.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com/h", "http://8.8.8.8:8080/h", "https://[2001:4860:4860::8888]/h"]
+)
+def test_public_hosts_are_accepted_outside_development(api, settings, url):
+    settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = False
+
+    assert api.put_json(URL, {"url": url}).status_code == 201

@@ -313,6 +313,8 @@ VIGENCIA_NOTIFICATION_BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600]
 VIGENCIA_NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("VIGENCIA_NOTIFICATION_MAX_ATTEMPTS", "6"))
 VIGENCIA_NOTIFICATION_CLAIM_SECONDS = 600
 VIGENCIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Webhook URLs on localhost or private/link-local IPs: only in development (or when set).
+VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = env_bool("VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS", default=DEBUG)
 VIGENCIA_SMS_GATEWAY = os.environ.get("VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway")
 VIGENCIA_SMS_DIR = Path(os.environ.get("VIGENCIA_SMS_DIR", VAR_DIR / "sms"))
 VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -220,6 +222,18 @@ def notification_requeue_stale() -> int:
     return len(ids)
 
 
+def _is_internal_host(host: str) -> bool:
+    """localhost or an IP literal that is not public (loopback, private, link-local such as the
+    cloud metadata address): a subscriber's URL must not make the platform call its own network."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
 def _validated_url(url: str) -> str:
     url = (url or "").strip()
     try:
@@ -229,6 +243,10 @@ def _validated_url(url: str) -> str:
     except ValidationError:
         raise InvalidInput(
             _("Enter a valid http or https URL."), code="invalid_webhook_url", details={"field": "url"}
+        )
+    if not settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS and _is_internal_host(urlsplit(url).hostname or ""):
+        raise InvalidInput(
+            _("Webhooks go to public addresses only."), code="invalid_webhook_url", details={"field": "url"}
         )
     return url
 
