@@ -182,3 +182,20 @@ def test_public_hosts_are_accepted_outside_development(api, settings, url):
     settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = False
 
     assert api.put_json(URL, {"url": url}).status_code == 201
+
+
+def test_notifications_filter_by_status_and_channel(api, user, run_tasks):
+    WebhookEndpoint.objects.create(user=user, url="https://hooks.example.com/h", secret="s", active=False)
+    notification_send(user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="a")
+    run_tasks()
+    notification_send(
+        user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="b", channels=["sms"]
+    )
+
+    sent = api.get("/api/v1/notifications?status=sent").json()
+    sms = api.get("/api/v1/notifications?channel=sms&status=pending").json()
+
+    assert [(item["channel"], item["status"]) for item in sent["items"]] == [("email", "sent")]
+    assert [(item["channel"], item["status"]) for item in sms["items"]] == [("sms", "pending")]
+    assert api.get("/api/v1/notifications?status=lost").status_code == 422
+    assert api.get("/api/v1/notifications?channel=fax").status_code == 422

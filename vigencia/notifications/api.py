@@ -5,14 +5,19 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import NotFound
 from vigencia.core.schemas import ErrorOut
 from vigencia.notifications.models import Notification, WebhookEndpoint
-from vigencia.notifications.schemas import NotificationOut, NotificationPagination, WebhookIn, WebhookOut
+from vigencia.notifications.schemas import (
+    NotificationOut,
+    NotificationPagination,
+    WebhookIn,
+    WebhookOut,
+)
 from vigencia.notifications.selectors import notification_list, webhook_endpoint_get
 from vigencia.notifications.services import webhook_endpoint_delete, webhook_endpoint_set
 
@@ -33,11 +38,19 @@ def _webhook_out(endpoint: WebhookEndpoint, *, secret: str | None = None) -> Web
 
 
 @router.get(
-    "", response={200: list[NotificationOut], **_AUTH}, summary="The caller's notifications, newest first"
+    "",
+    response={200: list[NotificationOut], **_AUTH},
+    summary="The caller's notifications, newest first",
+    description="Filter with `status` (pending, sent, failed) and `channel` (email, webhook, sms).",
 )
 @paginate(NotificationPagination)
-def notifications(request: HttpRequest) -> QuerySet[Notification]:
-    return notification_list(user=api_user(request))
+def notifications(
+    request: HttpRequest,
+    # Builtin annotations only: @paginate resolves them outside this module.
+    status: str | None = Query(None, pattern="^(pending|sent|failed)$"),
+    channel: str | None = Query(None, pattern="^(email|webhook|sms)$"),
+) -> QuerySet[Notification]:
+    return notification_list(user=api_user(request), status=status, channel=channel)
 
 
 @router.get(
