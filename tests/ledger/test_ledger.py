@@ -154,7 +154,6 @@ def test_verify_finds_a_tampered_cached_balance_and_an_unbalanced_transaction(us
     # Mend it so the suite's own after-test check passes.
     Posting.objects.filter(transaction=entry, amount_minor=-900).update(amount_minor=-1000)
     LedgerAccount.objects.filter(code=f"wallet:{user.pk}:PEN").update(balance_minor=1000)
-    LedgerAccount.objects.filter(code="psp_clearing:sandbox:PEN").update(balance_minor=-1000)
 
 
 def test_verify_finds_an_unbalanced_transaction_and_one_without_postings_written_by_raw_sql(user):

@@ -13,10 +13,9 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
-
-from tests.fulfilment.test_carrier_sim import API_KEY, carrier_sim  # noqa: F401 (fixture)
 from django_tasks_db.models import DBTaskResult
 
+from tests.fulfilment.test_carrier_sim import API_KEY, carrier_sim  # noqa: F401 (fixture)
 from vigencia.core import clock
 from vigencia.fulfilment.models import FulfilmentTransaction
 from vigencia.fulfilment.services import fulfilment_reconcile
@@ -38,8 +37,8 @@ def test_500_orders_through_a_carrier_failing_20_percent_all_end_completed_or_re
 ):
     # given an aggregator where 10% of calls time out and 10% fail (half of those still top up), 5% decline
     url = carrier_sim(
-        "--timeout-rate", "0.1", "--error-rate", "0.1", "--decline-rate", "0.05", "--hang-ms", "400",
-        "--seed", "11", timeout=0.2,
+        "--timeout-rate", "0.1", "--error-rate", "0.1", "--decline-rate", "0.05", "--hang-ms", "200",
+        "--seed", "11", timeout=0.1,
     )  # fmt: skip
     settings.VIGENCIA_FULFILMENT_RETRY_SECONDS = 0
     fund_wallet(user, 500 * plan.price_minor)
@@ -56,10 +55,10 @@ def test_500_orders_through_a_carrier_failing_20_percent_all_end_completed_or_re
     run_tasks()
 
     # then every order is final, each top-up happened at most once, and declined money is back
-    statuses = dict(
-        (status, RenewalOrder.objects.filter(status=status).count())
+    statuses = {
+        status: RenewalOrder.objects.filter(status=status).count()
         for status in (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
-    )
+    }
     assert statuses[OrderStatus.COMPLETED] + statuses[OrderStatus.REFUNDED] == 500
     assert statuses[OrderStatus.REFUNDED] > 0
     stats = httpx.get(f"{url}/stats").json()

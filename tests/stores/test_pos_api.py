@@ -28,7 +28,7 @@ def _sell(client, body, key="tap-1"):
 
 
 def _balance(code: str) -> int:
-    return LedgerAccount.objects.get(code=code).balance_minor
+    return LedgerAccount.objects.get(code=code).balance.amount_minor
 
 
 def test_cash_sale_renews_the_subscribers_line_and_numbers_the_receipt(

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _balance(code: str) -> int:
-    return LedgerAccount.objects.get(code=code).balance_minor
+    return LedgerAccount.objects.get(code=code).balance.amount_minor
 
 
 def _sell_cash(agent_api, sale_body, key: str) -> None:

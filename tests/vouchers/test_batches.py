@@ -17,7 +17,7 @@ from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherEvent
 
 
 def _balance(kind, key, currency="PEN"):
-    return account_system(kind=kind, currency=currency, key=key).balance_minor
+    return account_system(kind=kind, currency=currency, key=key).balance.amount_minor
 
 
 def test_a_batch_sold_to_a_reseller_is_active_and_moves_its_face_value_into_the_liability(

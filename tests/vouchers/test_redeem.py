@@ -40,10 +40,14 @@ def test_redeeming_a_pin_renews_the_line_once_paid_from_the_voucher_liability(ap
     assert (code.status, code.redeemed_by, code.order_id) == ("redeemed", user, body["id"])
     # and the money moved voucher liability -> carrier payable
     assert (
-        account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor
+        account_system(
+            kind="voucher_liability", currency="PEN", key=made.batch.liability_key
+        ).balance.amount_minor
         == 1_000
     )
-    assert account_system(kind="carrier_payable", currency="PEN", key="claro-pe").balance_minor == 1_000
+    assert (
+        account_system(kind="carrier_payable", currency="PEN", key="claro-pe").balance.amount_minor == 1_000
+    )
     # and the top-up is handed to the carrier in the same transaction (the order pipeline renews the line)
     assert FulfilmentTransaction.objects.get().reference == f"order:{body['id']}"
     assert list(RedemptionAttempt.objects.values_list("outcome", "ip")) == [("redeemed", "10.1.1.1")]
@@ -135,10 +139,14 @@ def test_expiry_turns_unredeemed_liability_into_revenue_and_the_code_stays_dead(
 
     assert sorted(VoucherCode.objects.values_list("status", flat=True)) == ["expired", "expired", "redeemed"]
     assert (
-        account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor
+        account_system(
+            kind="voucher_liability", currency="PEN", key=made.batch.liability_key
+        ).balance.amount_minor
         == 0
     )
-    assert account_system(kind="revenue", currency="PEN", key="voucher_breakage").balance_minor == 2_000
+    assert (
+        account_system(kind="revenue", currency="PEN", key="voucher_breakage").balance.amount_minor == 2_000
+    )
     assert _redeem(api, made.pins[1], line_id=line.pk).json() == INVALID
 
 
@@ -164,6 +172,8 @@ def test_voiding_a_range_gives_the_reseller_back_the_face_value_of_the_sold_code
         == 100_000 - 5_000 + 2_000
     )
     assert (
-        account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key).balance_minor
+        account_system(
+            kind="voucher_liability", currency="PEN", key=made.batch.liability_key
+        ).balance.amount_minor
         == 2_000
     )

@@ -11,9 +11,12 @@ carry the opposite sign. Examples:
 - renewal paid from the wallet: wallet -1000, carrier_payable:claro-pe +900, revenue +100
 - renewal paid in cash at a store: cash_drawer:shift-7 -1000, carrier_payable +900, revenue +100
 
-A balance is the sum of the account's postings; `balance_minor` caches it (updated with F() under a
-row lock, never negative for spendable kinds by a CHECK constraint) and `vigencia ledger verify`
-proves the cache equals the sum.
+A balance is the sum of the account's postings. Accounts held by one party (a wallet, a reseller's
+prepaid balance, one shift's cash drawer) also cache it in `balance_minor`, updated with F() under a
+row lock (never negative for spendable kinds, by a CHECK constraint); `vigencia ledger verify` proves
+the cache equals the sum. Platform-wide accounts (clearing, revenue, carrier payable, liabilities,
+expenses) take postings from every sale at once, so they keep no cache and take no lock: a cached
+total there would be one hot row every renewal waits on.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class AccountKind(models.TextChoices):
 
 # Balances that are money someone can spend: they never go below zero.
 NON_NEGATIVE_KINDS = (AccountKind.WALLET, AccountKind.RESELLER_PREPAID)
+# Accounts of one holder, whose balance is cached (and locked when posted to).
+CACHED_KINDS = (*NON_NEGATIVE_KINDS, AccountKind.CASH_DRAWER)
 
 
 def wallet_code(*, user_id: int, currency: str) -> str:
@@ -81,7 +86,10 @@ class LedgerAccount(models.Model):
 
     @property
     def balance(self) -> Money:
-        return Money(self.balance_minor, self.currency)
+        if self.kind in CACHED_KINDS:
+            return Money(self.balance_minor, self.currency)
+        total = self.postings.aggregate(total=models.Sum("amount_minor"))["total"]
+        return Money(total or 0, self.currency)
 
 
 class LedgerTransaction(models.Model):

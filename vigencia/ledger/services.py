@@ -13,6 +13,7 @@ from vigencia.accounts.models import User
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.ledger.models import (
+    CACHED_KINDS,
     NON_NEGATIVE_KINDS,
     AccountKind,
     LedgerAccount,
@@ -103,9 +104,12 @@ def ledger_post(
         except IntegrityError:  # the same key committed by a concurrent caller meanwhile
             return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
 
+        # Only accounts with a cached balance are locked and updated (in primary-key order, so two
+        # posters never deadlock); platform-wide accounts are plain postings.
         deltas: dict[int, int] = defaultdict(int)
         for account, money in postings:
-            deltas[account.pk] += money.amount_minor
+            if account.kind in CACHED_KINDS:
+                deltas[account.pk] += money.amount_minor
         locked = LedgerAccount.objects.select_for_update().filter(pk__in=sorted(deltas)).order_by("pk")
         for account in locked:
             if account.kind in NON_NEGATIVE_KINDS and account.balance_minor + deltas[account.pk] < 0:
