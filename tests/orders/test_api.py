@@ -202,6 +202,7 @@ def test_wallet_topup_by_card_credits_the_wallet_once(api, user, run_tasks):
     run_tasks()
 
     assert api.get("/api/v1/wallet").json() == {"balance": {"amount_minor": 2000, "currency": "PEN"}}
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True)) == ["wallet_topped_up"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from vigencia.core.money import Money
 from vigencia.fulfilment.models import FulfilmentStatus
 from vigencia.fulfilment.services import fulfilment_start
 from vigencia.ledger.models import LedgerAccount
+from vigencia.ledger.selectors import wallet_balance
 from vigencia.ledger.services import account_system, account_wallet, ledger_post
 from vigencia.lines.models import Line, LineStatus
 from vigencia.lines.numbers import msisdn_display
@@ -347,5 +348,15 @@ def wallet_topup_settled(*, intent: Any) -> None:
             reference=f"topup:{topup.pk}",
         )
         TOPUP_TRANSITIONS.apply(topup, field="status", target=TopupStatus.SUCCEEDED)
+        language = topup.user.language
+        notification_send(
+            user=topup.user,
+            kind="wallet_topped_up",
+            dedupe_key=f"topup:{topup.pk}:succeeded",
+            context={
+                "amount": topup.amount.format(language),
+                "balance": wallet_balance(user=topup.user, currency=topup.currency).format(language),
+            },
+        )
     elif intent.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
         TOPUP_TRANSITIONS.apply(topup, field="status", target=TopupStatus.FAILED)
