@@ -20,3 +20,12 @@ def agent(db):
 @pytest.fixture
 def operator(db):
     return _with_role(roles.OPERATOR, "operator@example.com")
+
+
+@pytest.fixture(autouse=True)
+def _static_without_manifest(settings):
+    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -391,7 +391,7 @@ def support_action_request(
             "action_requested" if needs_approval else "action",
             agent,
             action=action.pk,
-            kind=kind,
+            action_kind=kind,
             amount=amount.as_dict() if amount else None,
             reason=reason,
         )
@@ -509,7 +509,7 @@ def _execute(action: SupportAction, order: RenewalOrder | None) -> None:
     SupportAction.objects.filter(pk=action.pk).update(done_at=now, ledger_transaction=entry)
     action.done_at, action.ledger_transaction = now, entry
     _event(
-        ticket, "action_done", action.approved_by or action.requested_by, action=action.pk, kind=action.kind
+        ticket, "action_done", action.approved_by or action.requested_by, action=action.pk, action_kind=action.kind
     )
 
 

@@ -1,0 +1,77 @@
+"""Plan comparison: API and page, filters, sorting, unit prices, keep-the-number cost, bad input."""
+
+import pytest
+
+from vigencia.catalog.models import Plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _static_without_manifest(settings):
+    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def test_compare_two_carriers_by_price_per_day(anon_api, demo_catalog):
+    response = anon_api.get("/api/v1/plans/compare?carriers=claro-pe,entel-pe&sort=price_per_day&months=12")
+
+    assert response.status_code == 200
+    rows = response.json()
+    assert {row["carrier"] for row in rows} == {"claro-pe", "entel-pe"}
+    per_day = [row["price_per_day"]["amount_minor"] for row in rows]
+    assert per_day == sorted(per_day)
+    plan = Plan.objects.get(pk=rows[0]["id"])
+    assert rows[0]["price_per_day"]["amount_minor"] == (2 * plan.price_minor + plan.validity_days) // (
+        2 * plan.validity_days
+    )
+    claro = [row for row in rows if row["carrier"] == "claro-pe"]
+    assert all(row["keep_number_cost"] == claro[0]["keep_number_cost"] for row in claro)
+    assert claro[0]["keep_number_cost"]["currency"] == "PEN"
+    assert claro[0]["keep_number_recharges"] >= 1
+
+
+def test_sort_by_keep_cost_finds_the_cheapest_way_to_keep_a_number_a_year(anon_api, demo_catalog):
+    rows = anon_api.get("/api/v1/plans/compare?sort=keep_cost&months=12").json()
+
+    costs = [row["keep_number_cost"]["amount_minor"] for row in rows if row["keep_number_cost"]]
+    assert costs == sorted(costs)
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("carriers=nope", "unknown_carrier"),
+        ("carriers=claro-pe,%00", "unknown_carrier"),
+        ("sort=cheapest", "invalid_sort"),
+        ("months=0", "invalid_months"),
+        ("months=61", "invalid_months"),
+        ("approx=EUR", "invalid_approx"),
+        ("months=abc", "invalid"),
+    ],
+)
+def test_bad_input_is_422(anon_api, demo_catalog, query, code):
+    response = anon_api.get(f"/api/v1/plans/compare?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == code
+
+
+def test_compare_page_in_chinese_shows_approximate_cny(client, demo_catalog):
+    from datetime import date
+    from decimal import Decimal
+
+    from vigencia.catalog.fx import fx_rate_set
+
+    fx_rate_set(base="PEN", quote="CNY", rate=Decimal("1.9"), as_of=date(2026, 1, 1))
+
+    page = client.get("/plans/compare/?carrier=claro-pe&sort=price", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "比较套餐" in html
+    assert "（约）" in html
+    assert client.get("/plans/compare/?months=x&sort=%00").status_code == 200

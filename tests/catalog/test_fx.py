@@ -1,0 +1,45 @@
+"""FX rates: approximate amounts labelled as such, Babel formatting per language, CSV import."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from vigencia.catalog.fx import fx_rate_set, fx_rates_import, money_approx, money_approx_label
+from vigencia.catalog.models import FxRate
+from vigencia.core.errors import InvalidInput
+from vigencia.core.money import Money
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_newest_rate_converts_half_up_and_is_labelled_approximate():
+    fx_rate_set(base="PEN", quote="USD", rate=Decimal("0.25"), as_of=date(2026, 1, 1))
+    fx_rate_set(base="PEN", quote="USD", rate=Decimal("0.2667"), as_of=date(2026, 2, 1))
+
+    assert money_approx(Money(1000, "PEN"), currency="USD") == Money(267, "USD")
+    assert money_approx(Money(1000, "PEN"), currency="CNY") is None
+    assert money_approx_label(Money(1000, "PEN"), currency="USD", language="en") == "≈ $\xa02.67 (approx.)"
+    assert money_approx_label(Money(1000, "PEN"), currency="USD", language="es") == "≈ $\xa02.67 (aprox.)"
+    assert money_approx_label(Money(1000, "PEN"), currency="CNY", language="zh-hans") == ""
+
+
+def test_csv_import_all_or_nothing():
+    good = "base,quote,rate,as_of\nPEN,USD,0.27,2026-01-31\npen,cny,1.93,2026-01-31\n"
+    assert fx_rates_import(csv_text=good) == 2
+    assert FxRate.objects.count() == 2
+
+    bad = "base,quote,rate,as_of\nPEN,USD,0.28,2026-02-01\nPEN,USD,-1,2026-02-02\n"
+    with pytest.raises(InvalidInput) as error:
+        fx_rates_import(csv_text=bad)
+    assert error.value.details == {"line": 3}
+    assert FxRate.objects.count() == 2
+
+    for text in [
+        "nope",
+        "base,quote,rate,as_of\nPEN,US,1,2026-01-01",
+        "base,quote,rate,as_of\nPEN,USD,NaN,2026-01-01",
+    ]:
+        with pytest.raises(InvalidInput):
+            fx_rates_import(csv_text=text)
+    assert FxRate.objects.count() == 2

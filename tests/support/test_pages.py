@@ -1,0 +1,44 @@
+"""Portal and back-office pages: open a ticket from an order, thread rendered inert, agent actions."""
+
+import pytest
+
+from vigencia.support.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_subscriber_opens_a_ticket_from_a_line_and_script_is_rendered_inert(client, user, line, agent):
+    client.force_login(user)
+
+    page = client.get(f"/support/new/?line={line.pk}")
+    response = client.post(
+        f"/support/new/?line={line.pk}",
+        {"category": "line_not_working", "subject": "No signal", "message": "<script>alert('x')</script>"},
+    )
+
+    assert page.status_code == 200
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/support/{ticket.pk}/"
+    assert ticket.line == line
+    detail = client.get(f"/support/{ticket.pk}/").content.decode()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in detail
+    assert "<script>alert" not in detail
+
+    client.force_login(agent)
+    agent_page = client.get(f"/backoffice/tickets/{ticket.pk}/").content.decode()
+    assert "<script>alert" not in agent_page
+    client.post(f"/backoffice/tickets/{ticket.pk}/", {"reply-message": "Reinicia el teléfono"})
+    ticket.refresh_from_db()
+    assert ticket.status == "waiting_on_customer"
+
+
+def test_someone_elses_line_or_ticket_is_404(client, other_user, line, user):
+    client.force_login(other_user)
+    assert client.get(f"/support/new/?line={line.pk}").status_code == 404
+    client.force_login(user)
+    client.post("/support/new/", {"category": "other", "subject": "s", "message": "m"})
+    ticket = Ticket.objects.get()
+    client.force_login(other_user)
+    assert client.get(f"/support/{ticket.pk}/").status_code == 404
+    assert client.get("/backoffice/tickets/").status_code == 302
