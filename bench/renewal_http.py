@@ -41,11 +41,29 @@ def free_port() -> int:
 
 def pgbench_tps(db: str, clients: int, seconds: int) -> float:
     recreate(db)
-    subprocess.run(["pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-U", "postgres", db], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-U", "postgres", db],
+        check=True,
+        capture_output=True,
+    )
     out = subprocess.run(
-        ["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), "-h", "127.0.0.1", "-U", "postgres", db],
-        check=True, capture_output=True, text=True,
+        [
+            "pgbench",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            db,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     match = re.search(r"tps = ([0-9.]+)", out)
     assert match, out
@@ -75,15 +93,23 @@ for i in range({clients}):
     rows.append((api_token_issue(user=user)[1], line.pk, plan.pk))
 print(json.dumps(rows))
 """
-    out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", script], env=env, check=True, capture_output=True,
-                         text=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", script],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
     import json
 
     return [tuple(row) for row in json.loads(out.strip().splitlines()[-1])]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=50, help="renewals per client")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
@@ -91,9 +117,15 @@ def main() -> None:
 
     db = "vigencia_bench"
     recreate(db)
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "DJANGO_SETTINGS_MODULE": "vigencia.config.settings",
-           "VIGENCIA_SECURE_COOKIES": "0", "VIGENCIA_LOG_LEVEL": "WARNING", "VIGENCIA_CONN_MAX_AGE": "60",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{db}",
+        "DJANGO_SETTINGS_MODULE": "vigencia.config.settings",
+        "VIGENCIA_SECURE_COOKIES": "0",
+        "VIGENCIA_LOG_LEVEL": "WARNING",
+        "VIGENCIA_CONN_MAX_AGE": "60",
+        "PYTHONPATH": str(ROOT),
+    }
     subprocess.run([VIGENCIA, "migrate", "-v0"], env=env, check=True)
     subprocess.run([VIGENCIA, "seed_demo", "-v0"], env=env, check=True, capture_output=True)
     rows = prepare(env, args.clients, args.requests)
@@ -101,7 +133,9 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [VIGENCIA, "serve", "--port", str(port), "--workers", "2", "--threads", "8"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -116,15 +150,21 @@ def main() -> None:
         lock = threading.Lock()
 
         def client(token: str, line_id: int, plan_id: int, index: int) -> None:
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+            with httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            ) as http:
                 for n in range(args.requests):
                     started = time.perf_counter()
-                    response = http.post("/api/v1/orders", json={"line_id": line_id, "plan_id": plan_id,
-                                         "payment_method": "wallet"}, headers={"Idempotency-Key": f"b{index}-{n}"})
+                    response = http.post(
+                        "/api/v1/orders",
+                        json={"line_id": line_id, "plan_id": plan_id, "payment_method": "wallet"},
+                        headers={"Idempotency-Key": f"b{index}-{n}"},
+                    )
                     elapsed = time.perf_counter() - started
                     with lock:
                         (latencies if response.status_code == 201 else failures).append(
-                            elapsed if response.status_code == 201 else response.status_code)
+                            elapsed if response.status_code == 201 else response.status_code
+                        )
 
         threads = [threading.Thread(target=client, args=(*row, i)) for i, row in enumerate(rows)]
         started = time.perf_counter()
@@ -140,7 +180,9 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([VIGENCIA, "worker", "--burst", "-v0"], env=env, check=True)
     worker_seconds = time.perf_counter() - started
-    verify = subprocess.run([VIGENCIA, "ledger", "verify"], env=env, capture_output=True, text=True).stdout.strip()
+    verify = subprocess.run(
+        [VIGENCIA, "ledger", "verify"], env=env, capture_output=True, text=True
+    ).stdout.strip()
 
     tps = pgbench_tps("vigencia_bench_pgbench", args.clients, args.pgbench_seconds)
     rate = len(latencies) / http_seconds
@@ -149,7 +191,8 @@ def main() -> None:
     print(f"renewals created        {len(latencies)} (failed: {len(failures)} {sorted(set(failures))})")
     print(f"renewals/s (HTTP)       {rate:.1f}")
     print(f"latency p50 / p99       {quantiles[49] * 1000:.1f} ms / {quantiles[98] * 1000:.1f} ms")
-    print(f"burst worker            {worker_seconds:.1f} s for the fulfilments ({len(latencies) / worker_seconds:.1f}/s)")
+    fulfilled_rate = len(latencies) / worker_seconds
+    print(f"burst worker            {worker_seconds:.1f} s for the fulfilments ({fulfilled_rate:.1f}/s)")
     print(f"pgbench tpcb-like tps   {tps:.1f}")
     print(f"ratio renewals/pgbench  {rate / tps:.3f}   (goal >= 0.25; p99 goal < 100 ms)")
     print(f"ledger verify           {verify}")

@@ -5,11 +5,11 @@ import threading
 import pytest
 from django.db import connection
 
+from tests.conftest import ApiClient
 from vigencia.accounts.services import api_token_issue
 from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.selectors import ledger_verify, wallet_balance
 from vigencia.orders.models import RenewalOrder
-from tests.conftest import ApiClient
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

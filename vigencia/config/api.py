@@ -17,13 +17,20 @@ from vigencia.core.errors import DomainError
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
 from vigencia.lines.api_keepalive import router as keepalive_router
-from vigencia.orders.api import router as orders_router
 from vigencia.notifications.api import router as notifications_router
-from vigencia.payments.api import router as payments_router, test_helpers_router as payments_test_helpers_router
-from vigencia.stores.api import pos_router, router as stores_router
+from vigencia.orders.api import router as orders_router
+from vigencia.payments.api import (
+    router as payments_router,
+)
+from vigencia.payments.api import (
+    test_helpers_router as payments_test_helpers_router,
+)
+from vigencia.stores.api import pos_router
+from vigencia.stores.api import router as stores_router
 from vigencia.support.api import router as support_router
 from vigencia.usage.api import router as usage_router
-from vigencia.vouchers.api import reseller_router, router as vouchers_router
+from vigencia.vouchers.api import reseller_router
+from vigencia.vouchers.api import router as vouchers_router
 
 api = NinjaAPI(
     title="Vigencia API",

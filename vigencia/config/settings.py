@@ -282,10 +282,12 @@ VIGENCIA_PERIODIC_JOBS["usage.expire"] = {"task": "vigencia.usage.tasks.bucket_e
 
 # orders: the renewal pipeline handles settled payments and fulfilments.
 VIGENCIA_PAYMENT_HANDLERS.update(
-    {"order": "vigencia.orders.services.order_payment_settled", "topup": "vigencia.orders.services.wallet_topup_settled"}
+    {
+        "order": "vigencia.orders.services.order_payment_settled",
+        "topup": "vigencia.orders.services.wallet_topup_settled",
+    }
 )
 VIGENCIA_FULFILMENT_HANDLERS["order"] = "vigencia.orders.services.order_fulfilment_settled"
-
 
 
 # vouchers: PINs are stored only as HMAC-SHA256 under this key (env, else a local secret under var/).
@@ -303,7 +305,10 @@ VIGENCIA_VOUCHER_ALERT_FAILURES = int(os.environ.get("VIGENCIA_VOUCHER_ALERT_FAI
 VIGENCIA_VOUCHER_EXPORT_DIR = Path(os.environ.get("VIGENCIA_VOUCHER_EXPORT_DIR", VAR_DIR / "voucher_exports"))
 # A CJK TrueType font for the Chinese instructions on printed cards (none: the PDF is en + es only).
 VIGENCIA_VOUCHER_CJK_FONT = os.environ.get("VIGENCIA_VOUCHER_CJK_FONT", "")
-VIGENCIA_PERIODIC_JOBS["vouchers.expire"] = {"task": "vigencia.vouchers.tasks.voucher_expire_task", "every": 3600}
+VIGENCIA_PERIODIC_JOBS["vouchers.expire"] = {
+    "task": "vigencia.vouchers.tasks.voucher_expire_task",
+    "every": 3600,
+}
 
 
 # notifications: delivery retries with backoff (after failed attempt 1..5: 1 min, 5 min, 30 min, 2 h,
@@ -315,7 +320,9 @@ VIGENCIA_NOTIFICATION_CLAIM_SECONDS = 600
 VIGENCIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_WEBHOOK_TIMEOUT_SECONDS", "5"))
 # Webhook URLs on localhost or private/link-local IPs: only in development (or when set).
 VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = env_bool("VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS", default=DEBUG)
-VIGENCIA_SMS_GATEWAY = os.environ.get("VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway")
+VIGENCIA_SMS_GATEWAY = os.environ.get(
+    "VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway"
+)
 VIGENCIA_SMS_DIR = Path(os.environ.get("VIGENCIA_SMS_DIR", VAR_DIR / "sms"))
 VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
     "task": "vigencia.notifications.tasks.notification_requeue_stale_task",
@@ -330,4 +337,7 @@ VIGENCIA_SUPPORT_APPROVAL_LIMIT_MINOR = int(os.environ.get("VIGENCIA_SUPPORT_APP
 
 # lines (keep-alive): hourly tick = lifecycle sweep + reminders (quiet hours need the hourly pass) +
 # auto-renew; each step is idempotent, so overlapping with "lines.sweep" is harmless.
-VIGENCIA_PERIODIC_JOBS["lines.keepalive"] = {"task": "vigencia.lines.tasks.keepalive_tick_task", "every": 3600}
+VIGENCIA_PERIODIC_JOBS["lines.keepalive"] = {
+    "task": "vigencia.lines.tasks.keepalive_tick_task",
+    "every": 3600,
+}

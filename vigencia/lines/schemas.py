@@ -62,7 +62,9 @@ class LineOut(Schema):
     next_deadline: DeadlineOut | None = Field(
         description="The next status change the carrier's rules give: restricted, suspended or recycled."
     )
-    number_lost_at: date | None = Field(description="The day the carrier may give the number to someone else.")
+    number_lost_at: date | None = Field(
+        description="The day the carrier may give the number to someone else."
+    )
     created_at: datetime
 
     @staticmethod
