@@ -287,7 +287,8 @@ def autorenew_sweep(*, at: datetime | None = None) -> dict[str, int]:
     at = at or clock.now()
     counts: dict[str, int] = {}
     with clock.frozen(at):
-        for carrier in Carrier.objects.order_by("pk"):
+        enabled = AutoRenewSetting.objects.filter(enabled=True, line__removed_at__isnull=True)
+        for carrier in Carrier.objects.filter(pk__in=enabled.values("line__carrier_id")).order_by("pk"):
             today = at.astimezone(ZoneInfo(carrier.timezone)).date()
             for outcome in _sweep_carrier(carrier, today=today):
                 key = outcome.split(":")[0]

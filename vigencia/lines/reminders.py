@@ -259,7 +259,9 @@ def reminders_send(*, at: datetime | None = None) -> int:
     at = at or clock.now()
     sent = 0
     with clock.frozen(at):
-        for carrier in Carrier.objects.order_by("pk"):
+        # Only carriers with live lines: an empty carrier costs no query.
+        live = Line.objects.filter(removed_at__isnull=True).exclude(status=LineStatus.RECYCLED)
+        for carrier in Carrier.objects.filter(pk__in=live.values("carrier_id")).order_by("pk"):
             today = at.astimezone(ZoneInfo(carrier.timezone)).date()
             sent += _send_for_carrier(carrier, today=today, at=at)
     return sent

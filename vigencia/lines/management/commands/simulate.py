@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from vigencia.core import clock
 from vigencia.lines.simulate import simulate
 
 
@@ -29,7 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        bar = tqdm(total=None, unit="day", desc="simulating", disable=options["json"], file=self.stderr)
+        days = (clock.today() + relativedelta(months=max(options["months"], 0)) - clock.today()).days
+        bar = tqdm(total=days, unit="day", desc="simulating", disable=options["json"], file=self.stderr)
 
         def progress(done: int) -> None:
             bar.update(done - bar.n)
