@@ -341,3 +341,8 @@ VIGENCIA_PERIODIC_JOBS["lines.keepalive"] = {
     "task": "vigencia.lines.tasks.keepalive_tick_task",
     "every": 3600,
 }
+
+# orders (portal walk): dj-email-url reads file:///abs/path as the relative "abs/path", so the
+# default mail folder landed under the working directory; keep it at VAR_DIR/mail.
+if "EMAIL_URL" not in os.environ:
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")

@@ -1,13 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from vigencia.orders.models import PSP_METHODS, PaymentMethod
+from vigencia.orders.models import ONLINE_METHODS, PSP_METHODS, PaymentMethod
 
 
 class CheckoutForm(forms.Form):
     payment_method = forms.ChoiceField(
         label=_("Pay with"),
-        choices=PaymentMethod.choices,
+        # Only what a subscriber can pay with online; cash and codes belong to other channels.
+        choices=[(value, label) for value, label in PaymentMethod.choices if value in ONLINE_METHODS],
         widget=forms.RadioSelect,
         initial=PaymentMethod.SANDBOX_CARD,
     )
