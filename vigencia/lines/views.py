@@ -21,6 +21,7 @@ from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import Urgency, line_deadline, line_events, line_get, line_list, line_urgency
 from vigencia.lines.services import line_add, line_remove, line_update
+from vigencia.lines.views_keepalive import keepalive_context
 
 # Most urgent first; a line without a known deadline last.
 _URGENCY_ORDER = {"overdue": 0, "urgent": 1, "soon": 2, "ok": 3, "unknown": 4}
@@ -113,7 +114,9 @@ def line_add_view(request: HttpRequest) -> HttpResponse:
 def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
     events = [(event, _event_summary(event)) for event in line_events(line=line).select_related("actor")]
-    return render(request, "lines/detail.html", {"card": _card(line, _subscriber(request)), "events": events})
+    context = {"card": _card(line, _subscriber(request)), "events": events}
+    context.update(keepalive_context(line, user=_subscriber(request)))
+    return render(request, "lines/detail.html", context)
 
 
 @login_required

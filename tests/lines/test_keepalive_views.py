@@ -1,0 +1,99 @@
+"""The line page's keep-alive parts: the timeline picture, reminder and auto-renew forms, and the
+planner's "turn this into auto-renew"."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.lines.keepalive_helpers import lima
+from vigencia.catalog.models import Plan
+from vigencia.core import clock
+from vigencia.lines.models import AutoRenewSetting, Line, ReminderSetting
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 6, 1)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def line(user, demo_catalog) -> Line:
+    return Line.objects.create(
+        owner=user,
+        msisdn="+51912345678",
+        carrier_id=Plan.objects.get(code="ilimitado-10").carrier_id,
+        last_recharge_at=TODAY - timedelta(days=250),
+    )
+
+
+@pytest.fixture
+def browser(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_the_line_page_draws_the_timeline_and_the_plan_without_inline_script(browser, line):
+    with clock.frozen(lima(TODAY)):
+        response = browser.get(f"/lines/{line.pk}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<svg class="timeline"' in html
+    for label in ("Today", "Cut off", "Number lost", "Planned renewal"):
+        assert label in html
+    assert "Turn this into auto-renew" in html
+    assert "<script>" not in html
+    assert "style=" not in html
+    assert "Content-Security-Policy" in response.headers
+
+
+def test_saving_reminders_from_the_page(browser, line):
+    response = browser.post(f"/lines/{line.pk}/reminders/", {"lead_days": ["14", "3"], "channels": ["email"]})
+
+    assert response.status_code == 302
+    setting = ReminderSetting.objects.get(line=line)
+    assert (setting.lead_days, setting.channels) == ([14, 3], ["email"])
+
+
+def test_sms_reminders_without_a_phone_show_an_error_and_save_nothing(browser, line):
+    response = browser.post(
+        f"/lines/{line.pk}/reminders/", {"lead_days": ["7"], "channels": ["sms"]}, follow=True
+    )
+
+    assert "Add a phone number to your account to get reminders by SMS." in response.content.decode()
+    assert ReminderSetting.objects.count() == 0
+
+
+def test_turning_the_plan_into_auto_renew(browser, line):
+    with clock.frozen(lima(TODAY)):
+        response = browser.post(f"/lines/{line.pk}/plan-to-auto-renew/", follow=True)
+
+    setting = AutoRenewSetting.objects.get(line=line)
+    assert (setting.enabled, setting.days_before) == (True, 3)
+    assert setting.plan.carrier_id == line.carrier_id
+    assert "Auto-renew is on with" in response.content.decode()
+
+
+def test_auto_renew_form_and_another_users_line(browser, line, other_user):
+    plan = Plan.objects.get(code="ilimitado-10")
+    with clock.frozen(lima(TODAY)):
+        browser.post(f"/lines/{line.pk}/auto-renew/", {"enabled": "on", "plan": plan.pk, "days_before": "4"})
+        page = browser.get(f"/lines/{line.pk}/").content.decode()
+    assert AutoRenewSetting.objects.get(line=line).days_before == 4
+    assert "Next charge on" in page
+
+    theirs = Line.objects.create(owner=other_user, msisdn="+51912345679", carrier=line.carrier)
+    assert (
+        browser.post(f"/lines/{theirs.pk}/auto-renew/", {"plan": plan.pk, "days_before": "4"}).status_code
+        == 404
+    )
+    assert browser.get(f"/lines/{line.pk}/auto-renew/").status_code == 405

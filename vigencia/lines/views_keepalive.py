@@ -1,0 +1,210 @@
+"""The keep-alive parts of a line's page: its timeline as a picture, the reminder and auto-renew
+settings, and the planner with "turn this into auto-renew". No business logic: the services decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from vigencia.accounts.models import User
+from vigencia.catalog.models import Plan
+from vigencia.catalog.selectors import plan_list_on_sale
+from vigencia.core import clock
+from vigencia.core.errors import DomainError, NotFound
+from vigencia.lines.autorenew import autorenew_next, autorenew_set
+from vigencia.lines.lifecycle import line_anchor, line_timeline
+from vigencia.lines.models import AutoRenewSetting, Line, LineStatus
+from vigencia.lines.planner import KeepalivePlan, keepalive_plan
+from vigencia.lines.reminders import reminder_prefs, reminder_settings_set
+from vigencia.lines.selectors import line_get
+
+LEAD_CHOICES = [(days, days) for days in (60, 30, 14, 7, 3, 1)]
+PLAN_MONTHS = 12
+_WIDTH, _LEFT, _RIGHT = 640, 16, 16
+
+
+class ReminderForm(forms.Form):
+    lead_days = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Remind me this many days before"),
+        choices=LEAD_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    channels = forms.MultipleChoiceField(
+        label=gettext_lazy("By"),
+        choices=[
+            ("email", gettext_lazy("Email")),
+            ("sms", gettext_lazy("SMS")),
+            ("webhook", gettext_lazy("Webhook")),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class AutoRenewForm(forms.Form):
+    enabled = forms.BooleanField(label=gettext_lazy("Renew automatically from my wallet"), required=False)
+    plan = forms.ModelChoiceField(label=gettext_lazy("Plan"), queryset=Plan.objects.none())
+    days_before = forms.IntegerField(
+        label=gettext_lazy("Days before the deadline"), min_value=2, max_value=60
+    )
+
+    def __init__(self, *args: Any, line: Line, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["plan"]).queryset = plan_list_on_sale(carrier=line.carrier)
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: str  # today | notice | restricted | suspended | recycled | renewal
+    at: date
+    x: int
+    label: str
+
+
+def _markers(line: Line, plan: KeepalivePlan | None, today: date) -> list[Marker]:
+    labels = {
+        "notice": _("Carrier notice"),
+        "restricted": _("Restricted"),
+        "suspended": _("Cut off"),
+        "recycled": _("Number lost"),
+        "renewal": _("Planned renewal"),
+    }
+    points = [("today", today, _("Today"))]
+    points += [
+        (event.kind, event.at, labels[event.kind]) for event in line_timeline(line, today=today).events
+    ]
+    points += [("renewal", step.date, labels["renewal"]) for step in (plan.steps if plan else [])]
+    last = max([at for _kind, at, _label in points] + [today + timedelta(days=30)])
+    first = min(at for _kind, at, _label in points)
+    span = max((last - first).days, 1)
+    usable = _WIDTH - _LEFT - _RIGHT
+    return [
+        Marker(kind, at, _LEFT + round((at - first).days * usable / span), label)
+        for kind, at, label in sorted(points, key=lambda point: point[1])
+    ]
+
+
+def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
+    """What the line page shows about keeping the line: picture, settings forms, planner."""
+    today = clock.today(line.carrier.timezone)
+    plan: KeepalivePlan | None = None
+    plan_error = ""
+    if line.status != LineStatus.RECYCLED:
+        try:
+            plan = keepalive_plan(
+                carrier=line.carrier,
+                start=today,
+                months=PLAN_MONTHS,
+                goal="keep_number",
+                state=line_anchor(line),
+            )
+        except DomainError as error:
+            plan_error = str(error.message)
+    prefs = reminder_prefs(line)
+    setting = AutoRenewSetting.objects.filter(line=line).select_related("plan").first()
+    upcoming = autorenew_next(line, setting, today=today) if setting and setting.enabled else None
+    return {
+        "markers": _markers(line, plan, today),
+        "svg_width": _WIDTH,
+        "keepalive_plan": plan,
+        "plan_months": PLAN_MONTHS,
+        "plan_error": plan_error,
+        "reminder_form": ReminderForm(initial={"lead_days": prefs.lead_days, "channels": prefs.channels}),
+        "autorenew_form": AutoRenewForm(
+            line=line,
+            initial={
+                "enabled": setting.enabled if setting else False,
+                "plan": setting.plan_id if setting else None,
+                "days_before": setting.days_before if setting else 3,
+            },
+        ),
+        "autorenew_next": upcoming,
+    }
+
+
+def _own_line(request: HttpRequest, line_id: int) -> Line:
+    try:
+        return line_get(owner=cast(User, request.user), line_id=line_id)
+    except NotFound:
+        raise Http404
+
+
+def _flash_errors(request: HttpRequest, form: forms.Form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+@login_required
+@require_POST
+def line_reminders_save(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    form = ReminderForm(request.POST)
+    if form.is_valid():
+        try:
+            reminder_settings_set(
+                line=line, lead_days=form.cleaned_data["lead_days"], channels=form.cleaned_data["channels"]
+            )
+        except DomainError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Reminders saved."))
+    else:
+        _flash_errors(request, form)
+    return redirect("lines:detail", line_id=line.pk)
+
+
+@login_required
+@require_POST
+def line_autorenew_save(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = _own_line(request, line_id)
+    form = AutoRenewForm(request.POST, line=line)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            autorenew_set(
+                line=line, enabled=data["enabled"], plan=data["plan"], days_before=data["days_before"]
+            )
+        except DomainError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Auto-renew is on.") if data["enabled"] else _("Auto-renew is off."))
+    else:
+        _flash_errors(request, form)
+    return redirect("lines:detail", line_id=line.pk)
+
+
+@login_required
+@require_POST
+def line_plan_to_autorenew(request: HttpRequest, line_id: int) -> HttpResponse:
+    """Turn the planner's schedule into auto-renew: its plan (the one of its first step), 3 days before
+    each deadline."""
+    line = _own_line(request, line_id)
+    try:
+        plan = keepalive_plan(
+            carrier=line.carrier,
+            start=clock.today(line.carrier.timezone),
+            months=PLAN_MONTHS,
+            goal="keep_number",
+            state=line_anchor(line),
+        )
+        if not plan.steps:
+            messages.info(request, _("No renewal is needed in the coming months."))
+            return redirect("lines:detail", line_id=line.pk)
+        autorenew_set(line=line, enabled=True, plan=plan.steps[0].plan, days_before=3)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Auto-renew is on with %(plan)s.") % {"plan": plan.steps[0].plan.name})
+    return redirect("lines:detail", line_id=line.pk)
