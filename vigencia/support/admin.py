@@ -86,11 +86,10 @@ class FxRateAdmin(admin.ModelAdmin):
     def import_csv(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
             return HttpResponseRedirect(reverse("admin:catalog_fxrate_changelist"))
-        if request.method == "POST" and request.FILES.get("file"):
+        upload = request.FILES.get("file") if request.method == "POST" else None
+        if upload is not None:
             try:
-                count = fx_rates_import(
-                    csv_text=request.FILES["file"].read().decode("utf-8-sig"), source="csv"
-                )
+                count = fx_rates_import(csv_text=upload.read().decode("utf-8-sig"), source="csv")
             except (UnicodeDecodeError, DomainError) as error:
                 messages.error(request, str(getattr(error, "message", error)))
             else:

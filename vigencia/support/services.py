@@ -509,7 +509,11 @@ def _execute(action: SupportAction, order: RenewalOrder | None) -> None:
     SupportAction.objects.filter(pk=action.pk).update(done_at=now, ledger_transaction=entry)
     action.done_at, action.ledger_transaction = now, entry
     _event(
-        ticket, "action_done", action.approved_by or action.requested_by, action=action.pk, action_kind=action.kind
+        ticket,
+        "action_done",
+        action.approved_by or action.requested_by,
+        action=action.pk,
+        action_kind=action.kind,
     )
 
 
