@@ -179,3 +179,19 @@ def test_reminder_email_is_delivered_once_by_the_worker(claro_line, user, run_ta
 
     assert [message.subject for message in mail.outbox] == ["+51 912 345 678: 7 days left to recharge"]
     assert mail.outbox[0].to == [user.email]
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [
+        ("es", "+51 912 345 678: quedan 7 días para recargar"),
+        ("zh-hans", "+51 912 345 678：距离充值截止还剩 7 天"),
+    ],
+)
+def test_the_reminder_speaks_the_owners_language(claro_line, user, language, subject):
+    user.language = language
+    user.save()
+
+    reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7)))
+
+    assert Notification.objects.get().context["subject"] == subject
