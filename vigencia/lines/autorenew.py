@@ -229,7 +229,7 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
         run = AutoRenewRun.objects.select_for_update().get(pk=run.pk)
         if run.status == AutoRenewStatus.ORDERED:
             order_status = (
-                RenewalOrder.objects.filter(pk=run.order_id).values_list("status", flat=True).first()
+                RenewalOrder.objects.filter(pk=run.order_id or 0).values_list("status", flat=True).first()
             )
             if order_status not in (OrderStatus.FAILED, OrderStatus.REFUNDED, OrderStatus.CANCELED):
                 return "in_progress"

@@ -38,7 +38,8 @@ from vigencia.lines.models import AutoRenewSetting, Line, LineStatus, ReminderSe
 from vigencia.lines.planner import keepalive_plan
 
 CARRIERS = ("claro-pe", "movistar-pe", "entel-pe", "bitel-pe")
-BEHAVIOURS = (("autorenew_funded", 0.4), ("autorenew_short", 0.1), ("manual", 0.3), ("negligent", 0.2))
+BEHAVIOURS: tuple[str, ...] = ("autorenew_funded", "autorenew_short", "manual", "negligent")
+BEHAVIOUR_WEIGHTS: tuple[float, ...] = (0.4, 0.1, 0.3, 0.2)
 MANUAL_RENEW_CHANCE = 0.8
 _LIMA = ZoneInfo("America/Lima")
 
@@ -171,7 +172,6 @@ def _population(report: SimulationReport, *, start: date, rng: random.Random) ->
         ],
         batch_size=2_000,
     )
-    kinds, weights = zip(*BEHAVIOURS, strict=True)
     rows, behaviours = [], []
     for index, user in enumerate(users):
         code = rng.choice(CARRIERS)
@@ -185,7 +185,7 @@ def _population(report: SimulationReport, *, start: date, rng: random.Random) ->
                 last_recharge_at=start - timedelta(days=age),
             )
         )
-        behaviours.append(rng.choices(kinds, weights)[0])
+        behaviours.append(rng.choices(BEHAVIOURS, BEHAVIOUR_WEIGHTS)[0])
     created = Line.objects.bulk_create(rows, batch_size=2_000)
     settings_rows = []
     for line, behaviour in zip(created, behaviours, strict=True):
@@ -271,8 +271,8 @@ def _collect(report: SimulationReport, population: dict[int, str], funded: list[
     report.renewals = completed.count()
     report.autorenewals = completed.filter(channel="auto_renew").count()
     report.renewal_failures = orders.exclude(status="completed").count()
-    for row in completed.values("currency").annotate(total=Sum("amount_minor")):
-        report.total_cost[row["currency"]] = row["total"]
-    for row in completed.filter(line_id__in=funded).values("currency").annotate(total=Sum("amount_minor")):
-        report.autorenew_cost[row["currency"]] = row["total"]
+    for row in completed.values("currency").annotate(spent=Sum("amount_minor")):
+        report.total_cost[row["currency"]] = row["spent"]
+    for row in completed.filter(line_id__in=funded).values("currency").annotate(spent=Sum("amount_minor")):
+        report.autorenew_cost[row["currency"]] = row["spent"]
     report.reminders_sent = ReminderSent.objects.filter(line_id__in=ids).count()

@@ -143,7 +143,7 @@ def _own_line(request: HttpRequest, line_id: int) -> Line:
 def _flash_errors(request: HttpRequest, form: forms.Form) -> None:
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, str(error))
 
 
 @login_required
