@@ -346,3 +346,9 @@ VIGENCIA_PERIODIC_JOBS["lines.keepalive"] = {
 # default mail folder landed under the working directory; keep it at VAR_DIR/mail.
 if "EMAIL_URL" not in os.environ:
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# lines (keep-alive): Jasmin's HTTP API for SMS reminders, used when VIGENCIA_SMS_GATEWAY is
+# "vigencia.notifications.channels.jasmin.JasminSmsGateway".
+VIGENCIA_JASMIN_URL = os.environ.get("VIGENCIA_JASMIN_URL", "http://127.0.0.1:1401")
+VIGENCIA_JASMIN_USERNAME = os.environ.get("VIGENCIA_JASMIN_USERNAME", "")
+VIGENCIA_JASMIN_PASSWORD = os.environ.get("VIGENCIA_JASMIN_PASSWORD", "")
+VIGENCIA_JASMIN_SENDER = os.environ.get("VIGENCIA_JASMIN_SENDER", "")
