@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.catalog.selectors import plan_list_on_sale
@@ -16,13 +17,14 @@ from vigencia.core.errors import DomainError
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
 from vigencia.ledger.selectors import wallet_balance, wallet_history
+from vigencia.lines.models import LineStatus
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_deadline, line_get, line_valid_until_after_renewal
 from vigencia.orders.forms import CheckoutForm, TopupForm
-from vigencia.orders.models import OrderStatus
-from vigencia.orders.selectors import order_get, order_list
+from vigencia.orders.models import OrderStatus, PaymentMethod, TopupStatus
+from vigencia.orders.selectors import order_get, order_list, topup_list
 from vigencia.orders.services import order_create, wallet_topup_create
-from vigencia.payments.models import PaymentIntent
+from vigencia.payments.models import PaymentIntent, PaymentStatus
 
 FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.CANCELED}
 
@@ -32,6 +34,47 @@ def _line_or_404(request: HttpRequest, line_id: int) -> Any:
         return line_get(owner=request.user, line_id=line_id)  # type: ignore[arg-type]
     except DomainError:
         raise Http404 from None
+
+
+def _order_or_404(request: HttpRequest, order_id: int) -> Any:
+    try:
+        return order_get(payer=request.user, order_id=order_id)  # type: ignore[arg-type]
+    except DomainError:
+        raise Http404 from None
+
+
+def _intent(public_id: str) -> PaymentIntent | None:
+    return PaymentIntent.objects.filter(public_id=public_id).first() if public_id else None
+
+
+def _submit_once(
+    form: Any, request: HttpRequest, *, scope: str, payload: dict[str, Any], action: Any
+) -> str | None:
+    """Run `action` once per rendered form (its hidden key): a double tap or a resubmitted page
+    replays the first answer instead of buying twice. Returns where to go, or None with the domain
+    error on the form (nothing was written: the key's record rolls back with it)."""
+    user: Any = request.user
+    try:
+        _status, body = idempotent(
+            owner_id=user.pk,
+            key=str(form.cleaned_data["idempotency_key"]),
+            scope=scope,
+            payload=payload,
+            action=action,
+        )
+    except DomainError as error:
+        if error.code == "idempotency_key_reused":
+            # The page was sent before with other choices (the back button): start a fresh form.
+            form.data = form.data.copy()
+            form.data["idempotency_key"] = str(uuid.uuid4())
+            form.add_error(
+                None, _("This page was already sent with other choices. Check them and try again.")
+            )
+        else:
+            form.add_error(None, str(error.message))
+            form.error_code = error.code
+        return None
+    return str(body["redirect"])
 
 
 @login_required
@@ -50,6 +93,7 @@ def renew_choose(request: HttpRequest, line_id: int) -> HttpResponse:
             "msisdn": msisdn_display(line.msisdn),
             "deadline": line_deadline(line),
             "plans": plans,
+            "recycled": line.status == LineStatus.RECYCLED,
         },
     )
 
@@ -62,7 +106,14 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
     if plan is None:
         raise Http404
     user: Any = request.user
-    form = CheckoutForm(request.POST or None, initial={"idempotency_key": uuid.uuid4()})
+    balance = wallet_balance(user=user, currency=plan.currency)
+    form = CheckoutForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "idempotency_key": uuid.uuid4(),
+            "payment_method": PaymentMethod.WALLET if plan.price <= balance else PaymentMethod.SANDBOX_CARD,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         method = form.cleaned_data["payment_method"]
         promo_code = form.cleaned_data["promo_code"]
@@ -71,23 +122,19 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
             order = order_create(
                 payer=user, line=line, plan=plan, payment_method=method, promo_code=promo_code
             )
-            target = reverse("orders:detail", args=[order.pk])
-            if order.payment_id:
-                target = PaymentIntent.objects.get(public_id=order.payment_id).checkout_url
+            intent = _intent(order.payment_id)
+            target = intent.checkout_url if intent is not None else reverse("orders:detail", args=[order.pk])
             return 201, {"redirect": target}
 
-        try:
-            _status, body = idempotent(
-                owner_id=user.pk,
-                key=str(form.cleaned_data["idempotency_key"]),
-                scope="portal.order",
-                payload={"line": line.pk, "plan": plan.pk, "method": method, "promo_code": promo_code},
-                action=action,
-            )
-        except DomainError as error:
-            form.add_error(None, str(error.message))
-        else:
-            return redirect(body["redirect"])
+        target = _submit_once(
+            form,
+            request,
+            scope="portal.order",
+            payload={"line": line.pk, "plan": plan.pk, "method": method, "promo_code": promo_code},
+            action=action,
+        )
+        if target is not None:
+            return redirect(target)
     return render(
         request,
         "orders/renew_review.html",
@@ -97,24 +144,30 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
             "plan": plan,
             "valid_until_after": line_valid_until_after_renewal(line, validity_days=plan.validity_days),
             "deadline": line_deadline(line),
-            "balance": wallet_balance(user=user, currency=plan.currency),
+            "balance": balance,
             "form": form,
+            "short_of_funds": getattr(form, "error_code", "") == "insufficient_funds",
         },
     )
 
 
-def _order_or_404(request: HttpRequest, order_id: int) -> Any:
-    try:
-        return order_get(payer=request.user, order_id=order_id)  # type: ignore[arg-type]
-    except DomainError:
-        raise Http404 from None
+def _payment_problem(intent: PaymentIntent | None) -> str:
+    """Why a payment did not go through, in the subscriber's words."""
+    if intent is None:
+        return ""
+    if intent.status == PaymentStatus.CANCELED:
+        return _("You canceled the payment.")
+    return {
+        "card_declined": _("Your bank declined the card."),
+        "authentication_failed": _("The payment was not authorised with your bank."),
+    }.get(intent.failure_code, _("The payment was declined."))
 
 
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
-    intent = PaymentIntent.objects.filter(public_id=order.payment_id).first() if order.payment_id else None
+    intent = _intent(order.payment_id)
     return render(
         request,
         "orders/detail.html",
@@ -123,6 +176,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "msisdn": msisdn_display(order.msisdn),
             "intent": intent,
             "final": order.status in FINAL_STATUSES,
+            "payment_problem": _payment_problem(intent) if order.status == OrderStatus.CANCELED else "",
         },
     )
 
@@ -137,7 +191,11 @@ def order_status(request: HttpRequest, order_id: int) -> JsonResponse:
 @login_required
 @require_GET
 def order_history(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/list.html", {"orders": order_list(payer=request.user)[:100]})  # type: ignore[arg-type]
+    orders = [
+        (order, msisdn_display(order.msisdn))
+        for order in order_list(payer=request.user)[:100]  # type: ignore[arg-type]
+    ]
+    return render(request, "orders/list.html", {"orders": orders})
 
 
 @login_required
@@ -149,33 +207,67 @@ def order_receipt(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(request, "orders/receipt.html", {"order": order, "msisdn": msisdn_display(order.msisdn)})
 
 
+def _movement(posting: Any) -> tuple[Any, str, str]:
+    """A wallet posting as the subscriber reads it: (posting, what it was, link to the order)."""
+    kind = posting.transaction.kind
+    label = {
+        "wallet_topup": _("Top-up"),
+        "order_payment": _("Renewal"),
+        "order_refund": _("Refund of a renewal"),
+    }.get(kind) or (_("Adjustment by support") if kind.startswith("support_") else _("Other movement"))
+    reference = posting.transaction.reference
+    link = (
+        reverse("orders:detail", args=[int(reference[6:])])
+        if reference.startswith("order:") and reference[6:].isdigit()
+        else ""
+    )
+    return posting, label, link
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def wallet(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    form = TopupForm(request.POST or None, initial={"idempotency_key": uuid.uuid4()})
+    form = TopupForm(
+        request.POST if request.method == "POST" else None, initial={"idempotency_key": uuid.uuid4()}
+    )
     if request.method == "POST" and form.is_valid():
         amount = Money.from_decimal(form.cleaned_data["amount"], "PEN")
         method = form.cleaned_data["payment_method"]
 
         def action() -> tuple[int, Any]:
             topup = wallet_topup_create(user=user, amount=amount, payment_method=method)
-            return 201, {"redirect": PaymentIntent.objects.get(public_id=topup.payment_id).checkout_url}
+            intent = _intent(topup.payment_id)
+            assert intent is not None
+            return 201, {"redirect": intent.checkout_url}
 
-        try:
-            _status, body = idempotent(
-                owner_id=user.pk,
-                key=str(form.cleaned_data["idempotency_key"]),
-                scope="portal.topup",
-                payload={"amount": amount.amount_minor, "method": method},
-                action=action,
-            )
-        except DomainError as error:
-            form.add_error(None, str(error.message))
-        else:
-            return redirect(body["redirect"])
+        target = _submit_once(
+            form,
+            request,
+            scope="portal.topup",
+            payload={"amount": amount.amount_minor, "method": method},
+            action=action,
+        )
+        if target is not None:
+            return redirect(target)
+    pending = list(topup_list(user=user).filter(status=TopupStatus.PENDING)[:5])
+    intents = {
+        i.public_id: i for i in PaymentIntent.objects.filter(public_id__in=[t.payment_id for t in pending])
+    }
+    pending_topups = [(topup, intents.get(topup.payment_id)) for topup in pending]
+    balance = wallet_balance(user=user)
     return render(
         request,
         "orders/wallet.html",
-        {"balance": wallet_balance(user=user), "history": wallet_history(user=user)[:50], "form": form},
+        {
+            "balance": balance,
+            "history": [_movement(posting) for posting in wallet_history(user=user)[:50]],
+            "pending_topups": pending_topups,
+            # Follow the page while a paid top-up waits for the PSP's confirmation.
+            "following": any(
+                i is not None and i.status == PaymentStatus.PROCESSING for _t, i in pending_topups
+            ),
+            "state": f"{balance.amount_minor}:{len(pending)}",
+            "form": form,
+        },
     )
