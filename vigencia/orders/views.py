@@ -65,8 +65,7 @@ def _submit_once(
     except DomainError as error:
         if error.code == "idempotency_key_reused":
             # The page was sent before with other choices (the back button): start a fresh form.
-            form.data = form.data.copy()
-            form.data["idempotency_key"] = str(uuid.uuid4())
+            form.fresh_key()
             form.add_error(
                 None, _("This page was already sent with other choices. Check them and try again.")
             )
@@ -135,6 +134,8 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
         )
         if target is not None:
             return redirect(target)
+    elif "idempotency_key" in form.errors:
+        form.fresh_key()
     return render(
         request,
         "orders/renew_review.html",
@@ -250,6 +251,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
         )
         if target is not None:
             return redirect(target)
+    elif "idempotency_key" in form.errors:
+        form.fresh_key()
     pending = list(topup_list(user=user).filter(status=TopupStatus.PENDING)[:5])
     intents = {
         i.public_id: i for i in PaymentIntent.objects.filter(public_id__in=[t.payment_id for t in pending])

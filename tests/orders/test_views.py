@@ -1,0 +1,409 @@
+"""The renewal in the portal: choose a plan, review and pay, follow the order, receipt, history, wallet.
+
+Every page is the subscriber's own (another's line or order is a 404), bad input writes nothing, and a
+double-submitted form buys once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from vigencia.catalog.models import Plan
+from vigencia.core import clock
+from vigencia.core.models import IdempotencyRecord
+from vigencia.ledger.models import LedgerTransaction
+from vigencia.ledger.selectors import wallet_balance
+from vigencia.lines.services import line_add
+from vigencia.notifications.models import Notification
+from vigencia.orders.models import RenewalOrder, WalletTopup
+from vigencia.payments.models import PaymentIntent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_line(other_user, claro):
+    return line_add(owner=other_user, msisdn="+51 987 654 321", carrier=claro)
+
+
+def _pay(client, line, plan, method, key=None, **extra):
+    data = {"payment_method": method, "promo_code": "", "idempotency_key": str(key or uuid.uuid4()), **extra}
+    return client.post(f"/renew/{line.pk}/{plan.pk}/", data)
+
+
+def _nothing_written() -> None:
+    assert RenewalOrder.objects.count() == 0
+    assert PaymentIntent.objects.count() == 0
+    assert IdempotencyRecord.objects.count() == 0
+
+
+# -- choose a plan ---------------------------------------------------------------------------------
+
+
+def test_choose_lists_the_carriers_plans_with_the_new_valid_until(client, user, claro):
+    # given a Claro line valid for 20 more days
+    valid_until = clock.today() + timedelta(days=20)
+    line = line_add(owner=user, msisdn="+51 912 345 678", carrier=claro, valid_until=valid_until)
+
+    # when the subscriber opens its renewal page
+    response = client.get(f"/renew/{line.pk}/")
+
+    # then every plan on sale links to its review, with the date it moves the deadline to
+    assert response.status_code == 200
+    plans = list(Plan.objects.filter(carrier=claro, is_active=True).order_by("price_minor"))
+    links = re.findall(r'href="/renew/\d+/(\d+)/"', response.content.decode())
+    assert sorted(int(pk) for pk in links) == sorted(plan.pk for plan in plans)
+    seven_days = valid_until + timedelta(days=7)
+    assert (
+        f"new valid until {seven_days:%b}. {seven_days.day}, {seven_days.year}" in response.content.decode()
+    )
+
+
+def test_pages_of_another_users_line_are_not_found(client, other_line, plan):
+    assert client.get(f"/renew/{other_line.pk}/").status_code == 404
+    assert client.get(f"/renew/{other_line.pk}/{plan.pk}/").status_code == 404
+    assert _pay(client, other_line, plan, "wallet").status_code == 404
+    _nothing_written()
+
+
+def test_a_plan_of_another_carrier_or_unknown_is_not_found(client, line, demo_catalog):
+    foreign = Plan.objects.exclude(carrier=line.carrier).first()
+    assert client.get(f"/renew/{line.pk}/{foreign.pk}/").status_code == 404
+    assert _pay(client, line, foreign, "wallet").status_code == 404
+    assert client.get(f"/renew/{line.pk}/999999/").status_code == 404
+    _nothing_written()
+
+
+def test_anonymous_visitors_are_sent_to_log_in(line, plan):
+    anonymous = Client()
+    for path in (f"/renew/{line.pk}/", f"/renew/{line.pk}/{plan.pk}/", "/orders/", "/wallet/"):
+        response = anonymous.get(path)
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={path}"
+
+
+# -- review and pay --------------------------------------------------------------------------------
+
+
+def test_review_offers_only_what_can_be_paid_online(client, line, plan):
+    response = client.get(f"/renew/{line.pk}/{plan.pk}/")
+
+    assert response.status_code == 200
+    methods = re.findall(r'name="payment_method" value="([a-z_]+)"', response.content.decode())
+    assert methods == ["wallet", "sandbox_card", "sandbox_ewallet", "sandbox_paypal"]
+    assert "Pay S/\xa010.00" in response.content.decode()
+
+
+def test_wallet_renewal_goes_to_the_order_page_and_completes(
+    client, user, line, plan, fund_wallet, run_tasks
+):
+    # given S/ 25.00 in the wallet
+    fund_wallet(user, 2500)
+
+    # when the subscriber pays the S/ 10 plan from the wallet
+    response = _pay(client, line, plan, "wallet")
+
+    # then they follow the order, charged at once
+    order = RenewalOrder.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/orders/{order.pk}/"
+    assert wallet_balance(user=user).amount_minor == 1500
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "Paid. Sending the recharge to the carrier…" in page
+    assert f'data-follow-url="/orders/{order.pk}/status/"' in page
+    assert client.get(f"/orders/{order.pk}/status/").json() == {"status": "fulfilling", "final": False}
+
+    # and when the worker runs, the page shows the new valid-until and the receipt
+    run_tasks()
+    valid_until = clock.today() + timedelta(days=7)
+    assert client.get(f"/orders/{order.pk}/status/").json() == {"status": "completed", "final": True}
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "Done! Your line is renewed." in page
+    assert (
+        f"+51 912 345 678 is now valid until {valid_until:%b}. {valid_until.day}, {valid_until.year}." in page
+    )
+    assert "data-follow-url" not in page
+    receipt = client.get(f"/orders/{order.pk}/receipt/")
+    assert receipt.status_code == 200
+    assert f"R-{order.pk:08d}" in receipt.content.decode()
+    assert "orders/orders.css" in receipt.content.decode()  # with its print stylesheet
+
+
+def test_double_submit_of_one_form_buys_once(client, user, line, plan, fund_wallet):
+    # given one rendered form (one idempotency key) sent twice, as a double tap does
+    fund_wallet(user, 2500)
+    key = uuid.uuid4()
+
+    first = _pay(client, line, plan, "wallet", key=key)
+    second = _pay(client, line, plan, "wallet", key=key)
+
+    # then one order is bought and both answers lead to it
+    order = RenewalOrder.objects.get()
+    assert first["Location"] == second["Location"] == f"/orders/{order.pk}/"
+    assert wallet_balance(user=user).amount_minor == 1500
+    assert LedgerTransaction.objects.filter(kind="order_payment").count() == 1
+
+
+def test_the_same_form_sent_again_with_other_choices_writes_nothing_new(
+    client, user, line, plan, fund_wallet
+):
+    # given a card order made from a form (the back button then keeps its key)
+    fund_wallet(user, 2500)
+    key = uuid.uuid4()
+    _pay(client, line, plan, "sandbox_card", key=key)
+
+    # when the same form is sent with the wallet chosen
+    response = _pay(client, line, plan, "wallet", key=key)
+
+    # then it asks to check the choices, offers a fresh key, and nothing else was bought
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This page was already sent with other choices. Check them and try again." in page
+    assert str(key) not in page
+    assert RenewalOrder.objects.count() == 1
+    assert wallet_balance(user=user).amount_minor == 2500
+
+
+def test_card_renewal_goes_to_the_sandbox_checkout(client, line, plan):
+    response = _pay(client, line, plan, "sandbox_card")
+
+    order = RenewalOrder.objects.get()
+    intent = PaymentIntent.objects.get(public_id=order.payment_id)
+    assert response["Location"] == f"/payments/sandbox/checkout/{intent.public_id}/"
+    assert order.status == "pending_payment"
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "This renewal is waiting for you to pay." in page
+    assert f'href="/payments/sandbox/checkout/{intent.public_id}/"' in page
+
+
+def test_a_wallet_without_funds_explains_and_writes_nothing(client, user, line, plan, fund_wallet):
+    # given S/ 5.00 in the wallet, short of the S/ 10 plan
+    fund_wallet(user, 500)
+    transactions = LedgerTransaction.objects.count()
+
+    response = _pay(client, line, plan, "wallet")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'role="alert"' in page
+    assert 'href="/wallet/">Top up your wallet</a>' in page
+    _nothing_written()
+    assert LedgerTransaction.objects.count() == transactions
+    assert wallet_balance(user=user).amount_minor == 500
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"payment_method": "cash", "idempotency_key": str(uuid.UUID(int=1))},
+        {"payment_method": "voucher", "idempotency_key": str(uuid.UUID(int=2))},
+        {"payment_method": "wallet", "idempotency_key": "not-a-uuid"},
+        {"payment_method": "wallet"},
+        {"payment_method": "sandbox_card", "idempotency_key": str(uuid.UUID(int=3)), "promo_code": "x" * 41},
+        {},
+    ],
+)
+def test_bad_checkout_input_is_a_form_error_and_writes_nothing(client, line, plan, data):
+    response = client.post(f"/renew/{line.pk}/{plan.pk}/", data)
+
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    _nothing_written()
+
+
+def test_an_unknown_promotion_code_is_a_form_error_and_writes_nothing(client, line, plan):
+    response = _pay(client, line, plan, "sandbox_card", promo_code="NOPE")
+
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
+    _nothing_written()
+
+
+# -- the result: declined card, carrier decline ----------------------------------------------------
+
+
+def test_a_declined_card_says_so_and_charges_nothing(client, user, line, plan, run_tasks):
+    _pay(client, line, plan, "sandbox_card")
+    order = RenewalOrder.objects.get()
+
+    # when the subscriber pays with the declined test card
+    response = client.post(
+        f"/payments/sandbox/checkout/{order.payment_id}/",
+        {"number": "4000 0000 0000 0002", "expiry": "12/40", "cvc": "123"},
+    )
+    assert response["Location"] == f"/orders/{order.pk}/"
+    run_tasks()
+
+    # then the order page says nothing was charged and why
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "The payment did not go through. Nothing was charged." in page
+    assert "Your bank declined the card." in page
+    assert client.get(f"/orders/{order.pk}/receipt/").status_code == 404
+    assert wallet_balance(user=user).amount_minor == 0
+    assert LedgerTransaction.objects.count() == 0
+    assert Notification.objects.filter(user=user).count() == 0
+
+
+def test_a_carrier_decline_shows_the_money_back_in_the_wallet(
+    client, user, line, plan, fund_wallet, run_tasks, simulator
+):
+    # given S/ 10.00 in the wallet and a carrier that declines the next top-up
+    fund_wallet(user, 1000)
+    simulator.decline_next(1)
+
+    _pay(client, line, plan, "wallet")
+    run_tasks()
+
+    order = RenewalOrder.objects.get()
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "The carrier could not renew this line." in page
+    assert "We returned S/\xa010.00 to your wallet." in page
+    assert wallet_balance(user=user).amount_minor == 1000
+    wallet = client.get("/wallet/").content.decode()
+    assert "Refund of a renewal" in wallet
+    assert "+S/\xa010.00" in wallet
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True)) == ["renewal_failed"]
+
+
+# -- orders of others, history ---------------------------------------------------------------------
+
+
+def test_another_users_order_is_not_found(client, other_user, other_line, plan, fund_wallet, run_tasks):
+    fund_wallet(other_user, 1000)
+    other = Client()
+    other.force_login(other_user)
+    _pay(other, other_line, plan, "wallet")
+    run_tasks()
+    order = RenewalOrder.objects.get()
+    assert order.status == "completed"
+
+    for path in ("", "status/", "receipt/"):
+        assert client.get(f"/orders/{order.pk}/{path}").status_code == 404
+    assert client.get("/orders/999999/").status_code == 404
+    assert f"/orders/{order.pk}/" not in client.get("/orders/").content.decode()
+
+
+def test_history_lists_own_renewals_newest_first(client, user, line, plan, fund_wallet, run_tasks):
+    fund_wallet(user, 2500)
+    _pay(client, line, plan, "wallet")
+    _pay(client, line, plan, "sandbox_card")
+    run_tasks()
+    wallet_order, card_order = RenewalOrder.objects.order_by("pk")
+
+    page = client.get("/orders/").content.decode()
+
+    links = re.findall(r'class="order-link" href="/orders/(\d+)/"', page)
+    assert links == [str(card_order.pk), str(wallet_order.pk)]
+    assert f'href="/orders/{wallet_order.pk}/receipt/"' in page
+    assert f'href="/orders/{card_order.pk}/receipt/"' not in page
+
+
+def test_the_result_page_speaks_the_subscribers_language(client, user, line, plan, fund_wallet, run_tasks):
+    fund_wallet(user, 1000)
+    _pay(client, line, plan, "wallet")
+    run_tasks()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    page = client.get(f"/orders/{RenewalOrder.objects.get().pk}/").content.decode()
+
+    assert "完成！您的号码已续费。" in page
+    assert "收据" in page
+
+
+# -- wallet ----------------------------------------------------------------------------------------
+
+
+def _topup(client, amount="50", method="sandbox_card", key=None):
+    return client.post(
+        "/wallet/", {"amount": amount, "payment_method": method, "idempotency_key": str(key or uuid.uuid4())}
+    )
+
+
+def test_wallet_top_up_goes_to_checkout_then_credits_the_wallet(client, user, run_tasks):
+    # when the subscriber tops up S/ 50 by card
+    response = _topup(client)
+
+    topup = WalletTopup.objects.get()
+    assert response["Location"] == f"/payments/sandbox/checkout/{topup.payment_id}/"
+    page = client.get("/wallet/").content.decode()
+    assert "Top-ups in progress" in page
+    assert f'href="/payments/sandbox/checkout/{topup.payment_id}/">Pay now</a>' in page
+
+    # and pays with the test card that succeeds
+    response = client.post(
+        f"/payments/sandbox/checkout/{topup.payment_id}/",
+        {"number": "4242 4242 4242 4242", "expiry": "12/40", "cvc": "123"},
+    )
+    assert response["Location"] == "/wallet/"
+    assert 'data-follow-page="1"' in client.get("/wallet/").content.decode()  # follows until credited
+    run_tasks()
+
+    # then the wallet shows the balance and the movement
+    page = client.get("/wallet/").content.decode()
+    assert wallet_balance(user=user).amount_minor == 5000
+    assert '<strong class="price wallet-balance">S/\xa050.00</strong>' in page
+    assert "Top-ups in progress" not in page
+    assert "data-follow-page" not in page
+    assert "+S/\xa050.00" in page
+
+
+def test_a_double_submitted_top_up_starts_one_payment(client):
+    key = uuid.uuid4()
+
+    first = _topup(client, key=key)
+    second = _topup(client, key=key)
+
+    assert first["Location"] == second["Location"]
+    assert WalletTopup.objects.count() == 1
+    assert PaymentIntent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "method"),
+    [
+        ("4.99", "sandbox_card"),
+        ("1000.01", "sandbox_card"),
+        ("abc", "sandbox_card"),
+        ("10.001", "sandbox_card"),
+        ("50", "wallet"),
+        ("50", "cash"),
+        ("", "sandbox_card"),
+    ],
+)
+def test_bad_top_ups_are_form_errors_and_write_nothing(client, amount, method):
+    response = _topup(client, amount=amount, method=method)
+
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert WalletTopup.objects.count() == 0
+    assert PaymentIntent.objects.count() == 0
+
+
+def test_a_form_without_its_key_asks_to_send_again_with_a_fresh_one(client, line, plan):
+    response = client.post(f"/renew/{line.pk}/{plan.pk}/", {"payment_method": "sandbox_card"})
+
+    page = response.content.decode()
+    assert "This page has expired. Check your choices and send it again." in page
+    fresh = re.search(r'name="idempotency_key" value="([0-9a-f-]{36})"', page)
+    assert fresh is not None
+    _nothing_written()
