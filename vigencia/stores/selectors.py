@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Avg, F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Least, Radians, Sin, Sqrt
 from django.utils.translation import gettext as _
@@ -88,33 +89,38 @@ class Schedule:
         return None
 
 
-def _closed_dates(rows: Iterable[Holiday]) -> frozenset[date]:
+HolidayRow = tuple[int | None, date, bool]  # (store_id or None for every store, date, closed)
+
+
+def _closed_dates(rows: Iterable[HolidayRow]) -> frozenset[date]:
     # A store's own row overrides the all-stores row of the same date.
     closed: dict[date, bool] = {}
-    for row in sorted(rows, key=lambda holiday: holiday.store_id is not None):
-        closed[row.date] = row.closed
+    for _store_id, day, is_closed in sorted(rows, key=lambda row: row[0] is not None):
+        closed[day] = is_closed
     return frozenset(day for day, is_closed in closed.items() if is_closed)
 
 
-def _schedule(timezone: str, rows: Iterable[DayHours], holidays: Iterable[Holiday]) -> Schedule:
+def _schedule(timezone: str, rows: Iterable[DayHours], holidays: Iterable[HolidayRow]) -> Schedule:
     hours: dict[int, list[tuple[time, time]]] = {}
     for weekday, opens, closes in rows:
         hours.setdefault(weekday, []).append((opens, closes))
     return Schedule(tz=ZoneInfo(timezone), hours=hours, closed_dates=_closed_dates(holidays))
 
 
-def _holidays_by_store(pks: list[int], *, at: datetime) -> dict[int | None, list[Holiday]]:
-    found: dict[int | None, list[Holiday]] = {}
-    for holiday in Holiday.objects.filter(_holiday_window(at)).filter(
+def _holidays_by_store(pks: list[int], *, at: datetime) -> dict[int | None, list[HolidayRow]]:
+    found: dict[int | None, list[HolidayRow]] = {}
+    first, last = _holiday_window(at)
+    rows = Holiday.objects.filter(date__gte=first, date__lte=last).filter(
         Q(store__isnull=True) | Q(store__in=pks)
-    ):
-        found.setdefault(holiday.store_id, []).append(holiday)
+    )
+    for row in rows.values_list("store_id", "date", "closed"):
+        found.setdefault(row[0], []).append(row)
     return found
 
 
-def _holiday_window(at: datetime) -> Q:
+def _holiday_window(at: datetime) -> tuple[date, date]:
     day = at.astimezone(UTC).date()
-    return Q(date__gte=day - timedelta(days=2), date__lte=day + timedelta(days=NEXT_OPENING_HORIZON_DAYS + 2))
+    return day - timedelta(days=2), day + timedelta(days=NEXT_OPENING_HORIZON_DAYS + 2)
 
 
 def store_schedules(stores: Iterable[Store], *, at: datetime) -> dict[int, Schedule]:
@@ -222,25 +228,54 @@ class _Loaded:
     schedule: Schedule = field(default_factory=lambda: Schedule(tz=ZoneInfo("UTC"), hours={}))
 
 
+def _related_sql(count: int) -> str:
+    """One query for what the locator shows of `count` stores: carriers, services, hours and the
+    holidays around the instant, as (store_id, kind, a, b) text rows (UNION ALL needs one type per
+    column, so times and dates come as text)."""
+    marks = ", ".join(["%s"] * count)
+    through = Store.carriers.through._meta.db_table
+    # Only table names from the models go into the text; every value is a parameter.
+    return f"""
+        SELECT sc.store_id, 'carrier', c.code, c.name
+          FROM {through} sc JOIN {Carrier._meta.db_table} c ON c.id = sc.carrier_id
+         WHERE sc.store_id IN ({marks})
+        UNION ALL
+        SELECT store_id, 'service', service, NULL FROM {StoreService._meta.db_table}
+         WHERE store_id IN ({marks})
+        UNION ALL
+        SELECT store_id, CAST(weekday AS TEXT), CAST(opens AS TEXT), CAST(closes AS TEXT)
+          FROM {OpeningHours._meta.db_table} WHERE store_id IN ({marks})
+        UNION ALL
+        SELECT store_id, CASE WHEN closed THEN 'closed' ELSE 'open' END, CAST(date AS TEXT), NULL
+          FROM {Holiday._meta.db_table}
+         WHERE date >= %s AND date <= %s AND (store_id IS NULL OR store_id IN ({marks}))
+    """  # noqa: S608
+
+
 def _load(pks: list[int], *, at: datetime, known: dict[int, Store]) -> dict[int, _Loaded]:
-    """Stores with their carriers, services, hours and schedule: flat queries and no related model
-    instances, as the locator answers in a few milliseconds. `known` stores are not read again."""
+    """Stores with their carriers, services, hours and schedule, in one query (two for stores not
+    yet read): the locator answers in a few milliseconds. `known` stores are not read again."""
     missing = [pk for pk in pks if pk not in known]
     stores = [known[pk] for pk in pks if pk in known]
     if missing:
         stores += list(Store.objects.filter(pk__in=missing))
     loaded = {store.pk: _Loaded(store) for store in stores}
-    carriers = Store.carriers.through.objects.filter(store_id__in=pks).order_by("carrier__code")
-    for store_id, code, name in carriers.values_list("store_id", "carrier__code", "carrier__name"):
-        loaded[store_id].carriers.append((code, name))
-    services = StoreService.objects.filter(store_id__in=pks).order_by("service")
-    for store_id, service in services.values_list("store_id", "service"):
-        loaded[store_id].services.append(service)
-    hours = OpeningHours.objects.filter(store_id__in=pks)
-    for store_id, weekday, opens, closes in hours.values_list("store_id", "weekday", "opens", "closes"):
-        loaded[store_id].hours.append((weekday, opens, closes))
-    holidays = _holidays_by_store(pks, at=at)
+    holidays: dict[int | None, list[HolidayRow]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_related_sql(len(pks)), [*pks, *pks, *pks, *_holiday_window(at), *pks])
+        rows = cursor.fetchall()
+    for store_id, kind, first, second in rows:
+        if kind == "carrier":
+            loaded[store_id].carriers.append((first, second))
+        elif kind == "service":
+            loaded[store_id].services.append(first)
+        elif kind in ("closed", "open"):
+            holidays.setdefault(store_id, []).append((store_id, date.fromisoformat(first), kind == "closed"))
+        else:
+            loaded[store_id].hours.append((int(kind), time.fromisoformat(first), time.fromisoformat(second)))
     for pk, item in loaded.items():
+        item.carriers.sort()
+        item.services.sort()
         item.hours.sort()
         item.schedule = _schedule(
             item.store.timezone, item.hours, holidays.get(None, []) + holidays.get(pk, [])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import struct
 
 from django.conf import settings
 from stdnum import luhn
@@ -33,12 +34,10 @@ def pins_new(count: int) -> list[str]:
     """`count` PINs at once (the same distribution as pin_new, one urandom read per chunk)."""
     pins: list[str] = []
     while len(pins) < count:
-        raw = secrets.token_bytes(8 * (count - len(pins) + 8))
-        for i in range(0, len(raw), 8):
-            value = int.from_bytes(raw[i : i + 8], "big")
-            if value < _UNBIASED_LIMIT and len(pins) < count:
-                pins.append(f"{value % _PIN_SPACE:0{PIN_DIGITS}d}")
-    return pins
+        wanted = count - len(pins) + 8
+        values = struct.unpack(f">{wanted}Q", secrets.token_bytes(8 * wanted))
+        pins += [f"{value % _PIN_SPACE:016d}" for value in values if value < _UNBIASED_LIMIT]
+    return pins[:count]
 
 
 def pin_digest(pin: str) -> str:
@@ -64,6 +63,30 @@ def pin_display(pin: str) -> str:
 def serial_make(*, batch_id: int, index: int) -> str:
     base = f"{batch_id:06d}{index:07d}"
     return base + luhn.calc_check_digit(base)
+
+
+def _luhn_sums(digits: int) -> list[int]:
+    """The Luhn sums (mod 10) of every number of `digits` digits whose last digit is doubled."""
+    sums = [0]
+    for position in range(digits):  # from the right: even positions are doubled
+        weights = [(2 * d) // 10 + (2 * d) % 10 if position % 2 == 0 else d for d in range(10)]
+        sums = [(weight + low) % 10 for weight in weights for low in sums]
+    return sums
+
+
+# The check digit of every serial of a batch from two small tables (the index's high three and low
+# four digits, both ending on a doubled position) instead of a Luhn run per serial.
+_HIGH, _LOW = _luhn_sums(3), _luhn_sums(4)
+
+
+def serials_make(*, batch_id: int, start: int, stop: int) -> list[str]:
+    """serial_make(batch_id=batch_id, index=i) for i in range(start, stop), at once."""
+    prefix = f"{batch_id:06d}"
+    prefix_sum = luhn.checksum(prefix + "0" * 8)  # the prefix's share, zeros where the index goes
+    return [
+        f"{prefix}{i:07d}{-(prefix_sum + _HIGH[i // 10_000] + _LOW[i % 10_000]) % 10}"
+        for i in range(start, stop)
+    ]
 
 
 def serial_clean(raw: object) -> str | None:
