@@ -11,8 +11,8 @@ from django.db import connection
 from vigencia.core import clock
 from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.services import InsufficientFunds, account_system
-from vigencia.vouchers import services
-from vigencia.vouchers.codes import pin_digest, serial_display
+from vigencia.vouchers import exports, services
+from vigencia.vouchers.codes import pin_digest, pin_display, serial_display
 from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherEvent
 
 
@@ -174,3 +174,36 @@ def test_a_pdf_sheet_has_a_page_per_ten_cards(make_batch):
 
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 2
+
+
+def test_the_csv_export_is_what_the_csv_module_writes_even_for_a_plan_name_with_commas_and_quotes(
+    make_batch,
+):
+    # given
+    made = make_batch(3)
+    batch = made.batch
+    batch.plan.name_en = 'Max 10, "unlimited"'
+    stream = io.StringIO()
+
+    # when
+    export = exports.BatchExport(stream, batch=batch)
+    export.add(list(zip(made.serials, made.pins, strict=True)))
+
+    # then
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(exports.CSV_HEADER)
+    for serial, pin in zip(made.serials, made.pins, strict=True):
+        writer.writerow(
+            [
+                serial_display(serial),
+                pin_display(pin),
+                batch.plan.code,
+                'Max 10, "unlimited"',
+                str(batch.face_minor),
+                "PEN",
+                batch.expires_on.isoformat(),
+            ]
+        )
+    assert stream.getvalue() == expected.getvalue()
+    assert list(csv.reader(io.StringIO(stream.getvalue())))[1][3] == 'Max 10, "unlimited"'

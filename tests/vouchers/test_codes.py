@@ -1,6 +1,15 @@
 from stdnum import luhn
 
-from vigencia.vouchers.codes import pin_clean, pin_display, pin_new, serial_clean, serial_display, serial_make
+from vigencia.vouchers.codes import (
+    pin_clean,
+    pin_display,
+    pin_new,
+    pins_new,
+    serial_clean,
+    serial_display,
+    serial_make,
+    serials_make,
+)
 
 
 def test_a_serial_carries_batch_position_and_a_luhn_check_digit():
@@ -31,3 +40,21 @@ def test_pins_have_16_digits_and_are_read_back_as_people_type_them():
     assert pin_clean("123456789012345") is None
     assert pin_clean("١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦") is None  # non-ASCII digits
     assert pin_clean(12345) is None
+
+
+def test_serials_made_in_bulk_are_the_ones_made_one_by_one():
+    for batch_id, start in [(1, 1), (12, 9_990), (999_999, 999_990), (123_456, 9_999_980)]:
+        # when
+        bulk = serials_make(batch_id=batch_id, start=start, stop=start + 20)
+
+        # then
+        assert bulk == [serial_make(batch_id=batch_id, index=i) for i in range(start, start + 20)]
+        assert all(luhn.is_valid(serial) for serial in bulk)
+
+
+def test_pins_drawn_in_bulk_are_16_digits():
+    pins = pins_new(10_000)
+
+    assert len(pins) == 10_000
+    assert all(len(pin) == 16 and pin.isdigit() for pin in pins)
+    assert len(set(pins)) == 10_000

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -466,17 +466,13 @@ def _counter_bump(scope: str, key: str) -> int:
 
 
 def _locked_scopes(keys: list[tuple[str, str]]) -> list[str]:
-    locked = []
+    """The scopes whose current window has reached its limit, read in one query."""
+    limits = settings.VIGENCIA_VOUCHER_LIMITS
+    current = Q()
     for scope, key in keys:
-        limit, seconds = settings.VIGENCIA_VOUCHER_LIMITS[scope]
-        count = (
-            AttemptCounter.objects.filter(scope=scope, key=key, window=_window(seconds))
-            .values_list("count", flat=True)
-            .first()
-        )
-        if count is not None and count >= limit:
-            locked.append(scope)
-    return locked
+        current |= Q(scope=scope, key=key, window=_window(limits[scope][1]))
+    counts = dict(AttemptCounter.objects.filter(current).values_list("scope", "count"))
+    return [scope for scope, _key in keys if counts.get(scope, 0) >= limits[scope][0]]
 
 
 def _attempt(
