@@ -66,7 +66,7 @@ def lines(demo_catalog) -> list[Line]:
 def test_three_reminder_runs_at_once_send_each_reminder_once(lines):
     results = _at_once(lambda: reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7))))
 
-    assert sorted(results) == [0, 0, 20] or sum(results) == 20  # type: ignore[arg-type]
+    assert sum(results) == 20  # type: ignore[arg-type]
     assert ReminderSent.objects.count() == 20
     assert Notification.objects.filter(dedupe_key__startswith="reminder:").count() == 20
 
