@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
@@ -64,6 +64,12 @@ def _locked(order_id: int) -> RenewalOrder:
         .select_related("line", "line__carrier", "payer")
         .get(pk=order_id)
     )
+
+
+def _plan_name(order: RenewalOrder) -> str:
+    """The plan's name in the payer's language (the order keeps the English one as its snapshot)."""
+    with translation.override(order.payer.language):
+        return order.plan.name
 
 
 def _absolute(path: str) -> str:
@@ -243,7 +249,7 @@ def order_fulfilment_settled(*, transaction: Any) -> None:
                 "msisdn": order.msisdn,
                 "msisdn_display": msisdn_display(order.msisdn),
                 "carrier_name": order.line.carrier.name,
-                "plan_name": order.plan_name,
+                "plan_name": _plan_name(order),
                 "amount": order.total.format(order.payer.language),
                 "valid_until": valid_until.isoformat(),
                 "receipt_url": _absolute(reverse("orders:receipt", args=[order.pk])),
@@ -279,7 +285,7 @@ def _order_refund_to_wallet(order: RenewalOrder, *, reason: str) -> None:
         context={
             "order_id": order.pk,
             "msisdn_display": msisdn_display(order.msisdn),
-            "plan_name": order.plan_name,
+            "plan_name": _plan_name(order),
             "amount": order.total.format(order.payer.language),
             "reason": reason[:200],
             "refunded": True,
