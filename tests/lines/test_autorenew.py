@@ -241,3 +241,34 @@ def test_a_plan_of_another_carrier_or_off_sale_or_a_lost_number_is_refused(user,
         autorenew_set(line=line, enabled=True, plan=plan, days_before=3)
     assert conflict.value.code == "line_recycled"
     assert AutoRenewSetting.objects.count() == 0
+
+
+def test_a_carrier_that_keeps_declining_is_given_up_after_the_last_attempt(
+    line, user, simulator, run_tasks, settings
+):
+    # given a carrier that declines every top-up and a run with one attempt left
+    from vigencia.lines import autorenew
+
+    fund(user, 1000)
+    simulator.decline_next(100)
+    original = autorenew.MAX_ATTEMPTS
+    autorenew.MAX_ATTEMPTS = 2
+    try:
+        assert _day(CHARGE_ON, run_tasks) == {"ordered": 1}
+        assert _day(CHARGE_ON + timedelta(days=1), run_tasks) == {"ordered": 1}
+        # when the second order is declined too
+        assert _day(CHARGE_ON + timedelta(days=2), run_tasks) == {"failed": 1}
+    finally:
+        autorenew.MAX_ATTEMPTS = original
+
+    # then the run gave up, the money is all back in the wallet, and the subscriber was told to act
+    run = AutoRenewRun.objects.get()
+    assert (run.status, run.attempts, run.failure_code) == ("failed", 2, "carrier_declined")
+    assert list(RenewalOrder.objects.values_list("status", flat=True)) == ["refunded", "refunded"]
+    assert wallet_balance(user=user).amount_minor == 1000
+    assert (
+        Notification.objects.filter(
+            dedupe_key=f"autorenew:{line.pk}:2026-05-02:failed:carrier_declined"
+        ).count()
+        == 1
+    )

@@ -234,7 +234,13 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
             if order_status not in (OrderStatus.FAILED, OrderStatus.REFUNDED, OrderStatus.CANCELED):
                 return "in_progress"
             # The carrier declined and the money went back to the wallet: a new order now (the
-            # periodic job's interval is the wait between attempts).
+            # periodic job's interval is the wait between attempts), until the attempts run out.
+            if run.attempts >= MAX_ATTEMPTS:
+                AUTORENEW_TRANSITIONS.apply(
+                    run, field="status", target=AutoRenewStatus.FAILED, failure_code="carrier_declined"
+                )
+                _notify_failed(line, setting, period, "carrier_declined")
+                return "failed:carrier_declined"
             AUTORENEW_TRANSITIONS.apply(
                 run, field="status", target=AutoRenewStatus.PENDING, failure_code="carrier_declined"
             )

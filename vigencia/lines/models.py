@@ -184,8 +184,9 @@ AUTORENEW_TRANSITIONS = TransitionTable(
     "auto-renewal",
     {
         AutoRenewStatus.PENDING: {AutoRenewStatus.ORDERED, AutoRenewStatus.FAILED},
-        # A carrier that declines refunds the order: the run tries again with a new one.
-        AutoRenewStatus.ORDERED: {AutoRenewStatus.PENDING},
+        # A carrier that declines refunds the order: the run tries again with a new one, or gives
+        # up after the last attempt.
+        AutoRenewStatus.ORDERED: {AutoRenewStatus.PENDING, AutoRenewStatus.FAILED},
         AutoRenewStatus.FAILED: {AutoRenewStatus.PENDING},
     },
 )
