@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Field, Header, Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.catalog.selectors import carrier_get
@@ -198,10 +198,12 @@ def pos_sale(
         return 201, _sale_out(receipt)
 
     store_of_agent(user=agent)  # 403 before anything else, even the Idempotency-Key check
-    return idempotent(
-        owner_id=agent.pk,
-        key=idempotency_key,
-        scope="pos.sale",
-        payload=_fingerprinted(payload),
-        action=action,
+    return Status(
+        *idempotent(
+            owner_id=agent.pk,
+            key=idempotency_key,
+            scope="pos.sale",
+            payload=_fingerprinted(payload),
+            action=action,
+        )
     )

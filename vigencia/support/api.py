@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import InvalidInput, NotFound
@@ -116,7 +116,7 @@ def open_ticket(request: HttpRequest, payload: TicketIn):
         receipt=receipt,
         anomaly=anomaly,
     )
-    return 201, _detail(ticket)
+    return Status(201, _detail(ticket))
 
 
 @router.get("/tickets", response={200: list[TicketOut], 422: ErrorOut})
@@ -147,12 +147,15 @@ def post_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
     message = ticket_reply(
         ticket=ticket_get(subscriber=user, ticket_id=ticket_id), author=user, body=payload.message
     )
-    return 201, {
-        "id": message.pk,
-        "from_support": False,
-        "body": message.body,
-        "created_at": message.created_at,
-    }
+    return Status(
+        201,
+        {
+            "id": message.pk,
+            "from_support": False,
+            "body": message.body,
+            "created_at": message.created_at,
+        },
+    )
 
 
 @router.post(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from vigencia.accounts.auth import api_user, bearer
@@ -181,7 +181,7 @@ def redeem(request: HttpRequest, payload: RedeemIn):
         msisdn=payload.msisdn or "",
         carrier=carrier,
     )
-    return 200, _order_out(order)
+    return Status(200, _order_out(order))
 
 
 @router.get(
@@ -194,14 +194,16 @@ def redeem(request: HttpRequest, payload: RedeemIn):
 )
 def verify(request: HttpRequest, serial: str = ""):
     services.verify_throttle(ip=_ip(request))
-    return 200, voucher_verify(serial=serial)
+    return Status(200, voucher_verify(serial=serial))
 
 
 @reseller_router.get("/batches", response={200: list[BatchOut], 401: Error, 422: Error})
 def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
     if not (1 <= limit <= 200 and offset >= 0):
         raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
-    return 200, [_batch_out(b) for b in batch_list(reseller=api_user(request))[offset : offset + limit]]
+    return Status(
+        200, [_batch_out(b) for b in batch_list(reseller=api_user(request))[offset : offset + limit]]
+    )
 
 
 @reseller_router.post(
@@ -248,7 +250,7 @@ def create_batch(
         payload=payload.dict(),
         action=action,
     )
-    return status, body
+    return Status(status, body)
 
 
 @reseller_router.post(
@@ -278,7 +280,7 @@ def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
         serial_from=bounds[0] or "",
         serial_to=bounds[1] or "",
     )
-    return 200, {"voided": voided}
+    return Status(200, {"voided": voided})
 
 
 @reseller_router.get("/balance", response={200: BalanceOut, 401: Error, 422: Error})
@@ -287,4 +289,4 @@ def balance(request: HttpRequest, currency: str = "PEN"):
     if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
         raise InvalidInput(code="invalid_currency", details={"field": "currency"})
     account = services.reseller_prepaid_account(reseller=api_user(request), currency=currency.upper()[:3])
-    return 200, {"balance": account_balance(account=account).as_dict()}
+    return Status(200, {"balance": account_balance(account=account).as_dict()})
