@@ -173,7 +173,7 @@ def _fingerprinted(payload: SaleIn) -> dict[str, Any]:
 )
 def pos_sale(
     request: HttpRequest, payload: SaleIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
-) -> tuple[int, Any]:
+) -> Status[Any]:
     agent = api_user(request)
 
     def action() -> tuple[int, Any]:
