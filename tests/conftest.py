@@ -10,8 +10,11 @@ from django.test import Client
 
 from vigencia.accounts.models import User
 from vigencia.accounts.services import api_token_issue
-from vigencia.catalog.models import Carrier
+from vigencia.catalog.models import Carrier, Plan
 from vigencia.core import clock
+from vigencia.core.money import Money
+from vigencia.ledger.services import account_system, account_wallet, ledger_post
+from vigencia.lines.services import line_add
 
 from .factories import UserFactory
 
@@ -133,3 +136,46 @@ def _ledger_verifies(request):
     from vigencia.ledger.selectors import ledger_verify
 
     assert ledger_verify() == [], "the ledger does not verify after this test"
+
+
+# The renewal fixtures every app's tests share: a Claro line, its S/ 10 plan, a funded wallet and the
+# in-process carrier simulator.
+@pytest.fixture
+def line(user, claro):
+    return line_add(owner=user, msisdn="+51 912 345 678", carrier=claro)
+
+
+@pytest.fixture
+def plan(claro):
+    return Plan.objects.get(carrier=claro, code="max-10")
+
+
+@pytest.fixture
+def fund_wallet():
+    """Credit a user's wallet as a card top-up would (PSP clearing -> wallet)."""
+
+    def fund(user, amount_minor: int, currency: str = "PEN"):
+        ledger_post(
+            kind="wallet_topup",
+            idempotency_key=f"test-fund:{user.pk}:{amount_minor}:{account_wallet(user=user).balance_minor}",
+            postings=[
+                (
+                    account_system(kind="psp_clearing", currency=currency, key="sandbox"),
+                    Money(-amount_minor, currency),
+                ),
+                (account_wallet(user=user, currency=currency), Money(amount_minor, currency)),
+            ],
+        )
+
+    return fund
+
+
+@pytest.fixture
+def simulator(settings):
+    """The in-process carrier simulator (the default gateway), with its fault hooks reset."""
+    from vigencia.fulfilment.gateways.simulator import simulator
+
+    settings.VIGENCIA_CARRIER_GATEWAY = "simulator"
+    simulator.reset()
+    yield simulator
+    simulator.reset()

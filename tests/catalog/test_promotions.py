@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 
-from tests.orders.conftest import fund_wallet, line, plan, simulator  # noqa: F401  (shared fixtures)
 from vigencia.catalog.models import Carrier, Promotion, PromotionKind, PromotionUse
 from vigencia.core import clock
 from vigencia.ledger.selectors import ledger_totals, wallet_balance

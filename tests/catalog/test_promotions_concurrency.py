@@ -7,7 +7,6 @@ import pytest
 from django.db import connection
 
 from tests.factories import UserFactory
-from tests.orders.conftest import fund_wallet, plan  # noqa: F401  (shared fixtures)
 from vigencia.catalog.models import Promotion, PromotionKind, PromotionUse
 from vigencia.catalog.promotions import PromotionNotApplicable
 from vigencia.core import clock

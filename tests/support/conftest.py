@@ -2,7 +2,6 @@ import pytest
 from django.contrib.auth.models import Group
 
 from tests.factories import UserFactory
-from tests.orders.conftest import fund_wallet, line, plan, simulator  # noqa: F401  (shared fixtures)
 from vigencia.accounts import roles
 
 

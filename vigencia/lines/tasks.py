@@ -15,7 +15,7 @@ def lifecycle_sweep_task() -> dict[str, int]:
 
 @task()
 def keepalive_tick_task() -> dict[str, object]:
-    """The periodic keep-alive tick: sweep, reminders, auto-renew (VIGENCIA_PERIODIC_JOBS["lines.keepalive"])."""
+    """The periodic keep-alive tick: sweep, reminders, auto-renew (job "lines.keepalive")."""
     from vigencia.lines.keepalive import keepalive_tick
 
     return keepalive_tick()
