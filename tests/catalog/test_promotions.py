@@ -1,6 +1,6 @@
 """Promotions in the one order pipeline: discount, ledger, reasons a code does not apply, limits."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -176,3 +176,26 @@ def test_an_automatic_campaign_applies_without_a_code(api, user, line, plan, fun
     assert order.total.amount_minor == 1000
     assert order.validity_days == plan.validity_days + 3
     assert body["promo_code"] == "Summer"
+
+
+def test_bonus_data_and_extra_days_reach_the_line(api, user, line, plan, fund_wallet, run_tasks):
+    from vigencia.usage.models import Bucket
+
+    # given a wallet and two promotions: 500 MB of bonus data, and 3 extra days
+    fund_wallet(user, 5000)
+    _promo(code="MASDATOS", kind=PromotionKind.BONUS_DATA, percent_off=None, bonus_data_mb=500)
+    _promo(code="MASDIAS", kind=PromotionKind.EXTRA_DAYS, percent_off=None, extra_days=3)
+
+    # when the line is renewed with each code
+    first = _renew(api, line, plan, "MASDATOS", "bonus-1").json()
+    run_tasks()
+    second = _renew(api, line, plan, "MASDIAS", "bonus-2").json()
+    run_tasks()
+
+    # then the first credit carries the bonus data and the second order buys 3 more days
+    data = Bucket.objects.filter(line=line, kind="data").order_by("pk")
+    assert [bucket.initial for bucket in data] == [(plan.data_mb + 500) * 1024, plan.data_mb * 1024]
+    orders = {order["id"]: order for order in api.get("/api/v1/orders").json()}
+    valid_first = date.fromisoformat(orders[first["id"]]["valid_until"])
+    valid_second = date.fromisoformat(orders[second["id"]]["valid_until"])
+    assert (valid_second - valid_first).days == plan.validity_days + 3

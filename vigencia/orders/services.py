@@ -235,7 +235,9 @@ def order_fulfilment_settled(*, transaction: Any) -> None:
     if order.status != OrderStatus.FULFILLING:
         return
     if transaction.status == FulfilmentStatus.COMPLETED:
-        bucket_credit_renewal(line=order.line, plan=order.plan, reference=f"order:{order.pk}")
+        bucket_credit_renewal(
+            line=order.line, plan=order.plan, reference=f"order:{order.pk}", bonus_data_mb=order.bonus_data_mb
+        )
         valid_until = line_renew(
             line=order.line, validity_days=order.validity_days, reference=f"order:{order.pk}"
         )
