@@ -95,8 +95,9 @@ def main() -> None:
         ],
         batch_size=5000,
     )
-    rng = random.Random(7)
     source = f"bench-{time.time_ns()}"
+    # A fresh seed per run: the same content again would (rightly) be flagged as duplicates.
+    rng = random.Random(source)
     path = Path(tempfile.mkstemp(suffix=".csv")[1])
     with path.open("w") as handle:
         handle.write("record_id,msisdn,kind,started_at,quantity,destination,charged_minor\n")
@@ -109,7 +110,8 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "DROP TABLE IF EXISTS bench_bare; CREATE UNLOGGED TABLE bench_bare (record_id text, msisdn text, kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint)"
+            "DROP TABLE IF EXISTS bench_bare; CREATE UNLOGGED TABLE bench_bare (record_id text, msisdn text, "
+            "kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint)"
         )
         began = time.perf_counter()
         with (
@@ -137,11 +139,13 @@ def main() -> None:
     pipeline_rate = args.records / total_seconds
     copy_rate = args.records / copy_seconds
     print(
-        f"records: {args.records:,} for {args.lines:,} lines ({size_mb:.0f} MB CSV); accepted {summary.accepted:,}, rated {rated:,}"
+        f"records: {args.records:,} for {args.lines:,} lines ({size_mb:.0f} MB CSV); "
+        f"accepted {summary.accepted:,}, rated {rated:,}"
     )
     print(f"plain COPY into a bare table: {copy_seconds:.2f} s = {copy_rate:,.0f} records/s")
     print(
-        f"ingest: {ingest_seconds:.2f} s; ingest + rate + charge: {total_seconds:.2f} s = {pipeline_rate:,.0f} records/s"
+        f"ingest: {ingest_seconds:.2f} s; rate + charge: {total_seconds - ingest_seconds:.2f} s; "
+        f"ingest + rate + charge: {total_seconds:.2f} s = {pipeline_rate:,.0f} records/s"
     )
     print(f"ratio to plain COPY: {pipeline_rate / copy_rate:.3f} (goal >= 0.4; goal >= 100,000 records/s)")
 

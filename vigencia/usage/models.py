@@ -125,7 +125,10 @@ class Bucket(models.Model):
         verbose_name_plural = _("buckets")
         constraints = [
             models.UniqueConstraint(fields=["credit", "kind"], name="usage_bucket_one_kind_per_credit"),
-            models.CheckConstraint(condition=Q(remaining__gte=0), name="usage_bucket_remaining_not_negative"),
+            # Only a money bucket goes below zero, and only by overage the plan allows.
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) | Q(kind="money"), name="usage_bucket_remaining_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(remaining__lte=models.F("initial")), name="usage_bucket_within_credit"
             ),

@@ -91,13 +91,21 @@ def rate_one(
     buckets: dict[str, list[Bucket]],
 ) -> Rated:
     """Rate one record: bundle units first, then the out-of-bundle price from the money buckets.
-    What the balance cannot cover is `uncovered_minor` (overage when the tariff allows it)."""
+    What the balance cannot cover is `uncovered_minor`, unless the tariff allows overage: then it is
+    taken from the money bucket valid at `at` that expires last, which goes below zero."""
     units = rated_quantity(kind=kind, quantity=quantity, tariff=tariff)
     unit_charges, leftover = consume(
         amount=units, buckets=buckets.get(_BUCKET_OF[UsageKind(kind)], []), at=at
     )
     price = out_of_bundle_price(kind=kind, destination_class=destination_class, units=leftover, tariff=tariff)
-    money_charges, uncovered = consume(amount=price, buckets=buckets.get(BucketKind.MONEY, []), at=at)
+    money_buckets = buckets.get(BucketKind.MONEY, [])
+    money_charges, uncovered = consume(amount=price, buckets=money_buckets, at=at)
+    valid = [b for b in money_buckets if b.valid_from <= at < b.expires_at]
+    if uncovered and tariff.allows_overage and valid:
+        debtor = max(valid, key=lambda b: (b.expires_at, b.pk))
+        debtor.remaining -= uncovered
+        money_charges.append((debtor, uncovered))
+        uncovered = 0
     return Rated(
         rated_quantity=units,
         in_bundle_quantity=units - leftover,

@@ -7,15 +7,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest, Least, TruncDate
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.lines.models import Line, LineStatus
-from vigencia.usage import tasks
+from vigencia.usage import rating_sql, tasks
 from vigencia.usage.ingest import RecordIn, Rejected
 from vigencia.usage.models import (
     AlertRule,
@@ -67,10 +68,10 @@ def _notify(*, user: User, subject: str, body: str, dedupe_key: str) -> None:
 # --- buckets ---------------------------------------------------------------------------------------
 
 
-def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str) -> Credit:
-    """Credit a completed renewal to the line: data (KB), voice (seconds), SMS and the tariff's
-    balance, each expiring after the plan's validity. Idempotent by `reference`: a second call with
-    the same reference returns the first credit and credits nothing."""
+def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_mb: int = 0) -> Credit:
+    """Credit a completed renewal to the line: data (KB, with a promotion's bonus data), voice
+    (seconds), SMS and the tariff's balance, each expiring after the plan's validity. Idempotent by
+    `reference`: a second call with the same reference returns the first credit and credits nothing."""
     reference = reference.strip()
     if not reference or len(reference) > 120:
         raise InvalidInput(_("A credit needs a reference of 1 to 120 characters."), code="invalid_reference")
@@ -82,7 +83,7 @@ def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str) -> Credit:
     expires_at = now + timedelta(days=plan.validity_days)
     amounts = {
         BucketKind.MONEY: tariff.money_credit_minor,
-        BucketKind.DATA: plan.data_mb * 1024,
+        BucketKind.DATA: (plan.data_mb + bonus_data_mb) * 1024,
         BucketKind.VOICE: plan.minutes * 60,
         BucketKind.SMS: plan.sms,
     }
@@ -112,12 +113,16 @@ def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str) -> Credit:
 
 def bucket_expire_sweep(*, at: datetime | None = None) -> int:
     """Remove what is left in every bucket expired by `at`, recording the amount and instant on the
-    bucket. Set-based and idempotent: a bucket expires once. Returns how many buckets expired."""
+    bucket (a money bucket's overage debt is kept). Set-based and idempotent: a bucket expires
+    once. Returns how many buckets expired."""
     at = at or clock.now()
     with transaction.atomic():
         due = Bucket.objects.filter(expires_at__lte=at, expired_at__isnull=True)
         line_ids = list(due.values_list("line_id", flat=True).distinct())
-        count = due.update(expired_amount=F("remaining"), remaining=0, expired_at=at)
+        # What is left expires; an overage debt (below zero) stays owed on the bucket.
+        count = due.update(
+            expired_amount=Greatest(F("remaining"), 0), remaining=Least(F("remaining"), 0), expired_at=at
+        )
         if line_ids:
             alerts_check(line_ids=line_ids)
     return count
@@ -159,7 +164,9 @@ class _LineIndex:
             return
         for number in missing:
             self.known[number] = None
-        # The newest live registration of a number is the one usage belongs to.
+        # One rule for a number that several users registered: its usage belongs to the newest live
+        # registration (highest id), since a recycled number's new holder registers it last. Rows
+        # come in id order, so the newest overwrites the older ones.
         for msisdn, line_id in (
             Line.objects.filter(msisdn__in=missing, removed_at__isnull=True)
             .order_by("msisdn", "id")
@@ -329,34 +336,10 @@ _RECORD_RESULT_FIELDS = (
 )
 
 
-def _write_results(records: list[UsageRecord], buckets: list[Bucket]) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE usage_usagerecord r SET rated_at = v.rated_at, rated_quantity = v.rq, "
-                "in_bundle_quantity = v.ib, price_minor = v.pr, money_charged_minor = v.mc, "
-                "uncovered_minor = v.un, currency = v.cur FROM (SELECT unnest(%s::bigint[]) id, "
-                "unnest(%s::timestamptz[]) rated_at, unnest(%s::bigint[]) rq, unnest(%s::bigint[]) ib, "
-                "unnest(%s::bigint[]) pr, unnest(%s::bigint[]) mc, unnest(%s::bigint[]) un, "
-                "unnest(%s::text[]) cur) v WHERE r.id = v.id",
-                [[getattr(r, name) for r in records] for name in ("pk", *_RECORD_RESULT_FIELDS)],
-            )
-            if buckets:
-                cursor.execute(
-                    "UPDATE usage_bucket b SET remaining = v.remaining FROM (SELECT unnest(%s::bigint[]) id, "
-                    "unnest(%s::bigint[]) remaining) v WHERE b.id = v.id",
-                    [[b.pk for b in buckets], [b.remaining for b in buckets]],
-                )
-        return
-    UsageRecord.objects.bulk_update(records, _RECORD_RESULT_FIELDS, batch_size=1000)
-    Bucket.objects.bulk_update(buckets, ["remaining"], batch_size=1000)
-
-
-def _rate_records(records: list[UsageRecord]) -> None:
-    """Rate records in started_at order against their lines' buckets (locked, pk order) and write
-    every result in a handful of bulk statements. Call inside a transaction."""
-    if not records:
-        return
+def _rate_one_by_one(records: list[UsageRecord], now: datetime) -> None:
+    """Rate records in started_at order against their lines' buckets (locked, pk order), one by
+    one in memory, and write the results in bulk. The exact reference the set-based rater follows;
+    used on SQLite and for the lines that rater hands back."""
     records.sort(key=lambda r: (r.started_at, r.pk))
     line_ids = {r.line_id for r in records}
     plan_of: dict[int, int] = {}
@@ -371,8 +354,12 @@ def _rate_records(records: list[UsageRecord]) -> None:
     currencies = dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "carrier__currency"))
     default_tariff = Tariff()
     buckets: dict[int, dict[str, list[Bucket]]] = defaultdict(lambda: defaultdict(list))
+    # Money buckets at or below zero still take overage.
     for bucket in (
-        Bucket.objects.filter(line_id__in=line_ids, remaining__gt=0).order_by("pk").select_for_update()
+        Bucket.objects.filter(Q(remaining__gt=0) | Q(kind=BucketKind.MONEY, expired_at__isnull=True))
+        .filter(line_id__in=line_ids)
+        .order_by("pk")
+        .select_for_update()
     ):
         buckets[bucket.line_id][bucket.kind].append(bucket)
     for kinds in buckets.values():
@@ -380,7 +367,6 @@ def _rate_records(records: list[UsageRecord]) -> None:
             group.sort(key=lambda b: (b.expires_at, b.pk))
     touched: dict[int, Bucket] = {}
     charges: list[Charge] = []
-    now = clock.now()
     for record in records:
         plan_id = plan_of.get(record.line_id, 0)  # 0: the line has no credit yet
         tariff = tariffs.get(plan_id) if plan_id else None
@@ -404,10 +390,27 @@ def _rate_records(records: list[UsageRecord]) -> None:
         for bucket, amount in rated.charges:
             touched[bucket.pk] = bucket
             charges.append(Charge(record_id=record.pk, bucket_id=bucket.pk, amount=amount))
-    _write_results(records, list(touched.values()))
+    UsageRecord.objects.bulk_update(records, _RECORD_RESULT_FIELDS, batch_size=1000)
+    Bucket.objects.bulk_update(list(touched.values()), ["remaining"], batch_size=1000)
     Charge.objects.bulk_create(charges, batch_size=5000)
-    anomalies_detect(records=records)
-    alerts_check(line_ids=sorted(line_ids))
+
+
+def _rate_records(record_ids: list[int]) -> None:
+    """Rate and charge a batch, then look for anomalies and crossed alerts. On PostgreSQL the batch
+    is rated set-based (`rating_sql`), and only the lines that model does not cover one by one.
+    Call inside a transaction, with the records locked."""
+    if not record_ids:
+        return
+    now = clock.now()
+    rest = (
+        rating_sql.rate_batch(record_ids=record_ids, now=now)
+        if connection.vendor == "postgresql"
+        else record_ids
+    )
+    if rest:
+        _rate_one_by_one(list(_records_in(rest)), now)
+    line_ids = anomalies_detect(record_ids=record_ids)
+    alerts_check(line_ids=line_ids)
 
 
 def usage_rate_pending(*, batch_size: int = RATING_BATCH, max_batches: int | None = None) -> int:
@@ -420,11 +423,11 @@ def usage_rate_pending(*, batch_size: int = RATING_BATCH, max_batches: int | Non
             query = UsageRecord.objects.filter(rated_at__isnull=True).order_by("started_at", "id")
             if connection.vendor == "postgresql":
                 query = query.select_for_update(skip_locked=True, of=("self",))
-            records = list(query[:batch_size])
-            _rate_records(records)
-        rated += len(records)
+            record_ids = list(query.values_list("pk", flat=True)[:batch_size])
+            _rate_records(record_ids)
+        rated += len(record_ids)
         batches += 1
-        if len(records) < batch_size:
+        if len(record_ids) < batch_size:
             break
     return rated
 
@@ -476,8 +479,11 @@ def usage_rerate(
                 expired_at=None,
             )
         live.update(reversed_by=audit)
-        _rate_records(records)
-        audit.price_after_minor = sum(r.price_minor for r in records)
+        record_ids = [r.pk for r in records]
+        _rate_records(record_ids)
+        audit.price_after_minor = (
+            UsageRecord.objects.filter(pk__in=record_ids).aggregate(total=Sum("price_minor"))["total"] or 0
+        )
         audit.save(update_fields=["price_after_minor"])
         bucket_expire_sweep()
     return audit
@@ -561,7 +567,7 @@ def _alert_messages(rule: AlertRule, at: datetime) -> dict[str, tuple[bool, str]
                 expires_at__gt=at,
                 expires_at__lte=at + timedelta(days=rule.expiring_within_days),
             )
-            .order_by("expires_at")
+            .order_by("expires_at", "id")
             .first()
         )
         checks["expiring_fired"] = (
@@ -648,91 +654,167 @@ def _format_usage(kind: str, amount: int) -> str:
     return f"{amount} SMS"
 
 
-def anomalies_detect(*, records: list[UsageRecord]) -> list[Anomaly]:
+def _records_in(record_ids: list[int]) -> QuerySet[UsageRecord]:
+    """The records with these ids; on PostgreSQL as one array parameter, not one per id."""
+    if connection.vendor == "postgresql":
+        return UsageRecord.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (record_ids,)))
+    return UsageRecord.objects.filter(pk__in=record_ids)
+
+
+def anomalies_detect(*, record_ids: list[int]) -> list[int]:
     """Flag duplicates by content, use charged on a line that was not active, carrier charges that
-    differ from the rating, and daily spikes against the line's history. Idempotent (unique key per
-    line, kind and record or day); notifies the subscriber and the operators of new ones."""
-    if not records:
+    differ from the rating, and daily spikes against the line's history, with a few queries per
+    batch that return only what is flagged. Idempotent (unique key per line, kind and record or
+    day); notifies the subscriber and the operators of new ones. Returns the batch's line ids."""
+    if not record_ids:
         return []
     found: list[Anomaly] = []
     tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
-    lines = Line.objects.in_bulk({r.line_id for r in records})
-    by_pk = {r.pk: r for r in records}
+    batch = _records_in(record_ids)
     # Duplicates: the first record with some content is the original; every other one is flagged.
-    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for pk, content_hash, record_id in UsageRecord.objects.filter(
-        content_hash__in={r.content_hash for r in records}
-    ).values_list("pk", "content_hash", "record_id"):
-        groups[content_hash].append((pk, record_id))
-    for members in groups.values():
-        members.sort()
-        for pk, record_id in members[1:]:
-            if pk in by_pk:
-                found.append(
-                    Anomaly(
-                        line_id=by_pk[pk].line_id,
-                        kind=AnomalyKind.DUPLICATE,
-                        key=str(pk),
-                        record_id=pk,
-                        details={"record": record_id, "first": members[0][1]},
-                    )
-                )
-    for record in records:
-        line = lines[record.line_id]
-        day = record.started_at.astimezone(tz).date()
-        state = None
-        if line.status != LineStatus.ACTIVE:
-            state = str(line.get_status_display())
-        elif line.valid_until is not None and day > line.valid_until:
-            state = _("past its valid-until date")
-        if state and (record.rated_quantity > 0 or (record.carrier_charged_minor or 0) > 0):
-            found.append(
-                Anomaly(
-                    line_id=line.pk,
-                    kind=AnomalyKind.INACTIVE_LINE,
-                    key=str(record.pk),
-                    record_id=record.pk,
-                    details={"record": record.record_id, "date": day.isoformat(), "state": state},
-                )
-            )
-        if record.carrier_charged_minor is not None and record.carrier_charged_minor != record.price_minor:
-            found.append(
-                Anomaly(
-                    line_id=line.pk,
-                    kind=AnomalyKind.CHARGE_MISMATCH,
-                    key=str(record.pk),
-                    record_id=record.pk,
-                    details={
-                        "record": record.record_id,
-                        "carrier": str(Money(record.carrier_charged_minor, record.currency)),
-                        "ours": str(Money(record.price_minor, record.currency)),
-                        "carrier_minor": record.carrier_charged_minor,
-                        "ours_minor": record.price_minor,
-                    },
-                )
-            )
-    found += _spikes(records, tz)
-    return _anomalies_store(found)
-
-
-def _spikes(records: list[UsageRecord], tz: ZoneInfo) -> list[Anomaly]:
-    days = {(r.line_id, r.kind, r.started_at.astimezone(tz).date()) for r in records}
-    first = min(day for _l, _k, day in days) - timedelta(days=SPIKE_HISTORY_DAYS)
-    last = max(day for _l, _k, day in days)
-    daily: dict[tuple[int, str], dict[Any, int]] = defaultdict(dict)
-    for line_id, kind, day, total in (
-        UsageRecord.objects.filter(
-            line_id__in={r.line_id for r in records},
-            started_at__gte=datetime.combine(first, datetime.min.time(), tzinfo=tz),
-            started_at__lt=datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+    earlier = UsageRecord.objects.filter(content_hash=OuterRef("content_hash"), pk__lt=OuterRef("pk"))
+    repeats = list(
+        batch.filter(Exists(earlier)).values_list("pk", "line_id", "record_id", "content_hash").order_by("pk")
+    )
+    if repeats:
+        firsts = dict(
+            UsageRecord.objects.filter(content_hash__in={row[3] for row in repeats})
+            .values("content_hash")
+            .annotate(first=Min("pk"))
+            .values_list("content_hash", "first")
         )
+        first_ids = dict(UsageRecord.objects.filter(pk__in=firsts.values()).values_list("pk", "record_id"))
+        found += [
+            Anomaly(
+                line_id=line_id,
+                kind=AnomalyKind.DUPLICATE,
+                key=str(pk),
+                record_id=pk,
+                details={"record": record_id, "first": first_ids[firsts[content_hash]]},
+            )
+            for pk, line_id, record_id, content_hash in repeats
+        ]
+    charged = Q(rated_quantity__gt=0) | Q(carrier_charged_minor__gt=0)
+    for record in (
+        batch.annotate(day=TruncDate("started_at", tzinfo=tz))
+        .filter(charged)
+        .filter(~Q(line__status=LineStatus.ACTIVE) | Q(line__valid_until__lt=F("day")))
+        .select_related("line")
+    ):
+        line = record.line
+        day = record.started_at.astimezone(tz).date()
+        state = (
+            str(line.get_status_display())
+            if line.status != LineStatus.ACTIVE
+            else _("past its valid-until date")
+        )
+        found.append(
+            Anomaly(
+                line_id=line.pk,
+                kind=AnomalyKind.INACTIVE_LINE,
+                key=str(record.pk),
+                record_id=record.pk,
+                details={"record": record.record_id, "date": day.isoformat(), "state": state},
+            )
+        )
+    for mismatched in batch.filter(carrier_charged_minor__isnull=False).exclude(
+        carrier_charged_minor=F("price_minor")
+    ):
+        carrier_minor = int(mismatched.carrier_charged_minor or 0)  # not null: filtered above
+        found.append(
+            Anomaly(
+                line_id=mismatched.line_id,
+                kind=AnomalyKind.CHARGE_MISMATCH,
+                key=str(mismatched.pk),
+                record_id=mismatched.pk,
+                details={
+                    "record": mismatched.record_id,
+                    "carrier": str(Money(carrier_minor, mismatched.currency)),
+                    "ours": str(Money(mismatched.price_minor, mismatched.currency)),
+                    "carrier_minor": carrier_minor,
+                    "ours_minor": mismatched.price_minor,
+                },
+            )
+        )
+    line_ids = sorted(set(batch.values_list("line_id", flat=True)))
+    found += _spikes(record_ids, line_ids, tz)
+    _anomalies_store(found)
+    return line_ids
+
+
+# One aggregate per batch: each (line, kind, local day) the batch touches, its total, and the
+# number of days with use and their total in the SPIKE_HISTORY_DAYS before it; only spikes return.
+_SPIKES_SQL = """
+WITH touched AS (
+    SELECT DISTINCT line_id, kind, (started_at AT TIME ZONE %(tz)s)::date AS day
+    FROM usage_usagerecord WHERE id = ANY(%(ids)s)
+), daily AS (
+    SELECT r.line_id, r.kind, (r.started_at AT TIME ZONE %(tz)s)::date AS day, sum(r.quantity) AS total
+    FROM usage_usagerecord r
+    WHERE r.line_id = ANY(%(lines)s) AND r.started_at >= %(since)s AND r.started_at < %(until)s
+    GROUP BY 1, 2, 3
+), history AS (
+    SELECT line_id, kind, day, total,
+        count(*) OVER past AS days_used, COALESCE(sum(total) OVER past, 0) AS past_total
+    FROM daily
+    WINDOW past AS (PARTITION BY line_id, kind ORDER BY day
+                    RANGE BETWEEN %(window)s::interval PRECEDING AND '1 day'::interval PRECEDING)
+)
+SELECT h.line_id, h.kind, h.day, h.total, h.past_total / %(days)s AS average
+FROM history h JOIN touched t USING (line_id, kind, day)
+WHERE h.days_used >= %(min_days)s
+    AND h.total > CASE h.kind WHEN 'data' THEN %(floor_data)s WHEN 'voice' THEN %(floor_voice)s
+                  ELSE %(floor_sms)s END
+    AND h.total > %(factor)s * GREATEST(h.past_total / %(days)s, 1)
+"""
+
+
+def _spike_rows(
+    record_ids: list[int], line_ids: list[int], tz: ZoneInfo
+) -> list[tuple[int, str, date, int, int]]:
+    """(line, kind, day, amount, daily average) of each spike on a day the batch touches."""
+    days = (
+        _records_in(record_ids)
+        .annotate(day=TruncDate("started_at", tzinfo=tz))
+        .aggregate(first=Min("day"), last=Max("day"))
+    )
+    since = datetime.combine(days["first"] - timedelta(days=SPIKE_HISTORY_DAYS), time.min, tzinfo=tz)
+    until = datetime.combine(days["last"] + timedelta(days=1), time.min, tzinfo=tz)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SPIKES_SQL,
+                {
+                    "tz": settings.VIGENCIA_DISPLAY_TIMEZONE,
+                    "ids": record_ids,
+                    "lines": line_ids,
+                    "since": since,
+                    "until": until,
+                    "window": f"{SPIKE_HISTORY_DAYS} days",
+                    "days": SPIKE_HISTORY_DAYS,
+                    "min_days": SPIKE_MIN_HISTORY_DAYS,
+                    "factor": SPIKE_FACTOR,
+                    "floor_data": SPIKE_FLOOR[UsageKind.DATA],
+                    "floor_voice": SPIKE_FLOOR[UsageKind.VOICE],
+                    "floor_sms": SPIKE_FLOOR[UsageKind.SMS],
+                },
+            )
+            return list(cursor.fetchall())
+    touched = set(
+        UsageRecord.objects.filter(pk__in=record_ids)
+        .annotate(day=TruncDate("started_at", tzinfo=tz))
+        .values_list("line_id", "kind", "day")
+    )
+    daily: dict[tuple[int, str], dict[date, int]] = defaultdict(dict)
+    for line_id, kind, day, total in (
+        UsageRecord.objects.filter(line_id__in=line_ids, started_at__gte=since, started_at__lt=until)
         .annotate(day=TruncDate("started_at", tzinfo=tz))
         .values_list("line_id", "kind", "day")
         .annotate(total=Sum("quantity"))
     ):
         daily[(line_id, kind)][day] = total
-    found = []
-    for line_id, kind, day in days:
+    spikes = []
+    for line_id, kind, day in touched:
         series = daily[(line_id, kind)]
         history = [
             total for d, total in series.items() if day - timedelta(days=SPIKE_HISTORY_DAYS) <= d < day
@@ -742,21 +824,26 @@ def _spikes(records: list[UsageRecord], tz: ZoneInfo) -> list[Anomaly]:
         average = sum(history) // SPIKE_HISTORY_DAYS
         amount = series.get(day, 0)
         if amount > SPIKE_FLOOR[UsageKind(kind)] and amount > SPIKE_FACTOR * max(average, 1):
-            found.append(
-                Anomaly(
-                    line_id=line_id,
-                    kind=AnomalyKind.SPIKE,
-                    key=f"{kind}:{day.isoformat()}",
-                    details={
-                        "date": day.isoformat(),
-                        "kind": kind,
-                        "amount": _format_usage(kind, amount),
-                        "average": _format_usage(kind, average),
-                        "factor": SPIKE_FACTOR,
-                    },
-                )
-            )
-    return found
+            spikes.append((line_id, kind, day, amount, average))
+    return spikes
+
+
+def _spikes(record_ids: list[int], line_ids: list[int], tz: ZoneInfo) -> list[Anomaly]:
+    return [
+        Anomaly(
+            line_id=line_id,
+            kind=AnomalyKind.SPIKE,
+            key=f"{kind}:{day.isoformat()}",
+            details={
+                "date": day.isoformat(),
+                "kind": kind,
+                "amount": _format_usage(kind, amount),
+                "average": _format_usage(kind, average),
+                "factor": SPIKE_FACTOR,
+            },
+        )
+        for line_id, kind, day, amount, average in _spike_rows(record_ids, line_ids, tz)
+    ]
 
 
 def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
