@@ -235,7 +235,7 @@ def test_the_command_sweeps_as_of_the_instant_given(demo_catalog):
     call_command("lifecycle", "sweep", "--at", "2026-12-01T12:00:00-05:00", stdout=out)
 
     assert "active->restricted: 1\n" in out.getvalue()
-    assert out.getvalue().endswith("total: 1\n")
+    assert out.getvalue().endswith("total: 1\nreminders sent: 0\n")
     assert Line.objects.get(pk=line.pk).status == "restricted"
 
 
@@ -268,3 +268,64 @@ def test_a_spanish_speaking_owner_is_told_in_spanish(demo_catalog, sent):
     lifecycle_sweep(at=AT)
 
     assert [call["context"]["subject"] for call in sent] == [f"Tu línea {line.msisdn} está restringida"]
+
+
+def test_the_command_walks_a_bitel_line_through_reminders_and_its_auto_renewal_once(
+    demo_catalog, user, run_tasks, mailoutbox
+):
+    # given a Bitel line recharged on 20 March (suspended from 1 December), reminders 30, 7 and 1 day
+    # before, auto-renew on the cheapest plan 3 days before, and a funded wallet
+    from tests.lines.keepalive_helpers import fund, lima
+    from vigencia.catalog.models import Plan
+    from vigencia.core import clock
+    from vigencia.lines.autorenew import autorenew_set
+    from vigencia.lines.reminders import reminder_settings_set
+    from vigencia.notifications.models import Notification
+    from vigencia.orders.models import RenewalOrder
+
+    bitel = Carrier.objects.get(code="bitel-pe")
+    line = Line.objects.create(
+        owner=user, msisdn="+51987654321", carrier=bitel, last_recharge_at=date(2026, 3, 20)
+    )
+    reminder_settings_set(line=line, lead_days=[30, 7, 1], channels=["email"])
+    autorenew_set(
+        line=line, enabled=True, plan=Plan.objects.get(carrier=bitel, code="ilimitado-5"), days_before=3
+    )
+    fund(user, 2000)
+
+    # when the sweep runs at noon in Lima on these days, twice on some, with the worker after each
+    outputs = []
+    for day in (1, 1, 24, 25, 26, 28, 28, 30):
+        at = lima(date(2026, 11, day))
+        out = StringIO()
+        call_command("lifecycle", "sweep", "--at", at.isoformat(), stdout=out)
+        outputs.append(out.getvalue())
+        with clock.frozen(at):
+            run_tasks()
+    with clock.frozen(lima(date(2026, 12, 2))):
+        call_command("lifecycle", "sweep", "--at", lima(date(2026, 12, 2)).isoformat(), stdout=StringIO())
+        run_tasks()
+
+    # then each reminder, the upcoming-charge notice and the renewal happened once, on their day
+    assert [o.split("total: 0\n")[1] for o in outputs] == [
+        "reminders sent: 1\n",  # 1 Nov: 30 days before the suspension on 1 Dec
+        "reminders sent: 0\n",
+        "reminders sent: 1\n",  # 24 Nov: 7 days before
+        "reminders sent: 0\n",
+        "reminders sent: 0\nauto-renew upcoming: 1\n",  # 26 Nov: 2 days before the charge
+        "reminders sent: 0\nauto-renew ordered: 1\n",  # 28 Nov: 3 days before the deadline
+        "reminders sent: 0\n",
+        "reminders sent: 0\n",  # 30 Nov: no 1-day reminder, the deadline moved
+    ]
+    assert [m.subject for m in mailoutbox] == [
+        "+51 987 654 321: 30 days left to recharge",
+        "+51 987 654 321: 7 days left to recharge",
+        "Auto-renew of +51 987 654 321 on Nov. 28, 2026",
+        "Your line +51 987 654 321 is renewed until Dec. 5, 2026",
+    ]
+    assert list(RenewalOrder.objects.values_list("channel", "status", "amount_minor")) == [
+        ("auto_renew", "completed", 500)
+    ]
+    line.refresh_from_db()
+    assert (line.status, line.last_recharge_at) == ("active", date(2026, 11, 28))
+    assert Notification.objects.filter(user=user).count() == 4

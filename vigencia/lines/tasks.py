@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django_tasks import task
 
 from vigencia.lines.lifecycle import lifecycle_sweep
+
+if TYPE_CHECKING:
+    from vigencia.lines.keepalive import Tick
 
 
 @task()
@@ -14,7 +19,7 @@ def lifecycle_sweep_task() -> dict[str, int]:
 
 
 @task()
-def keepalive_tick_task() -> dict[str, object]:
+def keepalive_tick_task() -> Tick:
     """The periodic keep-alive tick: sweep, reminders, auto-renew (job "lines.keepalive")."""
     from vigencia.lines.keepalive import keepalive_tick
 

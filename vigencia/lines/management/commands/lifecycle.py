@@ -1,4 +1,5 @@
-"""`vigencia lifecycle sweep [--at ISO-8601]`: apply due line status changes as of any instant."""
+"""`vigencia lifecycle sweep [--at ISO-8601]`: one keep-alive tick as of any instant — due line status
+changes, then due reminders, then due auto-renewals (each exactly once however often it runs)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from vigencia.lines.lifecycle import lifecycle_sweep
+from vigencia.lines.keepalive import keepalive_tick
 
 
 def _instant(text: str) -> datetime:
@@ -25,15 +26,22 @@ def _instant(text: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Line lifecycle: `sweep` applies every due status change (restricted, cut off, number lost)."
+    help = (
+        "Line lifecycle: `sweep` applies every due status change (restricted, cut off, number lost), "
+        "sends due reminders and runs due auto-renewals."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
-        sweep = actions.add_parser("sweep", help="Apply due status changes once.")
+        sweep = actions.add_parser("sweep", help="Run one keep-alive tick.")
         sweep.add_argument("--at", type=_instant, default=None, help="Run as of this ISO 8601 instant.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        counts = lifecycle_sweep(at=options["at"])
+        tick = keepalive_tick(at=options["at"])
+        counts = tick["sweep"]
         for transition, count in counts.items():
             self.stdout.write(f"{transition}: {count}")
         self.stdout.write(f"total: {sum(counts.values())}")
+        self.stdout.write(f"reminders sent: {tick['reminders']}")
+        for outcome, count in tick["autorenew"].items():
+            self.stdout.write(f"auto-renew {outcome}: {count}")
