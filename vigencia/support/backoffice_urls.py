@@ -4,6 +4,7 @@ from vigencia.support import views_backoffice as views
 
 app_name = "backoffice"
 urlpatterns = [
+    path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard.csv", views.dashboard_csv, name="dashboard_csv"),
     path("tickets/", views.queue, name="queue"),

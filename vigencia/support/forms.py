@@ -1,13 +1,18 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.support.models import (
     MAX_MESSAGE_LENGTH,
     MAX_SUBJECT_LENGTH,
+    TICKET_TRANSITIONS,
     ActionKind,
     TicketCategory,
+    TicketPriority,
     TicketStatus,
 )
+from vigencia.support.selectors import support_agents
 
 
 class TicketForm(forms.Form):
@@ -21,7 +26,26 @@ class ReplyForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=TicketStatus.choices)
+    status = forms.ChoiceField(label=_("Move to"), choices=TicketStatus.choices)
+
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the moves the transition table allows from where the ticket is.
+        field = self.fields["status"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (value, label) for value, label in TicketStatus.choices if TICKET_TRANSITIONS.can(current, value)
+        ]
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assigned to"), queryset=support_agents(), required=False, empty_label=_("Nobody")
+    )
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(label=_("Priority"), choices=TicketPriority.choices)
 
 
 class ActionForm(forms.Form):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from vigencia.accounts import roles
 from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
@@ -24,12 +25,18 @@ def ticket_get(*, subscriber: User, ticket_id: int) -> Ticket:
     return ticket
 
 
-def ticket_queue(*, status: str | None = None, assignee: User | None = None) -> QuerySet[Ticket]:
+def ticket_queue(
+    *, status: str | None = None, assignee: User | None = None, unassigned: bool = False
+) -> QuerySet[Ticket]:
+    """The agents' queue, the soonest resolution target first; filtered by status, by assignee or
+    to the tickets nobody has."""
     tickets = Ticket.objects.select_related("subscriber", "assignee").order_by("resolution_due_at", "id")
     if status:
         tickets = tickets.filter(status=status)
     if assignee is not None:
         tickets = tickets.filter(assignee=assignee)
+    elif unassigned:
+        tickets = tickets.filter(assignee__isnull=True)
     return tickets
 
 
@@ -44,4 +51,14 @@ def tickets_past_target(*, at: datetime | None = None) -> QuerySet[Ticket]:
 def actions_waiting_approval() -> QuerySet[SupportAction]:
     return SupportAction.objects.filter(status=ActionStatus.PENDING_APPROVAL).select_related(
         "ticket", "requested_by", "order"
+    )
+
+
+def support_agents() -> QuerySet[User]:
+    """The people a ticket can be assigned to: active support agents, operators and superusers."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=(roles.SUPPORT, roles.OPERATOR)))
+        .distinct()
+        .order_by("email")
     )

@@ -42,6 +42,7 @@ from vigencia.payments.services import payment_refund
 from vigencia.stores.models import Receipt
 from vigencia.support.models import (
     ACTION_TRANSITIONS,
+    ACTIVE_STATUSES,
     MAX_MESSAGE_LENGTH,
     MAX_SUBJECT_LENGTH,
     TICKET_TRANSITIONS,
@@ -269,22 +270,56 @@ def ticket_set_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
     return ticket
 
 
+def _locked_active(ticket: Ticket) -> Ticket:
+    """The ticket's row, locked; Conflict if it is resolved or closed (reopen it first: the
+    transition table decides that, not an assignment or a priority)."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if locked.status not in ACTIVE_STATUSES:
+        raise Conflict(
+            _("This ticket is %(status)s: reopen it first.") % {"status": locked.get_status_display()},
+            code="ticket_not_active",
+            details={"status": locked.status},
+        )
+    return locked
+
+
 def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Ticket:
+    """Give an open or waiting ticket to a support agent (or to nobody). Only agents assign, and
+    only to agents (PermissionDenied / InvalidInput); a resolved or closed ticket is Conflict
+    `ticket_not_active`. Locks the ticket; assigning to whom it already has writes nothing."""
     _require_agent(actor)
     if assignee is not None and not is_agent(assignee):
-        raise InvalidInput(_("Tickets are assigned to support agents."), code="assignee_not_agent")
+        raise InvalidInput(
+            _("Tickets are assigned to support agents."),
+            code="assignee_not_agent",
+            details={"field": "assignee"},
+        )
     with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(assignee=assignee, updated_at=clock.now())
-        ticket.assignee = assignee
-        _event(ticket, "assigned", actor, assignee=assignee.email if assignee else None)
+        locked = _locked_active(ticket)
+        if locked.assignee_id != (assignee.pk if assignee else None):
+            Ticket.objects.filter(pk=ticket.pk).update(assignee=assignee, updated_at=clock.now())
+            _event(
+                ticket,
+                "assigned",
+                actor,
+                previous=locked.assignee.email if locked.assignee else None,
+                assignee=assignee.email if assignee else None,
+            )
+    ticket.assignee = assignee
     return ticket
 
 
 def ticket_set_priority(*, ticket: Ticket, actor: User, priority: str) -> Ticket:
-    """Change the priority; the targets are counted again from when the ticket was opened."""
+    """Change an open or waiting ticket's priority (agents only); its first-response and resolution
+    targets are counted again from when it was opened. Conflict `ticket_not_active` for a resolved
+    or closed ticket. Locks the ticket; the same priority again writes nothing."""
     _require_agent(actor)
     if priority not in TicketPriority.values:
-        raise InvalidInput(_("Unknown priority."), code="invalid_priority")
+        raise InvalidInput(
+            _("Unknown priority."),
+            code="invalid_priority",
+            details={"field": "priority", "allowed": TicketPriority.values},
+        )
     first_target, resolution_target = _targets(priority)
     changes = {
         "priority": priority,
@@ -292,10 +327,12 @@ def ticket_set_priority(*, ticket: Ticket, actor: User, priority: str) -> Ticket
         "resolution_due_at": ticket.created_at + resolution_target,
     }
     with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(**changes, updated_at=clock.now())
-        for name, value in changes.items():
-            setattr(ticket, name, value)
-        _event(ticket, "priority", actor, priority=priority)
+        locked = _locked_active(ticket)
+        if locked.priority != priority:
+            Ticket.objects.filter(pk=ticket.pk).update(**changes, updated_at=clock.now())
+            _event(ticket, "priority", actor, previous=locked.priority, priority=priority)
+    for name, value in changes.items():
+        setattr(ticket, name, value)
     return ticket
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, user_passes_test
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,21 +15,30 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vigencia.core.errors import DomainError
 from vigencia.core.money import Money
 from vigencia.support.dashboard import dashboard_figures, figure_rows, renewals_per_day
-from vigencia.support.forms import ActionForm, ReplyForm, StatusForm
+from vigencia.support.forms import ActionForm, AssignForm, PriorityForm, ReplyForm, StatusForm
 from vigencia.support.models import ActionKind, SupportAction, Ticket, TicketStatus
-from vigencia.support.selectors import actions_waiting_approval, ticket_queue
+from vigencia.support.selectors import actions_waiting_approval, ticket_queue, tickets_past_target
 from vigencia.support.services import (
     is_agent,
     is_operator,
     support_action_approve,
     support_action_reject,
     support_action_request,
+    ticket_assign,
     ticket_reply,
+    ticket_set_priority,
     ticket_set_status,
 )
 
 agent_required = user_passes_test(is_agent)
 operator_required = user_passes_test(is_operator)
+
+
+@login_required
+@agent_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("backoffice:dashboard" if is_operator(request.user) else "backoffice:queue")
 
 
 @login_required
@@ -82,46 +92,85 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
-    tickets = ticket_queue(status=status if status in TicketStatus.values else None)
-    return render(request, "support/queue.html", {"tickets": tickets[:200], "status": status})
+    mine = request.GET.get("assignee", "")
+    tickets = ticket_queue(
+        status=status if status in TicketStatus.values else None,
+        assignee=request.user if mine == "me" else None,  # type: ignore[arg-type]
+        unassigned=mine == "nobody",
+    )
+    late = set(tickets_past_target().values_list("pk", flat=True))
+    return render(
+        request,
+        "support/queue.html",
+        {
+            "tickets": tickets[:200],
+            "late": late,
+            "status": status,
+            "assignee": mine,
+            "statuses": TicketStatus.choices,
+            "is_operator": is_operator(request.user),
+        },
+    )
+
+
+def _ticket_post(request: HttpRequest, item: Ticket, forms_: dict[str, Any]) -> bool:
+    """Apply the one form that was posted through its service; True when it was done."""
+    agent: Any = request.user
+    form: Form
+    if "reply-message" in request.POST:
+        form = forms_["reply"] = ReplyForm(request.POST, prefix="reply")
+        if form.is_valid():
+            ticket_reply(ticket=item, author=agent, body=form.cleaned_data["message"])
+            return True
+    elif "status-status" in request.POST:
+        form = forms_["status_form"] = StatusForm(request.POST, prefix="status", current=item.status)
+        if form.is_valid():
+            ticket_set_status(ticket=item, actor=agent, status=form.cleaned_data["status"])
+            return True
+    elif "assign-assignee" in request.POST:
+        form = forms_["assign_form"] = AssignForm(request.POST, prefix="assign")
+        if form.is_valid():
+            ticket_assign(ticket=item, actor=agent, assignee=form.cleaned_data["assignee"])
+            return True
+    elif "priority-priority" in request.POST:
+        form = forms_["priority_form"] = PriorityForm(request.POST, prefix="priority")
+        if form.is_valid():
+            ticket_set_priority(ticket=item, actor=agent, priority=form.cleaned_data["priority"])
+            return True
+    else:
+        form = forms_["action_form"] = ActionForm(request.POST, prefix="action")
+        if form.is_valid():
+            data = form.cleaned_data
+            amount = None
+            if data["kind"] != ActionKind.RETRY_FULFILMENT:
+                currency = item.order.currency if item.order else "PEN"
+                amount = Money.from_decimal(data["amount"] or Decimal(0), currency)
+            support_action_request(
+                ticket=item, agent=agent, kind=data["kind"], reason=data["reason"], amount=amount
+            )
+            return True
+    return False
 
 
 @login_required
 @agent_required
 @require_http_methods(["GET", "POST"])
 def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    agent: Any = request.user
-    item = get_object_or_404(Ticket.objects.select_related("subscriber", "order", "line"), pk=ticket_id)
-    reply, status, action = (
-        ReplyForm(prefix="reply"),
-        StatusForm(prefix="status"),
-        ActionForm(prefix="action"),
+    item = get_object_or_404(
+        Ticket.objects.select_related("subscriber", "order", "line", "assignee"), pk=ticket_id
     )
+    forms_: dict[str, Any] = {
+        "reply": ReplyForm(prefix="reply"),
+        "status_form": StatusForm(prefix="status", current=item.status),
+        "assign_form": AssignForm(prefix="assign", initial={"assignee": item.assignee_id}),
+        "priority_form": PriorityForm(prefix="priority", initial={"priority": item.priority}),
+        "action_form": ActionForm(prefix="action"),
+    }
     error = ""
     if request.method == "POST":
         try:
-            if "reply-message" in request.POST:
-                reply = ReplyForm(request.POST, prefix="reply")
-                if reply.is_valid():
-                    ticket_reply(ticket=item, author=agent, body=reply.cleaned_data["message"])
-                    return redirect("backoffice:ticket", item.pk)
-            elif "status-status" in request.POST:
-                status = StatusForm(request.POST, prefix="status")
-                if status.is_valid():
-                    ticket_set_status(ticket=item, actor=agent, status=status.cleaned_data["status"])
-                    return redirect("backoffice:ticket", item.pk)
-            else:
-                action = ActionForm(request.POST, prefix="action")
-                if action.is_valid():
-                    data = action.cleaned_data
-                    amount = None
-                    if data["kind"] != ActionKind.RETRY_FULFILMENT:
-                        currency = item.order.currency if item.order else "PEN"
-                        amount = Money.from_decimal(data["amount"] or Decimal(0), currency)
-                    support_action_request(
-                        ticket=item, agent=agent, kind=data["kind"], reason=data["reason"], amount=amount
-                    )
-                    return redirect("backoffice:ticket", item.pk)
+            if _ticket_post(request, item, forms_):
+                return redirect("backoffice:ticket", item.pk)
         except DomainError as exc:
             error = str(exc.message)
     return render(
@@ -129,13 +178,12 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "support/backoffice_ticket.html",
         {
             "ticket": item,
+            "late": tickets_past_target().filter(pk=item.pk).exists(),
             "messages_": item.messages.select_related("author"),
             "events": item.events.select_related("actor"),
             "actions": item.actions.select_related("requested_by", "approved_by"),
-            "reply": reply,
-            "status_form": status,
-            "action_form": action,
             "error": error,
+            **forms_,
         },
     )
 

@@ -1,0 +1,160 @@
+"""The agents' back office: assign and prioritise from the ticket page (through the services, agents
+only, open tickets only), moves offered by the transition table, the queue's filters."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+
+from tests.factories import UserFactory
+from vigencia.accounts import roles
+from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied
+from vigencia.support.models import Ticket, TicketEvent
+from vigencia.support.services import ticket_assign, ticket_open, ticket_set_priority, ticket_set_status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket(user):
+    return ticket_open(subscriber=user, category="other", subject="Pregunta", message="Hola")
+
+
+@pytest.fixture
+def second_agent(db):
+    person = UserFactory(email="second@example.com")
+    person.groups.add(Group.objects.get_or_create(name=roles.SUPPORT)[0])
+    return person
+
+
+def _events(ticket, kind):
+    return list(TicketEvent.objects.filter(ticket=ticket, kind=kind).values_list("actor__email", "data"))
+
+
+def test_an_agent_assigns_a_ticket_to_a_colleague_and_sets_its_priority_from_the_ticket_page(
+    client, agent, second_agent, ticket
+):
+    # given an open ticket of category "other" (normal priority: 8 h to answer, 72 h to resolve)
+    assert (ticket.priority, ticket.assignee) == ("normal", None)
+    client.force_login(agent)
+    url = f"/backoffice/tickets/{ticket.pk}/"
+    page = client.get(url).content.decode()
+    assert 'name="assign-assignee"' in page
+    assert 'name="priority-priority"' in page
+
+    # when the agent assigns it to a colleague and makes it urgent
+    assigned = client.post(url, {"assign-assignee": second_agent.pk})
+    prioritised = client.post(url, {"priority-priority": "urgent"})
+
+    # then both went through the services: the row, the targets and the audit trail say so
+    assert (assigned.status_code, assigned["Location"]) == (302, url)
+    assert prioritised.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == second_agent
+    assert ticket.priority == "urgent"
+    assert ticket.first_response_due_at == ticket.created_at + timedelta(hours=1)
+    assert ticket.resolution_due_at == ticket.created_at + timedelta(hours=8)
+    assert _events(ticket, "assigned") == [
+        ("agent@example.com", {"previous": None, "assignee": "second@example.com"})
+    ]
+    assert _events(ticket, "priority") == [
+        ("agent@example.com", {"previous": "normal", "priority": "urgent"})
+    ]
+    after = client.get(url).content.decode()
+    assert '<dd class="ticket-assignee">second@example.com</dd>' in after
+    assert '<dd class="ticket-priority">Urgent</dd>' in after
+
+    # and unassigning ("Nobody") is a form choice too
+    client.post(url, {"assign-assignee": ""})
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+def test_the_same_assignment_or_priority_again_writes_nothing(agent, ticket):
+    ticket_assign(ticket=ticket, actor=agent, assignee=agent)
+    ticket_assign(ticket=ticket, actor=agent, assignee=agent)
+    ticket_set_priority(ticket=ticket, actor=agent, priority="high")
+    ticket_set_priority(ticket=ticket, actor=agent, priority="high")
+
+    assert len(_events(ticket, "assigned")) == 1
+    assert len(_events(ticket, "priority")) == 1
+
+
+def test_only_agents_assign_and_only_to_agents(client, user, other_user, agent, ticket):
+    # a subscriber (even the ticket's own) cannot reach the staff page nor call the service
+    client.force_login(user)
+    response = client.post(f"/backoffice/tickets/{ticket.pk}/", {"assign-assignee": user.pk})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    with pytest.raises(PermissionDenied):
+        ticket_assign(ticket=ticket, actor=user, assignee=agent)
+    with pytest.raises(PermissionDenied):
+        ticket_set_priority(ticket=ticket, actor=user, priority="urgent")
+
+    # an agent cannot give the ticket to a subscriber: not offered by the form, refused by the service
+    client.force_login(agent)
+    page = client.post(f"/backoffice/tickets/{ticket.pk}/", {"assign-assignee": other_user.pk})
+    assert page.status_code == 200
+    assert "Select a valid choice." in page.content.decode()
+    with pytest.raises(InvalidInput) as error:
+        ticket_assign(ticket=ticket, actor=agent, assignee=other_user)
+    assert error.value.code == "assignee_not_agent"
+    bad_priority = client.post(f"/backoffice/tickets/{ticket.pk}/", {"priority-priority": "whenever"})
+    assert bad_priority.status_code == 200
+
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.priority) == (None, "normal")
+    assert _events(ticket, "assigned") == _events(ticket, "priority") == []
+
+
+def test_a_closed_ticket_is_reopened_before_it_is_assigned_or_prioritised(client, agent, ticket):
+    ticket_set_status(ticket=ticket, actor=agent, status="closed")
+    client.force_login(agent)
+
+    page = client.post(f"/backoffice/tickets/{ticket.pk}/", {"priority-priority": "urgent"})
+
+    assert page.status_code == 200
+    assert "This ticket is Closed: reopen it first." in page.content.decode()
+    with pytest.raises(Conflict) as error:
+        ticket_assign(ticket=ticket, actor=agent, assignee=agent)
+    assert error.value.code == "ticket_not_active"
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.priority) == (None, "normal")
+
+
+def test_the_status_form_offers_only_the_moves_of_the_transition_table(client, agent, ticket):
+    client.force_login(agent)
+    ticket_set_status(ticket=ticket, actor=agent, status="closed")
+
+    page = client.get(f"/backoffice/tickets/{ticket.pk}/").content.decode()
+    refused = client.post(f"/backoffice/tickets/{ticket.pk}/", {"status-status": "resolved"})
+
+    assert '<option value="open">Open</option>' in page
+    assert '<option value="resolved">' not in page
+    assert refused.status_code == 200
+    assert Ticket.objects.get(pk=ticket.pk).status == "closed"
+
+
+def test_queue_filters_mine_and_unassigned_and_home_sends_each_role_to_its_page(
+    client, user, agent, operator, second_agent
+):
+    mine = ticket_open(subscriber=user, category="other", subject="Mine", message="m")
+    theirs = ticket_open(subscriber=user, category="other", subject="Theirs", message="m")
+    nobodys = ticket_open(subscriber=user, category="other", subject="Nobody's", message="m")
+    ticket_assign(ticket=mine, actor=agent, assignee=agent)
+    ticket_assign(ticket=theirs, actor=agent, assignee=second_agent)
+    client.force_login(agent)
+
+    def listed(query):
+        page = client.get(f"/backoffice/tickets/{query}").content.decode()
+        return [t.pk for t in (mine, theirs, nobodys) if f'href="/backoffice/tickets/{t.pk}/"' in page]
+
+    assert listed("?assignee=me") == [mine.pk]
+    assert listed("?assignee=nobody") == [nobodys.pk]
+    assert listed("") == [mine.pk, theirs.pk, nobodys.pk]
+    assert client.get("/backoffice/")["Location"] == "/backoffice/tickets/"
+    client.force_login(operator)
+    assert client.get("/backoffice/")["Location"] == "/backoffice/dashboard/"
+    client.force_login(user)
+    assert client.get("/backoffice/").status_code == 302
+    assert client.get("/backoffice/")["Location"].startswith("/accounts/login/")
