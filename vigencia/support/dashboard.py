@@ -13,16 +13,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
+from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.money import Money
 from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
 from vigencia.ledger.models import AccountKind, LedgerAccount
 from vigencia.ledger.selectors import ledger_totals
-from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
+from vigencia.lines.models import (
+    AutoRenewRun,
+    AutoRenewSetting,
+    AutoRenewStatus,
+    Line,
+    LineEvent,
+    LineEventKind,
+    LineStatus,
+)
 from vigencia.orders.models import Channel, OrderStatus, RenewalOrder
 from vigencia.payments.models import PaymentIntent, PaymentStatus
 from vigencia.support.selectors import tickets_past_target
@@ -43,7 +52,7 @@ LEDGER_FIGURES = {
     AccountKind.REFUNDS: (-1, _("Refunded by support")),
 }
 COUNT_FIGURES = {
-    "lines_at_risk": _("Lines at risk (deadline within 7 days)"),
+    "lines_at_risk": _("Lines at risk (deadline within 7 days, not covered by a funded auto-renew)"),
     "numbers_lost": _("Numbers lost in the last 30 days"),
     "pending_fulfilments": _("Top-ups waiting for the carrier"),
     "failed_payments": _("Failed payments in the last 30 days"),
@@ -62,18 +71,46 @@ def _today(at: datetime) -> date:
     return at.astimezone(ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)).date()
 
 
+def lines_at_risk(*, today: date) -> QuerySet[Line]:
+    """Live lines whose deadline (`line_deadline`: valid-until, else the carrier's first deadline
+    after the last recharge) falls in the next AT_RISK_DAYS days and that auto-renew will not save:
+    auto-renew off, or on with a wallet that does not hold the plan's price, or given up on for this
+    deadline. One query; the carriers' rules become one condition each."""
+    end = today + timedelta(days=AT_RISK_DAYS)
+    due = Q(valid_until__gte=today, valid_until__lte=end)
+    for carrier in Carrier.objects.all():
+        days = carrier.restrict_after_days or carrier.cutoff_after_days
+        due |= Q(
+            carrier=carrier,
+            valid_until__isnull=True,
+            last_recharge_at__gte=today - timedelta(days=days),
+            last_recharge_at__lte=end - timedelta(days=days),
+        )
+    funded_wallet = LedgerAccount.objects.filter(
+        kind=AccountKind.WALLET,
+        owner=OuterRef("line__owner"),
+        currency=OuterRef("plan__currency"),
+        balance_minor__gte=OuterRef("plan__price_minor"),
+    )
+    covered = AutoRenewSetting.objects.filter(line=OuterRef("pk"), enabled=True).filter(Exists(funded_wallet))
+    given_up = AutoRenewRun.objects.filter(
+        line=OuterRef("pk"), status=AutoRenewStatus.FAILED, period__gte=today
+    )
+    return (
+        Line.objects.filter(removed_at__isnull=True, status__in=(LineStatus.ACTIVE, LineStatus.RESTRICTED))
+        .filter(due)
+        .filter(~Exists(covered) | Exists(given_up))
+        .select_related("carrier", "owner")
+        .order_by("valid_until", "last_recharge_at", "pk")
+    )
+
+
 def figure_rows(key: str, *, at: datetime | None = None) -> QuerySet[Any]:
     """The rows behind a count figure (KeyError for an unknown key)."""
     at = at or clock.now()
     today = _today(at)
     if key == "lines_at_risk":
-        # No auto-renew exists yet: every line due soon is at risk.
-        return Line.objects.filter(
-            removed_at__isnull=True,
-            status__in=(LineStatus.ACTIVE, LineStatus.RESTRICTED),
-            valid_until__gte=today,
-            valid_until__lte=today + timedelta(days=AT_RISK_DAYS),
-        ).order_by("valid_until", "pk")
+        return lines_at_risk(today=today)
     if key == "numbers_lost":
         return LineEvent.objects.filter(
             kind=LineEventKind.STATUS_CHANGED,
