@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.core.errors import DomainError
@@ -42,6 +43,28 @@ def _about(request: HttpRequest) -> dict[str, Any]:
     return about
 
 
+def _initial(about: dict[str, Any]) -> dict[str, Any]:
+    """The category and subject a ticket about this thing most likely has (the subscriber may change them)."""
+    if "anomaly" in about:
+        kind = about["anomaly"].get_kind_display()
+        return {
+            "category": TicketCategory.WRONG_CHARGE,
+            "subject": _("Wrong charge: %(kind)s") % {"kind": kind},
+        }
+    if "order" in about or "receipt" in about:
+        order = about.get("order") or about["receipt"].order
+        return {
+            "category": TicketCategory.RENEWAL_NOT_RECEIVED,
+            "subject": _("Renewal #%(id)s of %(number)s") % {"id": order.pk, "number": order.msisdn},
+        }
+    if "line" in about:
+        return {
+            "category": TicketCategory.LINE_NOT_WORKING,
+            "subject": _("Line %(number)s") % {"number": about["line"].msisdn},
+        }
+    return {"category": TicketCategory.OTHER}
+
+
 @login_required
 @require_GET
 def ticket_list_page(request: HttpRequest) -> HttpResponse:
@@ -52,7 +75,7 @@ def ticket_list_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def ticket_new(request: HttpRequest) -> HttpResponse:
     about = _about(request)
-    initial = {"category": TicketCategory.RENEWAL_NOT_RECEIVED if "order" in about else TicketCategory.OTHER}
+    initial = _initial(about)
     form = TicketForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
