@@ -56,6 +56,29 @@ def test_the_line_page_draws_the_timeline_and_the_plan_without_inline_script(bro
     assert "Content-Security-Policy" in response.headers
 
 
+def test_the_picture_colours_the_bar_by_state_until_the_first_planned_renewal(line):
+    # given a Bitel line recharged 250 days ago (cut off on 16 June, number lost on 14 September)
+    from vigencia.lines.lifecycle import line_anchor
+    from vigencia.lines.planner import keepalive_plan
+    from vigencia.lines.views_keepalive import _picture
+
+    plan = keepalive_plan(
+        carrier=line.carrier, start=TODAY, months=12, goal="keep_number", state=line_anchor(line)
+    )
+
+    # when the picture is drawn for today
+    picture = _picture(line, plan, TODAY)
+
+    # then the bar is active, then cut off, then kept alive by the plan from its first renewal on
+    assert [segment.kind for segment in picture.segments] == ["active", "suspended", "planned"]
+    assert picture.segments[0].x == 14
+    assert sum(segment.width for segment in picture.segments) == 360 - 14 - 14
+    kinds = [(marker.kind, marker.number) for marker in picture.markers]
+    assert kinds[:4] == [("notice", 1), ("today", 0), ("suspended", 2), ("renewal", 0)]
+    assert ("recycled", 3) in kinds
+    assert all(14 <= marker.x <= 346 for marker in picture.markers)
+
+
 def test_saving_reminders_from_the_page(browser, line):
     response = browser.post(f"/lines/{line.pk}/reminders/", {"lead_days": ["14", "3"], "channels": ["email"]})
 

@@ -30,7 +30,6 @@ from vigencia.lines.selectors import line_get
 
 LEAD_CHOICES = [(days, days) for days in (60, 30, 14, 7, 3, 1)]
 PLAN_MONTHS = 12
-_WIDTH, _LEFT, _RIGHT = 640, 16, 16
 
 
 class ReminderForm(forms.Form):
@@ -64,15 +63,39 @@ class AutoRenewForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["plan"]).queryset = plan_list_on_sale(carrier=line.carrier)
 
 
+_WIDTH, _LEFT, _RIGHT = 360, 14, 14
+_STATES = ("restricted", "suspended", "recycled")
+
+
 @dataclass(frozen=True)
 class Marker:
     kind: str  # today | notice | restricted | suspended | recycled | renewal
     at: date
     x: int
     label: str
+    number: int = 0  # the carrier's events are numbered in the picture and in its legend
 
 
-def _markers(line: Line, plan: KeepalivePlan | None, today: date) -> list[Marker]:
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # active | restricted | suspended | recycled | planned
+    x: int
+    width: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The line's timeline drawn to phone width: a bar coloured by the state the line will be in
+    (until the first planned renewal, then "kept by the plan"), today, the carrier's events, and the
+    planned renewals."""
+
+    markers: list[Marker]
+    segments: list[Segment]
+    width: int = _WIDTH
+
+
+def _picture(line: Line, plan: KeepalivePlan | None, today: date) -> Picture:
     labels = {
         "notice": _("Carrier notice"),
         "restricted": _("Restricted"),
@@ -80,19 +103,42 @@ def _markers(line: Line, plan: KeepalivePlan | None, today: date) -> list[Marker
         "recycled": _("Number lost"),
         "renewal": _("Planned renewal"),
     }
-    points = [("today", today, _("Today"))]
-    points += [
-        (event.kind, event.at, labels[event.kind]) for event in line_timeline(line, today=today).events
+    events = [(event.kind, event.at) for event in line_timeline(line, today=today).events]
+    renewals = [step.date for step in (plan.steps if plan else [])]
+    dates = [today, *(at for _kind, at in events), *renewals]
+    first, last = min(dates), max([*dates, today + timedelta(days=30)])
+    span, usable = max((last - first).days, 1), _WIDTH - _LEFT - _RIGHT
+
+    def x(at: date) -> int:
+        return _LEFT + round((at - first).days * usable / span)
+
+    points = sorted(
+        [("today", today, _("Today"))]
+        + [(kind, at, labels[kind]) for kind, at in events]
+        + [("renewal", at, labels["renewal"]) for at in renewals],
+        key=lambda point: point[1],
+    )
+    markers, number = [], 0
+    for kind, at, label in points:
+        number += kind not in ("today", "renewal")
+        markers.append(Marker(kind, at, x(at), label, number if kind not in ("today", "renewal") else 0))
+
+    kept_from = min(renewals, default=last)
+    state, changes = "active", []
+    for kind, at in events:
+        if kind in _STATES:
+            if at <= first:
+                state = kind
+            elif at < kept_from:
+                changes.append((at, kind))
+    bounds = [(first, state), *changes, (kept_from, "planned")] if renewals else [(first, state), *changes]
+    ends = [at for at, _kind in bounds[1:]] + [last]
+    phases = {**labels, "active": _("Active"), "planned": _("Kept alive by the plan")}
+    segments = [
+        Segment(kind, x(start), x(end) - x(start), phases[kind])
+        for (start, kind), end in zip(bounds, ends, strict=True)
     ]
-    points += [("renewal", step.date, labels["renewal"]) for step in (plan.steps if plan else [])]
-    last = max([at for _kind, at, _label in points] + [today + timedelta(days=30)])
-    first = min(at for _kind, at, _label in points)
-    span = max((last - first).days, 1)
-    usable = _WIDTH - _LEFT - _RIGHT
-    return [
-        Marker(kind, at, _LEFT + round((at - first).days * usable / span), label)
-        for kind, at, label in sorted(points, key=lambda point: point[1])
-    ]
+    return Picture(markers, [segment for segment in segments if segment.width > 0])
 
 
 def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
@@ -115,8 +161,7 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
     setting = AutoRenewSetting.objects.filter(line=line).select_related("plan").first()
     upcoming = autorenew_next(line, setting, today=today) if setting and setting.enabled else None
     return {
-        "markers": _markers(line, plan, today),
-        "svg_width": _WIDTH,
+        "picture": _picture(line, plan, today),
         "keepalive_plan": plan,
         "plan_months": PLAN_MONTHS,
         "plan_error": plan_error,
