@@ -185,3 +185,33 @@ def test_retry_of_a_completed_order_is_409(agent, ticket):
     with pytest.raises(Conflict) as error:
         support_action_request(ticket=ticket, agent=agent, kind="retry_fulfilment", reason="again")
     assert error.value.code == "order_not_fulfilling"
+
+
+def test_an_agent_retries_a_top_up_the_carrier_did_not_answer_and_it_completes_once(
+    api, user, agent, line, plan, fund_wallet, run_tasks, simulator
+):
+    from vigencia.fulfilment.models import FulfilmentTransaction
+
+    # given a wallet renewal whose top-up met a carrier error: still waiting for the carrier
+    fund_wallet(user, 1000)
+    simulator.fail_next(1, "error")
+    order = _order(api, line, plan, "wallet", run_tasks)
+    assert order.status == "fulfilling"
+    ticket = ticket_open(
+        subscriber=user, category="renewal_not_received", subject="s", message="m", order=order
+    )
+
+    # when the agent retries it (twice: a double click) and the worker runs
+    first = support_action_request(ticket=ticket, agent=agent, kind="retry_fulfilment", reason="carrier")
+    support_action_request(ticket=ticket, agent=agent, kind="retry_fulfilment", reason="again")
+    run_tasks()
+
+    # then the renewal completes, topped up once at the carrier, with no money moved by support
+    order.refresh_from_db()
+    assert order.status == "completed"
+    assert FulfilmentTransaction.objects.get(external_id=f"order-{order.pk}").status == "completed"
+    stats = simulator.carrier.stats()
+    assert (stats["topups_by_external_id"], stats["double_topups"]) == ({f"order-{order.pk}": 1}, 0)
+    assert (first.status, first.amount, first.ledger_transaction) == ("done", None, None)
+    assert wallet_balance(user=user).amount_minor == 0
+    assert not LedgerTransaction.objects.filter(kind__startswith="support_").exists()

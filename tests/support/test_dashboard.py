@@ -112,3 +112,81 @@ def test_lines_at_risk_are_those_due_within_a_week_that_a_funded_auto_renew_will
         by_recharge.pk,
     }
     assert figures["lines_at_risk"] == 5
+
+
+def test_the_csv_export_equals_vigencia_ledger_balances_after_sales_promotions_refunds_and_goodwill(
+    client, api, user, other_user, operator, agent, line, plan, fund_wallet, run_tasks, simulator
+):
+    import json
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from vigencia.catalog.models import Promotion
+    from vigencia.orders.models import RenewalOrder
+    from vigencia.support.services import support_action_request, ticket_open
+
+    # given a day of business: a 20% promotion, wallet and card renewals, a carrier decline,
+    # a support refund and a goodwill credit
+    now = clock.now()
+    Promotion.objects.create(
+        code="VEINTE", name="20%", kind="percent_off", percent_off=20,
+        starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1), max_uses=5,
+    )  # fmt: skip
+    fund_wallet(user, 3000)
+    fund_wallet(other_user, 400)
+    for key, body in [
+        ("a", {"payment_method": "wallet", "promo_code": "VEINTE"}),
+        ("b", {"payment_method": "wallet"}),
+        ("c", {"payment_method": "wallet"}),
+    ]:
+        if key == "c":
+            simulator.decline_next(1)
+        _renew_with(api, line, plan, key, body)
+        run_tasks()
+    completed = RenewalOrder.objects.get(status="completed", discount_minor=0)
+    ticket = ticket_open(subscriber=user, category="wrong_charge", subject="s", message="m", order=completed)
+    support_action_request(
+        ticket=ticket, agent=agent, kind="refund_wallet", reason="r", amount=Money(300, "PEN")
+    )
+    support_action_request(
+        ticket=ticket, agent=agent, kind="goodwill_credit", reason="g", amount=Money(150, "PEN")
+    )
+
+    # when the operator exports the dashboard and the ledger command lists its balances
+    client.force_login(operator)
+    rows = [line.split(",") for line in client.get("/backoffice/dashboard.csv").content.decode().splitlines()]
+    exported = {
+        key[len("ledger:") :]: int(value.replace(".", ""))
+        for key, _c, value in rows
+        if key.startswith("ledger:")
+    }
+    verify, balances = StringIO(), StringIO()
+    call_command("ledger", "verify", stdout=verify)
+    call_command("ledger", "balances", stdout=balances)
+    ledger = {kind: totals["PEN"] for kind, totals in json.loads(balances.getvalue()).items()}
+    ledger.setdefault("revenue", 0)  # the demo plans carry no margin: no revenue posting yet
+
+    # then the ledger verifies and each exported figure is its kind's balance (expenses read positive)
+    assert verify.getvalue().strip() == "ok"
+    assert exported == {
+        "revenue": ledger["revenue"],
+        "wallet": ledger["wallet"],
+        "voucher_liability": 0,
+        "carrier_payable": ledger["carrier_payable"],
+        "promotions_expense": -ledger["promotions_expense"],
+        "refunds": -ledger["refunds"],
+    }
+    # and the figures are the day's business: 3000 + 400 funded, 800 + 1000 spent, 300 + 150 back
+    assert exported["wallet"] == 3000 + 400 - 800 - 1000 + 300 + 150
+    assert exported["promotions_expense"] == 200
+    assert exported["refunds"] == 300
+    assert ledger["adjustments"] == -150
+    assert renewals_per_day()[-1]["online"] == 2
+
+
+def _renew_with(api, line, plan, key, body):
+    return api.post_json(
+        "/api/v1/orders", {"line_id": line.pk, "plan_id": plan.pk, **body}, HTTP_IDEMPOTENCY_KEY=key
+    )

@@ -86,7 +86,7 @@ def test_from_the_store_renewal_page_to_a_ticket_about_its_receipt(client, user,
     form = client.get(f"/support/new/?receipt={receipt.pk}").content.decode()
     assert f"About receipt {receipt.number}" in form
     assert 'value="renewal_not_received" selected' in form
-    assert f'value="Renewal #{order.pk} of +51912345678"' in form
+    assert f'value="Renewal #{order.pk} of +51 912 345 678"' in form
     response = client.post(
         f"/support/new/?receipt={receipt.pk}",
         {"category": "renewal_not_received", "subject": "No me llegó", "message": "Pagué en la tienda."},

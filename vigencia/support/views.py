@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.core.errors import DomainError
+from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_get
 from vigencia.orders.selectors import order_get
 from vigencia.stores.models import Receipt
@@ -55,12 +56,13 @@ def _initial(about: dict[str, Any]) -> dict[str, Any]:
         order = about.get("order") or about["receipt"].order
         return {
             "category": TicketCategory.RENEWAL_NOT_RECEIVED,
-            "subject": _("Renewal #%(id)s of %(number)s") % {"id": order.pk, "number": order.msisdn},
+            "subject": _("Renewal #%(id)s of %(number)s")
+            % {"id": order.pk, "number": msisdn_display(order.msisdn)},
         }
     if "line" in about:
         return {
             "category": TicketCategory.LINE_NOT_WORKING,
-            "subject": _("Line %(number)s") % {"number": about["line"].msisdn},
+            "subject": _("Line %(number)s") % {"number": msisdn_display(about["line"].msisdn)},
         }
     return {"category": TicketCategory.OTHER}
 
