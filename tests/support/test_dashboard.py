@@ -184,6 +184,9 @@ def test_the_csv_export_equals_vigencia_ledger_balances_after_sales_promotions_r
     assert exported["refunds"] == 300
     assert ledger["adjustments"] == -150
     assert renewals_per_day()[-1]["online"] == 2
+    # and the sales figure is what subscribers paid for the renewals still completed (the refunded
+    # in part counts; the declined one does not): 800 with the code + 1000
+    assert "sales,PEN,18.00" in [",".join(row) for row in rows]
 
 
 def _renew_with(api, line, plan, key, body):

@@ -6,15 +6,10 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from tests.factories import UserFactory
-from vigencia.accounts import roles
 from vigencia.core import clock
-from vigencia.stores.hours import hours_parse
-from vigencia.stores.models import StoreAgent
-from vigencia.stores.services import SalePayment, pos_sale_create, shift_open, store_upsert
+from vigencia.stores.services import SalePayment, pos_sale_create
 from vigencia.support.models import Ticket
 from vigencia.usage.models import Anomaly, Tariff
 from vigencia.usage.services import bucket_credit_renewal
@@ -23,28 +18,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def receipt(line, plan, run_tasks):
+def receipt(line, plan, cashier, run_tasks):
     """The subscriber's line renewed at a store counter, paid in cash: the order and its receipt."""
     from vigencia.stores.iddocs import IdDocument
 
-    store, _created = store_upsert(
-        code="MIR",
-        name="Counter Miraflores",
-        address="Av. Larco 1",
-        district="Miraflores",
-        city="Lima",
-        latitude=-12.12,
-        longitude=-77.03,
-        carrier_codes=["claro-pe"],
-        services=["renewal"],
-        hours=hours_parse("daily 00:00-24:00"),
-        timezone="America/Lima",
-        active=True,
-    )
-    cashier = UserFactory(email="cashier@example.com")
-    cashier.groups.add(Group.objects.get_or_create(name=roles.STORE_AGENT)[0])
-    StoreAgent.objects.create(user=cashier, store=store)
-    shift_open(agent=cashier, float_minor=5000)
     sold = pos_sale_create(
         agent=cashier,
         msisdn=line.msisdn,

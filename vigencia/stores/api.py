@@ -122,6 +122,7 @@ class SaleIn(Schema):
     id_document: IdDocumentIn
     payment: PaymentIn
     store_id: int | None = Field(None, description="Optional: must be the agent's own store")
+    promo_code: Text | None = Field(None, max_length=40, description="Optional: a promotion code")
 
 
 class ReceiptOut(Schema):
@@ -168,7 +169,8 @@ def _fingerprinted(payload: SaleIn) -> dict[str, Any]:
         "the change is on the receipt) or card (`card_reference` from the terminal), creates the renewal "
         "order (channel `store`) and the store's next receipt. Requires `Idempotency-Key`: a double tap "
         "answers the first sale. 403 `not_a_store_agent`, `wrong_store`; 409 `no_open_shift`; 422 "
-        "`invalid_dni_check`, `invalid_ce`, `msisdn_other_carrier`, `tendered_too_low`, ..."
+        "`invalid_dni_check`, `invalid_ce`, `msisdn_other_carrier`, `tendered_too_low`, "
+        "`promo_not_applicable` (its details say why), ..."
     ),
 )
 def pos_sale(
@@ -194,6 +196,7 @@ def pos_sale(
                 card_reference=payload.payment.card_reference or "",
             ),
             store_id=payload.store_id,
+            promo_code=payload.promo_code or "",
         )
         return 201, _sale_out(receipt)
 

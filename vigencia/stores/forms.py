@@ -84,6 +84,12 @@ class SaleForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    promo_code = forms.CharField(
+        label=_("Promotion code"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
     # One key per rendered form: a double tap or a resubmitted page never sells twice.
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 

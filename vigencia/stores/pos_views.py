@@ -226,6 +226,7 @@ def _sell(agent: User, found: dict[str, Any], data: dict[str, Any]) -> str:
                 tendered_minor=_minor(data["tendered"]),
                 card_reference=data["card_reference"],
             ),
+            promo_code=data["promo_code"],
         )
         return 201, {"number": receipt.number}
 
@@ -239,6 +240,7 @@ def _sell(agent: User, found: dict[str, Any], data: dict[str, Any]) -> str:
         "payment": data["payment"],
         "tendered": str(data["tendered"]),
         "card_reference": data["card_reference"],
+        "promo_code": data["promo_code"],
     }
     _status, body = idempotent(
         owner_id=agent.pk,

@@ -515,12 +515,15 @@ def pos_sale_create(
     id_document: IdDocument,
     payment: SalePayment,
     store_id: int | None = None,
+    promo_code: str = "",
 ) -> Receipt:
     """Sell a renewal at the counter, in the agent's open shift: one transaction creates the order
     (channel `store`, paid from the shift's cash drawer or the store's card terminal clearing, sent to
     the carrier), the next receipt number of the store (its counter row locked, so numbers have no
     gaps) and the receipt with the encrypted ID document. The order's payer is the line's holder (a
     walk-in number is registered to the walk-in holder). Any bad input raises and writes nothing.
+    A `promo_code` (else the best automatic campaign for the store channel) is applied by the order
+    pipeline: the cash tendered is checked against, and the change computed from, the price after it.
     Not idempotent by itself: callers pass an Idempotency-Key through core.idempotency."""
     assignment = store_of_agent(user=agent)
     store = assignment.store
@@ -549,7 +552,8 @@ def pos_sale_create(
         raise InvalidInput(
             _("Choose a plan of this carrier."), code="invalid_plan", details={"field": "plan"}
         )
-    payment = _payment_check(payment, price=plan.price)
+    # The form of the payment now; the amount against the price after any promotion, below.
+    payment = _payment_check(payment, price=Money(0, plan.currency))
 
     with transaction.atomic():
         shift = Shift.objects.select_for_update().filter(agent=agent, status=ShiftStatus.OPEN).first()
@@ -575,7 +579,9 @@ def pos_sale_create(
             else PaymentMethod.CARD_TERMINAL,
             channel=Channel.STORE,
             source_account=source,
+            promo_code=promo_code,
         )
+        payment = _payment_check(payment, price=order.total)
         sequence = _receipt_sequence(store)
         receipt = Receipt.objects.create(
             store=store,
@@ -588,7 +594,7 @@ def pos_sale_create(
             payment=payment.method,
             tendered_minor=payment.tendered_minor,
             change_minor=(
-                payment.tendered_minor - plan.price_minor if payment.tendered_minor is not None else None
+                payment.tendered_minor - order.amount_minor if payment.tendered_minor is not None else None
             ),
             card_reference=payment.card_reference,
             id_type=id_document.type,

@@ -1,7 +1,8 @@
 """The operator's dashboard: the business at a glance, from the ledger and the order tables.
 
-Money figures are ledger balances (`ledger_totals`, the same sums `vigencia ledger verify` proves
-against the postings); counts come from the orders, lines, fulfilment, payments and ticket tables.
+Money figures are the renewal sales of the last 30 days (order table) and ledger balances
+(`ledger_totals`, the same sums `vigencia ledger verify` proves against the postings); counts come
+from the orders, lines, fulfilment, payments and ticket tables.
 Each figure has a key whose rows `figure_rows` lists (the page behind it).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,7 @@ RENEWAL_DAYS = 14
 AT_RISK_DAYS = 7
 LOST_DAYS = 30
 FAILED_PAYMENT_DAYS = 30
+SALES_DAYS = 30
 
 # Ledger kinds whose balance is shown, with the sign that makes the figure read as a positive amount
 # (promotions expense is a source account: its balance is negative as money is spent).
@@ -127,6 +129,10 @@ def figure_rows(key: str, *, at: datetime | None = None) -> QuerySet[Any]:
         return tickets_past_target(at=at).order_by("resolution_due_at")
     if key.startswith("ledger:"):
         return LedgerAccount.objects.filter(kind=key.split(":", 1)[1]).order_by("code")
+    if key == "sales":
+        return RenewalOrder.objects.filter(
+            status=OrderStatus.COMPLETED, completed_at__gte=at - timedelta(days=SALES_DAYS)
+        ).order_by("-completed_at")
     if key == "renewals":
         return RenewalOrder.objects.filter(
             status=OrderStatus.COMPLETED, completed_at__gte=at - timedelta(days=RENEWAL_DAYS)
@@ -159,7 +165,15 @@ def dashboard_figures(*, at: datetime | None = None) -> list[Figure]:
     """Every figure: ledger balances per kind and currency, then the counts."""
     at = at or clock.now()
     totals = ledger_totals()
-    figures = []
+    # What subscribers paid for the renewals completed lately, from the order table (the ledger's
+    # revenue account holds only the margin over what the carriers are owed).
+    sales = figure_rows("sales", at=at).values("currency").annotate(total=Sum("amount_minor"))
+    figures = [
+        Figure(
+            key="sales", label=_("Renewal sales, last 30 days"), value=Money(row["total"], row["currency"])
+        )
+        for row in sales.order_by("currency")
+    ] or [Figure(key="sales", label=_("Renewal sales, last 30 days"), value=Money(0, "PEN"))]
     for kind, (sign, label) in LEDGER_FIGURES.items():
         for currency, total in sorted(totals.get(kind, {"PEN": 0}).items()):
             figures.append(Figure(key=f"ledger:{kind}", label=label, value=Money(sign * total, currency)))
