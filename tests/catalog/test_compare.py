@@ -3,6 +3,7 @@
 import pytest
 
 from vigencia.catalog.models import Plan
+from vigencia.catalog.selectors import plan_list_on_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,20 @@ def test_compare_page_in_chinese_shows_approximate_cny(client, demo_catalog):
     assert "比较套餐" in html
     assert "（约）" in html
     assert client.get("/plans/compare/?months=x&sort=%00").status_code == 200
+
+
+def test_the_page_finds_the_cheapest_way_to_keep_a_claro_number_a_year(client, demo_catalog):
+    # given the page asked as the API is (carriers=…), or as its form sends it (carrier=…)
+    for query in ("carriers=claro-pe", "carrier=claro-pe"):
+        page = client.get(f"/plans/compare/?{query}&sort=keep_cost&months=12", HTTP_ACCEPT_LANGUAGE="en")
+        html = page.content.decode()
+        table = html[html.index("<table") : html.index("</table>")]
+
+        # then only Claro's plans are listed, the cheapest first, and each says what a year costs
+        assert page.status_code == 200
+        assert 'value="claro-pe" checked' in html
+        assert "Entel" not in table
+        assert "Bitel" not in table
+        claro_plans = plan_list_on_sale().filter(carrier__code="claro-pe").count()
+        assert table.count('S/\xa05.00 <small class="muted">(1 recharge)</small>') == claro_plans
+        assert table.index("Claro Max S/ 5 ") < table.index("Claro Max S/ 10 ")

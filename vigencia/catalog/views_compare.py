@@ -14,7 +14,9 @@ from vigencia.core.errors import DomainError
 
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
-    chosen = [code for code in request.GET.getlist("carrier") if code]
+    # The form's checkboxes (carrier=a&carrier=b), or the API's spelling (carriers=a,b) in a shared link.
+    given = [*request.GET.getlist("carrier"), *request.GET.get("carriers", "").split(",")]
+    chosen = list(dict.fromkeys(code.strip() for code in given if code.strip()))
     sort = request.GET.get("sort", "price")
     try:
         months = int(request.GET.get("months", "12"))
