@@ -43,3 +43,34 @@ def test_csv_import_all_or_nothing():
         with pytest.raises(InvalidInput):
             fx_rates_import(csv_text=text)
     assert FxRate.objects.count() == 2
+
+
+def test_plan_pages_show_the_approximate_amount_in_the_viewers_currency(client, user, line, plan):
+    # given rates to CNY and USD
+    fx_rate_set(base="PEN", quote="CNY", rate=Decimal("2.1"), as_of=date(2026, 1, 1))
+    fx_rate_set(base="PEN", quote="USD", rate=Decimal("0.29"), as_of=date(2026, 1, 1))
+    client.force_login(user)
+
+    # when a Chinese and an English speaker look at the plans, the renewal choice and its review
+    pages = {
+        language: [
+            client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            for url in ("/plans/claro-pe/", f"/renew/{line.pk}/", f"/renew/{line.pk}/{plan.pk}/")
+        ]
+        for language in ("zh-hans", "en")
+    }
+
+    # then the S/ 10 plan reads ≈ ¥21.00 or ≈ $2.90, always marked approximate
+    for html in pages["zh-hans"]:
+        assert "≈ ¥\xa021.00（约）" in html
+    for html in pages["en"]:
+        assert "≈ $\xa02.90 (approx.)" in html
+
+
+def test_the_demo_seeds_rates_labelled_demo_once(seeded):
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+
+    assert FxRate.objects.filter(source="demo").count() == 7
+    assert set(FxRate.objects.values_list("source", flat=True)) == {"demo"}
