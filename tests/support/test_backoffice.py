@@ -158,3 +158,42 @@ def test_queue_filters_mine_and_unassigned_and_home_sends_each_role_to_its_page(
     client.force_login(user)
     assert client.get("/backoffice/").status_code == 302
     assert client.get("/backoffice/")["Location"].startswith("/accounts/login/")
+
+
+def test_goodwill_above_the_limit_asked_on_the_ticket_page_is_approved_on_the_dashboard(
+    client, settings, user, agent, operator, ticket
+):
+    from vigencia.ledger.selectors import wallet_balance
+    from vigencia.support.models import SupportAction
+
+    settings.VIGENCIA_SUPPORT_APPROVAL_LIMIT_MINOR = 2000
+    client.force_login(agent)
+
+    # when the agent credits S/ 25.00 of goodwill from the ticket page
+    client.post(
+        f"/backoffice/tickets/{ticket.pk}/",
+        {"action-kind": "goodwill_credit", "action-amount": "25.00", "action-reason": "Sorry for the wait"},
+    )
+
+    # then it waits for an operator; the agent cannot approve it
+    action = SupportAction.objects.get()
+    assert (action.status, action.amount_minor) == ("pending_approval", 2500)
+    assert wallet_balance(user=user).amount_minor == 0
+    assert (
+        client.post(f"/backoffice/actions/{action.pk}/approve/", {"decision": "approve"}).status_code == 302
+    )
+    action.refresh_from_db()
+    assert action.status == "pending_approval"
+
+    # and the operator sees it on the dashboard and approves it: the money is in the wallet
+    client.force_login(operator)
+    assert "Sorry for the wait" in client.get("/backoffice/dashboard/").content.decode()
+    approved = client.post(f"/backoffice/actions/{action.pk}/approve/", {"decision": "approve"})
+    assert approved["Location"] == "/backoffice/dashboard/"
+    action.refresh_from_db()
+    assert (action.status, action.approved_by) == ("done", operator)
+    assert wallet_balance(user=user).amount_minor == 2500
+    # a second click does nothing more
+    again = client.post(f"/backoffice/actions/{action.pk}/approve/", {"decision": "approve"})
+    assert again.status_code == 409
+    assert wallet_balance(user=user).amount_minor == 2500

@@ -193,3 +193,23 @@ def _renew_with(api, line, plan, key, body):
     return api.post_json(
         "/api/v1/orders", {"line_id": line.pk, "plan_id": plan.pk, **body}, HTTP_IDEMPOTENCY_KEY=key
     )
+
+
+def test_each_figure_opens_its_rows_with_links(client, operator, user, line, agent):
+    from datetime import timedelta
+
+    from vigencia.lines.models import Line
+    from vigencia.support.services import ticket_open
+
+    # given a line due in two days and a ticket already past its first-response target
+    Line.objects.filter(pk=line.pk).update(valid_until=clock.today("America/Lima") + timedelta(days=2))
+    ticket = ticket_open(subscriber=user, category="other", subject="Late", message="m")
+    type(ticket).objects.filter(pk=ticket.pk).update(first_response_due_at=clock.now() - timedelta(hours=1))
+    client.force_login(operator)
+
+    at_risk = client.get("/backoffice/dashboard/?figure=lines_at_risk").content.decode()
+    late = client.get("/backoffice/dashboard/?figure=tickets_past_target").content.decode()
+
+    assert 'href="?figure=lines_at_risk#figure-rows"' in at_risk
+    assert f'<a href="/admin/lines/line/{line.pk}/change/">+51 912 345 678 · Claro Perú' in at_risk
+    assert f'<a href="/backoffice/tickets/{ticket.pk}/">#{ticket.pk} Late · Open</a>' in late

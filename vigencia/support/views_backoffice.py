@@ -10,10 +10,14 @@ from django.contrib.auth.decorators import login_required, user_passes_test
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vigencia.core.errors import DomainError
 from vigencia.core.money import Money
+from vigencia.lines.models import Line
+from vigencia.lines.numbers import msisdn_display
+from vigencia.lines.selectors import line_deadline
 from vigencia.support.dashboard import dashboard_figures, figure_rows, renewals_per_day
 from vigencia.support.forms import ActionForm, AssignForm, PriorityForm, ReplyForm, StatusForm
 from vigencia.support.models import ActionKind, SupportAction, Ticket, TicketStatus
@@ -34,6 +38,26 @@ agent_required = user_passes_test(is_agent)
 operator_required = user_passes_test(is_operator)
 
 
+def _row(row: Any, user: Any) -> tuple[str, str]:
+    """One row behind a figure: what it is, and where to open it (the agent's ticket page, else the
+    admin's page of that row where the admin has one and the viewer may see it)."""
+    if isinstance(row, Ticket):
+        return f"#{row.pk} {row.subject} · {row.get_status_display()}", reverse(
+            "backoffice:ticket", args=[row.pk]
+        )
+    text = str(row)
+    if isinstance(row, Line):
+        deadline = line_deadline(row)
+        text = f"{msisdn_display(row.msisdn)} · {row.carrier.name} · {deadline or ''} · {row.owner.email}"
+    meta = row._meta
+    if not user.has_perm(f"{meta.app_label}.view_{meta.model_name}"):
+        return text, ""
+    try:
+        return text, reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+    except NoReverseMatch:
+        return text, ""
+
+
 @login_required
 @agent_required
 @require_GET
@@ -47,9 +71,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     figure = request.GET.get("figure", "")
     rows = None
+    figures = dashboard_figures()
     if figure:
         try:
-            rows = figure_rows(figure)[:200]
+            rows = [_row(row, request.user) for row in figure_rows(figure)[:200]]
         except KeyError:
             raise Http404 from None
     days = renewals_per_day()
@@ -58,9 +83,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "support/dashboard.html",
         {
-            "figures": dashboard_figures(),
+            "figures": figures,
             "days": [(day, day["total"] * 100 // peak) for day in days],
             "figure": figure,
+            "figure_label": next((item.label for item in figures if item.key == figure), figure),
             "rows": rows,
             "approvals": actions_waiting_approval(),
         },
