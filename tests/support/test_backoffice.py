@@ -197,3 +197,43 @@ def test_goodwill_above_the_limit_asked_on_the_ticket_page_is_approved_on_the_da
     again = client.post(f"/backoffice/actions/{action.pk}/approve/", {"decision": "approve"})
     assert again.status_code == 409
     assert wallet_balance(user=user).amount_minor == 2500
+
+
+def test_an_agent_picks_which_of_the_subscribers_orders_to_refund_on_a_ticket_about_a_line(
+    client, api, other_api, user, other_user, agent, line, plan, fund_wallet, run_tasks, claro
+):
+    from vigencia.ledger.selectors import wallet_balance
+    from vigencia.lines.services import line_add
+    from vigencia.orders.models import RenewalOrder
+
+    # given a completed wallet renewal of the subscriber, one of someone else, and a ticket about the line
+    fund_wallet(user, 1000)
+    fund_wallet(other_user, 1000)
+    theirs = line_add(owner=other_user, msisdn="+51 987 654 321", carrier=claro)
+    for client_, line_, key in ((api, line, "mine"), (other_api, theirs, "theirs")):
+        client_.post_json(
+            "/api/v1/orders",
+            {"line_id": line_.pk, "plan_id": plan.pk, "payment_method": "wallet"},
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+    run_tasks()
+    mine, others = RenewalOrder.objects.get(payer=user), RenewalOrder.objects.get(payer=other_user)
+    ticket = ticket_open(subscriber=user, category="line_not_working", subject="s", message="m", line=line)
+    client.force_login(agent)
+    url = f"/backoffice/tickets/{ticket.pk}/"
+    page = client.get(url).content.decode()
+    assert f'<option value="{mine.pk}">#{mine.pk} · +51912345678' in page
+    assert f'value="{others.pk}"' not in page
+
+    # when the agent refunds someone else's order (forged), then the subscriber's
+    refund = {"action-kind": "refund_wallet", "action-amount": "10.00", "action-reason": "not received"}
+    forged = client.post(url, {**refund, "action-order": others.pk})
+    done = client.post(url, {**refund, "action-order": mine.pk})
+
+    # then only the subscriber's order is refunded
+    assert forged.status_code == 200
+    assert done.status_code == 302
+    mine.refresh_from_db()
+    others.refresh_from_db()
+    assert (mine.status, others.status) == ("refunded", "completed")
+    assert (wallet_balance(user=user).amount_minor, wallet_balance(user=other_user).amount_minor) == (1000, 0)

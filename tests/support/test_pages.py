@@ -42,3 +42,26 @@ def test_someone_elses_line_or_ticket_is_404(client, other_user, line, user):
     client.force_login(other_user)
     assert client.get(f"/support/{ticket.pk}/").status_code == 404
     assert client.get("/backoffice/tickets/").status_code == 302
+
+
+def test_the_subscriber_closes_and_reopens_their_ticket_from_its_page(client, user, other_user):
+    client.force_login(user)
+    client.post("/support/new/", {"category": "other", "subject": "s", "message": "m"})
+    ticket = Ticket.objects.get()
+    url = f"/support/{ticket.pk}/"
+
+    closed = client.post(url, {"status": "closed"})
+    ticket.refresh_from_db()
+    assert (closed.status_code, ticket.status) == (302, "closed")
+    assert 'value="open"' in client.get(url).content.decode()
+
+    client.post(url, {"status": "open"})
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    # a subscriber cannot resolve (that is the agent's), and nobody else can touch it
+    client.post(url, {"status": "resolved"})
+    client.force_login(other_user)
+    assert client.post(url, {"status": "closed"}).status_code == 404
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    assert list(ticket.events.values_list("to_status", flat=True)) == ["open", "closed", "open"]

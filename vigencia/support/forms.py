@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from vigencia.orders.models import RenewalOrder
 from vigencia.support.models import (
     MAX_MESSAGE_LENGTH,
     MAX_SUBJECT_LENGTH,
@@ -48,9 +49,27 @@ class PriorityForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=TicketPriority.choices)
 
 
+class OrderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"#{obj.pk} · {obj.msisdn} · {obj.plan_name} · {obj.total} · {obj.get_status_display()}"
+
+
 class ActionForm(forms.Form):
     kind = forms.ChoiceField(label=_("Action"), choices=ActionKind.choices)
+    order = OrderChoiceField(
+        label=_("Order"),
+        queryset=RenewalOrder.objects.none(),
+        required=False,
+        empty_label=_("None (goodwill only)"),
+    )
     amount = forms.DecimalField(
         label=_("Amount (S/)"), min_value=0, max_value=100_000, decimal_places=2, required=False
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args: Any, subscriber: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any of the ticket's subscriber's orders (the ticket's own is chosen first).
+        field = self.fields["order"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = RenewalOrder.objects.filter(payer=subscriber).order_by("-created_at")

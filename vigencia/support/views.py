@@ -16,9 +16,9 @@ from vigencia.lines.selectors import line_get
 from vigencia.orders.selectors import order_get
 from vigencia.stores.models import Receipt
 from vigencia.support.forms import ReplyForm, TicketForm
-from vigencia.support.models import TicketCategory
+from vigencia.support.models import TicketCategory, TicketStatus
 from vigencia.support.selectors import ticket_get, ticket_list
-from vigencia.support.services import ticket_open, ticket_reply
+from vigencia.support.services import ticket_open, ticket_reply, ticket_set_status
 from vigencia.usage.models import Anomaly
 
 
@@ -97,8 +97,16 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ticket = ticket_get(subscriber=user, ticket_id=ticket_id)
     except DomainError:
         raise Http404 from None
-    form = ReplyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = ReplyForm(request.POST if "message" in request.POST else None)
+    if request.method == "POST" and request.POST.get("status") in (TicketStatus.CLOSED, TicketStatus.OPEN):
+        # The subscriber closes their ticket, or opens it again (the transition table decides).
+        try:
+            ticket_set_status(ticket=ticket, actor=user, status=request.POST["status"])
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            return redirect("support:detail", ticket.pk)
+    elif request.method == "POST" and form.is_valid():
         try:
             ticket_reply(ticket=ticket, author=user, body=form.cleaned_data["message"])
         except DomainError as error:

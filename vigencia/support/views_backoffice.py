@@ -164,15 +164,21 @@ def _ticket_post(request: HttpRequest, item: Ticket, forms_: dict[str, Any]) -> 
             ticket_set_priority(ticket=item, actor=agent, priority=form.cleaned_data["priority"])
             return True
     else:
-        form = forms_["action_form"] = ActionForm(request.POST, prefix="action")
+        form = forms_["action_form"] = ActionForm(request.POST, prefix="action", subscriber=item.subscriber)
         if form.is_valid():
             data = form.cleaned_data
+            order = data["order"] if data["kind"] != ActionKind.GOODWILL_CREDIT else None
             amount = None
             if data["kind"] != ActionKind.RETRY_FULFILMENT:
-                currency = item.order.currency if item.order else "PEN"
+                currency = order.currency if order else item.order.currency if item.order else "PEN"
                 amount = Money.from_decimal(data["amount"] or Decimal(0), currency)
             support_action_request(
-                ticket=item, agent=agent, kind=data["kind"], reason=data["reason"], amount=amount
+                ticket=item,
+                agent=agent,
+                kind=data["kind"],
+                reason=data["reason"],
+                order=order,
+                amount=amount,
             )
             return True
     return False
@@ -190,7 +196,9 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "status_form": StatusForm(prefix="status", current=item.status),
         "assign_form": AssignForm(prefix="assign", initial={"assignee": item.assignee_id}),
         "priority_form": PriorityForm(prefix="priority", initial={"priority": item.priority}),
-        "action_form": ActionForm(prefix="action"),
+        "action_form": ActionForm(
+            prefix="action", subscriber=item.subscriber, initial={"order": item.order_id}
+        ),
     }
     error = ""
     if request.method == "POST":
