@@ -13,6 +13,7 @@ from vigencia.support.models import Ticket, TicketEvent
 from vigencia.support.services import ticket_assign, ticket_open, ticket_set_priority, ticket_set_status
 
 pytestmark = pytest.mark.django_db
+KEYS = [f"00000000-0000-0000-0000-{n:012d}" for n in range(1, 4)]
 
 
 @pytest.fixture
@@ -172,7 +173,12 @@ def test_goodwill_above_the_limit_asked_on_the_ticket_page_is_approved_on_the_da
     # when the agent credits S/ 25.00 of goodwill from the ticket page
     client.post(
         f"/backoffice/tickets/{ticket.pk}/",
-        {"action-kind": "goodwill_credit", "action-amount": "25.00", "action-reason": "Sorry for the wait"},
+        {
+            "action-kind": "goodwill_credit",
+            "action-amount": "25.00",
+            "action-reason": "Sorry for the wait",
+            "action-idempotency_key": "00000000-0000-0000-0000-000000000001",
+        },
     )
 
     # then it waits for an operator; the agent cannot approve it
@@ -227,8 +233,8 @@ def test_an_agent_picks_which_of_the_subscribers_orders_to_refund_on_a_ticket_ab
 
     # when the agent refunds someone else's order (forged), then the subscriber's
     refund = {"action-kind": "refund_wallet", "action-amount": "10.00", "action-reason": "not received"}
-    forged = client.post(url, {**refund, "action-order": others.pk})
-    done = client.post(url, {**refund, "action-order": mine.pk})
+    forged = client.post(url, {**refund, "action-order": others.pk, "action-idempotency_key": KEYS[0]})
+    done = client.post(url, {**refund, "action-order": mine.pk, "action-idempotency_key": KEYS[1]})
 
     # then only the subscriber's order is refunded
     assert forged.status_code == 200
@@ -237,3 +243,24 @@ def test_an_agent_picks_which_of_the_subscribers_orders_to_refund_on_a_ticket_ab
     others.refresh_from_db()
     assert (mine.status, others.status) == ("refunded", "completed")
     assert (wallet_balance(user=user).amount_minor, wallet_balance(user=other_user).amount_minor) == (1000, 0)
+
+
+def test_a_double_click_on_a_goodwill_credit_pays_once_and_a_new_form_pays_again(client, user, agent, ticket):
+    from vigencia.ledger.selectors import wallet_balance
+    from vigencia.support.models import SupportAction
+
+    client.force_login(agent)
+    url = f"/backoffice/tickets/{ticket.pk}/"
+    form = client.get(url).content.decode()
+    assert 'name="action-idempotency_key"' in form
+    credit = {"action-kind": "goodwill_credit", "action-amount": "3.00", "action-reason": "sorry"}
+
+    # when the same rendered form is sent twice (a double click), then once more from a new form
+    first = client.post(url, {**credit, "action-idempotency_key": KEYS[0]})
+    second = client.post(url, {**credit, "action-idempotency_key": KEYS[0]})
+    third = client.post(url, {**credit, "action-idempotency_key": KEYS[1]})
+
+    # then the first two are one credit, the third a second one
+    assert (first.status_code, second.status_code, third.status_code) == (302, 302, 302)
+    assert SupportAction.objects.count() == 2
+    assert wallet_balance(user=user).amount_minor == 600

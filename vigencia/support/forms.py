@@ -66,6 +66,8 @@ class ActionForm(forms.Form):
         label=_("Amount (S/)"), min_value=0, max_value=100_000, decimal_places=2, required=False
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
+    # One key per rendered form: a double click or a resubmitted page never pays out twice.
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, subscriber: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

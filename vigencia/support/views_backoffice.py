@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vigencia.core.errors import DomainError
+from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
@@ -172,13 +174,31 @@ def _ticket_post(request: HttpRequest, item: Ticket, forms_: dict[str, Any]) -> 
             if data["kind"] != ActionKind.RETRY_FULFILMENT:
                 currency = order.currency if order else item.order.currency if item.order else "PEN"
                 amount = Money.from_decimal(data["amount"] or Decimal(0), currency)
-            support_action_request(
-                ticket=item,
-                agent=agent,
-                kind=data["kind"],
-                reason=data["reason"],
-                order=order,
-                amount=amount,
+
+            def act() -> tuple[int, Any]:
+                action = support_action_request(
+                    ticket=item,
+                    agent=agent,
+                    kind=data["kind"],
+                    reason=data["reason"],
+                    order=order,
+                    amount=amount,
+                )
+                return 201, {"action": action.pk}
+
+            payload = {
+                "ticket": item.pk,
+                "kind": data["kind"],
+                "order": order.pk if order else None,
+                "amount": amount.as_dict() if amount else None,
+                "reason": data["reason"],
+            }
+            idempotent(
+                owner_id=agent.pk,
+                key=str(data["idempotency_key"]),
+                scope="support.action.page",
+                payload=payload,
+                action=act,
             )
             return True
     return False
@@ -197,7 +217,9 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "assign_form": AssignForm(prefix="assign", initial={"assignee": item.assignee_id}),
         "priority_form": PriorityForm(prefix="priority", initial={"priority": item.priority}),
         "action_form": ActionForm(
-            prefix="action", subscriber=item.subscriber, initial={"order": item.order_id}
+            prefix="action",
+            subscriber=item.subscriber,
+            initial={"order": item.order_id, "idempotency_key": uuid.uuid4()},
         ),
     }
     error = ""
@@ -207,6 +229,12 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 return redirect("backoffice:ticket", item.pk)
         except DomainError as exc:
             error = str(exc.message)
+        action_form = forms_["action_form"]
+        if action_form.is_bound:
+            # A corrected form is a new attempt: it gets a new key.
+            fresh = request.POST.copy()
+            fresh["action-idempotency_key"] = str(uuid.uuid4())
+            action_form.data = fresh
     return render(
         request,
         "support/backoffice_ticket.html",
