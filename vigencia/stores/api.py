@@ -41,25 +41,26 @@ class NearbyStoreOut(Schema):
     opens_at: datetime | None
 
 
-def _out(nearby: NearbyStore) -> NearbyStoreOut:
+def _out(nearby: NearbyStore) -> dict[str, Any]:
+    # A dict, not a NearbyStoreOut: ninja validates the response once, against the schema.
     store = nearby.store
-    return NearbyStoreOut(
-        id=store.pk,
-        code=store.code,
-        name=store.name,
-        address=store.address,
-        district=store.district,
-        city=store.city,
-        latitude=store.latitude,
-        longitude=store.longitude,
-        phone=store.phone,
-        timezone=store.timezone,
-        carriers=[code for code, _name in nearby.carriers],
-        services=nearby.services,
-        distance_m=nearby.distance_m,
-        open_now=nearby.open_now,
-        opens_at=nearby.opens_at,
-    )
+    return {
+        "id": store.pk,
+        "code": store.code,
+        "name": store.name,
+        "address": store.address,
+        "district": store.district,
+        "city": store.city,
+        "latitude": store.latitude,
+        "longitude": store.longitude,
+        "phone": store.phone,
+        "timezone": store.timezone,
+        "carriers": [code for code, _name in nearby.carriers],
+        "services": nearby.services,
+        "distance_m": nearby.distance_m,
+        "open_now": nearby.open_now,
+        "opens_at": nearby.opens_at,
+    }
 
 
 @router.get(
@@ -83,7 +84,7 @@ def stores_nearby(
     open_now: bool = Query(False, description="Only stores open now"),
     carrier: str | None = Query(None, description="A carrier code, e.g. claro-pe"),
     service: str | None = Query(None, description="A service the store offers"),
-) -> list[NearbyStoreOut]:
+) -> list[dict[str, Any]]:
     latitude, longitude = coordinates_parse(lat, lng)
     chosen = None
     if carrier is not None:

@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -292,24 +293,22 @@ def _candidates(*, carrier: Carrier | None, service: str | None) -> QuerySet[Sto
     return queryset
 
 
-def store_nearest(
-    *,
+Ranked = list[tuple[float, _Loaded]]  # (distance in metres, store), nearest first
+
+
+def _nearest_generic(
     lat: float,
     lng: float,
-    limit: int = 10,
-    open_now: bool = False,
-    carrier: Carrier | None = None,
-    service: str | None = None,
-    at: datetime | None = None,
-) -> list[NearbyStore]:
-    """The `limit` active stores nearest to (lat, lng), nearest first, with distance and open state.
-
-    A bounding box on the indexed latitude/longitude prefilters; the database orders the stores in
-    it by haversine distance and returns only the nearest. The box widens until the circle it
-    encloses holds enough stores, so the answer is exact. `open_now` keeps only the stores open at
-    `at` (default now)."""
-    at = at or clock.now()
-    limit = max(1, min(limit, MAX_LIMIT))
+    *,
+    limit: int,
+    open_now: bool,
+    carrier: Carrier | None,
+    service: str | None,
+    at: datetime,
+) -> Ranked:
+    """Any database: a bounding box on the indexed latitude/longitude prefilters; the database orders
+    the stores in it by haversine distance and returns only the nearest. The box widens until the
+    circle it encloses holds enough stores, so the answer is exact."""
     candidates = _candidates(carrier=carrier, service=service).annotate(distance=_distance_sql(lat, lng))
     loaded: dict[int, _Loaded] = {}
     known: dict[int, Store] = {}
@@ -352,11 +351,131 @@ def store_nearest(
         else:
             # Too few stores: widen by what the density seen so far suggests, at most 8 times.
             radius *= 8 if not ranked else min(8.0, max(2.0, 1.5 * math.sqrt(limit / len(ranked))))
-
     load([pk for _distance, pk in chosen])
+    return [(distance, loaded[pk]) for distance, pk in chosen]
+
+
+# Each store as a point on the unit sphere. The straight line between two such points grows with the
+# great-circle distance, so a GiST index on this expression (migration 0004, the same text) hands out
+# stores nearest first with `<->`.
+EARTH_POINT_SQL = (
+    "cube(ARRAY[cos(radians(latitude)) * cos(radians(longitude)), "
+    "cos(radians(latitude)) * sin(radians(longitude)), sin(radians(latitude))])"
+)
+
+
+def _earth_point(lat: float, lng: float) -> list[float]:
+    phi, lam = math.radians(lat), math.radians(lng)
+    return [math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)]
+
+
+@cache
+def _nearest_sql() -> str:
+    """One query for the nearest active stores (in index order, `LIMIT`/`OFFSET`; a NULL carrier or
+    service filters nothing) and everything the locator shows of each: carriers, services, hours and
+    the holidays around the instant, as text arrays."""
+    store, columns = Store._meta.db_table, ", ".join(f.column for f in Store._meta.concrete_fields)
+    through, service = Store.carriers.through._meta.db_table, StoreService._meta.db_table
+    # Only table and column names from the models go into the text; every value is a parameter.
+    return f"""
+        SELECT {columns},
+               ARRAY(SELECT ARRAY[c.code, c.name]
+                       FROM {through} sc JOIN {Carrier._meta.db_table} c ON c.id = sc.carrier_id
+                      WHERE sc.store_id = near.id ORDER BY c.code),
+               ARRAY(SELECT service FROM {service} WHERE store_id = near.id ORDER BY service),
+               ARRAY(SELECT ARRAY[weekday::text, opens::text, closes::text]
+                       FROM {OpeningHours._meta.db_table} WHERE store_id = near.id ORDER BY weekday, opens),
+               ARRAY(SELECT ARRAY[store_id::text, date::text, closed::text]
+                       FROM {Holiday._meta.db_table}
+                      WHERE date >= %(first)s AND date <= %(last)s
+                        AND (store_id IS NULL OR store_id = near.id))
+          FROM (SELECT {columns} FROM {store} s
+                 WHERE s.active
+                   AND (%(carrier)s::bigint IS NULL OR EXISTS (
+                        SELECT 1 FROM {through} sc WHERE sc.store_id = s.id AND sc.carrier_id = %(carrier)s))
+                   AND (%(service)s::text IS NULL OR EXISTS (
+                        SELECT 1 FROM {service} ss WHERE ss.store_id = s.id AND ss.service = %(service)s))
+                 ORDER BY {EARTH_POINT_SQL} <-> cube(%(point)s::float8[])
+                 LIMIT %(batch)s OFFSET %(offset)s) near
+    """  # noqa: S608
+
+
+def _nearest_postgresql(
+    lat: float,
+    lng: float,
+    *,
+    limit: int,
+    open_now: bool,
+    carrier: Carrier | None,
+    service: str | None,
+    at: datetime,
+) -> Ranked:
+    """PostgreSQL: the GiST index walks the stores nearest first, so one query reads exactly the
+    `limit` nearest with all they show; `open_now` reads further, in growing batches, until enough
+    of them are open."""
+    first, last = _holiday_window(at)
+    params: dict[str, Any] = {"first": first, "last": last, "point": _earth_point(lat, lng)}
+    params |= {"carrier": carrier.pk if carrier else None, "service": service}
+    names = [f.attname for f in Store._meta.concrete_fields]
+    chosen: Ranked = []
+    offset, batch = 0, limit * (3 if open_now else 1)
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_nearest_sql(), params | {"batch": batch, "offset": offset})
+            rows = cursor.fetchall()
+        for *values, carriers, services, hours, holidays in rows:
+            item = _Loaded(
+                Store.from_db(connection.alias, names, values),
+                carriers=[(code, name) for code, name in carriers],
+                services=services,
+                hours=[
+                    (int(day), time.fromisoformat(opens), time.fromisoformat(closes))
+                    for day, opens, closes in hours
+                ],
+            )
+            item.schedule = _schedule(
+                item.store.timezone,
+                item.hours,
+                [
+                    (store_id and int(store_id), date.fromisoformat(day), closed == "true")
+                    for store_id, day, closed in holidays
+                ],
+            )
+            if not open_now or item.schedule.open_at(at):
+                chosen.append((haversine_m(lat, lng, item.store.latitude, item.store.longitude), item))
+        if len(chosen) >= limit or len(rows) < batch:
+            break
+        offset, batch = offset + batch, batch * 4
+    chosen.sort(key=lambda pair: (pair[0], pair[1].store.pk))
+    return chosen[:limit]
+
+
+def store_nearest(
+    *,
+    lat: float,
+    lng: float,
+    limit: int = 10,
+    open_now: bool = False,
+    carrier: Carrier | None = None,
+    service: str | None = None,
+    at: datetime | None = None,
+) -> list[NearbyStore]:
+    """The `limit` active stores nearest to (lat, lng) by great-circle distance, nearest first, with
+    distance and open state; `open_now` keeps only the stores open at `at` (default now). On
+    PostgreSQL one query (a nearest-neighbour index); elsewhere a widening bounding box."""
+    at = at or clock.now()
+    nearest = _nearest_postgresql if connection.vendor == "postgresql" else _nearest_generic
+    ranked = nearest(
+        lat,
+        lng,
+        limit=max(1, min(limit, MAX_LIMIT)),
+        open_now=open_now,
+        carrier=carrier,
+        service=service,
+        at=at,
+    )
     result = []
-    for distance, pk in chosen:
-        item = loaded[pk]
+    for distance, item in ranked:
         is_open = item.schedule.open_at(at)
         result.append(
             NearbyStore(
