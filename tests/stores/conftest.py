@@ -159,13 +159,11 @@ def api_for():
 
 @pytest.fixture
 def seeded_operator(db):
-    """The demo operator (staff) with the permissions stores/demo.py grants its group."""
+    """The demo operator (staff), with the store permissions of the operator role."""
     from io import StringIO
 
     from vigencia.accounts import demo as accounts_demo
     from vigencia.accounts.models import User
-    from vigencia.stores.demo import _seed_counter
 
     accounts_demo.seed(StringIO())
-    _seed_counter()
     return User.objects.get(email="operator@demo.vigencia.pe")

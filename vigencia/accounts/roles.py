@@ -28,7 +28,22 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "lines": ["view_line", "view_lineevent"],
         "catalog": ["view_carrier", "view_plan"],
     },
-    OPERATOR: {"catalog": ["*"], "lines": ["*"], "accounts": ["view_user", "change_user"]},
+    OPERATOR: {
+        "catalog": ["*"],
+        "lines": ["*"],
+        "accounts": ["view_user", "change_user"],
+        # Stores with their services, hours and holidays; agents (deactivated, not deleted); shifts to
+        # review; receipts to read.
+        "stores": [
+            *(
+                f"{action}_{model}"
+                for action in ("add", "change", "delete", "view")
+                for model in ("store", "storeservice", "openinghours", "holiday")
+            ),
+            *("add_storeagent", "change_storeagent", "view_storeagent"),
+            *("view_shift", "change_shift", "view_receipt"),
+        ],
+    },
 }
 
 

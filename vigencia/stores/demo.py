@@ -7,9 +7,7 @@ from datetime import date, timedelta
 from typing import TextIO
 
 from dateutil.easter import easter
-from django.contrib.auth.models import Group, Permission
 
-from vigencia.accounts import roles
 from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.stores.hours import hours_parse
@@ -91,7 +89,6 @@ FIXED_HOLIDAYS = [
 ]
 DEMO_AGENT = "agent@demo.vigencia.pe"
 DEMO_AGENT_STORE = "LIM-MIR-01"
-SUPERVISOR_PERMISSIONS = ["view_shift", "change_shift", "view_receipt", "view_storeagent", "view_store"]
 
 # The airport store never closes: its own row overrides the all-stores holiday.
 ALWAYS_OPEN = "LIM-CAL-02"
@@ -136,13 +133,8 @@ def seed(out: TextIO) -> None:
 
 
 def _seed_counter() -> None:
-    """The demo agent sells at Miraflores Larco; operators (staff) review shifts in the back office."""
+    """The demo agent sells at Miraflores Larco (operators' store permissions come with their role)."""
     agent = User.objects.filter(email=DEMO_AGENT).first()
     store = Store.objects.filter(code=DEMO_AGENT_STORE).first()
     if agent is not None and store is not None:
         StoreAgent.objects.update_or_create(user=agent, defaults={"store": store, "active": True})
-    operators = Group.objects.filter(name=roles.OPERATOR).first()
-    if operators is not None:
-        operators.permissions.add(
-            *Permission.objects.filter(content_type__app_label="stores", codename__in=SUPERVISOR_PERMISSIONS)
-        )
