@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator(demo_catalog):
-    # A staff user whose only grants are the operator role's (roles_ensure runs after migrate too).
+    # A staff user whose only grants are the operator role's, granted afresh (migrate and flush grant
+    # them too, and a reused test database keeps what they granted).
+    Group.objects.all().delete()
     roles.roles_ensure()
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=roles.OPERATOR))
@@ -103,6 +105,7 @@ def test_receipts_stay_read_only_and_shifts_are_never_deleted(operator, open_shi
 
 
 def test_a_store_agent_gets_no_back_office_store_permissions(agent):
+    agent.groups.get().permissions.clear()
     roles.roles_ensure()
 
     assert not any(agent.has_perm(f"stores.{codename}") for codename in ("view_store", "change_shift"))
