@@ -1,11 +1,14 @@
 """What a store receipt shows, once: the same facts for the 80 mm print page and the PDF, the QR code
-that links to the public verification page, and the PDF itself (fpdf2)."""
+that links to the public verification page, and the PDF itself (ReportLab)."""
 
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlencode
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -15,7 +18,15 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
-from fpdf import FPDF
+from django.utils.translation import pgettext
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import Paragraph
 
 from vigencia.core.money import Money
 from vigencia.orders.models import OrderStatus
@@ -23,6 +34,7 @@ from vigencia.stores.iddocs import DocumentType
 from vigencia.stores.models import PosPayment, Receipt
 
 RECEIPT_WIDTH_MM = 80
+CJK_FONT = "STSong-Light"  # Simplified Chinese
 
 
 def msisdn_mask(e164: str) -> str:
@@ -73,7 +85,7 @@ class ReceiptView:
             (_("Payment"), self.payment),
         ]
         if receipt.payment == PosPayment.CASH:
-            rows += [(_("Tendered"), self.tendered), (_("Change"), self.change)]
+            rows += [(_("Tendered"), self.tendered), (pgettext("money handed back", "Change"), self.change)]
         else:
             rows.append((_("Terminal reference"), receipt.card_reference))
         rows += [(_("Valid until"), self.valid_until), (_("Verification code"), receipt.verification_code)]
@@ -105,42 +117,67 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
     )
 
 
-def _latin1(text: str) -> str:
-    # The PDF uses the core Helvetica font (no font files to ship): text outside Latin-1 is replaced.
-    return text.replace("\xa0", " ").encode("latin-1", "replace").decode("latin-1")
+@cache
+def _cjk_font() -> str:
+    # A predefined CJK font of the PDF standard (Adobe-GB1 character collection): readers draw it with
+    # a Chinese font of their own, so no font file is shipped or embedded and the PDF still takes
+    # milliseconds (embedding a subset of Noto Sans CJK took seconds per receipt).
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    return CJK_FONT
+
+
+def _paragraph(text: str, *, size: float, bold: bool = False, align: int = TA_LEFT) -> Paragraph:
+    """Text in Helvetica when its Windows-1252 encoding can hold it, else in the CJK font (which
+    breaks lines between any two characters, as Chinese is written)."""
+    font, wrap = ("Helvetica-Bold" if bold else "Helvetica"), None
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        font, wrap = _cjk_font(), "CJK"
+    style = ParagraphStyle(
+        "receipt", fontName=font, fontSize=size, leading=size * 1.25, alignment=align, wordWrap=wrap
+    )
+    return Paragraph(escape(text), style)
 
 
 def receipt_pdf(receipt: Receipt) -> bytes:
-    """The receipt on an 80 mm wide page, with the QR code."""
+    """The receipt on an 80 mm wide page as long as its text, with the QR code."""
     view = receipt_view(receipt)
-    rows = view.rows
-    pdf = FPDF(unit="mm", format=(RECEIPT_WIDTH_MM, 60 + 9 * len(rows) + 50))
-    pdf.set_margins(5, 5, 5)
-    pdf.set_auto_page_break(auto=False)
-    pdf.add_page()
-    width = RECEIPT_WIDTH_MM - 10
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.multi_cell(width, 6, _latin1(receipt.store.name), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 8)
-    pdf.multi_cell(
-        width,
-        4,
-        _latin1(f"{receipt.store.address}, {receipt.store.city}"),
-        align="C",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(2)
-    for label, value in rows:
-        pdf.set_font("Helvetica", "B", 8)
-        pdf.cell(28, 5, _latin1(label))
-        pdf.set_font("Helvetica", "", 8)
-        pdf.multi_cell(width - 28, 5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
+    width, margin, label_width, qr_size, gap = RECEIPT_WIDTH_MM * mm, 5 * mm, 28 * mm, 36 * mm, 2 * mm
+    inner = width - 2 * margin
+    store = receipt.store
+    header = [
+        _paragraph(store.name, size=12, bold=True, align=TA_CENTER),
+        _paragraph(f"{store.address}, {store.city}", size=8, align=TA_CENTER),
+    ]
+    rows = [(_paragraph(label, size=8, bold=True), _paragraph(value, size=8)) for label, value in view.rows]
+    footer = _paragraph(_("Scan to verify this receipt."), size=7, align=TA_CENTER)
+    # Paragraph.wrap lays the text out and returns its height: measure all, then size the page.
+    header_heights = [paragraph.wrap(inner, 1_000 * mm)[1] for paragraph in header]
+    row_heights = [
+        max(label.wrap(label_width, 1_000 * mm)[1], value.wrap(inner - label_width, 1_000 * mm)[1]) + 1 * mm
+        for label, value in rows
+    ]
+    footer_height = footer.wrap(inner, 1_000 * mm)[1]
+    height = 2 * margin + sum(header_heights) + sum(row_heights) + qr_size + footer_height + 3 * gap
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(width, height))
+    pdf.setTitle(f"{_('Receipt')} {receipt.number}")
+    top = height - margin
+    for paragraph, paragraph_height in zip(header, header_heights, strict=True):
+        top -= paragraph_height
+        paragraph.drawOn(pdf, margin, top)
+    top -= gap
+    for (label, value), row_height in zip(rows, row_heights, strict=True):
+        label.drawOn(pdf, margin, top - label.height)
+        value.drawOn(pdf, margin + label_width, top - value.height)
+        top -= row_height
+    top -= gap + qr_size
     image = qrcode.make(view.verify_url, border=2).get_image()
-    pdf.image(image, x=(RECEIPT_WIDTH_MM - 36) / 2, w=36, h=36)
-    pdf.set_font("Helvetica", "", 7)
-    pdf.multi_cell(
-        width, 4, _latin1(_("Scan to verify this receipt.")), align="C", new_x="LMARGIN", new_y="NEXT"
-    )
-    return bytes(pdf.output())
+    pdf.drawImage(ImageReader(image), (width - qr_size) / 2, top, qr_size, qr_size)
+    top -= gap + footer_height
+    footer.drawOn(pdf, margin, top)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
