@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from vigencia.core.errors import InvalidInput
 from vigencia.stores.hours import hours_format, hours_parse
@@ -113,6 +114,17 @@ def test_hours_are_written_the_way_people_write_them():
     assert hours_format(hours_parse("lunes-viernes 09:00-13:00, 14:30-18:30; sáb 09:00-13:00")) == (
         "Mon-Fri 09:00-13:00 14:30-18:30; Sat 09:00-13:00"
     )
+
+
+def test_hours_are_shown_in_the_readers_language():
+    rows = hours_parse("mon-fri 09:00-20:00; sun 10:00-14:00")
+
+    with translation.override("es"):
+        assert hours_format(rows, localized=True) == "lun-vie 09:00-20:00; dom 10:00-14:00"
+    with translation.override("zh-hans"):
+        assert hours_format(rows, localized=True) == "星期一-星期五 09:00-20:00; 星期日 10:00-14:00"
+    # the written form stays the one the CSV import reads
+    assert hours_parse(hours_format(rows)) == rows
 
 
 @pytest.mark.parametrize(

@@ -94,3 +94,35 @@ def test_map_assets_are_local_and_tiles_allowed_only_here(page):
     assert "openstreetmap" not in policy["script-src"] + policy["connect-src"] + policy["default-src"]
     other = Client().get("/api/v1/docs")
     assert "openstreetmap" not in other.get("Content-Security-Policy", "")
+
+
+@pytest.fixture
+def site_pages(settings):
+    # The real base.html (with the site's navigation); no collectstatic in tests.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.mark.django_db
+def test_every_page_links_to_the_locator_and_agents_to_their_counter(site_pages, client, agent, user):
+    # anyone: the home page's navigation leads to the locator
+    assert 'href="/stores/"' in client.get("/").content.decode()
+
+    # a subscriber sees no counter
+    client.force_login(user)
+    assert 'href="/stores/pos/"' not in client.get("/stores/").content.decode()
+
+    # a store agent does
+    client.force_login(agent)
+    assert 'href="/stores/pos/"' in client.get("/stores/").content.decode()
+
+
+@pytest.mark.django_db
+def test_map_markers_come_from_the_local_leaflet_images(page):
+    html = page.get("/stores/", {"lat": KENNEDY[0], "lng": KENNEDY[1]}).content.decode()
+
+    for image in ("marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"):
+        assert f'"/static/leaflet/images/{image}"' in html
+        assert finders.find(f"leaflet/images/{image}") is not None

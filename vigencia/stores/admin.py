@@ -53,7 +53,9 @@ class StoreAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("opening hours"))
     def opening_hours(self, store: Store) -> str:
-        return hours_format((row.weekday, row.opens, row.closes) for row in store.hours.all())
+        return hours_format(
+            ((row.weekday, row.opens, row.closes) for row in store.hours.all()), localized=True
+        )
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
         return super().get_queryset(request).prefetch_related("hours")

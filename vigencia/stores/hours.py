@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from datetime import time
 
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from vigencia.core.errors import InvalidInput
@@ -120,8 +121,10 @@ def hours_parse(text: str) -> list[DayHours]:
     return sorted(rows)
 
 
-def hours_format(rows: Iterable[DayHours]) -> str:
-    """The written form back, consecutive days with the same hours grouped: "Mon-Fri 09:00-20:00"."""
+def hours_format(rows: Iterable[DayHours], *, localized: bool = False) -> str:
+    """The written form back, consecutive days with the same hours grouped: "Mon-Fri 09:00-20:00".
+    `localized` names the days in the active language ("lun-vie 09:00-20:00"), for people to read."""
+    names = [str(WEEKDAYS_ABBR[day]) for day in range(7)] if localized else _SHORT
     by_day: dict[int, str] = {}
     for day, opens, closes in sorted(rows):
         end = "24:00" if closes == time(0, 0) else f"{closes:%H:%M}"
@@ -136,5 +139,5 @@ def hours_format(rows: Iterable[DayHours]) -> str:
         else:
             groups.append((day, day, by_day[day]))
     return "; ".join(
-        f"{_SHORT[first]}{'' if first == last else '-' + _SHORT[last]} {text}" for first, last, text in groups
+        f"{names[first]}{'' if first == last else '-' + names[last]} {text}" for first, last, text in groups
     )

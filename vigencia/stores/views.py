@@ -75,7 +75,7 @@ def locator(request: HttpRequest) -> HttpResponse:
         rows = [
             StoreRow(
                 store=item.store,
-                hours=hours_format(item.hours),
+                hours=hours_format(item.hours, localized=True),
                 open_now=item.open_now,
                 opens_at=item.opens_at,
                 carriers=[name for _code, name in item.carriers],
@@ -103,7 +103,9 @@ def locator(request: HttpRequest) -> HttpResponse:
         rows = [
             StoreRow(
                 store=store,
-                hours=hours_format((row.weekday, row.opens, row.closes) for row in store.hours.all()),
+                hours=hours_format(
+                    ((row.weekday, row.opens, row.closes) for row in store.hours.all()), localized=True
+                ),
                 open_now=schedules[store.pk].open_at(at),
                 opens_at=None if schedules[store.pk].open_at(at) else schedules[store.pk].next_opening(at),
                 carriers=[carrier.name for carrier in store.carriers.all()],

@@ -27,6 +27,14 @@
   var items = document.querySelectorAll("#store-list li[data-lat]");
   if (!box || typeof window.L === "undefined" || items.length === 0) { return; }
   box.hidden = false;
+  // Leaflet guesses its marker images' folder from its stylesheet, which fails once the static files
+  // carry hashed names: give it their real addresses.
+  window.L.Icon.Default.imagePath = "";
+  window.L.Icon.Default.mergeOptions({
+    iconUrl: box.getAttribute("data-marker"),
+    iconRetinaUrl: box.getAttribute("data-marker-2x"),
+    shadowUrl: box.getAttribute("data-marker-shadow")
+  });
   var map = window.L.map(box, { scrollWheelZoom: false });
   var tiles = window.L.tileLayer(box.getAttribute("data-tiles"), {
     maxZoom: 19,
