@@ -80,7 +80,7 @@ class ReceiptView:
             (_("Agent"), receipt.agent.name or receipt.agent.email),
             (_("Line"), f"{self.line} · {receipt.order.line.carrier.name}"),
             (_("ID document"), self.document),
-            (_("Plan"), receipt.order.plan_name),
+            (_("Plan"), receipt.order.plan.name),  # in the reader's language, as the order pages show it
             (_("Amount"), self.amount),
             (_("Payment"), self.payment),
         ]

@@ -553,7 +553,7 @@ def shift_cash_taken(shift: Shift) -> Money:
 
 
 def shift_sales(shift: Shift) -> QuerySet[Receipt]:
-    return shift.receipts.select_related("order").order_by("sequence")
+    return shift.receipts.select_related("order__plan").order_by("sequence")
 
 
 def pos_lines_of_number(*, msisdn: str) -> list[Line]:
@@ -578,7 +578,7 @@ def receipt_for_agent(*, agent: User, number: str) -> Receipt:
     """A receipt of the agent's store (agents reprint their store's receipts, nobody else's)."""
     store = store_of_agent(user=agent).store
     receipt = (
-        Receipt.objects.select_related("store", "agent", "order", "order__line__carrier", "shift")
+        Receipt.objects.select_related("store", "agent", "order__plan", "order__line__carrier", "shift")
         .filter(store=store, number=number)
         .first()
     )
@@ -592,7 +592,7 @@ def receipt_verify(*, number: str, code: str) -> Receipt | None:
     if not isinstance(number, str) or not isinstance(code, str) or len(number) > 60 or len(code) > 16:
         return None
     receipt = (
-        Receipt.objects.select_related("store", "order", "order__line__carrier")
+        Receipt.objects.select_related("store", "order__plan", "order__line__carrier")
         .filter(number=number.strip())
         .first()
     )

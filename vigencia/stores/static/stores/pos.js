@@ -6,7 +6,8 @@
   if (form) {
     var change = document.getElementById("pos-change");
     var tendered = form.querySelector("[name=tendered]");
-    var money = new Intl.NumberFormat(document.documentElement.lang || "es", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    // Soles are written as Peru writes them (and as the receipt does) in every language: S/ 1,234.50.
+    var money = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     var update = function () {
       var method = form.querySelector("[name=payment]:checked");
       form.classList.toggle("is-card", !!method && method.value === "card");
