@@ -151,7 +151,7 @@ def main() -> None:
 
     def sql_alone(lat: float, lng: float) -> None:
         params = {"first": first, "last": last, "point": selectors._earth_point(lat, lng)}
-        params |= {"carrier": None, "service": None, "batch": args.limit, "offset": 0}
+        params |= {"carrier": None, "service": None, "batch": args.limit}
         with connection.cursor() as cursor:
             cursor.execute(selectors._nearest_sql(), params)
             cursor.fetchall()

@@ -371,7 +371,7 @@ def _earth_point(lat: float, lng: float) -> list[float]:
 
 @cache
 def _nearest_sql() -> str:
-    """One query for the nearest active stores (in index order, `LIMIT`/`OFFSET`; a NULL carrier or
+    """One query for the nearest active stores (in index order, `LIMIT`; a NULL carrier or
     service filters nothing) and everything the locator shows of each: carriers, services, hours and
     the holidays around the instant, as text arrays."""
     store, columns = Store._meta.db_table, ", ".join(f.column for f in Store._meta.concrete_fields)
@@ -396,7 +396,7 @@ def _nearest_sql() -> str:
                    AND (%(service)s::text IS NULL OR EXISTS (
                         SELECT 1 FROM {service} ss WHERE ss.store_id = s.id AND ss.service = %(service)s))
                  ORDER BY {EARTH_POINT_SQL} <-> cube(%(point)s::float8[])
-                 LIMIT %(batch)s OFFSET %(offset)s) near
+                 LIMIT %(batch)s) near
     """  # noqa: S608
 
 
@@ -411,18 +411,18 @@ def _nearest_postgresql(
     at: datetime,
 ) -> Ranked:
     """PostgreSQL: the GiST index walks the stores nearest first, so one query reads exactly the
-    `limit` nearest with all they show; `open_now` reads further, in growing batches, until enough
-    of them are open."""
+    `limit` nearest with all they show; `open_now` reads further (three times, then twelve times
+    `limit`, ...) until enough of them are open."""
     first, last = _holiday_window(at)
     params: dict[str, Any] = {"first": first, "last": last, "point": _earth_point(lat, lng)}
     params |= {"carrier": carrier.pk if carrier else None, "service": service}
     names = [f.attname for f in Store._meta.concrete_fields]
-    chosen: Ranked = []
-    offset, batch = 0, limit * (3 if open_now else 1)
+    batch = limit * (3 if open_now else 1)
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(_nearest_sql(), params | {"batch": batch, "offset": offset})
+            cursor.execute(_nearest_sql(), params | {"batch": batch})
             rows = cursor.fetchall()
+        chosen: Ranked = []
         for *values, carriers, services, hours, holidays in rows:
             item = _Loaded(
                 Store.from_db(connection.alias, names, values),
@@ -437,7 +437,7 @@ def _nearest_postgresql(
                 item.store.timezone,
                 item.hours,
                 [
-                    (store_id and int(store_id), date.fromisoformat(day), closed == "true")
+                    (int(store_id) if store_id else None, date.fromisoformat(day), closed == "true")
                     for store_id, day, closed in holidays
                 ],
             )
@@ -445,7 +445,8 @@ def _nearest_postgresql(
                 chosen.append((haversine_m(lat, lng, item.store.latitude, item.store.longitude), item))
         if len(chosen) >= limit or len(rows) < batch:
             break
-        offset, batch = offset + batch, batch * 4
+        # Not enough of them open: read again, four times as far (the index walk is cheap).
+        batch *= 4
     chosen.sort(key=lambda pair: (pair[0], pair[1].store.pk))
     return chosen[:limit]
 
