@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -125,9 +125,12 @@ def ledger_post(
             )
             for account, money in postings
         )
-        for account_id, delta in deltas.items():
-            if delta:
-                LedgerAccount.objects.filter(pk=account_id).update(balance_minor=F("balance_minor") + delta)
+        changed = {account_id: delta for account_id, delta in deltas.items() if delta}
+        if changed:  # one UPDATE however many accounts (a bulk funding touches thousands)
+            LedgerAccount.objects.filter(pk__in=changed).update(
+                balance_minor=F("balance_minor")
+                + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in changed.items()))
+            )
     return entry
 
 

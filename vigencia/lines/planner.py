@@ -69,7 +69,25 @@ def horizon_end(start: date, months: int) -> date:
 
 def plan_months(plan: Plan) -> int:
     """How many calendar months a plan pays for on a monthly-plan carrier (0: shorter than a month)."""
-    return (plan.validity_days * 12 + _DAYS_PER_YEAR // 2) // _DAYS_PER_YEAR
+    return validity_months(plan.validity_days)
+
+
+def validity_months(validity_days: int) -> int:
+    """Calendar months in `validity_days` on a monthly-plan carrier (30 -> 1, 365 -> 12; 0: under a month)."""
+    return (validity_days * 12 + _DAYS_PER_YEAR // 2) // _DAYS_PER_YEAR
+
+
+def valid_until_after_recharge(carrier: Carrier, *, valid_until: date, day: date, validity_days: int) -> date:
+    """The paid-through (valid-until) date after a recharge of `validity_days` on `day`, for a line
+    paid through `valid_until`. ``monthly_plan``: calendar months added to the paid-through date, arrears
+    included; every other kind: the days added to the later of `day` and `valid_until` (renewing early
+    never loses days). The one rule both the planner and a real renewal (`line_renew`) follow."""
+    if carrier.policy_kind == PolicyKind.MONTHLY_PLAN:
+        months = validity_months(validity_days)
+        if months:
+            return valid_until + relativedelta(months=months)
+        return valid_until + timedelta(days=validity_days)
+    return max(day, valid_until) + timedelta(days=validity_days)
 
 
 def goal_span(carrier: Carrier, goal: Goal) -> int:
@@ -82,17 +100,10 @@ def goal_span(carrier: Carrier, goal: Goal) -> int:
 
 def recharge_anchor(carrier: Carrier, *, anchor: date, day: date, plan: Plan) -> date:
     """The anchor after recharging `plan` on `day` (see the module docstring)."""
-    kind = carrier.policy_kind
-    period = timedelta(days=carrier.cutoff_after_days)
-    valid_until = anchor + period
-    if kind == PolicyKind.VALIDITY_PER_TOPUP:
-        return max(day, valid_until) + timedelta(days=plan.validity_days) - period
-    if kind == PolicyKind.MONTHLY_PLAN:
-        months = plan_months(plan)
-        extended = (
-            valid_until + relativedelta(months=months)
-            if months
-            else valid_until + timedelta(days=plan.validity_days)
+    if carrier.policy_kind in (PolicyKind.VALIDITY_PER_TOPUP, PolicyKind.MONTHLY_PLAN):
+        period = timedelta(days=carrier.cutoff_after_days)
+        extended = valid_until_after_recharge(
+            carrier, valid_until=anchor + period, day=day, validity_days=plan.validity_days
         )
         return extended - period
     return day

@@ -11,6 +11,7 @@ from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
 from vigencia.lines.models import Line, LineEvent
+from vigencia.lines.planner import valid_until_after_recharge
 
 URGENT_DAYS = 7
 SOON_DAYS = 30
@@ -45,11 +46,15 @@ def line_deadline(line: Line) -> date | None:
 
 
 def line_valid_until_after_renewal(line: Line, *, validity_days: int) -> date:
-    """Where a renewal bought now moves the deadline: `validity_days` past the later of today (in the
-    carrier's timezone) and the current deadline, so renewing early never loses days."""
+    """Where a renewal bought now moves the deadline, by the same rule as the keep-alive planner
+    (`planner.valid_until_after_recharge`): `validity_days` past the later of today (in the carrier's
+    timezone) and the current deadline, so renewing early never loses days; on a monthly-plan carrier,
+    calendar months past the paid-through date, arrears included."""
     today = clock.today(line.carrier.timezone)
     current = line_deadline(line)
-    return max(today, current or today) + timedelta(days=validity_days)
+    return valid_until_after_recharge(
+        line.carrier, valid_until=current or today, day=today, validity_days=validity_days
+    )
 
 
 @dataclass(frozen=True)

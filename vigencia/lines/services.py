@@ -13,6 +13,7 @@ from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.lines.lifecycle import line_status_due
 from vigencia.lines.models import LINE_TRANSITIONS, Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import iccid_normalize, msisdn_normalize
 from vigencia.lines.selectors import line_valid_until_after_renewal
@@ -148,20 +149,24 @@ def _jsonable(value: Any) -> Any:
 
 
 def line_renew(*, line: Line, validity_days: int, reference: str, actor: User | None = None) -> date:
-    """Apply a completed recharge: the last recharge is today, valid-until moves `validity_days` past
-    the later of today and the current deadline, and a restricted or cut-off line is active again.
-    Locks the line row; returns the new valid-until date."""
+    """Apply a completed recharge: the last recharge is today, valid-until moves as
+    `line_valid_until_after_renewal` says (the planner's rule), and a restricted or cut-off line is
+    active again once the carrier's rules give it that. Locks the line row; returns the new
+    valid-until date."""
     with transaction.atomic():
         line = Line.objects.select_for_update().select_related("carrier").get(pk=line.pk)
         today = clock.today(line.carrier.timezone)
         new_valid_until = line_valid_until_after_renewal(line, validity_days=validity_days)
         before = line.valid_until
-        if line.status != LineStatus.ACTIVE:
-            previous = LINE_TRANSITIONS.apply(line, field="status", target=LineStatus.ACTIVE)
+        line.valid_until, line.last_recharge_at = new_valid_until, today
+        # A monthly-plan payment in arrears may settle only the unpaid months: the line comes back
+        # only once the carrier's rules say so.
+        dates = {"valid_until": new_valid_until, "last_recharge_at": today, "updated_at": timezone.now()}
+        if line.status != LineStatus.ACTIVE and line_status_due(line, today=today) == LineStatus.ACTIVE:
+            previous = LINE_TRANSITIONS.apply(line, field="status", target=LineStatus.ACTIVE, **dates)
             _event(line, LineEventKind.STATUS_CHANGED, actor, **{"from": previous, "to": LineStatus.ACTIVE})
-        Line.objects.filter(pk=line.pk).update(
-            valid_until=new_valid_until, last_recharge_at=today, updated_at=timezone.now()
-        )
+        else:
+            Line.objects.filter(pk=line.pk).update(**dates)
         _event(
             line,
             LineEventKind.RENEWED,

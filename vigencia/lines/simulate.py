@@ -1,12 +1,18 @@
 """`vigencia simulate`: a synthetic population of lines played through simulated time with the real
 services — the keep-alive tick (lifecycle sweep, reminders, auto-renew), the order pipeline, the
 in-process carrier simulator with injected faults, fulfilment reconciliation and the worker in burst
-mode — one simulated day at a time. Everything runs in one transaction that is rolled back at the
-end, so a simulation leaves the database as it found it.
+mode. Everything runs in one transaction that is rolled back at the end, so a simulation leaves the
+database as it found it.
 
-Behaviours: `autorenew_funded` (auto-renew on, wallet holds enough for the whole horizon),
-`autorenew_short` (auto-renew on, wallet for at most one or two renewals), `manual` (renews by hand
-from the wallet when a 7- or 1-day reminder comes, 4 times in 5), `negligent` (never renews).
+Time is event-driven: the clock jumps from one day on which something may be due to the next (a
+status change, a reminder's lead time, an auto-renew charge or its notice, a retry, a top-up to
+reconcile), read from the lines' dates in the database after each tick; the days in between pass
+with nothing to do. Each tick runs at noon in Lima.
+
+Behaviours: `autorenew_funded` (auto-renew on with the plan the keep-alive planner picks, wallet holds
+enough for the whole horizon), `autorenew_short` (the same, wallet for at most one renewal),
+`manual` (renews by hand from the wallet with the cheapest plan when a 7- or 1-day reminder comes,
+4 times in 5), `negligent` (never renews).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import random
 import time as timer
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -23,19 +29,31 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Min, QuerySet, Sum
 from django.test import override_settings
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier, Plan
+from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
 from vigencia.core.errors import DomainError
 from vigencia.core.money import Money
-from vigencia.ledger.services import account_system, account_wallet, ledger_post
+from vigencia.ledger.models import AccountKind, LedgerAccount, wallet_code
+from vigencia.ledger.services import account_system, ledger_post
+from vigencia.lines.autorenew import UPCOMING_NOTICE_DAYS
 from vigencia.lines.keepalive import keepalive_tick
-from vigencia.lines.lifecycle import line_anchor
-from vigencia.lines.models import AutoRenewSetting, Line, LineStatus, ReminderSent
-from vigencia.lines.planner import keepalive_plan
+from vigencia.lines.lifecycle import carrier_life_spans, line_anchor
+from vigencia.lines.models import (
+    DEFAULT_REMINDER_LEAD_DAYS,
+    AutoRenewRun,
+    AutoRenewSetting,
+    AutoRenewStatus,
+    Line,
+    LineStatus,
+    ReminderSent,
+    ReminderSetting,
+)
+from vigencia.lines.planner import KeepalivePlan, keepalive_plan
 
 CARRIERS = ("claro-pe", "movistar-pe", "entel-pe", "bitel-pe")
 BEHAVIOURS: tuple[str, ...] = ("autorenew_funded", "autorenew_short", "manual", "negligent")
@@ -62,6 +80,7 @@ class SimulationReport:
     autorenew_cost: dict[str, int] = field(default_factory=dict)
     planner_optimal_cost: dict[str, int] = field(default_factory=dict)
     reminders_sent: int = 0
+    ticks: int = 0  # simulated days on which something was due (the others are skipped)
     seconds: float = 0.0
     by_behaviour: dict[str, int] = field(default_factory=dict)
 
@@ -84,7 +103,7 @@ def simulate(
 ) -> SimulationReport:
     """Play `lines` synthetic lines for `months` months from `start` (default today); `failure_rate`
     of the carrier top-ups fail (half declined, half lost in a timeout and reconciled later).
-    `progress(days_done)` is called after each simulated day. Writes nothing that survives."""
+    `progress(days_done)` is called after each tick. Writes nothing that survives."""
     if lines < 1 or months < 1 or not 0 <= failure_rate < 1:
         raise ValueError("lines >= 1, months >= 1 and 0 <= failure_rate < 1")
     start = start or clock.today()
@@ -101,7 +120,7 @@ def simulate(
             ),
             transaction.atomic(),
         ):
-            _run(report, start=start, rng=random.Random(seed), progress=progress)  # noqa: S311 - a simulation, not secrets
+            _run(report, start=start, end=end, rng=random.Random(seed), progress=progress)  # noqa: S311 - a simulation, not secrets
             raise _Rollback
     except _Rollback:
         pass
@@ -113,8 +132,25 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=_LIMA)
 
 
+@dataclass
+class _Population:
+    tag: str  # every simulated line's nickname starts with "sim-<tag>:"
+    behaviours: dict[int, str]
+    cheapest: dict[int, Plan]  # per carrier: what a subscriber renewing by hand buys
+
+    def lines(self, behaviour: str | None = None) -> QuerySet[Line]:
+        if behaviour is None:
+            return Line.objects.filter(nickname__startswith=f"sim-{self.tag}:")
+        return Line.objects.filter(nickname=f"sim-{self.tag}:{behaviour}")
+
+
 def _run(
-    report: SimulationReport, *, start: date, rng: random.Random, progress: Callable[[int], None] | None
+    report: SimulationReport,
+    *,
+    start: date,
+    end: date,
+    rng: random.Random,
+    progress: Callable[[int], None] | None,
 ) -> None:
     from vigencia.fulfilment.gateways.simulator import simulator
     from vigencia.fulfilment.services import fulfilment_reconcile
@@ -123,20 +159,20 @@ def _run(
     simulator.reset()
     with clock.frozen(_noon(start)):
         population = _population(report, start=start, rng=rng)
-    manual = {line_id for line_id, behaviour in population.items() if behaviour == "manual"}
-    funded = [line_id for line_id, behaviour in population.items() if behaviour == "autorenew_funded"]
-    report.funded_autorenew_lines = len(funded)
-    report.by_behaviour = dict(Counter(population.values()))
-    report.planner_optimal_cost = _planner_cost(funded, start=start, months=report.months)
+    report.funded_autorenew_lines = sum(1 for b in population.behaviours.values() if b == "autorenew_funded")
+    report.by_behaviour = dict(Counter(population.behaviours.values()))
 
-    for offset in range(report.days):
-        at = _noon(start + timedelta(days=offset))
+    seen_order = RenewalOrder.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    seen_reminder = ReminderSent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    day = start
+    while day < end:
+        at = _noon(day)
         with clock.frozen(at):
-            orders_before = RenewalOrder.objects.count()
             keepalive_tick(at=at)
-            _manual_renewals(manual, at=at, rng=rng)
-            new_orders = RenewalOrder.objects.count() - orders_before
-            faults = sum(rng.random() < report.failure_rate for _ in range(new_orders))
+            seen_reminder = _manual_renewals(population, after=seen_reminder, rng=rng)
+            new_orders = RenewalOrder.objects.filter(pk__gt=seen_order).values_list("pk", flat=True)
+            seen_order = max(new_orders, default=seen_order)
+            faults = sum(rng.random() < report.failure_rate for _ in range(len(new_orders)))
             if faults:
                 declines = faults // 2 + (faults % 2 if rng.random() < 0.5 else 0)
                 simulator.decline_next(declines)
@@ -144,10 +180,12 @@ def _run(
                 report.carrier_faults += faults
             fulfilment_reconcile(now=at)
             _worker_burst()
+            report.ticks += 1
+            day = _next_due_day(day, until=end)
         if progress is not None:
-            progress(offset + 1)
+            progress((day - start).days)
 
-    _collect(report, population, funded)
+    _collect(report, population)
     simulator.reset()
 
 
@@ -157,13 +195,62 @@ def _worker_burst() -> None:
         call_command("worker", burst=True, verbosity=0)
 
 
-def _population(report: SimulationReport, *, start: date, rng: random.Random) -> dict[int, str]:
+def _next_due_day(today: date, *, until: date) -> date:
+    """The first day after `today` (at most `until`) on which anything may be due, from what the
+    database holds now: a live line's next status change, less each reminder lead time and each
+    auto-renew charge day (with its upcoming notice); an auto-renewal waiting to retry; a top-up
+    waiting to be reconciled. A superset of the days the services act on, never fewer."""
+    from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
+
+    leads = set(DEFAULT_REMINDER_LEAD_DAYS)
+    for row in ReminderSetting.objects.values_list("lead_days", flat=True).distinct():
+        leads.update(row)
+    renew_before = AutoRenewSetting.objects.filter(enabled=True).aggregate(longest=Max("days_before"))[
+        "longest"
+    ]
+    # From the charge day's upcoming notice up to the deadline, every day may retry a renewal.
+    offsets = {0, *leads, *range((renew_before + UPCOMING_NOTICE_DAYS + 1) if renew_before else 0)}
+    best = until
+    live = Line.objects.filter(removed_at__isnull=True).exclude(status=LineStatus.RECYCLED)
+    for carrier in Carrier.objects.filter(pk__in=live.values("carrier_id")):
+        spans = {
+            days
+            for has_balance in (False, True)
+            for days in astuple(carrier_life_spans(carrier, has_balance=has_balance))
+            if days is not None
+        }
+        columns = ("last_recharge_at", "valid_until", "last_chargeable_use_at")
+        for dates in live.filter(carrier=carrier).values_list(*columns).distinct():
+            anchor = line_anchor(Line(carrier=carrier, **dict(zip(columns, dates, strict=True))))
+            if anchor is None:
+                continue
+            for days in spans:
+                change = anchor + timedelta(days=days + 1)
+                for offset in offsets:
+                    due = change - timedelta(days=offset)
+                    if today < due < best:
+                        best = due
+    waiting = [
+        AutoRenewRun.objects.filter(status=AutoRenewStatus.PENDING).aggregate(at=Min("next_attempt_at"))[
+            "at"
+        ],
+        FulfilmentTransaction.objects.exclude(status__in=FINAL_STATUSES).aggregate(at=Min("next_check_at"))[
+            "at"
+        ],
+    ]
+    for at in waiting:
+        if at is not None:
+            local = at.astimezone(_LIMA)
+            due = local.date() if local.time() <= time(12, 0) else local.date() + timedelta(days=1)
+            best = min(best, max(due, today + timedelta(days=1)))
+    return best
+
+
+def _population(report: SimulationReport, *, start: date, rng: random.Random) -> _Population:
     carriers = {carrier.code: carrier for carrier in Carrier.objects.filter(code__in=CARRIERS)}
     if len(carriers) != len(CARRIERS):
         raise ValueError("the demo catalog is needed: run `vigencia seed_demo` first")
-    plans = {
-        code: list(Plan.objects.filter(carrier=carrier, is_active=True)) for code, carrier in carriers.items()
-    }
+    plans = {code: list(plan_list_on_sale(carrier=carrier)) for code, carrier in carriers.items()}
     tag = f"{report.seed}-{rng.randrange(10**9)}"
     users = User.objects.bulk_create(
         [
@@ -172,107 +259,152 @@ def _population(report: SimulationReport, *, start: date, rng: random.Random) ->
         ],
         batch_size=2_000,
     )
-    rows, behaviours = [], []
+    rows = []
     for index, user in enumerate(users):
-        code = rng.choice(CARRIERS)
-        carrier = carriers[code]
+        carrier = carriers[rng.choice(CARRIERS)]
         age = rng.randrange(0, (carrier.restrict_after_days or carrier.cutoff_after_days))
+        behaviour = rng.choices(BEHAVIOURS, BEHAVIOUR_WEIGHTS)[0]
         rows.append(
             Line(
                 owner=user,
                 msisdn=f"+519{index:08d}",
                 carrier=carrier,
+                nickname=f"sim-{tag}:{behaviour}",
                 last_recharge_at=start - timedelta(days=age),
             )
         )
-        behaviours.append(rng.choices(BEHAVIOURS, BEHAVIOUR_WEIGHTS)[0])
     created = Line.objects.bulk_create(rows, batch_size=2_000)
-    settings_rows = []
-    for line, behaviour in zip(created, behaviours, strict=True):
+    behaviours = {line.pk: line.nickname.split(":", 1)[1] for line in created}
+
+    # Auto-renew with the plan a subscriber following the planner would choose: the first step of
+    # the cheapest schedule that keeps the line active (the deadline auto-renew renews before).
+    planned: dict[tuple[int, date | None], KeepalivePlan | None] = {}
+    settings_rows, funds = [], []
+    for line in created:
         carrier_plans = plans[line.carrier.code]
-        plan = rng.choice(carrier_plans)
+        behaviour = behaviours[line.pk]
+        key = (line.carrier_id, line_anchor(line))
+        if key not in planned:
+            try:
+                planned[key] = keepalive_plan(
+                    carrier=line.carrier,
+                    start=start,
+                    months=report.months,
+                    goal="stay_active",
+                    plans=carrier_plans,
+                    state=key[1],
+                )
+            except DomainError:
+                planned[key] = None
+        schedule = planned[key]
         if behaviour.startswith("autorenew"):
+            plan = schedule.steps[0].plan if schedule and schedule.steps else min(carrier_plans, key=_price)
             settings_rows.append(AutoRenewSetting(line=line, enabled=True, plan=plan, days_before=3))
+        if behaviour == "autorenew_funded" and schedule is not None:
+            cost = report.planner_optimal_cost
+            cost[line.carrier.currency] = cost.get(line.carrier.currency, 0) + schedule.total.amount_minor
         renewals = report.months + 2 if behaviour in ("autorenew_funded", "manual") else rng.randrange(0, 2)
         amount = max(plan.price_minor for plan in carrier_plans) * renewals
         if amount:
-            ledger_post(
-                kind="wallet_topup",
-                idempotency_key=f"simulate:{tag}:{line.owner_id}",
-                postings=[
-                    (
-                        account_system(kind="psp_clearing", currency="PEN", key="simulation"),
-                        Money(-amount, "PEN"),
-                    ),
-                    (account_wallet(user=line.owner, currency="PEN"), Money(amount, "PEN")),
-                ],
-            )
+            funds.append((line.owner, Money(amount, line.carrier.currency)))
     AutoRenewSetting.objects.bulk_create(settings_rows, batch_size=2_000)
-    return {line.pk: behaviour for line, behaviour in zip(created, behaviours, strict=True)}
+    _fund_wallets(funds, tag=tag)
+    return _Population(
+        tag=tag,
+        behaviours=behaviours,
+        cheapest={carrier.pk: min(plans[code], key=_price) for code, carrier in carriers.items()},
+    )
 
 
-def _manual_renewals(manual: set[int], *, at: datetime, rng: random.Random) -> None:
+def _price(plan: Plan) -> tuple[int, int]:
+    return (plan.price_minor, -plan.validity_days)
+
+
+def _fund_wallets(funds: list[tuple[User, Money]], *, tag: str) -> None:
+    """Each subscriber's wallet topped up as a card payment would (PSP clearing -> wallet), a
+    thousand wallets per balanced ledger transaction."""
+    wallets = LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(
+                code=wallet_code(user_id=user.pk, currency=money.currency),
+                kind=AccountKind.WALLET,
+                currency=money.currency,
+                owner=user,
+            )
+            for user, money in funds
+        ],
+        batch_size=2_000,
+    )
+    for first in range(0, len(funds), 1_000):
+        chunk = list(zip(wallets[first : first + 1_000], funds[first : first + 1_000], strict=True))
+        by_currency: dict[str, int] = {}
+        for _wallet, (_user, money) in chunk:
+            by_currency[money.currency] = by_currency.get(money.currency, 0) + money.amount_minor
+        ledger_post(
+            kind="wallet_topup",
+            idempotency_key=f"simulate:{tag}:{first}",
+            postings=[
+                *(
+                    (
+                        account_system(kind="psp_clearing", currency=currency, key="simulation"),
+                        Money(-total, currency),
+                    )
+                    for currency, total in by_currency.items()
+                ),
+                *((wallet, money) for wallet, (_user, money) in chunk),
+            ],
+        )
+
+
+def _manual_renewals(population: _Population, *, after: int, rng: random.Random) -> int:
+    """Subscribers who renew by hand do so, 4 times in 5, when a 7- or 1-day reminder reaches them;
+    returns the last reminder seen."""
     from vigencia.orders.services import order_create
 
-    reminded = (
-        ReminderSent.objects.filter(sent_at=at, lead_days__lte=7, line_id__in=manual)
-        .values_list("line_id", flat=True)
-        .distinct()
+    reminded = list(
+        ReminderSent.objects.filter(pk__gt=after)
+        .order_by("pk")
+        .values_list("pk", "line_id", "lead_days", "line__nickname")
     )
-    for line in Line.objects.filter(pk__in=list(reminded)).select_related("owner", "carrier"):
+    line_ids = sorted(
+        {
+            line_id
+            for _pk, line_id, lead_days, nickname in reminded
+            if lead_days <= 7 and nickname == f"sim-{population.tag}:manual"
+        }
+    )
+    for line in Line.objects.filter(pk__in=line_ids).select_related("owner", "carrier").order_by("pk"):
         if rng.random() >= MANUAL_RENEW_CHANCE:
             continue
-        plan = Plan.objects.filter(carrier=line.carrier, is_active=True).order_by("price_minor").first()
-        if plan is None:
-            continue
         try:
-            order_create(payer=line.owner, line=line, plan=plan, payment_method="wallet")
+            order_create(
+                payer=line.owner,
+                line=line,
+                plan=population.cheapest[line.carrier_id],
+                payment_method="wallet",
+            )
         except DomainError:
             continue  # the wallet ran out: this subscriber does nothing more today
+    return reminded[-1][0] if reminded else after
 
 
-def _planner_cost(line_ids: list[int], *, start: date, months: int) -> dict[str, int]:
-    """What the planner says keeping these lines active (the auto-renew goal) costs at the least."""
-    cache: dict[tuple[int, date | None], int] = {}
-    totals: Counter[str] = Counter()
-    plans_by_carrier: dict[int, list[Plan]] = {}
-    for line in Line.objects.filter(pk__in=line_ids).select_related("carrier"):
-        anchor = line_anchor(line)
-        key = (line.carrier_id, anchor)
-        if key not in cache:
-            carrier_plans = plans_by_carrier.setdefault(
-                line.carrier_id, list(Plan.objects.filter(carrier=line.carrier, is_active=True))
-            )
-            try:
-                result = keepalive_plan(
-                    carrier=line.carrier,
-                    start=start,
-                    months=months,
-                    goal="stay_active",
-                    plans=carrier_plans,
-                    state=anchor,
-                )
-                cache[key] = result.total.amount_minor
-            except DomainError:
-                cache[key] = 0
-        totals[line.carrier.currency] += cache[key]
-    return dict(totals)
-
-
-def _collect(report: SimulationReport, population: dict[int, str], funded: list[int]) -> None:
+def _collect(report: SimulationReport, population: _Population) -> None:
     from vigencia.orders.models import RenewalOrder
 
-    ids = list(population)
-    lost = set(Line.objects.filter(pk__in=ids, status=LineStatus.RECYCLED).values_list("pk", flat=True))
-    report.numbers_lost = len(lost)
-    report.numbers_lost_funded_autorenew = len(lost.intersection(funded))
-    orders = RenewalOrder.objects.filter(line_id__in=ids)
+    lines = population.lines()
+    lost = lines.filter(status=LineStatus.RECYCLED)
+    report.numbers_lost = lost.count()
+    report.numbers_lost_funded_autorenew = lost.filter(
+        nickname=f"sim-{population.tag}:autorenew_funded"
+    ).count()
+    orders = RenewalOrder.objects.filter(line__in=lines)
     completed = orders.filter(status="completed")
     report.renewals = completed.count()
     report.autorenewals = completed.filter(channel="auto_renew").count()
     report.renewal_failures = orders.exclude(status="completed").count()
     for row in completed.values("currency").annotate(spent=Sum("amount_minor")):
         report.total_cost[row["currency"]] = row["spent"]
-    for row in completed.filter(line_id__in=funded).values("currency").annotate(spent=Sum("amount_minor")):
+    funded = completed.filter(line__in=population.lines("autorenew_funded"))
+    for row in funded.values("currency").annotate(spent=Sum("amount_minor")):
         report.autorenew_cost[row["currency"]] = row["spent"]
-    report.reminders_sent = ReminderSent.objects.filter(line_id__in=ids).count()
+    report.reminders_sent = ReminderSent.objects.filter(line__in=lines).count()
