@@ -195,3 +195,21 @@ def test_the_reminder_speaks_the_owners_language(claro_line, user, language, sub
     reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7)))
 
     assert Notification.objects.get().context["subject"] == subject
+
+
+def test_the_due_reminders_of_many_lines_are_written_together(claro, django_assert_max_num_queries):
+    # given 25 Claro lines of 25 subscribers, all 7 days before they are restricted
+    from tests.factories import UserFactory
+
+    for index, owner in enumerate(UserFactory.create_batch(25)):
+        Line.objects.create(owner=owner, msisdn=f"+5191234{index:04d}", carrier=claro, last_recharge_at=D0)
+
+    # when reminders run, the number of queries does not grow with the lines
+    with django_assert_max_num_queries(30):
+        sent = reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7)))
+
+    # then each line got its one 7-day email reminder, queued for delivery
+    assert sent == 25
+    assert set(_sent()) == {(RESTRICTED_ON, 7, "email")}
+    assert ReminderSent.objects.count() == 25
+    assert Notification.objects.filter(kind="message", channel="email").count() == 25

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
@@ -26,6 +27,13 @@ def wallet_balance(*, user: User, currency: str = "PEN") -> Money:
         .first()
     )
     return Money(balance or 0, currency)
+
+
+def wallet_balances(*, users: Iterable[User], currency: str = "PEN") -> dict[int, Money]:
+    """`wallet_balance` of many users in one query, by user id."""
+    codes = {wallet_code(user_id=user.pk, currency=currency): user.pk for user in users}
+    balances = dict(LedgerAccount.objects.filter(code__in=list(codes)).values_list("code", "balance_minor"))
+    return {user_id: Money(balances.get(code) or 0, currency) for code, user_id in codes.items()}
 
 
 def account_balance(*, account: LedgerAccount) -> Money:

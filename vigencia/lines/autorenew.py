@@ -33,6 +33,7 @@ from vigencia.catalog.models import Carrier, Plan
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.money import Money
 from vigencia.lines.lifecycle import TimelineEvent, line_timeline
 from vigencia.lines.models import (
     AUTORENEW_TRANSITIONS,
@@ -156,28 +157,48 @@ def _values(line: Line, plan: Plan, when: date) -> dict[str, object]:
     }
 
 
-def _notify_upcoming(line: Line, setting: AutoRenewSetting, plan: AutoRenewPlan) -> None:
-    from vigencia.ledger.selectors import wallet_balance
+def _notify_upcoming(items: list[tuple[Line, AutoRenewSetting, AutoRenewPlan]]) -> None:
+    """The "upcoming charge" notices of a carrier's lines, together: their wallets read in one query
+    and the notices sent through `notification_send_many`."""
+    from vigencia.ledger.selectors import wallet_balances
+    from vigencia.notifications.services import NotificationRequest, notification_send_many
 
-    balance = wallet_balance(user=line.owner, currency=setting.plan.currency)
-    with translation.override(line.owner.language):
-        values = _values(line, setting.plan, plan.charge_on)
-        subject = _("Auto-renew of %(number)s on %(date)s") % values
-        body = (
-            _("On %(date)s we will renew %(number)s with %(plan)s for %(price)s from your wallet.") % values
-        )
-        if balance.amount_minor < setting.plan.price_minor:
-            values["balance"] = balance.format()
-            body += (
-                "\n\n"
-                + _(
-                    "Your wallet holds %(balance)s: top it up before then or the renewal will fail: "
-                    "%(wallet_url)s"
-                )
+    if not items:
+        return
+    balances: dict[int, Money] = {}
+    for currency in {setting.plan.currency for _line, setting, _plan in items}:
+        owners = [line.owner for line, setting, _plan in items if setting.plan.currency == currency]
+        balances.update(wallet_balances(users=owners, currency=currency))
+    requests = []
+    for line, setting, plan in items:
+        balance = balances[line.owner_id]
+        with translation.override(line.owner.language):
+            values = _values(line, setting.plan, plan.charge_on)
+            subject = _("Auto-renew of %(number)s on %(date)s") % values
+            body = (
+                _("On %(date)s we will renew %(number)s with %(plan)s for %(price)s from your wallet.")
                 % values
             )
-        body += "\n\n" + _("Change or turn off auto-renew: %(settings_url)s") % values
-    _notify(line, key=f"{plan.deadline.at.isoformat()}:upcoming", subject=subject, body=body)
+            if balance.amount_minor < setting.plan.price_minor:
+                values["balance"] = balance.format()
+                body += (
+                    "\n\n"
+                    + _(
+                        "Your wallet holds %(balance)s: top it up before then or the renewal will fail: "
+                        "%(wallet_url)s"
+                    )
+                    % values
+                )
+            body += "\n\n" + _("Change or turn off auto-renew: %(settings_url)s") % values
+        requests.append(
+            NotificationRequest(
+                user=line.owner,
+                kind="message",
+                context={"subject": subject, "body": body},
+                dedupe_key=f"autorenew:{line.pk}:{plan.deadline.at.isoformat()}:upcoming",
+            )
+        )
+    notification_send_many(requests)
 
 
 def _notify_failed(line: Line, setting: AutoRenewSetting, period: date, code: str) -> None:
@@ -317,6 +338,7 @@ def _sweep_carrier(carrier: Carrier, *, today: date) -> list[str]:
         .order_by("pk")
     )
     outcomes = []
+    upcoming = []
     for line in lines:
         line.carrier = carrier
         setting = line.autorenew_setting
@@ -326,8 +348,9 @@ def _sweep_carrier(carrier: Carrier, *, today: date) -> list[str]:
             continue
         if not plan.overdue and today < plan.charge_on:
             if today >= _shift(plan.charge_on, -UPCOMING_NOTICE_DAYS):
-                _notify_upcoming(line, setting, plan)
+                upcoming.append((line, setting, plan))
                 outcomes.append("upcoming")
             continue
         outcomes.append(autorenew_attempt(line=line, setting=setting, period=plan.deadline.at))
+    _notify_upcoming(upcoming)
     return outcomes

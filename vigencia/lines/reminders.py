@@ -240,7 +240,7 @@ def _send_one(
                     user=line.owner,
                     kind="message",
                     context={"subject": subject, "body": body},
-                    dedupe_key=f"reminder:{line.pk}:{deadline.at.isoformat()}:{lead_days}:{channel}",
+                    dedupe_key=_dedupe_key(line, deadline, lead_days, channel),
                     channels=[channel],
                 )
         except IntegrityError:
@@ -255,7 +255,8 @@ def reminders_send(*, at: datetime | None = None) -> int:
     change within the longest lead time), then decides each exactly.
 
     Exactly once per (line, deadline, lead time, channel): a repeat, a retry or a concurrent run
-    sends nothing more. A reminder held back by quiet hours goes on the first run after them."""
+    sends nothing more. A reminder held back by quiet hours goes on the first run after them. The
+    due reminders of a carrier are written together (see `_send_batch`)."""
     at = at or clock.now()
     sent = 0
     with clock.frozen(at):
@@ -294,12 +295,59 @@ def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
             line_id__in=[line.pk for line, *_rest in due], deadline__gt=today
         ).values_list("line_id", "deadline", "lead_days", "channel")
     )
-    sent = 0
+    batch: list[tuple[Line, TimelineEvent, int, list[str]]] = []
     for line, deadline, lead_days, prefs in due:
         channels = [c for c in prefs.channels if (line.pk, deadline.at, lead_days, c) not in done]
         if not channels:
             continue
         if in_quiet_hours(at, tz=line.owner.timezone, start=prefs.quiet_start, end=prefs.quiet_end):
             continue
-        sent += _send_one(line, deadline=deadline, lead_days=lead_days, channels=channels, today=today)
-    return sent
+        batch.append((line, deadline, lead_days, channels))
+    return _send_batch(batch, today=today)
+
+
+def _send_batch(batch: list[tuple[Line, TimelineEvent, int, list[str]]], *, today: date) -> int:
+    """Claim and send a carrier's due reminders together: the `ReminderSent` rows in one insert and
+    their notifications through `notification_send_many`, in one transaction. If a concurrent run
+    claimed any of them first (the unique constraint), they are settled one by one instead."""
+    from vigencia.notifications.services import NotificationRequest, notification_send_many
+
+    rows, requests = [], []
+    for line, deadline, lead_days, channels in batch:
+        with translation.override(line.owner.language):
+            subject, body = reminder_message(line, deadline, today=today)
+        for channel in channels:
+            rows.append(
+                ReminderSent(
+                    line=line,
+                    deadline=deadline.at,
+                    deadline_kind=deadline.kind,
+                    lead_days=lead_days,
+                    channel=channel,
+                )
+            )
+            requests.append(
+                NotificationRequest(
+                    user=line.owner,
+                    kind="message",
+                    context={"subject": subject, "body": body},
+                    dedupe_key=_dedupe_key(line, deadline, lead_days, channel),
+                    channels=[channel],
+                )
+            )
+    if not rows:
+        return 0
+    try:
+        with transaction.atomic():
+            ReminderSent.objects.bulk_create(rows, batch_size=1_000)
+            notification_send_many(requests)
+    except IntegrityError:
+        return sum(
+            _send_one(line, deadline=deadline, lead_days=lead_days, channels=channels, today=today)
+            for line, deadline, lead_days, channels in batch
+        )
+    return len(rows)
+
+
+def _dedupe_key(line: Line, deadline: TimelineEvent, lead_days: int, channel: str) -> str:
+    return f"reminder:{line.pk}:{deadline.at.isoformat()}:{lead_days}:{channel}"

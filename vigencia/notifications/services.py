@@ -6,7 +6,9 @@ import ipaddress
 import json
 import logging
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -120,6 +122,100 @@ def _repeat(existing: list[Notification], user: User) -> list[Notification]:
     return existing
 
 
+@dataclass(frozen=True)
+class NotificationRequest:
+    """One notification for `notification_send_many` (the same fields as `notification_send`)."""
+
+    user: User
+    kind: str
+    context: dict[str, Any]
+    dedupe_key: str
+    channels: list[str] | None = None
+
+
+DELIVERY_BATCH = 200  # outbox rows per delivery task enqueued by `notification_send_many`
+
+
+def notification_send_many(requests: Sequence[NotificationRequest]) -> list[Notification]:
+    """`notification_send` for many notifications at once, set-based: every request is validated
+    first (InvalidInput or Conflict, and nothing is written), one query finds the keys already used,
+    the new rows and their `queued` events are inserted in bulk, and one delivery task is enqueued
+    per DELIVERY_BATCH rows, all in the caller's transaction. The same guarantees per dedupe key as
+    `notification_send` (a repeated key writes nothing; a concurrent duplicate falls back to it)."""
+    from vigencia.notifications.tasks import notification_deliver_many_task
+
+    wanted: dict[str, tuple[NotificationRequest, dict[str, Any], list[str]]] = {}
+    defaults = _default_channels_of({request.user for request in requests if request.channels is None})
+    for request in requests:
+        context = _validated_context(request.kind, request.context)
+        key = (request.dedupe_key or "").strip()
+        if not key or len(key) > MAX_DEDUPE_KEY_LENGTH:
+            raise InvalidInput(_("A dedupe key of 1 to 200 characters is needed."), code="invalid_dedupe_key")
+        channels = list(
+            dict.fromkeys(request.channels if request.channels is not None else defaults[request.user.pk])
+        )
+        unknown = [channel for channel in channels if channel not in Channel.values]
+        if unknown or not channels:
+            raise InvalidInput(
+                _("Unknown notification channel."),
+                code="unknown_channel",
+                details={"channels": unknown, "allowed": Channel.values},
+            )
+        if key in wanted and wanted[key][0].user.pk != request.user.pk:
+            raise Conflict(_("This dedupe key was already used for someone else."), code="dedupe_key_reused")
+        wanted.setdefault(key, (request, context, channels))
+
+    existing: dict[str, list[Notification]] = {}
+    for notification in Notification.objects.filter(dedupe_key__in=list(wanted)).order_by("id"):
+        existing.setdefault(notification.dedupe_key, []).append(notification)
+    repeated = [row for key, rows in existing.items() for row in _repeat(rows, wanted[key][0].user)]
+    rows = [
+        Notification(user=request.user, kind=request.kind, channel=channel, context=context, dedupe_key=key)
+        for key, (request, context, channels) in wanted.items()
+        if key not in existing
+        for channel in channels
+    ]
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(rows, batch_size=1_000)
+            NotificationEvent.objects.bulk_create(
+                [
+                    NotificationEvent(notification=notification, kind=NotificationEventKind.QUEUED)
+                    for notification in created
+                ],
+                batch_size=1_000,
+            )
+            for first in range(0, len(created), DELIVERY_BATCH):
+                notification_deliver_many_task.enqueue(
+                    [notification.pk for notification in created[first : first + DELIVERY_BATCH]]
+                )
+    except IntegrityError:
+        # A concurrent sender committed one of these keys first: one by one, each key's race is settled.
+        return [
+            row
+            for request, context, channels in wanted.values()
+            for row in notification_send(
+                user=request.user,
+                kind=request.kind,
+                context=context,
+                dedupe_key=request.dedupe_key,
+                channels=channels,
+            )
+        ]
+    return repeated + created
+
+
+def _default_channels_of(users: set[User]) -> dict[int, list[str]]:
+    """`_default_channels` for many users in one query."""
+    with_webhook = set(
+        WebhookEndpoint.objects.filter(user__in=users, active=True).values_list("user_id", flat=True)
+    )
+    return {
+        user.pk: [Channel.EMAIL.value, *([Channel.WEBHOOK.value] if user.pk in with_webhook else [])]
+        for user in users
+    }
+
+
 def _backoff(attempts: int) -> timedelta | None:
     """The wait before the next attempt after `attempts` failed ones, or None when none is left."""
     if attempts >= settings.VIGENCIA_NOTIFICATION_MAX_ATTEMPTS:
@@ -137,8 +233,6 @@ def notification_deliver(*, notification_id: int) -> str | None:
     enqueued with exponential backoff (the task's run_after); after the last one the row is failed.
     Delivery to the outside world is at least once: a worker that dies between sending and recording
     leaves a claim that expires, and `notification_requeue_stale` sends it again."""
-    from vigencia.notifications.tasks import notification_deliver_task
-
     now = clock.now()
     lease = timedelta(seconds=settings.VIGENCIA_NOTIFICATION_CLAIM_SECONDS)
     claimed = (
@@ -149,17 +243,8 @@ def notification_deliver(*, notification_id: int) -> str | None:
     if claimed != 1:
         return None
     notification = Notification.objects.select_related("user").get(pk=notification_id)
-    try:
-        rendered = render(
-            kind=notification.kind, context=notification.context, language=notification.user.language
-        )
-        channel_deliver(notification.channel)(notification, rendered)
-    except DeliveryError as error:
-        failure, permanent = str(error), error.permanent
-    except Exception as error:  # a mail server, a network or a gateway failing: retry it
-        logger.warning("notification %s not delivered: %s", notification.pk, error)
-        failure, permanent = f"{type(error).__name__}: {error}", False
-    else:
+    failed = _attempt(notification)
+    if failed is None:
         with transaction.atomic():
             NOTIFICATION_TRANSITIONS.apply(
                 notification,
@@ -175,6 +260,12 @@ def notification_deliver(*, notification_id: int) -> str | None:
                 data={"attempt": notification.attempts},
             )
         return notification.status
+    return _record_failure(notification, failure=failed[0], permanent=failed[1], now=now)
+
+
+def _record_failure(notification: Notification, *, failure: str, permanent: bool, now: datetime) -> str:
+    """A failed attempt: the next one is enqueued with backoff, or the row fails after the last."""
+    from vigencia.notifications.tasks import notification_deliver_task
 
     failure = failure[:2000]
     wait = None if permanent else _backoff(notification.attempts)
@@ -204,6 +295,68 @@ def notification_deliver(*, notification_id: int) -> str | None:
         )
         notification_deliver_task.using(run_after=retry_at).enqueue(notification.pk)
     return notification.status
+
+
+def _attempt(notification: Notification) -> tuple[str, bool] | None:
+    """Render and hand one claimed row to its channel; None when delivered, else (error, permanent)."""
+    try:
+        rendered = render(
+            kind=notification.kind, context=notification.context, language=notification.user.language
+        )
+        channel_deliver(notification.channel)(notification, rendered)
+    except DeliveryError as error:
+        return str(error), error.permanent
+    except Exception as error:  # a mail server, a network or a gateway failing: retry it
+        logger.warning("notification %s not delivered: %s", notification.pk, error)
+        return f"{type(error).__name__}: {error}", False
+    return None
+
+
+def notification_deliver_many(*, notification_ids: Sequence[int]) -> dict[str, int]:
+    """`notification_deliver` for many rows at once: the pending, unclaimed ones are claimed together
+    (row locks, then one UPDATE that counts the attempt), each is rendered and handed to its channel,
+    and the delivered ones are marked sent with one UPDATE and their events in one insert. A failed
+    row goes the way `notification_deliver` sends it (retry with backoff, or failed). Rows another
+    worker holds are skipped. Returns counts by outcome."""
+    now = clock.now()
+    lease = timedelta(seconds=settings.VIGENCIA_NOTIFICATION_CLAIM_SECONDS)
+    NOTIFICATION_TRANSITIONS.check(NotificationStatus.PENDING, NotificationStatus.SENT)
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.filter(pk__in=notification_ids, status=NotificationStatus.PENDING)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .select_related("user")
+            .order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))
+        )
+        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+            claimed_until=now + lease, attempts=F("attempts") + 1, next_attempt_at=None
+        )
+    counts = {"sent": 0, "retrying": 0, "failed": 0}
+    delivered = []
+    for notification in rows:
+        notification.attempts += 1
+        failed = _attempt(notification)
+        if failed is None:
+            delivered.append(notification)
+            continue
+        status = _record_failure(notification, failure=failed[0], permanent=failed[1], now=now)
+        counts["failed" if status == NotificationStatus.FAILED else "retrying"] += 1
+    with transaction.atomic():
+        Notification.objects.filter(
+            pk__in=[row.pk for row in delivered], status=NotificationStatus.PENDING
+        ).update(status=NotificationStatus.SENT, sent_at=clock.now(), claimed_until=None, last_error="")
+        NotificationEvent.objects.bulk_create(
+            [
+                NotificationEvent(
+                    notification=row, kind=NotificationEventKind.SENT, data={"attempt": row.attempts}
+                )
+                for row in delivered
+            ],
+            batch_size=1_000,
+        )
+    counts["sent"] = len(delivered)
+    return counts
 
 
 def notification_requeue_stale() -> int:

@@ -13,5 +13,10 @@ def notification_deliver_task(notification_id: int) -> str | None:
 
 
 @task()
+def notification_deliver_many_task(notification_ids: list[int]) -> dict[str, int]:
+    return services.notification_deliver_many(notification_ids=notification_ids)
+
+
+@task()
 def notification_requeue_stale_task() -> int:
     return services.notification_requeue_stale()
