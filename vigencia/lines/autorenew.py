@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
@@ -228,12 +228,12 @@ def _notify_failed(line: Line, setting: AutoRenewSetting, period: date, code: st
     _notify(line, key=f"{period.isoformat()}:failed:{code}", subject=subject, body=body)
 
 
-def _claim(line: Line, *, period: date, plan: Plan) -> AutoRenewRun:
-    try:
-        with transaction.atomic():
-            return AutoRenewRun.objects.create(line=line, period=period, plan=plan)
-    except IntegrityError:  # this period's run exists (an earlier run, another scheduler)
-        return AutoRenewRun.objects.get(line=line, period=period)
+def _claim(line: Line, *, period: date, plan: Plan) -> None:
+    """This period's run exists afterwards: inserted now, or kept as an earlier run or another
+    scheduler left it (ON CONFLICT DO NOTHING on the unique (line, period))."""
+    AutoRenewRun.objects.bulk_create(
+        [AutoRenewRun(line=line, period=period, plan=plan)], ignore_conflicts=True
+    )
 
 
 def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) -> str:
@@ -244,10 +244,10 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
     from vigencia.orders.models import OrderStatus, RenewalOrder
     from vigencia.orders.services import order_create
 
-    run = _claim(line, period=period, plan=setting.plan)
+    _claim(line, period=period, plan=setting.plan)
     now = clock.now()
     with transaction.atomic():
-        run = AutoRenewRun.objects.select_for_update().get(pk=run.pk)
+        run = AutoRenewRun.objects.select_for_update().get(line=line, period=period)
         if run.status == AutoRenewStatus.ORDERED:
             order_status = (
                 RenewalOrder.objects.filter(pk=run.order_id or 0).values_list("status", flat=True).first()
