@@ -198,8 +198,9 @@ def _worker_burst() -> None:
 def _next_due_day(today: date, *, until: date) -> date:
     """The first day after `today` (at most `until`) on which anything may be due, from what the
     database holds now: a live line's next status change, less each reminder lead time and each
-    auto-renew charge day (with its upcoming notice); an auto-renewal waiting to retry; a top-up
-    waiting to be reconciled. A superset of the days the services act on, never fewer."""
+    auto-renew charge day (with its upcoming notice); an auto-renewal waiting to retry, or an overdue
+    line with auto-renew on (tried again every day); a top-up waiting to be reconciled. A superset of
+    the days the services act on, never fewer."""
     from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
 
     leads = set(DEFAULT_REMINDER_LEAD_DAYS)
@@ -230,6 +231,13 @@ def _next_due_day(today: date, *, until: date) -> date:
                     due = change - timedelta(days=offset)
                     if today < due < best:
                         best = due
+    overdue = AutoRenewSetting.objects.filter(
+        enabled=True,
+        line__removed_at__isnull=True,
+        line__status__in=[LineStatus.RESTRICTED, LineStatus.SUSPENDED],
+    )
+    if overdue.exists():  # auto-renew retries an overdue line on every run
+        return today + timedelta(days=1)
     waiting = [
         AutoRenewRun.objects.filter(status=AutoRenewStatus.PENDING).aggregate(at=Min("next_attempt_at"))[
             "at"
