@@ -2,7 +2,9 @@
 
 A serial is public: six digits of batch, seven of position, one Luhn check digit (python-stdnum), so a
 mistyped serial is caught before any lookup. A PIN is secret: 16 digits from `secrets` (10¹⁶ PINs, at
-least 10⁹ times the ten million codes that may ever be live at once), stored only as its HMAC-SHA256.
+least 10⁹ times the ten million codes that may ever be live at once), stored only as its HMAC-SHA256
+truncated to 128 bits, in a uuid column: 16 fixed bytes compared bytewise keep the unique index that
+finds a PIN a third of the size of 64 hex characters, and cheap to fill with a million new codes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hmac
 import re
 import secrets
 import struct
+import uuid
 
 from django.conf import settings
 from stdnum import luhn
@@ -40,9 +43,21 @@ def pins_new(count: int) -> list[str]:
     return pins[:count]
 
 
-def pin_digest(pin: str) -> str:
-    """The HMAC-SHA256 of a clean PIN under settings.VIGENCIA_VOUCHER_PIN_KEY, in hex."""
-    return hmac.digest(settings.VIGENCIA_VOUCHER_PIN_KEY.encode(), pin.encode(), "sha256").hex()
+def pin_digest(pin: str) -> uuid.UUID:
+    """The HMAC-SHA256 of a clean PIN under settings.VIGENCIA_VOUCHER_PIN_KEY, its first 128 bits."""
+    key = settings.VIGENCIA_VOUCHER_PIN_KEY.encode()
+    return uuid.UUID(bytes=hmac.digest(key, pin.encode(), "sha256")[:16])
+
+
+def pins_digest(pins: list[str]) -> list[str]:
+    """pin_digest of many PINs, in hex: the keyed HMAC state is set up once and copied for each PIN."""
+    keyed = hmac.new(settings.VIGENCIA_VOUCHER_PIN_KEY.encode(), digestmod="sha256")
+    digests = []
+    for pin in pins:
+        mac = keyed.copy()
+        mac.update(pin.encode())
+        digests.append(mac.digest()[:16].hex())
+    return digests
 
 
 def pin_clean(raw: object) -> str | None:

@@ -86,8 +86,9 @@ class VoucherCode(models.Model):
     # and PIN digest are unique constraints, which spare PostgreSQL the unused LIKE index of unique=True.
     batch = models.ForeignKey(VoucherBatch, on_delete=models.PROTECT, related_name="codes", db_index=False)
     serial = models.CharField(_("serial"), max_length=20)
-    # HMAC-SHA256 (hex) of the PIN under settings.VIGENCIA_VOUCHER_PIN_KEY; the unique index is the lookup.
-    pin_digest = models.CharField(max_length=64)
+    # HMAC-SHA256 of the PIN under settings.VIGENCIA_VOUCHER_PIN_KEY, its first 128 bits (codes.pin_digest):
+    # not an identifier, a uuid column is just 16 fixed bytes. The unique index is the lookup.
+    pin_digest = models.UUIDField()
     status = models.CharField(
         _("status"), max_length=10, choices=VoucherStatus.choices, default=VoucherStatus.CREATED
     )
@@ -174,8 +175,9 @@ class RedemptionAttempt(models.Model):
 
 
 class AttemptCounter(models.Model):
-    """A fixed-window counter (failed redemptions per account, per IP and overall; verify lookups
-    per IP), shared by every process through the database."""
+    """A fixed-window counter (failed redemptions per account, per IP and overall, the overall one
+    split into shards; verify lookups per IP; the spike alert's once-per-window marker), shared by
+    every process through the database."""
 
     scope = models.CharField(max_length=16)
     key = models.CharField(max_length=64)

@@ -10,16 +10,16 @@ into revenue (breakage).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import secrets
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,6 +44,7 @@ from vigencia.vouchers.codes import (
     MAX_BATCH_SIZE,
     pin_clean,
     pin_digest,
+    pins_digest,
     pins_new,
     serials_make,
 )
@@ -173,12 +174,11 @@ def _rows_store(*, batch_id: int, status: str, serials: list[str], digests: list
 
 def _chunk_draw(*, batch_id: int, start: int, stop: int) -> tuple[list[str], list[str], list[str]]:
     """The serials, fresh PINs (distinct among themselves) and PIN digests of one chunk of a batch."""
-    key = settings.VIGENCIA_VOUCHER_PIN_KEY.encode()
     serials = serials_make(batch_id=batch_id, start=start, stop=stop)
     pins = pins_new(len(serials))
     while len(set(pins)) != len(pins):
         pins = pins_new(len(serials))
-    return serials, pins, [hmac.digest(key, pin.encode(), "sha256").hex() for pin in pins]
+    return serials, pins, pins_digest(pins)
 
 
 def _codes_insert(
@@ -431,7 +431,12 @@ def voucher_expire(*, today: date | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Brute-force guard: fixed-window counters in the database, shared by every process.
+# Brute-force guard: fixed-window counters in the database, shared by every process. The per-account
+# and per-IP counters are rows of their own; the overall one is split into GLOBAL_SHARDS rows, each
+# failure adding to one at random and the limit reading their sum, so failures from many clients do
+# not queue on one hot row.
+
+GLOBAL_SHARDS = 16
 
 
 def _window(seconds: int) -> int:
@@ -439,8 +444,8 @@ def _window(seconds: int) -> int:
     return now - now % seconds
 
 
-def _keys(user: User | None, ip: str | None) -> list[tuple[str, str]]:
-    keys = [("global", "*")]
+def _client_keys(user: User | None, ip: str | None) -> list[tuple[str, str]]:
+    keys = []
     if user is not None:
         keys.append(("account", str(user.pk)))
     if ip:
@@ -448,31 +453,44 @@ def _keys(user: User | None, ip: str | None) -> list[tuple[str, str]]:
     return keys
 
 
+def _global_keys() -> list[str]:
+    return [f"*{shard}" for shard in range(GLOBAL_SHARDS)]
+
+
+_COUNTER_BUMP_SQL = (
+    'INSERT INTO "vouchers_attemptcounter" ("scope", "key", "window", "count") VALUES (%s, %s, %s, 1) '
+    'ON CONFLICT ("scope", "key", "window") '
+    'DO UPDATE SET "count" = "vouchers_attemptcounter"."count" + 1 RETURNING "count"'
+)
+
+
 def _counter_bump(scope: str, key: str) -> int:
-    """Add one to the current window's counter; returns its new value. Race-safe: an UPDATE ... +1,
-    or the first INSERT of the window (a concurrent first insert falls back to the update)."""
+    """Add one to the current window's counter and return its new value, in one race-safe statement
+    (an insert that adds one to the row if the window has it already; PostgreSQL and SQLite)."""
     window = _window(settings.VIGENCIA_VOUCHER_LIMITS[scope][1])
-    row = AttemptCounter.objects.filter(scope=scope, key=key, window=window)
-    for _attempt in range(2):
-        if row.update(count=F("count") + 1):
-            return row.values_list("count", flat=True).first() or 0
-        try:
-            with transaction.atomic():
-                AttemptCounter.objects.create(scope=scope, key=key, window=window, count=1)
-            return 1
-        except IntegrityError:
-            continue
-    return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTER_BUMP_SQL, [scope, key, window])
+        return int(cursor.fetchone()[0])
 
 
-def _locked_scopes(keys: list[tuple[str, str]]) -> list[str]:
-    """The scopes whose current window has reached its limit, read in one query."""
+def _counts(user: User | None, ip: str | None) -> dict[str, int]:
+    """The current window's failures per scope (account, IP, and the sum of the global shards), in
+    one query."""
     limits = settings.VIGENCIA_VOUCHER_LIMITS
-    current = Q()
-    for scope, key in keys:
+    current = Q(scope="global", key__in=_global_keys(), window=_window(limits["global"][1]))
+    for scope, key in _client_keys(user, ip):
         current |= Q(scope=scope, key=key, window=_window(limits[scope][1]))
-    counts = dict(AttemptCounter.objects.filter(current).values_list("scope", "count"))
-    return [scope for scope, _key in keys if counts.get(scope, 0) >= limits[scope][0]]
+    counts: dict[str, int] = defaultdict(int)
+    for scope, count in AttemptCounter.objects.filter(current).values_list("scope", "count"):
+        counts[scope] += count
+    return counts
+
+
+def _locked_scopes(user: User | None, ip: str | None) -> list[str]:
+    """The scopes whose current window has reached its limit."""
+    limits = settings.VIGENCIA_VOUCHER_LIMITS
+    counts = _counts(user, ip)
+    return [scope for scope in ("global", "account", "ip") if counts.get(scope, 0) >= limits[scope][0]]
 
 
 def _attempt(
@@ -485,16 +503,22 @@ def _attempt(
 
 def _failure_record(user: User | None, ip: str | None, channel: str, code: VoucherCode | None) -> None:
     _attempt(user, ip, channel, AttemptOutcome.INVALID, code)
-    for scope, key in _keys(user, ip):
-        count = _counter_bump(scope, key)
-        if scope == "global" and count == settings.VIGENCIA_VOUCHER_ALERT_FAILURES:
-            _failure_alert(count)
+    _counter_bump("global", f"*{secrets.randbelow(GLOBAL_SHARDS)}")
+    for scope, key in _client_keys(user, ip):
+        _counter_bump(scope, key)
+    failures = _counts(None, None)["global"]
+    if failures >= settings.VIGENCIA_VOUCHER_ALERT_FAILURES:
+        _failure_alert(failures)
 
 
 def _failure_alert(count: int) -> None:
-    """Failed redemptions spiked: log it and tell every operator (once per window)."""
+    """Failed redemptions spiked: log it and tell every operator, once per window (the first to create
+    the window's marker row raises it; later failures only read the marker)."""
     seconds = settings.VIGENCIA_VOUCHER_LIMITS["global"][1]
     window = _window(seconds)
+    _marker, first = AttemptCounter.objects.get_or_create(scope="alert", key="*", window=window)
+    if not first:
+        return
     logger.warning("voucher redemption failures spiked: %d failures in the last %d s", count, seconds)
     for operator in User.objects.filter(groups__name=roles.OPERATOR, is_active=True).order_by("pk"):
         notification_send(
@@ -545,14 +569,14 @@ def voucher_redeem(
 ) -> RenewalOrder:
     """Redeem a PIN for a renewal of `line` (one of the redeemer's), or as a gift of `msisdn` on
     `carrier` (registered as the redeemer's line if it is not yet). Exactly once per code under any
-    concurrency: the code moves active -> redeemed by a conditional update in the same transaction as
-    the order (paid from the batch's voucher liability), so both commit or neither.
+    concurrency: the code is found and locked in one query, and moves active -> redeemed by a
+    conditional update in the same transaction as the order (paid from the batch's voucher
+    liability), so both commit or neither; a concurrent attempt waits for the lock and finds it used.
 
     Unknown, used, void and expired PINs raise the one VoucherInvalid (422). Failures are counted per
     account, per IP and overall; past any limit every attempt, even a correct PIN, raises RateLimited
     (429) until the window ends. Every attempt is audited, never with the PIN."""
-    keys = _keys(redeemer, ip)
-    locked = _locked_scopes(keys)
+    locked = _locked_scopes(redeemer, ip)
     if locked:
         _attempt(redeemer, ip, channel, AttemptOutcome.LOCKED)
         raise RateLimited(
@@ -568,14 +592,17 @@ def voucher_redeem(
         msisdn_normalize(msisdn, country=carrier.country)  # a bad number is refused before the PIN is read
     clean = pin_clean(pin)
     code = None
-    if clean is not None:
-        code = (
-            VoucherCode.objects.select_related("batch", "batch__plan")
-            .filter(pin_digest=pin_digest(clean))
-            .first()
-        )
     try:
         with transaction.atomic():
+            if clean is not None:
+                # Found and locked in one query: a concurrent redemption of the same code waits here
+                # and then reads it redeemed.
+                code = (
+                    VoucherCode.objects.select_for_update(of=("self",))
+                    .select_related("batch", "batch__plan")
+                    .filter(pin_digest=pin_digest(clean))
+                    .first()
+                )
             if code is None or code.status != VoucherStatus.ACTIVE or code.batch.expires_on < clock.today():
                 raise VoucherInvalid()
             batch = code.batch
@@ -587,13 +614,6 @@ def voucher_redeem(
                         _("This recharge code is for another carrier."), code="voucher_wrong_carrier"
                     )
                 line = _gift_line(redeemer=redeemer, msisdn=msisdn, carrier=carrier)
-            now = clock.now()
-            try:
-                VOUCHER_TRANSITIONS.apply(
-                    code, field="status", target=VoucherStatus.REDEEMED, redeemed_at=now, redeemed_by=redeemer
-                )
-            except IllegalTransition:
-                raise VoucherInvalid()  # redeemed by a concurrent attempt a moment ago
             order = order_create(
                 payer=redeemer,
                 line=line,
@@ -618,7 +638,19 @@ def voucher_redeem(
                     ],
                     reference=f"order:{order.pk}",
                 )
-            VoucherCode.objects.filter(pk=code.pk).update(order=order)
+            # The row is locked and active, so this conditional update moves it; it is also the second
+            # guard (a writer that skipped the lock cannot make the same move).
+            try:
+                VOUCHER_TRANSITIONS.apply(
+                    code,
+                    field="status",
+                    target=VoucherStatus.REDEEMED,
+                    redeemed_at=clock.now(),
+                    redeemed_by=redeemer,
+                    order=order,
+                )
+            except IllegalTransition:
+                raise VoucherInvalid()
             VoucherEvent.objects.create(
                 batch=batch,
                 code=code,
