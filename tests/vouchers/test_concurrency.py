@@ -1,9 +1,13 @@
-"""Exactly one redemption per code, on PostgreSQL with real threads (each on its own connection).
+"""Exactly one redemption per code, and exact failure counts, on PostgreSQL with real threads (each
+on its own connection).
 
-The server allows 100 connections (shared with other test runs), so 200 threads race with at most
-IN_FLIGHT connections open at once; every attempt still opens, uses and closes its own connection."""
+The server allows 100 connections, shared with other test runs, so the 200 redemptions do not all
+hold a connection at the same instant: all 200 threads are released together, but at most IN_FLIGHT
+(40) of them are inside a request at any moment; every attempt opens, uses and closes its own
+connection."""
 
 import threading
+from collections import Counter
 
 import pytest
 from django.db import connection
@@ -12,7 +16,8 @@ from vigencia.accounts.services import api_token_issue
 from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.selectors import ledger_verify
 from vigencia.orders.models import RenewalOrder
-from vigencia.vouchers.models import VoucherCode
+from vigencia.vouchers import services
+from vigencia.vouchers.models import AttemptCounter, RedemptionAttempt, VoucherCode
 
 from ..conftest import ApiClient
 from ..factories import UserFactory
@@ -25,7 +30,7 @@ pytestmark = [
 ]
 
 
-def test_200_concurrent_redemptions_of_one_pin_succeed_exactly_once(settings, claro, make_batch):
+def test_200_redemptions_of_one_pin_racing_40_at_a_time_succeed_exactly_once(settings, claro, make_batch):
     # generous limits: this test is about the race, not about brute force
     settings.VIGENCIA_VOUCHER_LIMITS = {
         **settings.VIGENCIA_VOUCHER_LIMITS,
@@ -63,3 +68,72 @@ def test_200_concurrent_redemptions_of_one_pin_succeed_exactly_once(settings, cl
     assert LedgerTransaction.objects.filter(kind="order_payment").count() == 1
     assert VoucherCode.objects.get().status == "redeemed"
     assert ledger_verify() == []
+
+
+def _race(count, work):
+    """Run work(index) on `count` threads released together, each on its own connection."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index):
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _attempt(user, pin, ip, line=None):
+    try:
+        services.voucher_redeem(pin=pin, redeemer=user, ip=ip, line=line)
+        return "ok"
+    except services.RateLimited:
+        return "429"
+    except services.VoucherInvalid:
+        return "422"
+
+
+def test_concurrent_failures_from_many_clients_are_all_counted_on_spread_rows(line):
+    # given 24 clients, each with its own account and address
+    users = [line.owner] + [UserFactory() for _ in range(23)]
+
+    # when each sends 5 wrong PINs at the same time as the others
+    answers = _race(
+        24, lambda i: [_attempt(users[i], "0000 0000 0000 0000", f"10.7.0.{i}", line) for _ in range(5)]
+    )
+
+    # then every failure is answered alike and counted, none lost to a race
+    assert Counter(answer for per_client in answers for answer in per_client) == {"422": 120}
+    assert RedemptionAttempt.objects.filter(outcome="invalid").count() == 120
+    shards = AttemptCounter.objects.filter(scope="global")
+    assert sum(shards.values_list("count", flat=True)) == 120
+    # and the overall count is spread over several rows, so the clients did not queue on one
+    assert shards.count() > 1
+    assert set(AttemptCounter.objects.filter(scope="account").values_list("count", flat=True)) == {5}
+    assert set(AttemptCounter.objects.filter(scope="ip").values_list("count", flat=True)) == {5}
+
+
+def test_hammering_one_account_from_many_threads_locks_it(settings, user, line, make_batch):
+    settings.VIGENCIA_VOUCHER_LIMITS = {**settings.VIGENCIA_VOUCHER_LIMITS, "account": (10, 900)}
+    made = make_batch(1)
+
+    # when 20 threads each try 3 wrong PINs for the same account at once
+    answers = _race(
+        20, lambda i: [_attempt(user, "0000 0000 0000 0000", f"10.8.0.{i}", line) for _ in range(3)]
+    )
+
+    # then the limit holds: at least 10 failures were let through to be counted (a check and its count
+    # are not one step, so threads already past the check add theirs), the rest were refused
+    flat = Counter(answer for per_client in answers for answer in per_client)
+    assert 10 <= flat["422"] <= 10 + 20
+    assert flat["422"] + flat["429"] == 60
+    # and the correct PIN is refused for this account while the window lasts
+    assert _attempt(user, made.pins[0], "10.8.1.1", line) == "429"
+    assert VoucherCode.objects.get().status == "active"
