@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
@@ -180,9 +181,10 @@ class StoreAgent(TimeStampedModel):
 
 
 class ShiftStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
-    REVIEWED = "reviewed", _("Reviewed")
+    # A context of their own: a shift is closed differently from a store (Spanish "cerrado/cerrada").
+    OPEN = "open", pgettext_lazy("shift status", "Open")
+    CLOSED = "closed", pgettext_lazy("shift status", "Closed")
+    REVIEWED = "reviewed", pgettext_lazy("shift status", "Reviewed")
 
 
 SHIFT_TRANSITIONS = TransitionTable(
