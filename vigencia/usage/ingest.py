@@ -123,42 +123,76 @@ def _physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
         yield number, chunk
 
 
+def csv_header(raw: bytes) -> list[str] | None:
+    """A CSV header line's column names, if it is one this reader takes as is: the known columns,
+    each once, the first five there."""
+    try:
+        cells = next(csv.reader([raw.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    names = [cell.strip().lower() for cell in cells]
+    if len(set(names)) != len(names) or not set(COLUMNS[:5]) <= set(names) <= set(COLUMNS):
+        return None
+    return names
+
+
 def rows_read(stream: IO[bytes], *, fmt: str, now: datetime) -> Iterator[tuple[int, RecordIn] | Rejected]:
     """Each line of a CSV (with header) or JSONL stream: (line number, record) or Rejected."""
     header: list[str] | None = None if fmt == "csv" else list(COLUMNS)
     for number, raw in _physical_lines(stream):
-        if raw is None:
-            yield Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
+        if header is None and raw is not None:
+            try:
+                text = raw.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
+            except UnicodeDecodeError:
+                yield Rejected(number, "not valid UTF-8")
+                continue
+            if not text.strip():
+                continue
+            if "\x00" in text:
+                yield Rejected(number, "contains a NUL character")
+                continue
+            try:
+                header = [cell.strip().lower() for cell in next(csv.reader([text]))]
+            except csv.Error:
+                yield Rejected(number, "not valid CSV")
+                continue
+            missing = [c for c in COLUMNS[:5] if c not in header]
+            if missing:
+                yield Rejected(number, f"header lacks columns: {', '.join(missing)}")
+                return
             continue
-        try:
-            text = raw.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield Rejected(number, "not valid UTF-8")
-            continue
-        if not text.strip():
-            continue
-        if "\x00" in text:
-            yield Rejected(number, "contains a NUL character")
-            continue
-        try:
-            if fmt == "csv":
-                cells = next(csv.reader([text]))
-                if header is None:
-                    header = [cell.strip().lower() for cell in cells]
-                    missing = [c for c in COLUMNS[:5] if c not in header]
-                    if missing:
-                        yield Rejected(number, f"header lacks columns: {', '.join(missing)}")
-                        return
-                    continue
-                if len(cells) > len(header):
-                    raise RowError("more cells than columns")
-                row: dict[str, Any] = dict(zip(header, cells, strict=False))
-            else:
-                loaded = json.loads(text)
-                if not isinstance(loaded, dict):
-                    raise RowError("not a JSON object")
-                row = loaded
-            yield number, record_parse(row, now=now)
-        except (RowError, json.JSONDecodeError, csv.Error) as error:
-            reason = str(error) if isinstance(error, RowError) else "not valid " + fmt.upper()
-            yield Rejected(number, reason)
+        item = row_read(number, raw, fmt=fmt, header=header or [], now=now)
+        if item is not None:
+            yield item
+
+
+def row_read(
+    number: int, raw: bytes | None, *, fmt: str, header: list[str], now: datetime
+) -> tuple[int, RecordIn] | Rejected | None:
+    """One physical line (None: longer than MAX_LINE_BYTES) after the header: (line number,
+    record), Rejected, or None for a blank line."""
+    if raw is None or len(raw.rstrip(b"\n")) > MAX_LINE_BYTES:
+        return Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return Rejected(number, "not valid UTF-8")
+    if not text.strip():
+        return None
+    if "\x00" in text:
+        return Rejected(number, "contains a NUL character")
+    try:
+        if fmt == "csv":
+            cells = next(csv.reader([text]))
+            if len(cells) > len(header):
+                raise RowError("more cells than columns")
+            row: dict[str, Any] = dict(zip(header, cells, strict=False))
+        else:
+            loaded = json.loads(text)
+            if not isinstance(loaded, dict):
+                raise RowError("not a JSON object")
+            row = loaded
+        return number, record_parse(row, now=now)
+    except (RowError, json.JSONDecodeError, csv.Error) as error:
+        reason = str(error) if isinstance(error, RowError) else "not valid " + fmt.upper()
+        return Rejected(number, reason)

@@ -160,7 +160,12 @@ class UsageRecord(models.Model):
 
     source = models.CharField(_("source"), max_length=60)
     record_id = models.CharField(_("record id"), max_length=64)
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="usage_records")
+    # No database foreign key (nor its own index: (line, started_at) serves): a per-row FK check
+    # costs more than the insert on a million-record import, and the import joins the line itself.
+    # Lines are never deleted (a removed registration keeps its row).
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="usage_records", db_constraint=False, db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=UsageKind.choices)
     started_at = models.DateTimeField(_("started"))
     quantity = models.BigIntegerField(_("quantity (seconds, count or bytes)"))
@@ -207,17 +212,32 @@ class UsageRecord(models.Model):
 class Charge(models.Model):
     """What one rating took from one bucket; a re-rating reverses it (reversed_by) and charges again."""
 
-    record = models.ForeignKey(UsageRecord, on_delete=models.CASCADE, related_name="charges")
-    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="charges")
+    # Written only by rating, in the transaction that reads the record and locks the bucket: no
+    # per-row database FK checks (see UsageRecord.line).
+    record = models.ForeignKey(
+        UsageRecord, on_delete=models.CASCADE, related_name="charges", db_constraint=False
+    )
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="charges", db_constraint=False)
     amount = models.BigIntegerField(_("amount (bucket units)"))
     reversed_by = models.ForeignKey(
-        "Rerating", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_charges"
+        "Rerating",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_charges",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
         verbose_name = _("charge")
         verbose_name_plural = _("charges")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="usage_charge_positive")]
+        indexes = [
+            models.Index(
+                fields=["reversed_by"], condition=Q(reversed_by__isnull=False), name="usage_charge_reversed"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.record} -{self.amount} {self.bucket.kind}"

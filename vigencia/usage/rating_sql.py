@@ -29,13 +29,15 @@ _TARIFF_COLUMNS = (
     "allows_overage",
 )
 
+# The batch: stored records by id, or the new records of an import (`import_sql`), not stored yet.
+_COLUMNS = "id, line_id, kind, started_at, quantity, destination_class"
+_STORED = f"SELECT {_COLUMNS} FROM usage_usagerecord WHERE id = ANY(%(ids)s)"  # noqa: S608 - constants
+_NEW = f"SELECT {_COLUMNS} FROM usage_import_new"  # noqa: S608 - constants
+
 _PREPARE = """
 DROP TABLE IF EXISTS usage_rate_batch, usage_rate_buckets, usage_rate_charges;
 CREATE TEMP TABLE usage_rate_batch AS
-WITH batch AS (
-    SELECT r.id, r.line_id, r.kind, r.started_at, r.quantity, r.destination_class
-    FROM usage_usagerecord r WHERE r.id = ANY(%(ids)s)
-), plan_of AS (
+WITH batch AS ({batch}), plan_of AS (
     SELECT DISTINCT ON (c.line_id) c.line_id, c.plan_id
     FROM usage_credit c WHERE c.line_id IN (SELECT line_id FROM batch)
     ORDER BY c.line_id, c.credited_at DESC, c.id DESC
@@ -135,11 +137,29 @@ UPDATE usage_rate_batch r SET money = t.total
 FROM (SELECT record_id, sum(amount) AS total FROM usage_rate_charges WHERE money GROUP BY record_id) t
 WHERE t.record_id = r.id;
 
+"""
+
+# Stored records get their results; the new records of an import are stored with them (or unrated,
+# for the record-by-record rater, where the batch table has no row for them).
+_STORE_STORED = """
 UPDATE usage_usagerecord u SET rated_at = %(now)s, rated_quantity = r.units, in_bundle_quantity = r.in_bundle,
     price_minor = r.price, money_charged_minor = r.money, uncovered_minor = r.price - r.money,
     currency = r.currency
-FROM usage_rate_batch r WHERE u.id = r.id;
+FROM usage_rate_batch r WHERE u.id = r.id
+"""
+_STORE_NEW = """
+INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at, quantity, destination,
+    destination_class, carrier_charged_minor, content_hash, received_at, rated_at, rated_quantity,
+    in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency)
+SELECT n.id, n.source, n.record_id, n.line_id, n.kind, n.started_at, n.quantity, n.destination,
+    n.destination_class, n.carrier_charged_minor, n.content_hash, %(now)s,
+    CASE WHEN r.id IS NOT NULL THEN %(now)s::timestamptz END, COALESCE(r.units, 0), COALESCE(r.in_bundle, 0),
+    COALESCE(r.price, 0), COALESCE(r.money, 0), COALESCE(r.price - r.money, 0), COALESCE(r.currency, '')
+FROM usage_import_new n LEFT JOIN usage_rate_batch r ON r.id = n.id
+ORDER BY n.id
+"""
 
+_CHARGE = """
 INSERT INTO usage_charge (record_id, bucket_id, amount)
 SELECT record_id, bucket_id, amount FROM usage_rate_charges WHERE amount > 0;
 
@@ -149,19 +169,36 @@ WHERE b.id = c.bucket_id;
 """
 
 
-def rate_batch(*, record_ids: list[int], now: datetime) -> list[int]:
-    """Rate and charge the records in a few statements; lock the batch's buckets (id order) first.
-    Returns the ids it left to the record-by-record rater. Call inside a transaction."""
+def _rate(*, stored: list[int] | None, now: datetime) -> set[int]:
+    """Rate the batch (stored records by id, or else the import's new records), store the results
+    and the charges, draw the buckets down; returns the ids rated here."""
     default_tariff = Tariff()  # the rates of a plan the operator gave no tariff
     defaults = {name: getattr(default_tariff, name) for name in _TARIFF_COLUMNS}
     with connection.cursor() as cursor:
-        cursor.execute(_PREPARE, {"ids": record_ids, **defaults})
+        cursor.execute(
+            _PREPARE.format(batch=_NEW if stored is None else _STORED), {"ids": stored, **defaults}
+        )
         cursor.execute(
             "ALTER TABLE usage_rate_batch ADD COLUMN in_bundle bigint NOT NULL DEFAULT 0, "
             "ADD COLUMN price bigint NOT NULL DEFAULT 0, ADD COLUMN money bigint NOT NULL DEFAULT 0"
         )
-        cursor.execute(_RATE, {"now": now})
+        cursor.execute(_RATE)
+        cursor.execute(_STORE_NEW if stored is None else _STORE_STORED, {"now": now})
+        cursor.execute(_CHARGE)
         cursor.execute("SELECT id FROM usage_rate_batch")
         rated = {row[0] for row in cursor.fetchall()}
         cursor.execute("DROP TABLE usage_rate_batch, usage_rate_buckets, usage_rate_charges")
+    return rated
+
+
+def rate_batch(*, record_ids: list[int], now: datetime) -> list[int]:
+    """Rate and charge stored records in a few statements; lock the batch's buckets (id order)
+    first. Returns the ids it left to the record-by-record rater. Call inside a transaction."""
+    rated = _rate(stored=record_ids, now=now)
     return [pk for pk in record_ids if pk not in rated]
+
+
+def rate_new(*, now: datetime) -> set[int]:
+    """Store the new records of an import (temp table usage_import_new, ids assigned), rated and
+    charged where the set-based model applies, unrated otherwise. Returns the ids rated here."""
+    return _rate(stored=None, now=now)

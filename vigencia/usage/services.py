@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -26,8 +26,15 @@ from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.lines.models import Line, LineStatus
-from vigencia.usage import rating_sql, tasks
-from vigencia.usage.ingest import RecordIn, Rejected
+from vigencia.usage import import_sql, rating_sql, tasks
+from vigencia.usage.ingest import (
+    MAX_LINE_BYTES,
+    RecordIn,
+    Rejected,
+    csv_header,
+    row_read,
+    rows_read,
+)
 from vigencia.usage.models import (
     AlertRule,
     Anomaly,
@@ -137,6 +144,7 @@ class IngestSummary:
     duplicates: int = 0
     rejected_count: int = 0
     rejected: list[Rejected] = field(default_factory=list)  # the first MAX_REJECTED_KEPT
+    rated: int = 0  # by the import itself (a file import rates as it stores)
 
     def reject(self, row: Rejected) -> None:
         self.rejected_count += 1
@@ -200,10 +208,17 @@ _STAGING_COLUMNS = (
 )
 
 
-def _insert_postgresql(rows: list[tuple[Any, ...]]) -> int:
+def _source_lock(source: str) -> None:
+    """Serialise the writers of one source until the transaction ends: what is new is then exact."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('usage-source:' || %s))", [source])
+
+
+def _insert_postgresql(source: str, rows: list[tuple[Any, ...]]) -> int:
     """COPY into a session-local staging table, then insert what is new: exact counts even when two
     imports of the same file race."""
     columns = ", ".join(_STAGING_COLUMNS)
+    _source_lock(source)
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS usage_staging (source text, record_id text, line_id bigint, "
@@ -278,7 +293,9 @@ def _ingest_chunk(
         return
     with transaction.atomic():
         inserted = (
-            _insert_postgresql(rows) if connection.vendor == "postgresql" else _insert_generic(source, rows)
+            _insert_postgresql(source, rows)
+            if connection.vendor == "postgresql"
+            else _insert_generic(source, rows)
         )
         if inserted and enqueue_rating:
             tasks.usage_rate_task.enqueue()
@@ -298,11 +315,37 @@ def usage_records_ingest(
     it again, or after an interruption, stores nothing twice and counts those rows as duplicates.
     Each chunk commits on its own, so an interrupted import keeps what it stored; each chunk that
     stored something enqueues the rating task in its transaction (unless the caller rates itself)."""
+    source = _source_checked(source)
+    summary = IngestSummary()
+    _ingest_rows(
+        source=source,
+        rows=rows,
+        summary=summary,
+        lines=_LineIndex(),
+        chunk_size=chunk_size,
+        on_chunk=on_chunk,
+        enqueue_rating=enqueue_rating,
+    )
+    return summary
+
+
+def _source_checked(source: str) -> str:
     source = source.strip()
     if not source or len(source) > 60:
         raise InvalidInput(_("The source must be 1 to 60 characters."), code="invalid_source")
-    summary = IngestSummary()
-    lines = _LineIndex()
+    return source
+
+
+def _ingest_rows(
+    *,
+    source: str,
+    rows: Iterable[tuple[int, RecordIn] | Rejected],
+    summary: IngestSummary,
+    lines: _LineIndex,
+    chunk_size: int = 5000,
+    on_chunk: Callable[[IngestSummary], None] | None = None,
+    enqueue_rating: bool,
+) -> None:
     chunk: list[tuple[int, RecordIn]] = []
     for item in rows:
         if isinstance(item, Rejected):
@@ -320,7 +363,103 @@ def usage_records_ingest(
         _ingest_chunk(source=source, chunk=chunk, lines=lines, summary=summary, enqueue_rating=enqueue_rating)
         if on_chunk:
             on_chunk(summary)
+
+
+def usage_file_import(
+    *,
+    source: str,
+    stream: IO[bytes],
+    fmt: str,
+    rate: bool = True,
+    on_chunk: Callable[[IngestSummary], None] | None = None,
+) -> IngestSummary:
+    """Import a CSV or JSONL usage file: every row stored once or reported (line number and
+    reason); idempotent and resumable like `usage_records_ingest`. With `rate`, every record is
+    rated and charged before it returns; without, the rating task is enqueued.
+
+    On PostgreSQL a CSV file takes the set-based way, a block of lines per transaction: COPY into
+    staging, checks and deduplication in SQL, the new records stored already rated (`import_sql`,
+    `rating_sql`). Anywhere else, and for a block that way does not take, row by row."""
+    source = _source_checked(source)
+    now = clock.now()
+    header = None
+    if connection.vendor == "postgresql" and fmt == "csv":
+        header = csv_header(stream.readline(MAX_LINE_BYTES + 1))
+        if header is None:
+            stream.seek(0)
+    if header is None:
+        summary = usage_records_ingest(
+            source=source,
+            rows=rows_read(stream, fmt=fmt, now=now),
+            on_chunk=on_chunk,
+            enqueue_rating=not rate,
+        )
+    else:
+        summary = IngestSummary()
+        lines = _LineIndex()
+        number = 2  # the header is line 1
+        for block in import_sql.blocks(stream):
+            if block is None:
+                summary.reject(Rejected(number, f"line longer than {MAX_LINE_BYTES} bytes"))
+                number += 1
+                continue
+            _import_block(
+                source=source,
+                data=block,
+                header=header,
+                first_line=number,
+                summary=summary,
+                lines=lines,
+                rate=rate,
+                now=now,
+            )
+            number += import_sql.lines_in(block)
+            if on_chunk:
+                on_chunk(summary)
+    if rate:
+        summary.rated += usage_rate_pending()
     return summary
+
+
+def _import_block(
+    *,
+    source: str,
+    data: bytes,
+    header: list[str],
+    first_line: int,
+    summary: IngestSummary,
+    lines: _LineIndex,
+    rate: bool,
+    now: datetime,
+) -> None:
+    """One block in one transaction (an interrupted import keeps the blocks it finished)."""
+    block = import_sql.block_split(data, header=header, first_line=first_line)
+    with transaction.atomic():
+        _source_lock(source)
+        import_sql.block_check(block, header=header, source=source, now=now)
+        if block.new_ids and rate:
+            rated = rating_sql.rate_new(now=now)
+            _rate_records(block.new_ids, now=now, rated=rated)
+            summary.rated += len(block.new_ids)
+        elif block.new_ids:
+            import_sql.block_store_unrated(now=now)
+            tasks.usage_rate_task.enqueue()
+        import_sql.block_done()
+        summary.accepted += len(block.new_ids)
+        summary.duplicates += block.known - len(block.new_ids)
+        # The other lines: row_read accepts them (stored the row-by-row way, and rated with the
+        # leftovers) or says why not.
+        parsed: list[tuple[int, RecordIn]] = []
+        for number, raw in block.others:
+            item = row_read(number, raw, fmt="csv", header=header, now=now)
+            if isinstance(item, Rejected):
+                block.rejected.append(item)
+            elif item is not None:
+                parsed.append(item)
+        for rejected in sorted(block.rejected, key=lambda row: row.line):
+            summary.reject(rejected)
+        if parsed:
+            _ingest_chunk(source=source, chunk=parsed, lines=lines, summary=summary, enqueue_rating=not rate)
 
 
 # --- rating ----------------------------------------------------------------------------------------
@@ -395,18 +534,21 @@ def _rate_one_by_one(records: list[UsageRecord], now: datetime) -> None:
     Charge.objects.bulk_create(charges, batch_size=5000)
 
 
-def _rate_records(record_ids: list[int]) -> None:
+def _rate_records(
+    record_ids: list[int], *, now: datetime | None = None, rated: set[int] | None = None
+) -> None:
     """Rate and charge a batch, then look for anomalies and crossed alerts. On PostgreSQL the batch
-    is rated set-based (`rating_sql`), and only the lines that model does not cover one by one.
-    Call inside a transaction, with the records locked."""
+    is rated set-based (`rating_sql`; `rated` when an import did that already), and only the lines
+    that model does not cover one by one. Call inside a transaction, with the records locked."""
     if not record_ids:
         return
-    now = clock.now()
-    rest = (
-        rating_sql.rate_batch(record_ids=record_ids, now=now)
-        if connection.vendor == "postgresql"
-        else record_ids
-    )
+    now = now or clock.now()
+    if rated is not None:
+        rest = [pk for pk in record_ids if pk not in rated]
+    elif connection.vendor == "postgresql":
+        rest = rating_sql.rate_batch(record_ids=record_ids, now=now)
+    else:
+        rest = record_ids
     if rest:
         _rate_one_by_one(list(_records_in(rest)), now)
     line_ids = anomalies_detect(record_ids=record_ids)

@@ -9,9 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from vigencia.core import clock
 from vigencia.usage import services
-from vigencia.usage.ingest import rows_read
 
 
 class Command(BaseCommand):
@@ -63,11 +61,12 @@ class Command(BaseCommand):
                     accepted=summary.accepted, duplicates=summary.duplicates, rejected=summary.rejected_count
                 )
 
-            summary = services.usage_records_ingest(
+            summary = services.usage_file_import(
                 source=options["source"],
-                rows=rows_read(stream, fmt=fmt, now=clock.now()),
+                stream=stream,
+                fmt=fmt,
+                rate=not options["no_rate"],
                 on_chunk=progress,
-                enqueue_rating=options["no_rate"],
             )
             bar.update(bar.total - bar.n)
         self.stdout.write(
@@ -78,4 +77,4 @@ class Command(BaseCommand):
         if summary.rejected_count > options["show_rejected"]:
             self.stdout.write(f"  ... and {summary.rejected_count - options['show_rejected']} more")
         if not options["no_rate"]:
-            self.stdout.write(f"rated {services.usage_rate_pending()} records")
+            self.stdout.write(f"rated {summary.rated} records")

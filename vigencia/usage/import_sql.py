@@ -1,0 +1,223 @@
+"""The PostgreSQL fast path of a CSV usage import: a block of whole lines is COPYed into a
+session-local staging table, checked and deduplicated in SQL, and its new records are stored rated.
+
+A line goes this way only when it has exactly the plain form `record_parse` would read to the same
+values (`_line_pattern`: the cells in the header's order; a started_at such as
+2025-03-01T13:00:00[.ffffff](Z|+hh:mm)); one regular expression run over the block finds the
+others (quotes, spaces, other date forms, bad values, blank or overlong lines, broken encoding),
+and each of those goes through `ingest.row_read`, which accepts it or gives the reason. Every
+physical line keeps its number.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import IO
+
+import phonenumbers
+from django.db import connection
+
+from vigencia.usage.ingest import _FUTURE_TOLERANCE, MAX_LINE_BYTES, Rejected
+
+BLOCK_BYTES = 32 << 20
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS usage_import_stage (n bigserial, record_id text, msisdn text, "
+    "kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint) "
+    "ON COMMIT DELETE ROWS"
+)
+# Country calling codes by length (they are prefix-free): a number's code as phonenumbers reads it.
+_CALLING_CODES = {
+    size: sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if len(str(code)) == size)
+    for size in (1, 2, 3)
+}
+# A day that exists in every year (29 February goes the slow way), and a plain ISO 8601 instant.
+_DAY = rb"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+_INSTANT = (
+    rb"(?:19[89][0-9]|2[0-9]{3})-" + _DAY + rb"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    rb"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])"
+)
+_CELLS = {
+    "record_id": rb"[!#-+\--~]{1,64}",  # printable ASCII but comma and double quote
+    "msisdn": rb"\+[1-9][0-9]{6,14}",
+    "kind": rb"(?:voice|sms|data)",
+    "started_at": _INSTANT,
+    "quantity": rb"[0-9]{1,13}",
+    "destination": rb"(?:\+?[0-9A-Za-z._-]{1,32})?",
+    "charged_minor": rb"[0-9]{0,18}",
+}
+
+
+@cache
+def _line_pattern(header: tuple[str, ...]) -> re.Pattern[bytes]:
+    """A run of plain lines with the header's cells, matched possessively (no backtracking)."""
+    return re.compile(rb"(?:" + rb",".join(_CELLS[name] for name in header) + rb"\n)++")
+
+
+_LINES = """
+CREATE TEMP TABLE usage_import_lines ON COMMIT DROP AS
+SELECT DISTINCT ON (l.msisdn) l.msisdn, l.id AS line_id,
+    CASE WHEN substr(l.msisdn, 2, 1) = ANY(%(cc1)s) THEN substr(l.msisdn, 2, 1)
+        WHEN substr(l.msisdn, 2, 2) = ANY(%(cc2)s) THEN substr(l.msisdn, 2, 2)
+        WHEN substr(l.msisdn, 2, 3) = ANY(%(cc3)s) THEN substr(l.msisdn, 2, 3)
+        ELSE '' END AS calling_code
+FROM lines_line l
+WHERE l.removed_at IS NULL AND l.msisdn IN (SELECT DISTINCT msisdn FROM usage_import_stage)
+ORDER BY l.msisdn, l.id DESC
+"""
+
+# The first row of each record id on a known line, unless the source has it already. Ids follow
+# the lines; content_hash and destination_class as `ingest` and `services` make them (Python
+# formats the epoch with round-half-even: only an exact .5 second differs from round()).
+_NEW = """
+CREATE TEMP TABLE usage_import_new ON COMMIT DROP AS
+SELECT nextval(pg_get_serial_sequence('usage_usagerecord', 'id')) AS id, f.*,
+    md5(f.msisdn || '|' || f.kind || '|' || (CASE WHEN f.epoch - trunc(f.epoch) = 0.5
+        THEN 2 * round(f.epoch / 2) ELSE round(f.epoch) END)::bigint || '|' || f.quantity || '|'
+        || f.destination) AS content_hash
+FROM (
+    SELECT f.n, %(source)s::text AS source, f.record_id, m.line_id, f.msisdn, f.kind, f.started_at,
+        extract(epoch FROM f.started_at) AS epoch, f.quantity, COALESCE(f.destination, '') AS destination,
+        CASE WHEN f.kind <> 'data' AND f.destination LIKE '+%%'
+            AND NOT starts_with(f.destination, '+' || m.calling_code)
+            THEN 'international' ELSE 'national' END AS destination_class,
+        f.charged_minor AS carrier_charged_minor
+    FROM (
+        SELECT DISTINCT ON (record_id) * FROM usage_import_stage WHERE started_at <= %(latest)s
+        ORDER BY record_id, n
+    ) f
+    JOIN usage_import_lines m ON m.msisdn = f.msisdn
+    WHERE NOT EXISTS (
+        SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = f.record_id
+    )
+    ORDER BY f.n
+) f
+"""
+
+_STORE_UNRATED = """
+INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at, quantity, destination,
+    destination_class, carrier_charged_minor, content_hash, received_at, rated_quantity,
+    in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency)
+SELECT id, source, record_id, line_id, kind, started_at, quantity, destination, destination_class,
+    carrier_charged_minor, content_hash, %(now)s, 0, 0, 0, 0, 0, ''
+FROM usage_import_new ORDER BY id
+"""
+
+
+def blocks(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes | None]:
+    """Whole lines about `size` bytes at a time; None for a line longer than a block (read to its
+    end and dropped, never held whole)."""
+    carry = b""
+    while True:
+        data = stream.read(size)
+        if not data:
+            if carry:
+                yield carry
+            return
+        data = carry + data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) > MAX_LINE_BYTES:
+            while (piece := stream.readline(1 << 20)) and not piece.endswith(b"\n"):
+                pass
+            carry = b""
+            yield None
+            continue
+        if cut:
+            yield data[:cut]
+        carry = data[cut:]
+
+
+def lines_in(block: bytes) -> int:
+    return block.count(b"\n") + (not block.endswith(b"\n"))
+
+
+@dataclass
+class Block:
+    first_line: int
+    plain: bytes = b""  # the plain lines, for COPY
+    others: list[tuple[int, bytes]] = field(default_factory=list)  # (line number, bytes) for row_read
+    # After the check: rejected rows, good rows of known numbers, and the new records' ids.
+    rejected: list[Rejected] = field(default_factory=list)
+    known: int = 0
+    new_ids: list[int] = field(default_factory=list)
+
+    def line_numbers(self, ordinals: list[int]) -> list[int]:
+        """The line numbers of the plain lines at these 1-based positions (ascending)."""
+        skipped = [number for number, _raw in self.others]
+        numbers = []
+        shift = 0  # how many other lines come before
+        for ordinal in ordinals:
+            number = self.first_line + ordinal - 1 + shift
+            while bisect_right(skipped, number) > shift:
+                shift += 1
+                number += 1
+            numbers.append(number)
+        return numbers
+
+
+def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
+    """The block's plain lines and the others, numbered; one possessive match per run of plain lines."""
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    run = _line_pattern(tuple(header))
+    result = Block(first_line=first_line)
+    plain = []
+    number, position = first_line, 0
+    while position < len(block):
+        match = run.match(block, position)
+        stop = match.end() if match else position
+        if stop > position:
+            plain.append(block[position:stop])
+            number += block.count(b"\n", position, stop)
+        if stop < len(block):
+            end = block.index(b"\n", stop)
+            result.others.append((number, block[stop:end]))
+            number += 1
+            stop = end + 1
+        position = stop
+    result.plain = b"".join(plain)
+    return result
+
+
+def block_check(block: Block, *, header: list[str], source: str, now: datetime) -> None:
+    """COPY the plain lines into staging, check them and put the new records in `usage_import_new`
+    (ids assigned, not yet stored); fills the block's rejected rows, known count and new ids."""
+    latest = now + _FUTURE_TOLERANCE
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE)
+        cursor.execute("SELECT setval(pg_get_serial_sequence('usage_import_stage', 'n'), 1, false)")
+        with cursor.copy(f"COPY usage_import_stage ({', '.join(header)}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
+            copy.write(block.plain)
+        cursor.execute(_LINES, {f"cc{size}": codes for size, codes in _CALLING_CODES.items()})
+        # As record_parse: a future instant is the reason before an unknown number.
+        cursor.execute(
+            "SELECT n, started_at > %(latest)s FROM usage_import_stage s WHERE started_at > %(latest)s "
+            "OR NOT EXISTS (SELECT 1 FROM usage_import_lines m WHERE m.msisdn = s.msisdn) ORDER BY n",
+            {"latest": latest},
+        )
+        bad = cursor.fetchall()
+        for number, (_n, future) in zip(block.line_numbers([n for n, _f in bad]), bad, strict=True):
+            block.rejected.append(
+                Rejected(number, "started_at is in the future" if future else "unknown number")
+            )
+        cursor.execute(_NEW, {"source": source, "latest": latest})
+        cursor.execute("SELECT count(*) FROM usage_import_stage")
+        (staged,) = cursor.fetchone()
+        block.known = staged - len(bad)
+        cursor.execute("SELECT id FROM usage_import_new ORDER BY id")
+        block.new_ids = [pk for (pk,) in cursor.fetchall()]
+
+
+def block_store_unrated(*, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_UNRATED, {"now": now})
+
+
+def block_done() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE usage_import_lines, usage_import_new")
+        cursor.execute("TRUNCATE usage_import_stage")
