@@ -70,8 +70,10 @@ WHERE l.removed_at IS NULL AND l.msisdn IN (SELECT DISTINCT msisdn FROM usage_im
 ORDER BY l.msisdn, l.id DESC
 """
 
-# The first row of each record id on a known line, unless the source has it already. Ids follow
-# the lines; content_hash and destination_class as `ingest` and `services` make them (Python
+# The first row of each record id on a known line, unless the source has it already. Ids go in
+# (line, started_at, line number) order, the order of the (line_id, started_at) index, so that index
+# and the primary key take the rows in order; among records of one line and instant they follow the
+# file, as in the row-by-row way. content_hash and destination_class as `ingest` and `services` make them (Python
 # formats the epoch with round-half-even: only an exact .5 second differs from round()).
 _NEW = """
 CREATE TEMP TABLE usage_import_new ON COMMIT DROP AS
@@ -94,7 +96,7 @@ FROM (
     WHERE NOT EXISTS (
         SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = f.record_id
     )
-    ORDER BY f.n
+    ORDER BY m.line_id, f.started_at, f.n
 ) f
 """
 
@@ -144,6 +146,7 @@ class Block:
     rejected: list[Rejected] = field(default_factory=list)
     known: int = 0
     new_ids: list[int] = field(default_factory=list)
+    line_ids: list[int] = field(default_factory=list)
 
     def line_numbers(self, ordinals: list[int]) -> list[int]:
         """The line numbers of the plain lines at these 1-based positions (ascending)."""
@@ -188,6 +191,7 @@ def block_check(block: Block, *, header: list[str], source: str, now: datetime) 
     (ids assigned, not yet stored); fills the block's rejected rows, known count and new ids."""
     latest = now + _FUTURE_TOLERANCE
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")  # the block's sorts and hashes in memory
         cursor.execute(_STAGE)
         cursor.execute("SELECT setval(pg_get_serial_sequence('usage_import_stage', 'n'), 1, false)")
         with cursor.copy(f"COPY usage_import_stage ({', '.join(header)}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
@@ -210,6 +214,8 @@ def block_check(block: Block, *, header: list[str], source: str, now: datetime) 
         block.known = staged - len(bad)
         cursor.execute("SELECT id FROM usage_import_new ORDER BY id")
         block.new_ids = [pk for (pk,) in cursor.fetchall()]
+        cursor.execute("SELECT DISTINCT line_id FROM usage_import_new ORDER BY line_id")
+        block.line_ids = [pk for (pk,) in cursor.fetchall()]
 
 
 def block_store_unrated(*, now: datetime) -> None:

@@ -174,6 +174,8 @@ class UsageRecord(models.Model):
         max_length=14, choices=DestinationClass.choices, default=DestinationClass.NATIONAL
     )
     carrier_charged_minor = models.BigIntegerField(_("carrier's charge (minor units)"), null=True, blank=True)
+    # Same usage under another record id hashes the same; duplicates are looked up by (line,
+    # started_at) and then this, so it needs no index of its own.
     content_hash = models.CharField(max_length=32)
     received_at = models.DateTimeField(_("received"), default=clock.now)
     # Rating results (rated_at is null until rated; re-rating clears and sets them again).
@@ -195,7 +197,6 @@ class UsageRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["line", "started_at"]),
-            models.Index(fields=["content_hash"]),
             models.Index(
                 fields=["started_at"], condition=Q(rated_at__isnull=True), name="usage_record_unrated"
             ),

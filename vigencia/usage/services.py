@@ -14,7 +14,18 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest, Least, TruncDate
 from django.utils import translation
@@ -439,7 +450,7 @@ def _import_block(
         import_sql.block_check(block, header=header, source=source, now=now)
         if block.new_ids and rate:
             rated = rating_sql.rate_new(now=now)
-            _rate_records(block.new_ids, now=now, rated=rated)
+            _rate_records(block.new_ids, now=now, rated=rated, line_ids=block.line_ids)
             summary.rated += len(block.new_ids)
         elif block.new_ids:
             import_sql.block_store_unrated(now=now)
@@ -535,7 +546,11 @@ def _rate_one_by_one(records: list[UsageRecord], now: datetime) -> None:
 
 
 def _rate_records(
-    record_ids: list[int], *, now: datetime | None = None, rated: set[int] | None = None
+    record_ids: list[int],
+    *,
+    now: datetime | None = None,
+    rated: set[int] | None = None,
+    line_ids: list[int] | None = None,
 ) -> None:
     """Rate and charge a batch, then look for anomalies and crossed alerts. On PostgreSQL the batch
     is rated set-based (`rating_sql`; `rated` when an import did that already), and only the lines
@@ -551,8 +566,7 @@ def _rate_records(
         rest = record_ids
     if rest:
         _rate_one_by_one(list(_records_in(rest)), now)
-    line_ids = anomalies_detect(record_ids=record_ids)
-    alerts_check(line_ids=line_ids)
+    alerts_check(line_ids=anomalies_detect(record_ids=record_ids, line_ids=line_ids))
 
 
 def usage_rate_pending(*, batch_size: int = RATING_BATCH, max_batches: int | None = None) -> int:
@@ -803,48 +817,52 @@ def _records_in(record_ids: list[int]) -> QuerySet[UsageRecord]:
     return UsageRecord.objects.filter(pk__in=record_ids)
 
 
-def anomalies_detect(*, record_ids: list[int]) -> list[int]:
+def anomalies_detect(*, record_ids: list[int], line_ids: list[int] | None = None) -> list[int]:
     """Flag duplicates by content, use charged on a line that was not active, carrier charges that
-    differ from the rating, and daily spikes against the line's history, with a few queries per
-    batch that return only what is flagged. Idempotent (unique key per line, kind and record or
-    day); notifies the subscriber and the operators of new ones. Returns the batch's line ids."""
+    differ from the rating, and daily spikes against the line's history: one query for the first
+    three and one for spikes, each returning only what is flagged. Idempotent (unique key per line,
+    kind and record or day); notifies the subscriber and the operators of new ones. Returns the
+    batch's line ids (given when the caller knows them)."""
     if not record_ids:
         return []
     found: list[Anomaly] = []
     tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
     batch = _records_in(record_ids)
     # Duplicates: the first record with some content is the original; every other one is flagged.
-    earlier = UsageRecord.objects.filter(content_hash=OuterRef("content_hash"), pk__lt=OuterRef("pk"))
-    repeats = list(
-        batch.filter(Exists(earlier)).values_list("pk", "line_id", "record_id", "content_hash").order_by("pk")
-    )
-    if repeats:
-        firsts = dict(
-            UsageRecord.objects.filter(content_hash__in={row[3] for row in repeats})
-            .values("content_hash")
-            .annotate(first=Min("pk"))
-            .values_list("content_hash", "first")
-        )
-        first_ids = dict(UsageRecord.objects.filter(pk__in=firsts.values()).values_list("pk", "record_id"))
-        found += [
-            Anomaly(
-                line_id=line_id,
-                kind=AnomalyKind.DUPLICATE,
-                key=str(pk),
-                record_id=pk,
-                details={"record": record_id, "first": first_ids[firsts[content_hash]]},
-            )
-            for pk, line_id, record_id, content_hash in repeats
-        ]
+    # Same content means the same number (so line) and instant: the (line, started_at) index finds it.
+    original = UsageRecord.objects.filter(
+        line_id=OuterRef("line_id"),
+        started_at=OuterRef("started_at"),
+        content_hash=OuterRef("content_hash"),
+        pk__lt=OuterRef("pk"),
+    ).order_by("pk")
     charged = Q(rated_quantity__gt=0) | Q(carrier_charged_minor__gt=0)
-    for record in (
-        batch.annotate(day=TruncDate("started_at", tzinfo=tz))
-        .filter(charged)
-        .filter(~Q(line__status=LineStatus.ACTIVE) | Q(line__valid_until__lt=F("day")))
+    inactive = charged & (~Q(line__status=LineStatus.ACTIVE) | Q(line__valid_until__lt=F("day")))
+    mismatched = Q(carrier_charged_minor__isnull=False) & ~Q(carrier_charged_minor=F("price_minor"))
+    flagged = list(
+        batch.annotate(
+            day=TruncDate("started_at", tzinfo=tz), original=Subquery(original.values("record_id")[:1])
+        )
+        .annotate(inactive=ExpressionWrapper(inactive, output_field=BooleanField()))
+        .filter(Q(original__isnull=False) | Q(inactive=True) | mismatched)
         .select_related("line")
-    ):
+        .order_by("pk")
+    )
+    found += [
+        Anomaly(
+            line_id=record.line_id,
+            kind=AnomalyKind.DUPLICATE,
+            key=str(record.pk),
+            record_id=record.pk,
+            details={"record": record.record_id, "first": record.original},  # type: ignore[attr-defined]
+        )
+        for record in flagged
+        if record.original is not None  # type: ignore[attr-defined]
+    ]
+    for record in flagged:
+        if not record.inactive:  # type: ignore[attr-defined]
+            continue
         line = record.line
-        day = record.started_at.astimezone(tz).date()
         state = (
             str(line.get_status_display())
             if line.status != LineStatus.ACTIVE
@@ -856,58 +874,64 @@ def anomalies_detect(*, record_ids: list[int]) -> list[int]:
                 kind=AnomalyKind.INACTIVE_LINE,
                 key=str(record.pk),
                 record_id=record.pk,
-                details={"record": record.record_id, "date": day.isoformat(), "state": state},
+                details={"record": record.record_id, "date": record.day.isoformat(), "state": state},  # type: ignore[attr-defined]
             )
         )
-    for mismatched in batch.filter(carrier_charged_minor__isnull=False).exclude(
-        carrier_charged_minor=F("price_minor")
-    ):
-        carrier_minor = int(mismatched.carrier_charged_minor or 0)  # not null: filtered above
+    for record in flagged:
+        if record.carrier_charged_minor is None or record.carrier_charged_minor == record.price_minor:
+            continue
         found.append(
             Anomaly(
-                line_id=mismatched.line_id,
+                line_id=record.line_id,
                 kind=AnomalyKind.CHARGE_MISMATCH,
-                key=str(mismatched.pk),
-                record_id=mismatched.pk,
+                key=str(record.pk),
+                record_id=record.pk,
                 details={
-                    "record": mismatched.record_id,
-                    "carrier": str(Money(carrier_minor, mismatched.currency)),
-                    "ours": str(Money(mismatched.price_minor, mismatched.currency)),
-                    "carrier_minor": carrier_minor,
-                    "ours_minor": mismatched.price_minor,
+                    "record": record.record_id,
+                    "carrier": str(Money(record.carrier_charged_minor, record.currency)),
+                    "ours": str(Money(record.price_minor, record.currency)),
+                    "carrier_minor": record.carrier_charged_minor,
+                    "ours_minor": record.price_minor,
                 },
             )
         )
-    line_ids = sorted(set(batch.values_list("line_id", flat=True)))
+    if line_ids is None:
+        line_ids = sorted(set(batch.values_list("line_id", flat=True)))
     found += _spikes(record_ids, line_ids, tz)
     _anomalies_store(found)
     return line_ids
 
 
-# One aggregate per batch: each (line, kind, local day) the batch touches, its total, and the
-# number of days with use and their total in the SPIKE_HISTORY_DAYS before it; only spikes return.
+# One aggregate per batch: each (line, kind, local day) the batch touches whose total passes the
+# floor, and the number of days with use and their total in the SPIKE_HISTORY_DAYS before it; only
+# spikes return.
 _SPIKES_SQL = """
 WITH touched AS (
     SELECT DISTINCT line_id, kind, (started_at AT TIME ZONE %(tz)s)::date AS day
     FROM usage_usagerecord WHERE id = ANY(%(ids)s)
+), span AS (
+    SELECT ((min(day) - %(days)s)::timestamp AT TIME ZONE %(tz)s) AS since,
+        ((max(day) + 1)::timestamp AT TIME ZONE %(tz)s) AS until
+    FROM touched
 ), daily AS (
     SELECT r.line_id, r.kind, (r.started_at AT TIME ZONE %(tz)s)::date AS day, sum(r.quantity) AS total
-    FROM usage_usagerecord r
-    WHERE r.line_id = ANY(%(lines)s) AND r.started_at >= %(since)s AND r.started_at < %(until)s
+    FROM usage_usagerecord r, span
+    WHERE r.line_id = ANY(%(lines)s) AND r.started_at >= span.since AND r.started_at < span.until
     GROUP BY 1, 2, 3
+), candidates AS (
+    SELECT d.* FROM daily d JOIN touched t USING (line_id, kind, day)
+    WHERE d.total > CASE d.kind WHEN 'data' THEN %(floor_data)s WHEN 'voice' THEN %(floor_voice)s
+                    ELSE %(floor_sms)s END
 ), history AS (
-    SELECT line_id, kind, day, total,
-        count(*) OVER past AS days_used, COALESCE(sum(total) OVER past, 0) AS past_total
-    FROM daily
-    WINDOW past AS (PARTITION BY line_id, kind ORDER BY day
-                    RANGE BETWEEN %(window)s::interval PRECEDING AND '1 day'::interval PRECEDING)
+    SELECT c.line_id, c.kind, c.day, c.total, count(p.day) AS days_used,
+        COALESCE(sum(p.total), 0) AS past_total
+    FROM candidates c JOIN daily p ON p.line_id = c.line_id AND p.kind = c.kind
+        AND p.day >= c.day - %(days)s AND p.day < c.day
+    GROUP BY 1, 2, 3, 4
 )
-SELECT h.line_id, h.kind, h.day, h.total, h.past_total / %(days)s AS average
-FROM history h JOIN touched t USING (line_id, kind, day)
-WHERE h.days_used >= %(min_days)s
-    AND h.total > CASE h.kind WHEN 'data' THEN %(floor_data)s WHEN 'voice' THEN %(floor_voice)s
-                  ELSE %(floor_sms)s END
-    AND h.total > %(factor)s * GREATEST(h.past_total / %(days)s, 1)
+SELECT line_id, kind, day, total, past_total / %(days)s AS average
+FROM history
+WHERE days_used >= %(min_days)s AND total > %(factor)s * GREATEST(past_total / %(days)s, 1)
 """
 
 
@@ -915,13 +939,6 @@ def _spike_rows(
     record_ids: list[int], line_ids: list[int], tz: ZoneInfo
 ) -> list[tuple[int, str, date, int, int]]:
     """(line, kind, day, amount, daily average) of each spike on a day the batch touches."""
-    days = (
-        _records_in(record_ids)
-        .annotate(day=TruncDate("started_at", tzinfo=tz))
-        .aggregate(first=Min("day"), last=Max("day"))
-    )
-    since = datetime.combine(days["first"] - timedelta(days=SPIKE_HISTORY_DAYS), time.min, tzinfo=tz)
-    until = datetime.combine(days["last"] + timedelta(days=1), time.min, tzinfo=tz)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -930,9 +947,6 @@ def _spike_rows(
                     "tz": settings.VIGENCIA_DISPLAY_TIMEZONE,
                     "ids": record_ids,
                     "lines": line_ids,
-                    "since": since,
-                    "until": until,
-                    "window": f"{SPIKE_HISTORY_DAYS} days",
                     "days": SPIKE_HISTORY_DAYS,
                     "min_days": SPIKE_MIN_HISTORY_DAYS,
                     "factor": SPIKE_FACTOR,
@@ -942,6 +956,13 @@ def _spike_rows(
                 },
             )
             return list(cursor.fetchall())
+    days = (
+        _records_in(record_ids)
+        .annotate(day=TruncDate("started_at", tzinfo=tz))
+        .aggregate(first=Min("day"), last=Max("day"))
+    )
+    since = datetime.combine(days["first"] - timedelta(days=SPIKE_HISTORY_DAYS), time.min, tzinfo=tz)
+    until = datetime.combine(days["last"] + timedelta(days=1), time.min, tzinfo=tz)
     touched = set(
         UsageRecord.objects.filter(pk__in=record_ids)
         .annotate(day=TruncDate("started_at", tzinfo=tz))
