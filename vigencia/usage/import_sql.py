@@ -22,13 +22,13 @@ from typing import IO
 import phonenumbers
 from django.db import connection
 
-from vigencia.usage.ingest import _FUTURE_TOLERANCE, MAX_LINE_BYTES, Rejected
+from vigencia.usage.ingest import _FUTURE_TOLERANCE, MAX_LINE_BYTES, RecordIn, Rejected
 
 BLOCK_BYTES = 32 << 20
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS usage_import_stage (n bigserial, record_id text, msisdn text, "
-    "kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint) "
-    "ON COMMIT DELETE ROWS"
+    "kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint, "
+    "late boolean NOT NULL DEFAULT false, line_number bigint, content_hash text) ON COMMIT DELETE ROWS"
 )
 # Country calling codes by length (they are prefix-free): a number's code as phonenumbers reads it.
 _CALLING_CODES = {
@@ -70,19 +70,22 @@ WHERE l.removed_at IS NULL AND l.msisdn IN (SELECT DISTINCT msisdn FROM usage_im
 ORDER BY l.msisdn, l.id DESC
 """
 
-# The first row of each record id on a known line, unless the source has it already. Ids go in
-# (line, started_at, line number) order, the order of the (line_id, started_at) index, so that index
-# and the primary key take the rows in order; among records of one line and instant they follow the
-# file, as in the row-by-row way. content_hash and destination_class as `ingest` and `services` make them (Python
-# formats the epoch with round-half-even: only an exact .5 second differs from round()).
+# The first row of each record id on a known line, unless the source has it already; file order is
+# (n, late): a row the row reader parsed comes after the plain line it follows. Ids go in (line,
+# started_at, file) order, the order of the (line_id, started_at) index, so that index and the
+# primary key take the rows in order; among records of one line and instant they follow the file, as
+# in the row-by-row way. content_hash and destination_class as `ingest` and `services` make them
+# (Python formats the epoch with round-half-even: only an exact .5 second differs from round()).
 _NEW = """
 CREATE TEMP TABLE usage_import_new ON COMMIT DROP AS
 SELECT nextval(pg_get_serial_sequence('usage_usagerecord', 'id')) AS id, f.*,
-    md5(f.msisdn || '|' || f.kind || '|' || (CASE WHEN f.epoch - trunc(f.epoch) = 0.5
-        THEN 2 * round(f.epoch / 2) ELSE round(f.epoch) END)::bigint || '|' || f.quantity || '|'
-        || f.destination) AS content_hash
+    COALESCE(f.parsed_hash, md5(f.msisdn || '|' || f.kind || '|'
+        || (CASE WHEN f.epoch - trunc(f.epoch) = 0.5 THEN 2 * round(f.epoch / 2)
+            ELSE round(f.epoch) END)::bigint
+        || '|' || f.quantity || '|' || f.destination)) AS content_hash
 FROM (
-    SELECT f.n, %(source)s::text AS source, f.record_id, m.line_id, f.msisdn, f.kind, f.started_at,
+    SELECT f.n, f.late, f.content_hash AS parsed_hash, %(source)s::text AS source, f.record_id,
+        m.line_id, f.msisdn, f.kind, f.started_at,
         extract(epoch FROM f.started_at) AS epoch, f.quantity, COALESCE(f.destination, '') AS destination,
         CASE WHEN f.kind <> 'data' AND f.destination LIKE '+%%'
             AND NOT starts_with(f.destination, '+' || m.calling_code)
@@ -90,13 +93,13 @@ FROM (
         f.charged_minor AS carrier_charged_minor
     FROM (
         SELECT DISTINCT ON (record_id) * FROM usage_import_stage WHERE started_at <= %(latest)s
-        ORDER BY record_id, n
+        ORDER BY record_id, n, late
     ) f
     JOIN usage_import_lines m ON m.msisdn = f.msisdn
     WHERE NOT EXISTS (
         SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = f.record_id
     )
-    ORDER BY m.line_id, f.started_at, f.n
+    ORDER BY m.line_id, f.started_at, f.n, f.late
 ) f
 """
 
@@ -142,6 +145,8 @@ class Block:
     first_line: int
     plain: bytes = b""  # the plain lines, for COPY
     others: list[tuple[int, bytes]] = field(default_factory=list)  # (line number, bytes) for row_read
+    # What row_read made of the others: (records with the number of plain lines before each).
+    parsed: list[tuple[int, int, RecordIn]] = field(default_factory=list)
     # After the check: rejected rows, good rows of known numbers, and the new records' ids.
     rejected: list[Rejected] = field(default_factory=list)
     known: int = 0
@@ -196,18 +201,41 @@ def block_check(block: Block, *, header: list[str], source: str, now: datetime) 
         cursor.execute("SELECT setval(pg_get_serial_sequence('usage_import_stage', 'n'), 1, false)")
         with cursor.copy(f"COPY usage_import_stage ({', '.join(header)}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
             copy.write(block.plain)
+        with cursor.copy(
+            "COPY usage_import_stage (n, late, line_number, record_id, msisdn, kind, started_at, quantity, "
+            "destination, charged_minor, content_hash) FROM STDIN"
+        ) as copy:  # type: ignore[attr-defined]
+            for number, plain_before, record in block.parsed:
+                copy.write_row(
+                    (
+                        plain_before,
+                        True,
+                        number,
+                        record.record_id,
+                        record.msisdn,
+                        record.kind,
+                        record.started_at,
+                        record.quantity,
+                        record.destination,
+                        record.charged_minor,
+                        record.content_hash,
+                    )
+                )
         cursor.execute(_LINES, {f"cc{size}": codes for size, codes in _CALLING_CODES.items()})
         # As record_parse: a future instant is the reason before an unknown number.
         cursor.execute(
-            "SELECT n, started_at > %(latest)s FROM usage_import_stage s WHERE started_at > %(latest)s "
-            "OR NOT EXISTS (SELECT 1 FROM usage_import_lines m WHERE m.msisdn = s.msisdn) ORDER BY n",
+            "SELECT n, line_number, started_at > %(latest)s FROM usage_import_stage s "
+            "WHERE started_at > %(latest)s "
+            "OR NOT EXISTS (SELECT 1 FROM usage_import_lines m WHERE m.msisdn = s.msisdn) ORDER BY n, late",
             {"latest": latest},
         )
         bad = cursor.fetchall()
-        for number, (_n, future) in zip(block.line_numbers([n for n, _f in bad]), bad, strict=True):
+        plain = [(n, future) for n, number, future in bad if number is None]
+        for number, (_n, future) in zip(block.line_numbers([n for n, _f in plain]), plain, strict=True):
             block.rejected.append(
                 Rejected(number, "started_at is in the future" if future else "unknown number")
             )
+        block.rejected += [Rejected(number, "unknown number") for _n, number, _f in bad if number is not None]
         cursor.execute(_NEW, {"source": source, "latest": latest})
         cursor.execute("SELECT count(*) FROM usage_import_stage")
         (staged,) = cursor.fetchone()

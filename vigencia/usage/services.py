@@ -407,7 +407,6 @@ def usage_file_import(
         )
     else:
         summary = IngestSummary()
-        lines = _LineIndex()
         number = 2  # the header is line 1
         for block in import_sql.blocks(stream):
             if block is None:
@@ -420,7 +419,6 @@ def usage_file_import(
                 header=header,
                 first_line=number,
                 summary=summary,
-                lines=lines,
                 rate=rate,
                 now=now,
             )
@@ -439,12 +437,19 @@ def _import_block(
     header: list[str],
     first_line: int,
     summary: IngestSummary,
-    lines: _LineIndex,
     rate: bool,
     now: datetime,
 ) -> None:
     """One block in one transaction (an interrupted import keeps the blocks it finished)."""
     block = import_sql.block_split(data, header=header, first_line=first_line)
+    # The lines SQL does not take: row_read accepts them (they join the plain ones in SQL) or says
+    # why not.
+    for index, (number, raw) in enumerate(block.others):
+        item = row_read(number, raw, fmt="csv", header=header, now=now)
+        if isinstance(item, Rejected):
+            block.rejected.append(item)
+        elif item is not None:
+            block.parsed.append((number, number - first_line - index, item[1]))
     with transaction.atomic():
         _source_lock(source)
         import_sql.block_check(block, header=header, source=source, now=now)
@@ -456,21 +461,10 @@ def _import_block(
             import_sql.block_store_unrated(now=now)
             tasks.usage_rate_task.enqueue()
         import_sql.block_done()
-        summary.accepted += len(block.new_ids)
-        summary.duplicates += block.known - len(block.new_ids)
-        # The other lines: row_read accepts them (stored the row-by-row way, and rated with the
-        # leftovers) or says why not.
-        parsed: list[tuple[int, RecordIn]] = []
-        for number, raw in block.others:
-            item = row_read(number, raw, fmt="csv", header=header, now=now)
-            if isinstance(item, Rejected):
-                block.rejected.append(item)
-            elif item is not None:
-                parsed.append(item)
-        for rejected in sorted(block.rejected, key=lambda row: row.line):
-            summary.reject(rejected)
-        if parsed:
-            _ingest_chunk(source=source, chunk=parsed, lines=lines, summary=summary, enqueue_rating=not rate)
+    summary.accepted += len(block.new_ids)
+    summary.duplicates += block.known - len(block.new_ids)
+    for rejected in sorted(block.rejected, key=lambda row: row.line):
+        summary.reject(rejected)
 
 
 # --- rating ----------------------------------------------------------------------------------------

@@ -1,0 +1,188 @@
+"""The set-based file import (PostgreSQL: COPY, checks and rating in SQL) gives exactly what the
+row-by-row way gives: the same summary, records, ratings, charges, buckets and anomalies, for every
+rounding rule, bucket order, overage, a credit in the middle of the file and every kind of bad row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import BytesIO
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from tests.factories import PlanFactory, UserFactory
+from vigencia.core import clock
+from vigencia.lines.models import Line
+from vigencia.usage import import_sql, services
+from vigencia.usage.ingest import rows_read
+from vigencia.usage.models import Anomaly, Bucket, Charge, Tariff, UsageRecord
+from vigencia.usage.services import (
+    bucket_credit_renewal,
+    usage_file_import,
+    usage_rate_pending,
+    usage_records_ingest,
+)
+
+from .conftest import T0
+
+HEADER = b"record_id,msisdn,kind,started_at,quantity,destination,charged_minor\n"
+# 12:00Z is T0. Plain lines go the SQL way; the others (marked) through the row reader.
+BODY = b"""r1,+51912345678,voice,2025-03-01T12:10:00+00:00,75,+51987654321,
+r2,+51912345678,voice,2025-03-01T12:20:00Z,400,+8613800138000,
+r3,+51912345678,data,2025-03-01T12:30:00.250000Z,5000000,,
+r4,+51912345678,data,2025-03-01T12:40:00+00:00,20000000,,
+r5,+51912345678,sms,2025-03-01T12:50:00+00:00,1,+51900000000,
+r6,+51922222222,voice,2025-03-01T13:00:00+00:00,1000,+14155550100,
+r7,+51922222222,sms,2025-03-01T13:00:01+00:00,1,,
+r8,+51933333333,sms,2025-03-01T13:10:00+00:00,1,+447700900000,0
+r9,+51944444444,voice,2025-03-01T13:20:00+00:00,30,,
+r10,+51955555555,voice,2025-03-01T13:00:00+00:00,100,,
+r11,+51955555555,voice,2025-03-01T15:00:00+00:00,100,,
+r12,+51912345678,sms,2025-03-01T13:00:00.5Z,1,,
+r13,+51912345678,sms,2025-03-01T08:00:00.5-05:00,1,,
+r1,+51912345678,voice,2025-03-01T12:10:00+00:00,75,+51987654321,
+r14,+51999999999,sms,2025-03-01T13:00:00+00:00,1,,
+r15,+51912345678,sms,2030-01-01T00:00:00+00:00,1,,
+r16,+51912345678,voice,2025-03-01T13:00:00+00:00,-5,,
+r17,+51912345678,sms,2025-03-01 16:00:00+00:00,1,,
+"r18","+51912345678","sms","2025-03-01T16:10:00+00:00","1","",""
+r19,+51912345678,sms,2024-02-29T10:00:00Z,1,,
+r20,+51933333333,sms,2025-03-01T13:40:00+00:00,1,,99
+r21,+51912345678,sms,2025-03-01T16:20:00+00:00,1,+51\xef\xbc\x99,
+r22,+51912345678,sms,2025-03-01T16:30:00+00:00,1,,\r
+
+r23,+51912345678,sms,2025-03-01T16:40:00+00:00,1,,,extra
+r24,+51912345678,SMS,2025-03-01T16:50:00+00:00,007,,
+r25,+51912345678,voice,2025-03-01T16:00:00+14:00,10,,
+r26,+51912345678,sms,2025-02-30T10:00:00Z,1,,
+r27,+51922222222,data,2025-03-01T13:05:00Z,3000000,,
+r28,+51933333333,data,2025-03-01T13:15:00Z,1,,
+"""
+# The lines the SQL way leaves to the row reader: a negative quantity, another date form, quotes,
+# 29 February, non-ASCII, CR, a blank line, an extra cell, upper case, an offset beyond 13 h, a day
+# that does not exist.
+OTHERS = [b"r16", b"r17", b'"r18"', b"r19", b"r21", b"r22", b"", b"r23", b"r24", b"r25", b"r26"]
+
+
+@pytest.fixture
+def lines(plan, tariff):
+    """Five lines: two credits on the first (earliest expiry first), overage per minute on the
+    second, default rates on the third, no credit on the fourth, and a credit between the fifth
+    line's two calls."""
+    plan_b = PlanFactory(carrier=plan.carrier, validity_days=30, data_mb=1, minutes=10, sms=1, currency="PEN")
+    Tariff.objects.create(
+        plan=plan_b, money_credit_minor=300, voice_rounding="per_minute", data_step_kb=1, allows_overage=True
+    )
+    plan_c = PlanFactory(carrier=plan.carrier, validity_days=10, data_mb=0, minutes=1, sms=0, currency="PEN")
+    user = UserFactory()
+    made = [
+        Line.objects.create(owner=user, msisdn=number, carrier=plan.carrier)
+        for number in ("+51912345678", "+51922222222", "+51933333333", "+51944444444", "+51955555555")
+    ]
+    with clock.frozen(T0 - timedelta(days=10)):
+        bucket_credit_renewal(line=made[0], plan=plan, reference="l1-a")
+    with clock.frozen(T0 - timedelta(days=1)):
+        bucket_credit_renewal(line=made[0], plan=plan, reference="l1-b")
+        bucket_credit_renewal(line=made[1], plan=plan_b, reference="l2")
+        bucket_credit_renewal(line=made[2], plan=plan_c, reference="l3")
+    with clock.frozen(T0 + timedelta(hours=2)):
+        bucket_credit_renewal(line=made[4], plan=plan, reference="l5")
+    return made
+
+
+def _state(summary: services.IngestSummary) -> dict[str, Any]:
+    records = {
+        r.record_id: (
+            r.line_id,
+            r.kind,
+            r.started_at,
+            r.quantity,
+            r.destination,
+            r.destination_class,
+            r.carrier_charged_minor,
+            r.content_hash,
+            r.rated_at is not None,
+            r.rated_quantity,
+            r.in_bundle_quantity,
+            r.price_minor,
+            r.money_charged_minor,
+            r.uncovered_minor,
+            r.currency,
+        )
+        for r in UsageRecord.objects.all()
+    }
+    return {
+        "summary": (summary.accepted, summary.duplicates, summary.rejected_count),
+        "rejected": sorted((row.line, row.reason) for row in summary.rejected),
+        "records": records,
+        "buckets": dict(Bucket.objects.values_list("pk", "remaining")),
+        "charges": sorted(Charge.objects.values_list("record__record_id", "bucket_id", "amount")),
+        "anomalies": sorted(
+            (a.line_id, a.kind, a.record.record_id if a.record else "", sorted(a.details.items()))
+            for a in Anomaly.objects.select_related("record")
+        ),
+    }
+
+
+def _run(import_file) -> dict[str, Any]:
+    """Import in a savepoint, read everything, and roll it back for the next way."""
+    with transaction.atomic(), clock.frozen(T0 + timedelta(hours=6)):
+        state = _state(import_file(BytesIO(HEADER + BODY)))
+        transaction.set_rollback(True)
+    return state
+
+
+def _file_import(stream):
+    return usage_file_import(source="carrier", stream=stream, fmt="csv")
+
+
+def _row_by_row(stream):
+    summary = usage_records_ingest(
+        source="carrier", rows=rows_read(stream, fmt="csv", now=clock.now()), enqueue_rating=False
+    )
+    usage_rate_pending()
+    return summary
+
+
+def test_the_set_based_import_equals_the_row_by_row_way(lines, monkeypatch):
+    # Given five lines with every kind of bucket set-up, and a file of good and bad rows
+    # When it is imported the set-based way, the row-by-row way with set-based rating, and with
+    # rating in Python only
+    split = []
+    monkeypatch.setattr(
+        import_sql, "block_split", lambda *a, **k: split.append(result := block_split(*a, **k)) or result
+    )
+    fast = _run(_file_import)
+    stored = _run(_row_by_row)
+    monkeypatch.setattr(services.rating_sql, "rate_batch", lambda *, record_ids, now: record_ids)
+    python_only = _run(_row_by_row)
+
+    # Then all three agree on everything
+    assert fast == stored == python_only
+    assert fast["summary"] == (22, 1, 6)
+    assert fast["rejected"] == [
+        (16, "unknown number"),
+        (17, "started_at is in the future"),
+        (18, "quantity is negative"),
+        (23, "destination is not a number or name of up to 32 characters"),
+        (26, "more cells than columns"),
+        (29, "started_at is not an ISO 8601 date and time"),
+    ]
+    records = fast["records"]
+    # The call at 02:00Z (+14:00, read by the row reader) comes first on the earliest-expiring voice
+    # bucket: 300 - 10 - 75 = 215 s left there for r2, the other 185 s from the second credit.
+    assert sorted(amount for record_id, _bucket, amount in fast["charges"] if record_id == "r2") == [185, 215]
+    # Per started minute with overage: 1000 s is 17 minutes, 10 from the bundle, 7 international (+1)
+    # at 150 = 1050: 300 from the balance, 750 below zero.
+    assert records["r6"][9:14] == (1020, 600, 1050, 1050, 0)
+    # Data in 10 KB steps: 5,000,000 bytes = 4883 KB -> 4890 KB.
+    assert records["r3"][9:11] == (4890, 4890)
+    # The exact half second hashes as Python formats it, so r13 (same instant at -05:00) repeats r12.
+    assert records["r12"][7] == records["r13"][7]
+    # And on PostgreSQL the plain lines went the SQL way, only the others through the row reader
+    if split:
+        assert [raw.split(b",")[0] for _number, raw in split[0].others] == OTHERS
+
+
+block_split = import_sql.block_split
