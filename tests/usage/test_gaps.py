@@ -174,3 +174,26 @@ def test_two_imports_of_the_same_file_at_once_count_nothing_twice(user, plan, ta
     assert Bucket.objects.get(kind="money").remaining == 0
     assert Charge.objects.filter(bucket__kind="money").count() == 100
     assert sum(UsageRecord.objects.values_list("uncovered_minor", flat=True)) == (2000 - 3 - 100) * 10
+
+
+def test_the_next_credit_pays_the_overage_debt_first(line, plan, tariff):
+    # Given a line whose overage took its balance to -1250
+    Tariff.objects.filter(pk=tariff.pk).update(allows_overage=True)
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+        _ingest(_intl_call(line, 1200))
+        usage_rate_pending()
+    assert Bucket.objects.get(kind="money").remaining == -1250
+    # When the next renewal credits 1000, and then another one 1000
+    with clock.frozen(T0 + timedelta(days=31)):
+        bucket_expire_sweep()
+        first = bucket_credit_renewal(line=line, plan=plan, reference="b")
+        second = bucket_credit_renewal(line=line, plan=plan, reference="c")
+    # Then the first pays 1000 of the debt and keeps nothing, the second pays the last 250
+    money = dict(Bucket.objects.filter(kind="money").values_list("credit__reference", "remaining"))
+    assert money == {"a": 0, "b": 0, "c": 750}
+    assert (first.debt_settled_minor, second.debt_settled_minor) == (1000, 250)
+    # And a credit with the same reference again pays nothing twice
+    with clock.frozen(T0 + timedelta(days=31)):
+        assert bucket_credit_renewal(line=line, plan=plan, reference="c").pk == second.pk
+    assert Bucket.objects.get(credit__reference="c", kind="money").remaining == 750

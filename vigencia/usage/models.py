@@ -97,6 +97,9 @@ class Credit(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
     reference = models.CharField(_("reference"), max_length=120, unique=True)
     credited_at = models.DateTimeField(_("credited"), default=clock.now)
+    debt_settled_minor = models.BigIntegerField(
+        _("overage debt paid from this credit (minor units)"), default=0
+    )
 
     class Meta:
         verbose_name = _("renewal credit")

@@ -88,7 +88,8 @@ def _notify(*, user: User, subject: str, body: str, dedupe_key: str) -> None:
 
 def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_mb: int = 0) -> Credit:
     """Credit a completed renewal to the line: data (KB, with a promotion's bonus data), voice
-    (seconds), SMS and the tariff's balance, each expiring after the plan's validity. Idempotent by
+    (seconds), SMS and the tariff's balance, each expiring after the plan's validity; the balance
+    first pays any overage debt the line owes. Idempotent by
     `reference`: a second call with the same reference returns the first credit and credits nothing."""
     reference = reference.strip()
     if not reference or len(reference) > 120:
@@ -108,7 +109,7 @@ def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_
     try:
         with transaction.atomic():
             credit = Credit.objects.create(line=line, plan=plan, reference=reference, credited_at=now)
-            Bucket.objects.bulk_create(
+            buckets = Bucket.objects.bulk_create(
                 Bucket(
                     line=line,
                     credit=credit,
@@ -122,11 +123,35 @@ def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_
                 for kind, amount in amounts.items()
                 if amount > 0
             )
+            money = next((b for b in buckets if b.kind == BucketKind.MONEY), None)
+            if money is not None:
+                _debt_settle(credit=credit, money=money)
             alerts_check(line_ids=[line.pk])
     except IntegrityError:
         # A concurrent call with the same reference committed first.
         return Credit.objects.get(reference=reference)
     return credit
+
+
+def _debt_settle(*, credit: Credit, money: Bucket) -> None:
+    """Pay the line's overage debt (money buckets below zero, the oldest first) from a new money
+    bucket, as far as it goes; the amount is recorded on the credit."""
+    debts = list(
+        Bucket.objects.filter(line_id=credit.line_id, kind=BucketKind.MONEY, remaining__lt=0)
+        .order_by("pk")
+        .select_for_update()
+    )
+    settled = 0
+    for debt in sorted(debts, key=lambda b: (b.expires_at, b.pk)):
+        pay = min(-debt.remaining, money.remaining - settled)
+        if pay <= 0:
+            break
+        Bucket.objects.filter(pk=debt.pk).update(remaining=F("remaining") + pay)
+        settled += pay
+    if settled:
+        Bucket.objects.filter(pk=money.pk).update(remaining=F("remaining") - settled)
+        Credit.objects.filter(pk=credit.pk).update(debt_settled_minor=settled)
+        credit.debt_settled_minor = settled
 
 
 def bucket_expire_sweep(*, at: datetime | None = None) -> int:
