@@ -221,7 +221,9 @@ class Charge(models.Model):
     record = models.ForeignKey(
         UsageRecord, on_delete=models.CASCADE, related_name="charges", db_constraint=False
     )
-    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="charges", db_constraint=False)
+    bucket = models.ForeignKey(
+        Bucket, on_delete=models.CASCADE, related_name="charges", db_constraint=False, db_index=False
+    )
     amount = models.BigIntegerField(_("amount (bucket units)"))
     reversed_by = models.ForeignKey(
         "Rerating",

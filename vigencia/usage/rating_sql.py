@@ -161,7 +161,7 @@ ORDER BY n.id
 
 _CHARGE = """
 INSERT INTO usage_charge (record_id, bucket_id, amount)
-SELECT record_id, bucket_id, amount FROM usage_rate_charges WHERE amount > 0;
+SELECT record_id, bucket_id, amount FROM usage_rate_charges WHERE amount > 0 ORDER BY record_id, bucket_id;
 
 UPDATE usage_bucket b SET remaining = b.remaining - c.total
 FROM (SELECT bucket_id, sum(amount) AS total FROM usage_rate_charges GROUP BY bucket_id) c

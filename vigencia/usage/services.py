@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     BooleanField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -23,7 +24,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
 from django.db.models.expressions import RawSQL
@@ -849,34 +849,48 @@ def anomalies_detect(*, record_ids: list[int], line_ids: list[int] | None = None
     batch = _records_in(record_ids)
     # Duplicates: the first record with some content is the original; every other one is flagged.
     # Same content means the same number (so line) and instant: the (line, started_at) index finds it.
-    original = UsageRecord.objects.filter(
+    earlier = UsageRecord.objects.filter(
         line_id=OuterRef("line_id"),
         started_at=OuterRef("started_at"),
         content_hash=OuterRef("content_hash"),
         pk__lt=OuterRef("pk"),
-    ).order_by("pk")
+    )
     charged = Q(rated_quantity__gt=0) | Q(carrier_charged_minor__gt=0)
     inactive = charged & (~Q(line__status=LineStatus.ACTIVE) | Q(line__valid_until__lt=F("day")))
     mismatched = Q(carrier_charged_minor__isnull=False) & ~Q(carrier_charged_minor=F("price_minor"))
     flagged = list(
-        batch.annotate(
-            day=TruncDate("started_at", tzinfo=tz), original=Subquery(original.values("record_id")[:1])
-        )
+        batch.annotate(day=TruncDate("started_at", tzinfo=tz), repeated=Exists(earlier))
         .annotate(inactive=ExpressionWrapper(inactive, output_field=BooleanField()))
-        .filter(Q(original__isnull=False) | Q(inactive=True) | mismatched)
+        .filter(Q(repeated=True) | Q(inactive=True) | mismatched)
         .select_related("line")
         .order_by("pk")
     )
+    repeats = [record for record in flagged if record.repeated]  # type: ignore[attr-defined]
+    firsts: dict[tuple[int, datetime, str], str] = {}
+    for line_id, started_at, content_hash, record_id in (
+        UsageRecord.objects.filter(
+            line_id__in={r.line_id for r in repeats},
+            started_at__in={r.started_at for r in repeats},
+            content_hash__in={r.content_hash for r in repeats},
+        )
+        .order_by("-pk")
+        .values_list("line_id", "started_at", "content_hash", "record_id")
+        if repeats
+        else []
+    ):
+        firsts[(line_id, started_at, content_hash)] = record_id  # the lowest id comes last and wins
     found += [
         Anomaly(
             line_id=record.line_id,
             kind=AnomalyKind.DUPLICATE,
             key=str(record.pk),
             record_id=record.pk,
-            details={"record": record.record_id, "first": record.original},  # type: ignore[attr-defined]
+            details={
+                "record": record.record_id,
+                "first": firsts[(record.line_id, record.started_at, record.content_hash)],
+            },
         )
-        for record in flagged
-        if record.original is not None  # type: ignore[attr-defined]
+        for record in repeats
     ]
     for record in flagged:
         if not record.inactive:  # type: ignore[attr-defined]
