@@ -22,7 +22,7 @@ from typing import IO
 import phonenumbers
 from django.db import connection
 
-from vigencia.usage.ingest import _FUTURE_TOLERANCE, MAX_LINE_BYTES, RecordIn, Rejected
+from vigencia.usage.ingest import FUTURE_TOLERANCE, MAX_LINE_BYTES, RecordIn, Rejected
 
 BLOCK_BYTES = 32 << 20
 _STAGE = (
@@ -194,7 +194,7 @@ def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
 def block_check(block: Block, *, header: list[str], source: str, now: datetime) -> None:
     """COPY the plain lines into staging, check them and put the new records in `usage_import_new`
     (ids assigned, not yet stored); fills the block's rejected rows, known count and new ids."""
-    latest = now + _FUTURE_TOLERANCE
+    latest = now + FUTURE_TOLERANCE
     with connection.cursor() as cursor:
         # The block's sorts and hashes in memory, and no JIT: compiling each big statement costs
         # more than it saves.

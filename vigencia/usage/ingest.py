@@ -26,7 +26,7 @@ MAX_QUANTITY = 10**13  # 10 TB of data in one record is already absurd
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _RECORD_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
 _DESTINATION = re.compile(r"^\+?[0-9A-Za-z.\-_]{1,32}$")
-_FUTURE_TOLERANCE = timedelta(minutes=5)
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ def record_parse(row: dict[str, Any], *, now: datetime) -> RecordIn:
         raise RowError("started_at is not an ISO 8601 date and time")
     if timezone.is_naive(started_at):
         raise RowError("started_at has no UTC offset")
-    if started_at > now + _FUTURE_TOLERANCE:
+    if started_at > now + FUTURE_TOLERANCE:
         raise RowError("started_at is in the future")
     quantity = _int(row.get("quantity"), "quantity")
     if quantity < 0:
