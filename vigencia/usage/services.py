@@ -353,35 +353,7 @@ def usage_records_ingest(
     stored something enqueues the rating task in its transaction (unless the caller rates itself)."""
     source = _source_checked(source)
     summary = IngestSummary()
-    _ingest_rows(
-        source=source,
-        rows=rows,
-        summary=summary,
-        lines=_LineIndex(),
-        chunk_size=chunk_size,
-        on_chunk=on_chunk,
-        enqueue_rating=enqueue_rating,
-    )
-    return summary
-
-
-def _source_checked(source: str) -> str:
-    source = source.strip()
-    if not source or len(source) > 60:
-        raise InvalidInput(_("The source must be 1 to 60 characters."), code="invalid_source")
-    return source
-
-
-def _ingest_rows(
-    *,
-    source: str,
-    rows: Iterable[tuple[int, RecordIn] | Rejected],
-    summary: IngestSummary,
-    lines: _LineIndex,
-    chunk_size: int = 5000,
-    on_chunk: Callable[[IngestSummary], None] | None = None,
-    enqueue_rating: bool,
-) -> None:
+    lines = _LineIndex()
     chunk: list[tuple[int, RecordIn]] = []
     for item in rows:
         if isinstance(item, Rejected):
@@ -399,6 +371,14 @@ def _ingest_rows(
         _ingest_chunk(source=source, chunk=chunk, lines=lines, summary=summary, enqueue_rating=enqueue_rating)
         if on_chunk:
             on_chunk(summary)
+    return summary
+
+
+def _source_checked(source: str) -> str:
+    source = source.strip()
+    if not source or len(source) > 60:
+        raise InvalidInput(_("The source must be 1 to 60 characters."), code="invalid_source")
+    return source
 
 
 def usage_file_import(
@@ -415,7 +395,8 @@ def usage_file_import(
 
     On PostgreSQL a CSV file takes the set-based way, a block of lines per transaction: COPY into
     staging, checks and deduplication in SQL, the new records stored already rated (`import_sql`,
-    `rating_sql`). Anywhere else, and for a block that way does not take, row by row."""
+    `rating_sql`); only the lines not in the plain form go through the row reader first. Anywhere
+    else (SQLite, JSONL, an unusual header) row by row through `usage_records_ingest`."""
     source = _source_checked(source)
     now = clock.now()
     header = None
