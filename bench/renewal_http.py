@@ -113,9 +113,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=50, help="renewals per client")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--db", default="vigencia_bench", help="database to create (dropped first)")
     args = parser.parse_args()
 
-    db = "vigencia_bench"
+    db = args.db
     recreate(db)
     env = {
         **os.environ,
@@ -184,7 +185,7 @@ def main() -> None:
         [VIGENCIA, "ledger", "verify"], env=env, capture_output=True, text=True
     ).stdout.strip()
 
-    tps = pgbench_tps("vigencia_bench_pgbench", args.clients, args.pgbench_seconds)
+    tps = pgbench_tps(f"{db}_pgbench", args.clients, args.pgbench_seconds)
     rate = len(latencies) / http_seconds
     quantiles = statistics.quantiles(latencies, n=100)
     print(f"clients                 {args.clients}")

@@ -10,8 +10,10 @@ last use waits on the row lock, then finds the limit reached and writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -104,11 +106,23 @@ def promotion_check(
 
 
 def promotion_for_order(
-    *, promo_code: str, plan: Plan, channel: str, first_renewal: bool
+    *, promo_code: str, plan: Plan, channel: str, first_renewal: Callable[[], bool]
 ) -> PromotionQuote | None:
     """The promotion an order gets: the code's (PromotionNotApplicable if it does not apply, code
     promo_unknown if there is no such code), else the automatic campaign with the largest discount
-    that applies, else None."""
+    that applies, else None. `first_renewal` (whether the payer has no completed renewal yet) is asked
+    only about a promotion for new or for returning customers, and at most once."""
+    first_renewal = cache(first_renewal)
+
+    def check(promotion: Promotion) -> PromotionQuote:
+        return promotion_check(
+            promotion=promotion,
+            plan=plan,
+            channel=channel,
+            # Read only by a promotion for new or returning customers: one query saved for the rest.
+            first_renewal=promotion.audience != PromotionAudience.EVERYONE and first_renewal(),
+        )
+
     code = promo_code_normalize(promo_code)
     if code:
         promotion = None
@@ -116,15 +130,13 @@ def promotion_for_order(
             promotion = Promotion.objects.filter(code__iexact=code).first()
         if promotion is None:
             raise _refuse("promo_unknown", _("There is no such promotion code."), code[:MAX_CODE_LENGTH])
-        return promotion_check(promotion=promotion, plan=plan, channel=channel, first_renewal=first_renewal)
+        return check(promotion)
     now = clock.now()
     best: PromotionQuote | None = None
     campaigns = Promotion.objects.filter(code="", is_active=True, starts_at__lte=now, ends_at__gt=now)
     for campaign in campaigns.filter(Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses"))):
         try:
-            quote = promotion_check(
-                promotion=campaign, plan=plan, channel=channel, first_renewal=first_renewal
-            )
+            quote = check(campaign)
         except PromotionNotApplicable:
             continue
         if best is None or quote.discount.amount_minor > best.discount.amount_minor:

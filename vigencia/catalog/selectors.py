@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.validators import slug_re
 from django.db.models import Q, QuerySet
 
@@ -33,3 +35,15 @@ def plan_list_on_sale(*, carrier: Carrier | None = None) -> QuerySet[Plan]:
     if carrier is not None:
         plans = plans.filter(carrier=carrier)
     return plans
+
+
+def plan_is_on_sale(*, plan: Plan, carrier: Carrier, at: datetime | None = None) -> bool:
+    """`plan` (of `carrier`, both as loaded) passes plan_list_on_sale's filter, without a query."""
+    at = at or clock.now()
+    return (
+        plan.is_active
+        and carrier.is_active
+        and plan.carrier_id == carrier.pk
+        and (plan.active_from is None or plan.active_from <= at)
+        and (plan.active_until is None or plan.active_until > at)
+    )

@@ -21,6 +21,10 @@ from vigencia.core.models import IdempotencyRecord
 MAX_KEY_LENGTH = 255
 
 
+class _KeyTaken(Exception):
+    """The (owner, key) record exists already."""
+
+
 def _fingerprint(scope: str, payload: Any) -> str:
     canonical = json.dumps([scope, payload], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -51,20 +55,20 @@ def idempotent(
             _("The Idempotency-Key is too long or not printable."), code="idempotency_key_invalid"
         )
     fingerprint = _fingerprint(scope, payload)
-    existing = IdempotencyRecord.objects.filter(owner_id=owner_id, key=key).first()
-    if existing is not None:
-        return _replay(existing, fingerprint)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
+    # The record is inserted first, without a look-up or a savepoint of its own: the common request
+    # is new, and a key already taken fails the insert, which rolls this whole block back.
+    try:
+        with transaction.atomic():
+            try:
                 record = IdempotencyRecord.objects.create(
                     owner_id=owner_id, key=key, scope=scope, fingerprint=fingerprint
                 )
-        except IntegrityError:
-            record = None
-        if record is not None:
+            except IntegrityError as taken:
+                raise _KeyTaken from taken
             status, body = action()
             IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status, response=body)
             return status, body
-    # Another request with this key committed first: answer what it answered.
-    return _replay(IdempotencyRecord.objects.get(owner_id=owner_id, key=key), fingerprint)
+    except _KeyTaken:
+        # Another request with this key committed first (a concurrent one waited on the unique index
+        # until it did): answer what it answered.
+        return _replay(IdempotencyRecord.objects.get(owner_id=owner_id, key=key), fingerprint)

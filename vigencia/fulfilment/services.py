@@ -119,20 +119,19 @@ def fulfilment_start(
 
     from vigencia.fulfilment.tasks import submit_transaction
 
-    existing = FulfilmentTransaction.objects.filter(external_id=external_id).first()
-    if existing is None:
-        try:
-            with db_transaction.atomic():
-                transaction = FulfilmentTransaction.objects.create(
-                    **wanted, gateway=gateway_get().name, next_check_at=clock.now() + _backoff(1)
-                )
-                _event(transaction, FulfilmentEventKind.STARTED, reference=reference)
-                submit_transaction.enqueue(transaction.pk)
-            return transaction
-        except IntegrityError:
-            existing = FulfilmentTransaction.objects.filter(external_id=external_id).first()
-            if existing is None:
-                raise
+    # Inserted without a look-up first (the usual external id is new); a used one fails the insert.
+    try:
+        with db_transaction.atomic():
+            transaction = FulfilmentTransaction.objects.create(
+                **wanted, gateway=gateway_get().name, next_check_at=clock.now() + _backoff(1)
+            )
+            _event(transaction, FulfilmentEventKind.STARTED, reference=reference)
+            submit_transaction.enqueue(transaction.pk)
+        return transaction
+    except IntegrityError:
+        existing = FulfilmentTransaction.objects.filter(external_id=external_id).first()
+        if existing is None:
+            raise
     if any(getattr(existing, name) != value for name, value in wanted.items()):
         raise Conflict(
             _("This external id is already used for another top-up."),

@@ -79,6 +79,40 @@ def _check(postings: list[tuple[LedgerAccount, Money]]) -> None:
         )
 
 
+class _KeyTaken(Exception):
+    """A transaction with this idempotency key exists already."""
+
+
+def _refuse(account: LedgerAccount, delta: int) -> InsufficientFunds:
+    return InsufficientFunds(
+        details={"balance": account.balance.as_dict(), "needed": Money(-delta, account.currency).as_dict()}
+    )
+
+
+def _balances_move(changed: dict[int, int], spendable: set[int]) -> None:
+    """Add `changed` ({account id: delta}) to the cached balances under their row locks, taken in
+    primary-key order so two posters never deadlock; InsufficientFunds if a spendable balance would
+    go below zero."""
+    if len(changed) == 1:
+        # The usual posting (one wallet): one conditional UPDATE takes the lock and checks.
+        [(account_id, delta)] = changed.items()
+        rows = LedgerAccount.objects.filter(pk=account_id)
+        if account_id in spendable and delta < 0:
+            rows = rows.filter(balance_minor__gte=-delta)
+        if rows.update(balance_minor=F("balance_minor") + delta) != 1:
+            raise _refuse(LedgerAccount.objects.get(pk=account_id), delta)
+        return
+    locked = LedgerAccount.objects.select_for_update().filter(pk__in=sorted(changed)).order_by("pk")
+    for account in locked:
+        if account.pk in spendable and account.balance_minor + changed[account.pk] < 0:
+            raise _refuse(account, changed[account.pk])
+    if changed:  # one UPDATE however many accounts (a bulk funding touches thousands)
+        LedgerAccount.objects.filter(pk__in=changed).update(
+            balance_minor=F("balance_minor")
+            + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in changed.items()))
+        )
+
+
 def ledger_post(
     *,
     kind: str,
@@ -92,45 +126,36 @@ def ledger_post(
     concurrent posters never deadlock; a wallet or reseller balance that would go below zero raises
     InsufficientFunds and nothing is written."""
     _check(postings)
-    with transaction.atomic():
-        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
-        try:
-            with transaction.atomic():
+    # Only accounts with a cached balance are locked and updated; platform-wide accounts are plain
+    # postings.
+    deltas: dict[int, int] = defaultdict(int)
+    spendable: set[int] = set()
+    for account, money in postings:
+        if account.kind in CACHED_KINDS:
+            deltas[account.pk] += money.amount_minor
+        if account.kind in NON_NEGATIVE_KINDS:
+            spendable.add(account.pk)
+    try:
+        with transaction.atomic():
+            # Inserted without a look-up first: a repeated key fails here and rolls the block back.
+            try:
                 entry = LedgerTransaction.objects.create(
                     kind=kind, idempotency_key=idempotency_key, memo=memo[:300], reference=reference[:80]
                 )
-        except IntegrityError:  # the same key committed by a concurrent caller meanwhile
-            return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
-
-        # Only accounts with a cached balance are locked and updated (in primary-key order, so two
-        # posters never deadlock); platform-wide accounts are plain postings.
-        deltas: dict[int, int] = defaultdict(int)
-        for account, money in postings:
-            if account.kind in CACHED_KINDS:
-                deltas[account.pk] += money.amount_minor
-        locked = LedgerAccount.objects.select_for_update().filter(pk__in=sorted(deltas)).order_by("pk")
-        for account in locked:
-            if account.kind in NON_NEGATIVE_KINDS and account.balance_minor + deltas[account.pk] < 0:
-                raise InsufficientFunds(
-                    details={
-                        "balance": account.balance.as_dict(),
-                        "needed": Money(-deltas[account.pk], account.currency).as_dict(),
-                    }
+            except IntegrityError as taken:  # the same key, committed before or by a concurrent caller
+                raise _KeyTaken from taken
+            _balances_move({pk: delta for pk, delta in deltas.items() if delta}, spendable)
+            Posting.objects.bulk_create(
+                Posting(
+                    transaction=entry,
+                    account=account,
+                    amount_minor=money.amount_minor,
+                    currency=money.currency,
                 )
-        Posting.objects.bulk_create(
-            Posting(
-                transaction=entry, account=account, amount_minor=money.amount_minor, currency=money.currency
+                for account, money in postings
             )
-            for account, money in postings
-        )
-        changed = {account_id: delta for account_id, delta in deltas.items() if delta}
-        if changed:  # one UPDATE however many accounts (a bulk funding touches thousands)
-            LedgerAccount.objects.filter(pk__in=changed).update(
-                balance_minor=F("balance_minor")
-                + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in changed.items()))
-            )
+    except _KeyTaken:
+        return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
     return entry
 
 

@@ -23,10 +23,10 @@ def line_list(*, owner: User) -> QuerySet[Line]:
 
 def line_get(*, owner: User, line_id: int) -> Line:
     """A live line of this owner; another user's line or a removed one is simply not found."""
-    line = line_list(owner=owner).filter(pk=line_id).first()
-    if line is None:
-        raise NotFound(code="line_not_found")
-    return line
+    try:
+        return line_list(owner=owner).get(pk=line_id)  # get(): no ORDER BY for a single row
+    except Line.DoesNotExist:
+        raise NotFound(code="line_not_found") from None
 
 
 def line_events(*, line: Line) -> QuerySet[LineEvent]:

@@ -138,9 +138,11 @@ def create_order(
 
     def action() -> tuple[int, Any]:
         line = line_get(owner=user, line_id=payload.line_id)
-        plan = Plan.objects.filter(pk=payload.plan_id).select_related("carrier").first()
-        if plan is None:
-            raise NotFound(code="plan_not_found")
+        try:
+            # The plan's carrier is the line's (order_create checks), already loaded with the line.
+            plan = Plan.objects.get(pk=payload.plan_id)
+        except Plan.DoesNotExist:
+            raise NotFound(code="plan_not_found") from None
         order = order_create(
             payer=user,
             line=line,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Plan
 from vigencia.catalog.promotions import promotion_for_order, promotion_release, promotion_reserve
-from vigencia.catalog.selectors import plan_list_on_sale
+from vigencia.catalog.selectors import plan_is_on_sale
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.fulfilment.models import FulfilmentStatus
@@ -136,18 +136,22 @@ def order_create(
         )
     if plan.carrier_id != line.carrier_id:
         raise InvalidInput(_("This plan is not sold by the line's carrier."), code="plan_wrong_carrier")
-    if not plan_list_on_sale(carrier=line.carrier).filter(pk=plan.pk).exists():
+    if not plan_is_on_sale(plan=plan, carrier=line.carrier):
         raise InvalidInput(_("This plan is not on sale."), code="plan_not_on_sale")
-    first_renewal = not RenewalOrder.objects.filter(payer=payer, status=OrderStatus.COMPLETED).exists()
     quote = promotion_for_order(
-        promo_code=promo_code, plan=plan, channel=channel, first_renewal=first_renewal
+        promo_code=promo_code,
+        plan=plan,
+        channel=channel,
+        first_renewal=lambda: (
+            not RenewalOrder.objects.filter(payer=payer, status=OrderStatus.COMPLETED).exists()
+        ),
     )
 
     with transaction.atomic():
         if quote is not None:
             promotion_reserve(promotion=quote.promotion, subscriber=payer)
         discount_minor = quote.discount.amount_minor if quote is not None else 0
-        order = RenewalOrder.objects.create(
+        order = RenewalOrder(
             promotion=quote.promotion if quote is not None else None,
             discount_minor=discount_minor,
             bonus_data_mb=quote.bonus_data_mb if quote is not None else 0,
@@ -165,7 +169,19 @@ def order_create(
             validity_days=plan.validity_days + (quote.extra_days if quote is not None else 0),
             valid_until_before=line.valid_until,
         )
-        OrderEvent.objects.create(order=order, kind="created", to_status=order.status)
+        events = [OrderEvent(order=order, kind="created", to_status=order.status)]
+        if source_account is not None:
+            # Paid with money the ledger holds: the order is charged below in this transaction, so it
+            # is inserted already paid and with the carrier; no one else can see it before, so its
+            # moves are checked against the table and recorded here instead of as row updates.
+            for target in (OrderStatus.PAID, OrderStatus.FULFILLING):
+                ORDER_TRANSITIONS.check(order.status, target)
+                events.append(
+                    OrderEvent(order=order, kind="status", from_status=order.status, to_status=target)
+                )
+                order.status = target
+        order.save(force_insert=True)
+        OrderEvent.objects.bulk_create(events)
         if source_account is not None:
             ledger_post(
                 kind="order_payment",
@@ -174,7 +190,7 @@ def order_create(
                 memo=f"Renewal {order.msisdn} {order.plan_code}",
                 reference=f"order:{order.pk}",
             )
-            _order_paid(order)
+            _order_fulfil(order)
         else:
             intent = payment_create(
                 payer=payer,
@@ -190,9 +206,14 @@ def order_create(
 
 
 def _order_paid(order: RenewalOrder) -> None:
-    """Paid: hand the order to the carrier. The external id makes a retried fulfilment a no-op."""
+    """Paid: hand the order to the carrier."""
     _move(order, OrderStatus.PAID)
     _move(order, OrderStatus.FULFILLING)
+    _order_fulfil(order)
+
+
+def _order_fulfil(order: RenewalOrder) -> None:
+    """Start the carrier top-up of a fulfilling order. The external id makes a retry a no-op."""
     fulfilment_start(
         external_id=f"order-{order.pk}",
         reference=f"order:{order.pk}",
