@@ -219,3 +219,19 @@ def test_bad_topups_are_refused(api, payload, code):
     response = api.post_json("/api/v1/wallet/topups", payload, HTTP_IDEMPOTENCY_KEY="t")
     assert response.status_code == 422
     assert response.json()["code"] == code
+
+
+def test_a_wallet_renewal_takes_a_fixed_small_number_of_queries(
+    api, user, line, plan, fund_wallet, django_assert_max_num_queries
+):
+    # given a funded wallet and a first renewal that has set up the wallet's and carrier's accounts
+    fund_wallet(user, 5000)
+    assert _renew(api, line, plan, "wallet", key="warm-up").status_code == 201
+
+    # when the subscriber renews again through the API
+    # then the whole request (token, idempotency record, order, ledger, fulfilment task, stored
+    # response) stays within its query budget: the performance goal of bench/renewal_http.py rests on it
+    with django_assert_max_num_queries(23):
+        response = _renew(api, line, plan, "wallet", key="measured")
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "fulfilling"

@@ -105,7 +105,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vigencia.sqlite3'}"),
-        conn_max_age=int(os.environ.get("VIGENCIA_CONN_MAX_AGE", "0")),
+        # Persistent connections (a new PostgreSQL connection per request costs more than a renewal),
+        # checked before reuse so a restarted database never fails a request.
+        conn_max_age=int(os.environ.get("VIGENCIA_CONN_MAX_AGE", "60")),
+        conn_health_checks=env_bool("VIGENCIA_CONN_HEALTH_CHECKS", default=True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

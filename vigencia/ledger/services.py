@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
@@ -29,33 +30,57 @@ class InsufficientFunds(Conflict):
     default_message = gettext_lazy("There is not enough money in the balance for this.")  # type: ignore[assignment]
 
 
-def _account(code: str, **defaults: object) -> LedgerAccount:
-    account = LedgerAccount.objects.filter(code=code).first()
-    if account is not None:
-        return account
+class AccountSpec(NamedTuple):
+    """An account named by what identifies it, for `accounts_get` to find or create."""
+
+    code: str
+    kind: str
+    currency: str
+    owner: User | None = None
+
+
+def wallet_spec(*, user: User, currency: str = "PEN") -> AccountSpec:
+    return AccountSpec(wallet_code(user_id=user.pk, currency=currency), AccountKind.WALLET, currency, user)
+
+
+def system_spec(*, kind: str, currency: str, key: str = "", owner: User | None = None) -> AccountSpec:
+    if kind not in AccountKind.values:
+        raise ValueError(f"unknown ledger account kind {kind!r}")
+    code = f"{kind}:{key}:{currency}" if key else f"{kind}:{currency}"
+    return AccountSpec(code, kind, currency, owner)
+
+
+def _account_create(spec: AccountSpec) -> LedgerAccount:
     try:
         with transaction.atomic():
-            return LedgerAccount.objects.create(code=code, **defaults)  # type: ignore[arg-type]
+            return LedgerAccount.objects.create(
+                code=spec.code, kind=spec.kind, currency=spec.currency, owner=spec.owner
+            )
     except IntegrityError:  # created meanwhile by a concurrent caller
-        return LedgerAccount.objects.get(code=code)
+        return LedgerAccount.objects.get(code=spec.code)
+
+
+def accounts_get(*wanted: LedgerAccount | AccountSpec) -> list[LedgerAccount]:
+    """`wanted` as accounts, in order: the specs are read in one query, and an account that does not
+    exist yet is created (race-safe)."""
+    codes = [item.code for item in wanted if isinstance(item, AccountSpec)]
+    found = (
+        {account.code: account for account in LedgerAccount.objects.filter(code__in=codes)} if codes else {}
+    )
+    return [
+        item if isinstance(item, LedgerAccount) else found.get(item.code) or _account_create(item)
+        for item in wanted
+    ]
 
 
 def account_wallet(*, user: User, currency: str = "PEN") -> LedgerAccount:
     """The subscriber's wallet in `currency` (created on first use, race-safe)."""
-    return _account(
-        wallet_code(user_id=user.pk, currency=currency),
-        kind=AccountKind.WALLET,
-        currency=currency,
-        owner=user,
-    )
+    return accounts_get(wallet_spec(user=user, currency=currency))[0]
 
 
 def account_system(*, kind: str, currency: str, key: str = "", owner: User | None = None) -> LedgerAccount:
     """A platform account such as psp_clearing:sandbox, revenue or carrier_payable:claro-pe."""
-    if kind not in AccountKind.values:
-        raise ValueError(f"unknown ledger account kind {kind!r}")
-    code = f"{kind}:{key}:{currency}" if key else f"{kind}:{currency}"
-    return _account(code, kind=kind, currency=currency, owner=owner)
+    return accounts_get(system_spec(kind=kind, currency=currency, key=key, owner=owner))[0]
 
 
 def _check(postings: list[tuple[LedgerAccount, Money]]) -> None:

@@ -25,7 +25,15 @@ from vigencia.fulfilment.models import FulfilmentStatus
 from vigencia.fulfilment.services import fulfilment_start
 from vigencia.ledger.models import LedgerAccount
 from vigencia.ledger.selectors import wallet_balance
-from vigencia.ledger.services import account_system, account_wallet, ledger_post
+from vigencia.ledger.services import (
+    AccountSpec,
+    account_system,
+    account_wallet,
+    accounts_get,
+    ledger_post,
+    system_spec,
+    wallet_spec,
+)
 from vigencia.lines.models import Line, LineStatus
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.services import line_renew
@@ -76,18 +84,19 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def _capture_postings(order: RenewalOrder, source: LedgerAccount) -> list[tuple[LedgerAccount, Money]]:
+def _capture_postings(
+    order: RenewalOrder, source: LedgerAccount | AccountSpec
+) -> list[tuple[LedgerAccount, Money]]:
     """The payer's money plus a promotion's discount (paid by promotions expense) make the full price
-    the carrier is owed."""
-    postings = [(source, -order.total)]
+    the carrier is owed. The accounts are read in one query."""
+    wanted = [source, system_spec(kind="carrier_payable", currency=order.currency, key=order.carrier_code)]
     if order.discount_minor:
-        postings.append((account_system(kind="promotions_expense", currency=order.currency), -order.discount))
-    postings.append(
-        (
-            account_system(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
-            order.list_price,
-        )
-    )
+        wanted.append(system_spec(kind="promotions_expense", currency=order.currency))
+    payer, payable, *expense = accounts_get(*wanted)
+    postings = [(payer, -order.total)]
+    if expense:
+        postings.append((expense[0], -order.discount))
+    postings.append((payable, order.list_price))
     return postings
 
 
@@ -124,8 +133,9 @@ def order_create(
         raise InvalidInput(
             _("Unknown payment method."), code="invalid_payment_method", details={"allowed": list(allowed)}
         )
+    source: LedgerAccount | AccountSpec | None = source_account
     if payment_method == PaymentMethod.WALLET:
-        source_account = account_wallet(user=payer, currency=plan.currency)
+        source = wallet_spec(user=payer, currency=plan.currency)
     elif payment_method not in PSP_METHODS and source_account is None:
         raise ValueError(f"{payment_method} orders need the ledger account the money comes from")
     if line.removed_at is not None or (line.owner_id != payer.pk and channel == Channel.ONLINE):
@@ -170,7 +180,7 @@ def order_create(
             valid_until_before=line.valid_until,
         )
         events = [OrderEvent(order=order, kind="created", to_status=order.status)]
-        if source_account is not None:
+        if source is not None:
             # Paid with money the ledger holds: the order is charged below in this transaction, so it
             # is inserted already paid and with the carrier; no one else can see it before, so its
             # moves are checked against the table and recorded here instead of as row updates.
@@ -182,11 +192,11 @@ def order_create(
                 order.status = target
         order.save(force_insert=True)
         OrderEvent.objects.bulk_create(events)
-        if source_account is not None:
+        if source is not None:
             ledger_post(
                 kind="order_payment",
                 idempotency_key=f"order:{order.pk}:capture",
-                postings=_capture_postings(order, source_account),
+                postings=_capture_postings(order, source),
                 memo=f"Renewal {order.msisdn} {order.plan_code}",
                 reference=f"order:{order.pk}",
             )
@@ -234,7 +244,7 @@ def order_payment_settled(*, intent: Any) -> None:
             kind="order_payment",
             idempotency_key=f"order:{order.pk}:capture",
             postings=_capture_postings(
-                order, account_system(kind="psp_clearing", currency=order.currency, key=intent.provider)
+                order, system_spec(kind="psp_clearing", currency=order.currency, key=intent.provider)
             ),
             memo=f"Renewal {order.msisdn} {order.plan_code}",
             reference=f"order:{order.pk}",
@@ -293,7 +303,7 @@ def _order_refund_to_wallet(order: RenewalOrder, *, reason: str) -> None:
         postings=[
             (account, -amount)
             for account, amount in _capture_postings(
-                order, account_wallet(user=order.payer, currency=order.currency)
+                order, wallet_spec(user=order.payer, currency=order.currency)
             )
         ],
         memo=f"Refund of renewal {order.msisdn} {order.plan_code}",
