@@ -1,7 +1,9 @@
 """Wallet-paid renewals over HTTP against `vigencia serve` on PostgreSQL, then a burst worker.
 
 Prints renewals/s, p50/p99 latency, and the ratio to pgbench's built-in tpcb-like transactions/s
-measured on the same server in the same run. Not a test: figures vary by machine; the ratio less so.
+measured on the same server in the same run, and the same request in-process (one client, Django's
+test client: time, CPU and queries per renewal, the steadier figure on a shared machine). Not a
+test: figures vary by machine; the ratio less so.
 
     .venv/bin/python bench/renewal_http.py --clients 8 --requests 50
 """
@@ -106,6 +108,42 @@ print(json.dumps(rows))
     return [tuple(row) for row in json.loads(out.strip().splitlines()[-1])]
 
 
+def in_process(env: dict[str, str], row: tuple[str, int, int], renewals: int) -> dict[str, float]:
+    """The same request through Django's test client in one process, one at a time: wall and CPU
+    time per renewal and the queries of one. Steadier than HTTP figures on a shared machine."""
+    script = f"""
+import django, json, time
+django.setup()
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+token, line_id, plan_id = {list(row)!r}
+client = Client(HTTP_AUTHORIZATION=f"Bearer {{token}}")
+body = json.dumps({{"line_id": line_id, "plan_id": plan_id, "payment_method": "wallet"}})
+def renew(key):
+    response = client.post("/api/v1/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.content
+renew("in-process-warm-up")
+with CaptureQueriesContext(connection) as queries:
+    renew("in-process-counted")
+counted = len(queries)  # read now: the next request clears the connection's query log
+wall, cpu = time.perf_counter(), time.process_time()
+for n in range({renewals}):
+    renew(f"in-process-{{n}}")
+wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+print(json.dumps({{"ms": wall / {renewals}, "cpu_ms": cpu / {renewals}, "queries": counted}}))
+"""
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", script],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,7 +169,8 @@ def main() -> None:
     }
     subprocess.run([VIGENCIA, "migrate", "-v0"], env=env, check=True)
     subprocess.run([VIGENCIA, "seed_demo", "-v0"], env=env, check=True, capture_output=True)
-    rows = prepare(env, args.clients, args.requests)
+    in_process_renewals = 100
+    *rows, solo = prepare(env, args.clients + 1, max(args.requests, in_process_renewals + 2))
 
     port = free_port()
     server = subprocess.Popen(
@@ -168,14 +207,29 @@ def main() -> None:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             body = json.dumps({"line_id": line_id, "plan_id": plan_id, "payment_method": "wallet"})
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+            def send(method: str, path: str, **extra: str) -> http.client.HTTPResponse:
+                # The server closes a connection idle past its keep-alive time; reconnect and send
+                # again (a renewal with the same Idempotency-Key, so never twice).
+                for attempt in range(3):
+                    try:
+                        connection.request(
+                            method, path, body if method == "POST" else None, {**headers, **extra}
+                        )
+                        response = connection.getresponse()
+                        response.read()
+                        return response
+                    except (ConnectionError, http.client.HTTPException):
+                        connection.close()
+                        if attempt == 2:
+                            raise
+                raise AssertionError("unreachable")
+
+            send("GET", "/api/v1/wallet")  # warm-up: the server thread's URLs and database connection
             start.wait()
             for n in range(args.requests):
                 began = time.perf_counter()
-                connection.request(
-                    "POST", "/api/v1/orders", body, {**headers, "Idempotency-Key": f"b{index}-{n}"}
-                )
-                response = connection.getresponse()
-                response.read()
+                response = send("POST", "/api/v1/orders", **{"Idempotency-Key": f"b{index}-{n}"})
                 elapsed = time.perf_counter() - began
                 with lock:
                     if response.status == 201:
@@ -196,6 +250,8 @@ def main() -> None:
         server.terminate()
         server.wait(10)
 
+    solo_figures = in_process(env, solo, in_process_renewals)
+
     started = time.perf_counter()
     subprocess.run([VIGENCIA, "worker", "--burst", "-v0"], env=env, check=True)
     worker_seconds = time.perf_counter() - started
@@ -210,8 +266,11 @@ def main() -> None:
     print(f"renewals created        {len(latencies)} (failed: {len(failures)} {sorted(set(failures))})")
     print(f"renewals/s (HTTP)       {rate:.1f}")
     print(f"latency p50 / p99       {quantiles[49] * 1000:.1f} ms / {quantiles[98] * 1000:.1f} ms")
-    fulfilled_rate = len(latencies) / worker_seconds
-    print(f"burst worker            {worker_seconds:.1f} s for the fulfilments ({fulfilled_rate:.1f}/s)")
+    ms, cpu_ms, queries = solo_figures["ms"], solo_figures["cpu_ms"], solo_figures["queries"]
+    print(f"in-process (1 client)   {ms:.1f} ms per renewal, {cpu_ms:.1f} ms CPU, {queries:.0f} queries")
+    fulfilled = len(latencies) + in_process_renewals + 2
+    rate_worker = fulfilled / worker_seconds
+    print(f"burst worker            {worker_seconds:.1f} s for {fulfilled} fulfilments ({rate_worker:.1f}/s)")
     print(f"pgbench tpcb-like tps   {tps:.1f}")
     print(f"ratio renewals/pgbench  {rate / tps:.3f}   (goal >= 0.25; p99 goal < 100 ms)")
     print(f"ledger verify           {verify}")
