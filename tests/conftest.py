@@ -24,6 +24,15 @@ def _fast_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _plain_static(settings) -> None:
+    """Pages render from a fresh clone: static files by their plain names, no collected manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def demo_catalog(db) -> None:
     """The demo carriers and plans, exactly as `vigencia seed_demo` loads them."""

@@ -16,14 +16,6 @@ pytestmark = pytest.mark.django_db
 STRONG = "Quechua-mountain-41"
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def _signup(client: Client, **overrides: str):
     data = {
         "email": "ana@example.com",

@@ -10,14 +10,6 @@ from vigencia.catalog.models import Carrier
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_carriers_are_listed(client: Client, demo_catalog) -> None:
     response = client.get("/plans/")
     assert response.status_code == 200

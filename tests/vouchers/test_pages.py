@@ -23,14 +23,6 @@ def reseller_browser(reseller):
     return client
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_a_subscriber_redeems_a_code_in_the_portal(browser, line, make_batch):
     made = make_batch(1)
 

@@ -18,7 +18,8 @@ ROLE_LABELS = {
     OPERATOR: _("Operator"),
 }
 
-# app label -> permission codenames per role ("*" = every permission of the app's models).
+# app label -> permission codenames per role ("*" = every permission of the app's models, "view_*" =
+# every view permission of them).
 ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     SUBSCRIBER: {},
     STORE_AGENT: {"lines": ["view_line"], "catalog": ["view_carrier", "view_plan"]},
@@ -43,6 +44,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             *("add_storeagent", "change_storeagent", "view_storeagent"),
             *("view_shift", "change_shift", "view_receipt"),
         ],
+        # The money, the orders and everything that happened to them are read, never edited by hand:
+        # changes go through the services (refunds and goodwill through support).
+        **{
+            app: ["view_*"]
+            for app in ("orders", "payments", "fulfilment", "ledger", "notifications", "vouchers", "support")
+        },
+        "usage": ["view_*", "add_tariff", "change_tariff", "add_alertrule", "change_alertrule"],
     },
 }
 
@@ -50,11 +58,15 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 def roles_ensure(**_: Any) -> None:
     """Create the role groups and grant their permissions (idempotent)."""
     from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
 
     for role, grants in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
         for app_label, codenames in grants.items():
             permissions = Permission.objects.filter(content_type__app_label=app_label)
             if "*" not in codenames:
-                permissions = permissions.filter(codename__in=codenames)
+                chosen = Q(codename__in=codenames)
+                for prefix in (codename[:-1] for codename in codenames if codename.endswith("*")):
+                    chosen |= Q(codename__startswith=prefix)
+                permissions = permissions.filter(chosen)
             group.permissions.add(*permissions)

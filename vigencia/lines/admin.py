@@ -12,26 +12,28 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from vigencia.lines.models import Line, LineEvent
+from vigencia.core.admin import ReadOnlyAdminMixin
+from vigencia.lines.models import AutoRenewSetting, Line, LineEvent, ReminderSetting
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_deadline
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class LineEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LineEvent
     extra = 0
     fields = ("at", "kind", "actor", "data")
+    readonly_fields = fields
+
+
+class ReminderSettingInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = ReminderSetting
+    fields = ("lead_days", "channels", "quiet_start", "quiet_end")
+    readonly_fields = fields
+
+
+class AutoRenewSettingInline(ReadOnlyAdminMixin, admin.StackedInline):
+    model = AutoRenewSetting
+    fields = ("enabled", "plan", "days_before", "updated_at")
     readonly_fields = fields
 
 
@@ -69,7 +71,7 @@ class LineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "removed_at",
     )
     readonly_fields = ("deadline", "created_at", "updated_at")
-    inlines = (LineEventInline,)
+    inlines = (ReminderSettingInline, AutoRenewSettingInline, LineEventInline)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Line], search_term: str

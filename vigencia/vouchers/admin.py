@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from vigencia.core.admin import ReadOnlyAdmin
 from vigencia.vouchers.models import (
     RedemptionAttempt,
     ResellerApiKey,
@@ -10,21 +11,8 @@ from vigencia.vouchers.models import (
 )
 
 
-class ReadOnly(admin.ModelAdmin):
-    """Codes, events and attempts change only through the services."""
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(VoucherBatch)
-class VoucherBatchAdmin(ReadOnly):
+class VoucherBatchAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "plan",
@@ -41,7 +29,7 @@ class VoucherBatchAdmin(ReadOnly):
 
 
 @admin.register(VoucherCode)
-class VoucherCodeAdmin(ReadOnly):
+class VoucherCodeAdmin(ReadOnlyAdmin):
     list_display = ["serial", "batch", "status", "redeemed_at", "redeemed_by"]
     list_filter = ["status"]
     search_fields = ["serial"]
@@ -49,12 +37,12 @@ class VoucherCodeAdmin(ReadOnly):
 
 
 @admin.register(VoucherEvent)
-class VoucherEventAdmin(ReadOnly):
+class VoucherEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "batch", "code", "from_status", "to_status", "count", "actor", "created_at"]
 
 
 @admin.register(RedemptionAttempt)
-class RedemptionAttemptAdmin(ReadOnly):
+class RedemptionAttemptAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "outcome", "user", "ip", "channel", "code"]
     list_filter = ["outcome", "channel"]
     date_hierarchy = "created_at"
