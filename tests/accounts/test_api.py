@@ -201,3 +201,32 @@ def test_credential_errors_speak_the_request_language(anon_api):
     )
 
     assert response.json() == {"code": "invalid_credentials", "message": "邮箱或密码错误。", "details": None}
+
+
+@pytest.mark.parametrize(
+    ("language", "accept", "content_language", "message"),
+    [
+        ("es", None, "es", "No es un número de celular válido de PE."),
+        ("zh-hans", None, "zh-hans", "这不是有效的 PE 手机号码。"),
+        ("es", "en", "en", "This is not a valid mobile number for PE."),
+    ],
+)
+def test_an_api_client_that_names_no_language_is_answered_in_the_users(
+    user, demo_catalog, language, accept, content_language, message
+):
+    # given a user who chose a language, and a client that may or may not send Accept-Language
+    from tests.conftest import ApiClient
+    from vigencia.accounts.services import api_token_issue
+
+    user.language = language
+    user.save(update_fields=["language"])
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept} if accept else {}
+    client = ApiClient(api_token_issue(user=user)[1], **headers)
+
+    # when the client sends a number that is not valid
+    response = client.post_json("/api/v1/lines", {"msisdn": "12", "carrier": "claro-pe"})
+
+    # then the error speaks the header's language if there is one, else the user's
+    assert response.status_code == 422
+    assert response["Content-Language"] == content_language
+    assert response.json()["message"] == message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
 from ninja.security import HttpBearer
 
 from vigencia.accounts.models import User
@@ -16,6 +17,10 @@ class BearerToken(HttpBearer):
         user = api_token_authenticate(token=token)
         if user is not None:
             request.user = user
+            if "HTTP_ACCEPT_LANGUAGE" not in request.META and user.language:
+                # A client that names no language is answered in the one the user chose.
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language
         return user
 
 
