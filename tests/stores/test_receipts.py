@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
-import zlib
 from datetime import date
 
 import pytest
 from django.apps import apps
 
 from tests.factories import UserFactory
+from tests.pdfs import pdf_strings
 from vigencia.orders.models import RenewalOrder
 from vigencia.stores.models import Receipt
 
@@ -75,23 +73,6 @@ def test_receipt_pdf(client, agent, receipt):
     assert DNI.encode() not in response.content
 
 
-def _pdf_strings(pdf: bytes) -> bytes:
-    """The string literals the PDF's pages show, unescaped (ReportLab writes a page's stream as ASCII85
-    over Flate with no other key than /Length; Helvetica text is Windows-1252, the CJK font's UTF-16BE)."""
-    shown = b""
-    pages = rb"<<\s*/Filter \[ /ASCII85Decode /FlateDecode \] /Length \d+\s*>>\s*stream\r?\n(.*?)~>"
-    for data in re.findall(pages, pdf, re.DOTALL):
-        page = zlib.decompress(base64.a85decode(data, adobe=False))
-        for literal in re.findall(rb"\(((?:[^\\)]|\\.)*)\) Tj", page, re.DOTALL):
-            shown += re.sub(
-                rb"\\([0-7]{1,3}|.)",
-                lambda escape: bytes([int(escape[1], 8)]) if escape[1].isdigit() else escape[1],
-                literal,
-                flags=re.DOTALL,
-            )
-    return shown
-
-
 def test_receipt_pdf_in_chinese_shows_the_chinese_text(client, agent, receipt):
     # given an agent who works in Chinese
     agent.language = "zh-hans"
@@ -104,7 +85,7 @@ def test_receipt_pdf_in_chinese_shows_the_chinese_text(client, agent, receipt):
     # then the labels are drawn in the standard Simplified Chinese font, Latin text in Helvetica
     assert response.status_code == 200
     assert b"/BaseFont /STSong-Light" in response.content
-    shown = _pdf_strings(response.content)
+    shown = pdf_strings(response.content)
     for chinese in ("收据", "门店", "验证码", "扫码验证此收据。"):
         assert chinese.encode("utf-16-be") in shown, chinese
     assert b"Counter Miraflores" in shown
@@ -121,7 +102,7 @@ def test_receipt_pdf_draws_a_name_in_hanzi_in_any_language(client, agent, receip
     response = client.get(f"/stores/pos/receipts/{receipt.number}/pdf/", HTTP_ACCEPT_LANGUAGE="en")
 
     # then
-    shown = _pdf_strings(response.content)
+    shown = pdf_strings(response.content)
     assert "王芳".encode("utf-16-be") in shown
     assert b"Verification code" in shown
     assert b"?" not in shown

@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urlencode
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -19,22 +17,18 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
-from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Paragraph
 
 from vigencia.core.money import Money
+from vigencia.core.pdf import paragraph
 from vigencia.orders.models import OrderStatus
 from vigencia.stores.iddocs import DocumentType
 from vigencia.stores.models import PosPayment, Receipt
 
 RECEIPT_WIDTH_MM = 80
-CJK_FONT = "STSong-Light"  # Simplified Chinese
 
 
 def msisdn_mask(e164: str) -> str:
@@ -117,29 +111,6 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
     )
 
 
-@cache
-def _cjk_font() -> str:
-    # A predefined CJK font of the PDF standard (Adobe-GB1 character collection): readers draw it with
-    # a Chinese font of their own, so no font file is shipped or embedded and the PDF still takes
-    # milliseconds (embedding a subset of Noto Sans CJK took seconds per receipt).
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
-
-
-def _paragraph(text: str, *, size: float, bold: bool = False, align: int = TA_LEFT) -> Paragraph:
-    """Text in Helvetica when its Windows-1252 encoding can hold it, else in the CJK font (which
-    breaks lines between any two characters, as Chinese is written)."""
-    font, wrap = ("Helvetica-Bold" if bold else "Helvetica"), None
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        font, wrap = _cjk_font(), "CJK"
-    style = ParagraphStyle(
-        "receipt", fontName=font, fontSize=size, leading=size * 1.25, alignment=align, wordWrap=wrap
-    )
-    return Paragraph(escape(text), style)
-
-
 def receipt_pdf(receipt: Receipt) -> bytes:
     """The receipt on an 80 mm wide page as long as its text, with the QR code."""
     view = receipt_view(receipt)
@@ -147,13 +118,13 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     inner = width - 2 * margin
     store = receipt.store
     header = [
-        _paragraph(store.name, size=12, bold=True, align=TA_CENTER),
-        _paragraph(f"{store.address}, {store.city}", size=8, align=TA_CENTER),
+        paragraph(store.name, size=12, bold=True, align=TA_CENTER),
+        paragraph(f"{store.address}, {store.city}", size=8, align=TA_CENTER),
     ]
-    rows = [(_paragraph(label, size=8, bold=True), _paragraph(value, size=8)) for label, value in view.rows]
-    footer = _paragraph(_("Scan to verify this receipt."), size=7, align=TA_CENTER)
+    rows = [(paragraph(label, size=8, bold=True), paragraph(value, size=8)) for label, value in view.rows]
+    footer = paragraph(_("Scan to verify this receipt."), size=7, align=TA_CENTER)
     # Paragraph.wrap lays the text out and returns its height: measure all, then size the page.
-    header_heights = [paragraph.wrap(inner, 1_000 * mm)[1] for paragraph in header]
+    header_heights = [part.wrap(inner, 1_000 * mm)[1] for part in header]
     row_heights = [
         max(label.wrap(label_width, 1_000 * mm)[1], value.wrap(inner - label_width, 1_000 * mm)[1]) + 1 * mm
         for label, value in rows
@@ -165,9 +136,9 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     pdf = canvas.Canvas(buffer, pagesize=(width, height))
     pdf.setTitle(f"{_('Receipt')} {receipt.number}")
     top = height - margin
-    for paragraph, paragraph_height in zip(header, header_heights, strict=True):
-        top -= paragraph_height
-        paragraph.drawOn(pdf, margin, top)
+    for part, part_height in zip(header, header_heights, strict=True):
+        top -= part_height
+        part.drawOn(pdf, margin, top)
     top -= gap
     for (label, value), row_height in zip(rows, row_heights, strict=True):
         label.drawOn(pdf, margin, top - label.height)
