@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import translation
 
+from tests.pdfs import pdf_strings
 from vigencia.core import clock
 from vigencia.core.errors import DomainError
 from vigencia.usage.models import AlertRule, Anomaly, Bucket, UsageRecord
+from vigencia.usage.selectors import statement_build
 from vigencia.usage.services import alerts_check, anomaly_resolve, bucket_credit_renewal
+from vigencia.usage.statements import statement_pdf
 
 from .conftest import T0
 
@@ -181,6 +185,23 @@ def test_balances_and_statement(api, other_api, line, plan, tariff, integrator_a
             == "invalid_period"
         )
         assert api.get(f"/api/v1/lines/{line.pk}/statement?from=garbage").status_code == 422
+
+
+def test_a_statement_pdf_in_chinese_shows_the_chinese_text(line):
+    # given a line's statement, read in Chinese
+    statement = statement_build(line=line, date_from=date(2025, 3, 1), date_to=date(2025, 3, 2))
+
+    # when
+    with translation.override("zh-hans"):
+        pdf = statement_pdf(statement)
+
+    # then the Chinese lines are drawn in the standard Simplified Chinese font, the others in Helvetica
+    assert b"/BaseFont /STSong-Light" in pdf
+    shown = pdf_strings(pdf)
+    title = f"{line.msisdn} 的账单，2025-03-01 至 2025-03-02"
+    assert title.encode("utf-16-be") in shown
+    assert "合计扣费：".encode("utf-16-be") in shown
+    assert b"?" not in shown
 
 
 def test_statement_page_draws_an_svg_chart(client, user, line, settings):

@@ -1,20 +1,21 @@
-"""A statement as CSV, PDF (fpdf2) and an inline SVG chart: presentation only, from selectors."""
+"""A statement as CSV, PDF (ReportLab) and an inline SVG chart: presentation only, from selectors."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.utils.translation import gettext as _
-from fpdf import FPDF
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
 
 from vigencia.core.money import Money
+from vigencia.core.pdf import font_for
 from vigencia.usage.models import UsageKind
 from vigencia.usage.selectors import Statement
 
-_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 _CHART_UNITS = {UsageKind.DATA: "KB", UsageKind.VOICE: "s", UsageKind.SMS: "SMS"}
 
 
@@ -54,57 +55,44 @@ def statement_csv(statement: Statement) -> str:
 
 
 def statement_pdf(statement: Statement) -> bytes:
-    pdf = FPDF()
-    pdf.add_page()
-    if _FONT.exists():
-        pdf.add_font("body", fname=str(_FONT))
-        pdf.set_font("body", size=10)
-    else:  # pragma: no cover - DejaVu ships with the image
-        pdf.set_font("helvetica", size=10)
-
-    def text(value: str) -> str:
-        # DejaVu has no CJK glyphs: keep the rest readable rather than failing.
-        return value if all(ord(ch) < 0x2E80 for ch in value) else value.encode("ascii", "replace").decode()
-
-    pdf.cell(
-        0,
-        8,
-        text(
+    """A4 pages: the period's totals, then a line per record (the first 5,000)."""
+    currency = statement.currency
+    lines = [  # (text, line height in mm)
+        (
             _("Statement for %(number)s, %(start)s to %(end)s")
-            % {"number": statement.line.msisdn, "start": statement.date_from, "end": statement.date_to}
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    for kind, total in statement.totals.items():
-        pdf.cell(
-            0,
-            6,
-            text(
-                f"{kind}: {total.records} / {total.rated_quantity} / {Money(total.price_minor, statement.currency)}"  # noqa: E501
-            ),
-            new_x="LMARGIN",
-            new_y="NEXT",
+            % {"number": statement.line.msisdn, "start": statement.date_from, "end": statement.date_to},
+            8,
         )
-    pdf.cell(
-        0,
-        6,
-        text(_("Total charged: %(total)s") % {"total": statement.price_total}),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(4)
-    for r in statement.records[:5000]:
-        pdf.cell(
-            0,
+    ]
+    lines += [
+        (f"{kind}: {total.records} / {total.rated_quantity} / {Money(total.price_minor, currency)}", 6)
+        for kind, total in statement.totals.items()
+    ]
+    lines += [(_("Total charged: %(total)s") % {"total": statement.price_total}, 6), ("", 4)]
+    lines += [
+        (
+            f"{r.started_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.quantity:>12}  {r.destination:16} "
+            f"{Money(r.price_minor, r.currency or currency)}",
             5,
-            text(
-                f"{r.started_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.quantity:>12}  {r.destination:16} {Money(r.price_minor, r.currency or statement.currency)}"  # noqa: E501
-            ),
-            new_x="LMARGIN",
-            new_y="NEXT",
         )
-    return bytes(pdf.output())
+        for r in statement.records[:5000]
+    ]
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setTitle(lines[0][0])
+    page_top, margin, bottom = A4[1] - 10 * mm, 10 * mm, 20 * mm
+    top = page_top
+    for text, height in lines:
+        if top - height * mm < bottom:
+            pdf.showPage()
+            top = page_top
+        top -= height * mm
+        if text:
+            pdf.setFont(font_for(text), 10)
+            pdf.drawString(margin, top + height * mm / 2 - 3, text)  # centred in its line
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
