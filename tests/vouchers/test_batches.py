@@ -8,6 +8,7 @@ from django.core import serializers
 from django.core.management import call_command
 from django.db import connection
 
+from tests.pdfs import pdf_strings
 from vigencia.core import clock
 from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.services import InsufficientFunds, account_system
@@ -174,6 +175,26 @@ def test_a_pdf_sheet_has_a_page_per_ten_cards(make_batch):
 
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 2
+
+
+def test_a_pdf_sheet_carries_the_instructions_in_english_spanish_and_chinese(make_batch):
+    # given a batch of 2 codes
+    made = make_batch(2)
+    expires = made.batch.expires_on.isoformat()
+
+    # when
+    pdf = exports.cards_pdf(batch=made.batch, cards=list(zip(made.serials, made.pins, strict=True)))
+
+    # then each card shows its PIN and the instructions in the three languages, the Chinese ones drawn
+    # in the standard Simplified Chinese font
+    assert b"/BaseFont /STSong-Light" in pdf
+    shown = pdf_strings(pdf)
+    for pin in made.pins:
+        assert f"PIN {pin_display(pin)}".encode() in shown
+    assert shown.count(b"Redeem at vigencia.pe") == 2
+    assert shown.count(b"Canjea en vigencia.pe") == 2
+    chinese = f"付款前请核实序列号为正品。有效期至 {expires}"
+    assert shown.count(chinese.encode("utf-16-be")) == 2
 
 
 def test_the_csv_export_is_what_the_csv_module_writes_even_for_a_plan_name_with_commas_and_quotes(

@@ -306,8 +306,6 @@ VIGENCIA_VOUCHER_LIMITS = {
 }
 VIGENCIA_VOUCHER_ALERT_FAILURES = int(os.environ.get("VIGENCIA_VOUCHER_ALERT_FAILURES", "500"))
 VIGENCIA_VOUCHER_EXPORT_DIR = Path(os.environ.get("VIGENCIA_VOUCHER_EXPORT_DIR", VAR_DIR / "voucher_exports"))
-# A CJK TrueType font for the Chinese instructions on printed cards (none: the PDF is en + es only).
-VIGENCIA_VOUCHER_CJK_FONT = os.environ.get("VIGENCIA_VOUCHER_CJK_FONT", "")
 VIGENCIA_PERIODIC_JOBS["vouchers.expire"] = {
     "task": "vigencia.vouchers.tasks.voucher_expire_task",
     "every": 3600,

@@ -1,9 +1,7 @@
 """The one export of a batch's PINs: a CSV file and a printable PDF sheet of cards.
 
-The PDF's instructions are in English and Spanish, plus Simplified Chinese when a CJK TrueType font is
-configured (settings.VIGENCIA_VOUCHER_CJK_FONT; the core PDF fonts cannot draw Chinese). An export held
-for a reseller's single download is kept encrypted (AES-GCM) on disk, outside the database, and is
-deleted when taken.
+The PDF's instructions are in English, Spanish and Simplified Chinese. An export held for a reseller's
+single download is kept encrypted (AES-GCM) on disk, outside the database, and is deleted when taken.
 """
 
 from __future__ import annotations
@@ -21,8 +19,12 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from fpdf import FPDF
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+from reportlab.platypus import Paragraph
 
+from vigencia.core.pdf import font_for, paragraph
 from vigencia.vouchers.codes import pin_display, serial_display
 
 if TYPE_CHECKING:
@@ -69,51 +71,48 @@ class BatchExport:
         return None if self.cards is None else cards_pdf(batch=self.batch, cards=self.cards)
 
 
-def _instructions(batch: VoucherBatch, languages: list[str]) -> list[str]:
-    lines = []
-    for language in languages:
+CARD_LANGUAGES = ["en", "es", "zh-hans"]
+
+
+def _instructions(batch: VoucherBatch) -> list[Paragraph]:
+    """The instructions in each card language, laid out once for the card's width."""
+    paragraphs = []
+    for language in CARD_LANGUAGES:
         with translation.override(language):
-            lines.append(_(INSTRUCTIONS) % {"expires": batch.expires_on.isoformat()})
-    return lines
-
-
-def cards_languages() -> list[str]:
-    """The languages of the printed instructions: Chinese only with a CJK font to draw it."""
-    font = settings.VIGENCIA_VOUCHER_CJK_FONT
-    return ["en", "es", "zh-hans"] if font and Path(font).exists() else ["en", "es"]
+            text = _(INSTRUCTIONS) % {"expires": batch.expires_on.isoformat()}
+        paragraphs.append(paragraph(text, size=6))
+        paragraphs[-1].wrap(79 * mm, 54 * mm)
+    return paragraphs
 
 
 def cards_pdf(*, batch: VoucherBatch, cards: list[tuple[str, str]]) -> bytes:
     """An A4 sheet of 10 cards a page (85 x 54 mm): plan, face value, serial, PIN, expiry, instructions."""
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(10, 10)
-    font = "Helvetica"
-    languages = cards_languages()
-    if "zh-hans" in languages:
-        pdf.add_font("cjk", fname=settings.VIGENCIA_VOUCHER_CJK_FONT)
-        font = "cjk"
-    instructions = _instructions(batch, languages)
-    title = f"{batch.plan.name_en} · {batch.face.format('es')}"
+    title = f"Vigencia · {batch.plan.name_en} · {batch.face.format('es')}"
+    instructions = _instructions(batch)
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setTitle(title)
     for position, (serial, pin) in enumerate(cards):
-        if position % 10 == 0:
-            pdf.add_page()
+        if position and position % 10 == 0:
+            pdf.showPage()
         column, row = position % 2, (position % 10) // 2
+        # The card's top left corner, and each baseline below it, in mm from the page's top left.
         x, y = 12 + column * 95, 12 + row * 56
-        pdf.rect(x, y, 85, 54)
-        pdf.set_xy(x + 3, y + 3)
-        pdf.set_font(font, size=10)
-        pdf.cell(79, 5, f"Vigencia · {title}")
-        pdf.set_xy(x + 3, y + 10)
-        pdf.set_font(font, size=8)
-        pdf.cell(79, 4, f"Serial: {serial_display(serial)}")
-        pdf.set_xy(x + 3, y + 16)
-        pdf.set_font(font, size=14)
-        pdf.cell(79, 7, f"PIN {pin_display(pin)}")
-        pdf.set_xy(x + 3, y + 25)
-        pdf.set_font(font, size=6)
-        pdf.multi_cell(79, 2.6, "\n".join(instructions))
-    return bytes(pdf.output())
+        pdf.rect(x * mm, A4[1] - (y + 54) * mm, 85 * mm, 54 * mm)
+        for text, size, baseline in (
+            (title, 10, 6.6),
+            (f"Serial: {serial_display(serial)}", 8, 12.8),
+            (f"PIN {pin_display(pin)}", 14, 21),
+        ):
+            pdf.setFont(font_for(text), size)
+            pdf.drawString((x + 3) * mm, A4[1] - (y + baseline) * mm, text)
+        top = A4[1] - (y + 25) * mm
+        for part in instructions:
+            top -= part.height
+            part.drawOn(pdf, (x + 3) * mm, top)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
 def export_zip(*, csv_text: str, pdf: bytes | None) -> bytes:

@@ -128,10 +128,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"batch #{batch.pk}: {count} codes of {batch.plan} until {batch.expires_on}; PINs {where}"
         )
-        if pdf is not None and len(exports.cards_languages()) < 3:
-            self.stdout.write(
-                "note: no CJK font configured (VIGENCIA_VOUCHER_CJK_FONT): cards carry en + es only"
-            )
 
     def _activate(self, *, batch: int, **_: Any) -> None:
         moved = services.batch_activate(batch=VoucherBatch.objects.get(pk=batch))
