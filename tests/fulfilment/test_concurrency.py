@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
+from tests.concurrency import race
 from tests.fulfilment import handlers
 from vigencia.core import clock
 from vigencia.core.money import Money
@@ -24,27 +23,6 @@ pytestmark = [
 ]
 
 
-def _race(count: int, work: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def _start(n: int = 42) -> FulfilmentTransaction:
     return fulfilment_start(
         external_id=f"order-{n}",
@@ -57,7 +35,7 @@ def _start(n: int = 42) -> FulfilmentTransaction:
 
 
 def test_ten_concurrent_starts_of_one_external_id_record_one_top_up_and_one_task():
-    results = _race(10, lambda _index: _start().pk)
+    results = race(10, lambda _index: _start().pk)
 
     assert len(set(results)) == 1, results
     assert FulfilmentTransaction.objects.count() == 1
@@ -67,7 +45,7 @@ def test_ten_concurrent_starts_of_one_external_id_record_one_top_up_and_one_task
 def test_concurrent_completions_apply_once_and_call_the_handler_once():
     transaction = _start()
 
-    results = _race(
+    results = race(
         8, lambda _index: fulfilment_apply_status(transaction=transaction, status="completed").status
     )
 
@@ -81,7 +59,7 @@ def test_concurrent_reconcilers_never_check_a_top_up_twice():
         _start(n)
     later = clock.now() + timedelta(minutes=1)
 
-    results = _race(4, lambda _index: fulfilment_reconcile(now=later))
+    results = race(4, lambda _index: fulfilment_reconcile(now=later))
 
     assert sum(result["checked"] for result in results) == 20, results  # type: ignore[index]
     assert simulator.calls.count("create") == 20

@@ -1,4 +1,3 @@
-import threading
 from io import StringIO
 
 import pytest
@@ -6,6 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import translation
 
+from tests.concurrency import race
 from vigencia.core.errors import InvalidInput
 from vigencia.core.money import Money
 from vigencia.ledger.models import LedgerAccount, LedgerTransaction, Posting
@@ -203,25 +203,6 @@ def test_verify_prints_ok_on_a_sound_ledger(user):
     assert out.getvalue().strip() == "ok"
 
 
-def _threads(count, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="concurrency is proven on PostgreSQL"
 )
@@ -245,7 +226,7 @@ def test_fifty_concurrent_debits_with_funds_for_ten(user):
             return "insufficient"
         return "ok"
 
-    results = _threads(50, debit)
+    results = race(50, debit)
 
     assert sorted(results) == ["insufficient"] * 40 + ["ok"] * 10
     assert LedgerTransaction.objects.filter(kind="spend").count() == 10
@@ -257,7 +238,7 @@ def test_fifty_concurrent_debits_with_funds_for_ten(user):
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_posts_with_one_key_write_one_transaction(user):
-    results = _threads(20, lambda _index: _topup(user, 1000, key="same").pk)
+    results = race(20, lambda _index: _topup(user, 1000, key="same").pk)
 
     assert len(set(results)) == 1
     assert LedgerTransaction.objects.count() == 1

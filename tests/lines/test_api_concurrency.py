@@ -1,10 +1,9 @@
 """Racing API writes end in one row and a clean 409 for the others (PostgreSQL, real threads)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from tests.conftest import ApiClient
 from vigencia.accounts.models import User
 from vigencia.accounts.services import api_token_issue
@@ -16,25 +15,6 @@ pytestmark = [
 ]
 
 
-def _in_threads(count, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_ten_racing_adds_of_one_number_make_one_line(user, claro):
     _row, token = api_token_issue(user=user)
 
@@ -43,7 +23,7 @@ def test_ten_racing_adds_of_one_number_make_one_line(user, claro):
         response = ApiClient(token).post_json("/api/v1/lines", {"msisdn": number, "carrier": "claro-pe"})
         return response.status_code, response.json()["code"] if response.status_code != 201 else None
 
-    results = _in_threads(10, add)
+    results = race(10, add)
 
     assert sorted(results, key=str) == [(201, None)] + [(409, "line_exists")] * 9
     assert Line.objects.count() == 1
@@ -61,7 +41,7 @@ def test_ten_racing_registrations_of_one_email_make_one_account(db):
         )
         return response.status_code
 
-    results = _in_threads(10, register)
+    results = race(10, register)
 
     assert sorted(results) == [201] + [409] * 9
     assert User.objects.filter(email="race@example.com").count() == 1

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
+from tests.concurrency import race
 from tests.factories import UserFactory
 from vigencia.notifications.channels import email as email_channel
 from vigencia.notifications.models import Notification
@@ -20,27 +20,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="races need PostgreSQL"),
 ]
-
-
-def _race(count: int, work: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_eight_workers_on_one_row_send_it_once(monkeypatch):
@@ -58,7 +37,7 @@ def test_eight_workers_on_one_row_send_it_once(monkeypatch):
     monkeypatch.setattr(email_channel, "deliver", slow_deliver)
 
     # when eight workers run its task at once
-    results = _race(8, lambda _index: notification_deliver(notification_id=row.pk))
+    results = race(8, lambda _index: notification_deliver(notification_id=row.pk))
 
     # then one of them sent it, once; the others found it claimed
     assert sorted(results, key=str) == [None] * 7 + ["sent"]
@@ -89,7 +68,7 @@ def test_concurrent_sends_with_one_key_write_one_row_and_one_task():
         return [notification.pk for notification in rows]
 
     # when both run
-    results = _race(2, lambda index: (first, second)[index](index))
+    results = race(2, lambda index: (first, second)[index](index))
 
     # then the second waited on the unique index and answered the first's row
     assert results[0] == results[1]

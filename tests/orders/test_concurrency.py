@@ -1,10 +1,9 @@
 """Money under concurrency, on PostgreSQL with real threads (each on its own connection)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from tests.conftest import ApiClient
 from vigencia.accounts.services import api_token_issue
 from vigencia.ledger.models import LedgerTransaction
@@ -17,25 +16,6 @@ pytestmark = [
 ]
 
 
-def _in_threads(count, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_twenty_identical_requests_with_one_key_make_one_order_and_one_charge(user, line, plan, fund_wallet):
     fund_wallet(user, 10_000)
     _row, token = api_token_issue(user=user)
@@ -45,7 +25,7 @@ def test_twenty_identical_requests_with_one_key_make_one_order_and_one_charge(us
         response = ApiClient(token).post_json("/api/v1/orders", body, HTTP_IDEMPOTENCY_KEY="double-tap")
         return response.status_code, response.json()
 
-    results = _in_threads(20, renew)
+    results = race(20, renew)
 
     assert {status for status, _body in results} == {201}
     assert all(body == results[0][1] for _status, body in results)
@@ -63,7 +43,7 @@ def test_fifty_wallet_orders_with_funds_for_ten_charge_exactly_ten(user, line, p
         response = ApiClient(token).post_json("/api/v1/orders", body, HTTP_IDEMPOTENCY_KEY=f"order-{index}")
         return response.status_code, response.json().get("code")
 
-    results = _in_threads(50, renew)
+    results = race(50, renew)
 
     assert sorted(status for status, _code in results) == [201] * 10 + [409] * 40
     assert {code for status, code in results if status == 409} == {"insufficient_funds"}

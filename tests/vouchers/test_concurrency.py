@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from vigencia.accounts.services import api_token_issue
 from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.selectors import ledger_verify
@@ -70,26 +71,6 @@ def test_200_redemptions_of_one_pin_racing_40_at_a_time_succeed_exactly_once(set
     assert ledger_verify() == []
 
 
-def _race(count, work):
-    """Run work(index) on `count` threads released together, each on its own connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index):
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def _attempt(user, pin, ip, line=None):
     try:
         services.voucher_redeem(pin=pin, redeemer=user, ip=ip, line=line)
@@ -105,7 +86,7 @@ def test_concurrent_failures_from_many_clients_are_all_counted_on_spread_rows(li
     users = [line.owner] + [UserFactory() for _ in range(23)]
 
     # when each sends 5 wrong PINs at the same time as the others
-    answers = _race(
+    answers = race(
         24, lambda i: [_attempt(users[i], "0000 0000 0000 0000", f"10.7.0.{i}", line) for _ in range(5)]
     )
 
@@ -125,7 +106,7 @@ def test_hammering_one_account_from_many_threads_locks_it(settings, user, line, 
     made = make_batch(1)
 
     # when 20 threads each try 3 wrong PINs for the same account at once
-    answers = _race(
+    answers = race(
         20, lambda i: [_attempt(user, "0000 0000 0000 0000", f"10.8.0.{i}", line) for _ in range(3)]
     )
 
