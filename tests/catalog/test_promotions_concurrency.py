@@ -1,11 +1,11 @@
 """A promotion's limits hold exactly under concurrent checkouts (PostgreSQL, real threads)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from tests.factories import UserFactory
 from vigencia.catalog.models import Promotion, PromotionKind, PromotionUse
 from vigencia.catalog.promotions import PromotionNotApplicable
@@ -22,25 +22,10 @@ pytestmark = [
 
 
 def _in_threads(count, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            try:
-                results[index] = work(index)
-            except PromotionNotApplicable as error:
-                results[index] = error.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    """Each result, or the code a refused checkout answered."""
+    return [
+        result.code if isinstance(result, PromotionNotApplicable) else result for result in race(count, work)
+    ]
 
 
 def _promo(**limits):
