@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -97,6 +98,11 @@ for i in range({clients}):
     rows.append((api_token_issue(user=user)[1], line.pk, plan.pk))
 print(json.dumps(rows))
 """
+    return [tuple(row) for row in run_json(env, script)]
+
+
+def run_json(env: dict[str, str], script: str) -> Any:
+    """Run a Python script in the project's venv; its last printed line is JSON."""
     out = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "-c", script],
         env=env,
@@ -105,7 +111,7 @@ print(json.dumps(rows))
         text=True,
         cwd=ROOT,
     ).stdout
-    return [tuple(row) for row in json.loads(out.strip().splitlines()[-1])]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def in_process(env: dict[str, str], row: tuple[str, int, int], renewals: int) -> dict[str, float]:
@@ -133,15 +139,7 @@ for n in range({renewals}):
 wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 print(json.dumps({{"ms": wall / {renewals}, "cpu_ms": cpu / {renewals}, "queries": counted}}))
 """
-    out = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-c", script],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json(env, script)
 
 
 def main() -> None:

@@ -120,8 +120,9 @@ def _picture(line: Line, plan: KeepalivePlan | None, today: date) -> Picture:
     )
     markers, number = [], 0
     for kind, at, label in points:
-        number += kind not in ("today", "renewal")
-        markers.append(Marker(kind, at, x(at), label, number if kind not in ("today", "renewal") else 0))
+        numbered = kind not in ("today", "renewal")
+        number += numbered
+        markers.append(Marker(kind, at, x(at), label, number if numbered else 0))
 
     kept_from = min(renewals, default=last)
     state, changes = "active", []
