@@ -9,7 +9,7 @@ import pytest
 from vigencia.core import clock
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import services
-from vigencia.vouchers.models import RedemptionAttempt, VoucherCode
+from vigencia.vouchers.models import AttemptCounter, RedemptionAttempt, VoucherCode
 from vigencia.vouchers.selectors import redemption_failure_rate
 
 from ..factories import UserFactory
@@ -117,6 +117,19 @@ def test_a_thousand_wrong_pins_spread_over_100_accounts_trip_the_global_limit_an
     stats = redemption_failure_rate(minutes=60)
     assert (stats["attempts"], stats["invalid"], stats["locked"], stats["redeemed"]) == (1001, 500, 501, 0)
     assert stats["failure_rate"] == 1.0
+
+
+def test_a_failure_counts_once_in_each_of_its_scopes(user, line):
+    # when one wrong PIN comes from an address and another from no known address
+    _try(user, WRONG, "10.0.0.1", line)
+    _try(user, WRONG, None, line)
+
+    # then the account and the overall count have two failures each, the address one
+    totals: dict[str, int] = {}
+    for scope, count in AttemptCounter.objects.values_list("scope", "count"):
+        totals[scope] = totals.get(scope, 0) + count
+    assert totals == {"global": 2, "account": 2, "ip": 1}
+    assert list(AttemptCounter.objects.filter(scope="ip").values_list("key", flat=True)) == ["10.0.0.1"]
 
 
 def test_attempts_are_audited_without_the_pin(user, line, make_batch):

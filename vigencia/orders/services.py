@@ -113,7 +113,7 @@ def order_create(
     payment_method: str,
     channel: str = Channel.ONLINE,
     return_url: str = "",
-    source_account: LedgerAccount | None = None,
+    source_account: LedgerAccount | AccountSpec | None = None,
     promo_code: str = "",
 ) -> RenewalOrder:
     """Create a renewal order, the one entry point of every channel.

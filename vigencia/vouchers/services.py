@@ -31,7 +31,13 @@ from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied, RateL
 from vigencia.core.money import Money
 from vigencia.core.transitions import IllegalTransition
 from vigencia.ledger.models import LedgerAccount, LedgerTransaction
-from vigencia.ledger.services import account_system, ledger_post
+from vigencia.ledger.services import (
+    AccountSpec,
+    account_system,
+    accounts_get,
+    ledger_post,
+    system_spec,
+)
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_normalize
 from vigencia.lines.services import line_add
@@ -271,8 +277,12 @@ def _funding_account(batch: VoucherBatch) -> LedgerAccount:
     return account_system(kind="promotions_expense", currency=batch.currency, key="vouchers")
 
 
+def _liability_spec(batch: VoucherBatch) -> AccountSpec:
+    return system_spec(kind="voucher_liability", currency=batch.currency, key=batch.liability_key)
+
+
 def _liability(batch: VoucherBatch) -> LedgerAccount:
-    return account_system(kind="voucher_liability", currency=batch.currency, key=batch.liability_key)
+    return accounts_get(_liability_spec(batch))[0]
 
 
 def _batch_fund(batch: VoucherBatch) -> None:
@@ -457,20 +467,23 @@ def _global_keys() -> list[str]:
     return [f"*{shard}" for shard in range(GLOBAL_SHARDS)]
 
 
-_COUNTER_BUMP_SQL = (
-    'INSERT INTO "vouchers_attemptcounter" ("scope", "key", "window", "count") VALUES (%s, %s, %s, 1) '
-    'ON CONFLICT ("scope", "key", "window") '
-    'DO UPDATE SET "count" = "vouchers_attemptcounter"."count" + 1 RETURNING "count"'
-)
-
-
-def _counter_bump(scope: str, key: str) -> int:
-    """Add one to the current window's counter and return its new value, in one race-safe statement
-    (an insert that adds one to the row if the window has it already; PostgreSQL and SQLite)."""
-    window = _window(settings.VIGENCIA_VOUCHER_LIMITS[scope][1])
+def _counters_bump(*counters: tuple[str, str]) -> int:
+    """Add one to the current window's counter of each (scope, key) in one race-safe statement (an
+    insert that adds one to a row the window has already; PostgreSQL and SQLite); returns the first
+    counter's new value. Rows are taken in the order given, one per scope, always global, account,
+    IP: two callers never wait on each other's rows crosswise."""
+    limits = settings.VIGENCIA_VOUCHER_LIMITS
+    values = ", ".join(["(%s, %s, %s, 1)"] * len(counters))
+    params = [item for scope, key in counters for item in (scope, key, _window(limits[scope][1]))]
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTER_BUMP_SQL, [scope, key, window])
-        return int(cursor.fetchone()[0])
+        cursor.execute(
+            'INSERT INTO "vouchers_attemptcounter" ("scope", "key", "window", "count") '  # noqa: S608 - placeholders only
+            f'VALUES {values} ON CONFLICT ("scope", "key", "window") '
+            'DO UPDATE SET "count" = "vouchers_attemptcounter"."count" + 1 RETURNING "scope", "count"',
+            params,
+        )
+        new_counts = dict(cursor.fetchall())
+    return int(new_counts[counters[0][0]])
 
 
 def _counts(user: User | None, ip: str | None) -> dict[str, int]:
@@ -503,9 +516,7 @@ def _attempt(
 
 def _failure_record(user: User | None, ip: str | None, channel: str, code: VoucherCode | None) -> None:
     _attempt(user, ip, channel, AttemptOutcome.INVALID, code)
-    _counter_bump("global", f"*{secrets.randbelow(GLOBAL_SHARDS)}")
-    for scope, key in _client_keys(user, ip):
-        _counter_bump(scope, key)
+    _counters_bump(("global", f"*{secrets.randbelow(GLOBAL_SHARDS)}"), *_client_keys(user, ip))
     failures = _counts(None, None)["global"]
     if failures >= settings.VIGENCIA_VOUCHER_ALERT_FAILURES:
         _failure_alert(failures)
@@ -537,7 +548,7 @@ def _failure_alert(count: int) -> None:
 def verify_throttle(*, ip: str | None) -> None:
     """Count a verify lookup from `ip`; raises RateLimited past the per-minute limit."""
     limit, seconds = settings.VIGENCIA_VOUCHER_LIMITS["verify_ip"]
-    if _counter_bump("verify_ip", (ip or "unknown")[:64]) > limit:
+    if _counters_bump(("verify_ip", (ip or "unknown")[:64])) > limit:
         raise RateLimited(details={"retry_after": seconds - (int(clock.now().timestamp()) % seconds)})
 
 
@@ -620,7 +631,8 @@ def voucher_redeem(
                 plan=plan,
                 payment_method=PaymentMethod.VOUCHER,
                 channel=Channel.VOUCHER,
-                source_account=_liability(batch),
+                # Read with the carrier's account, in one query.
+                source_account=_liability_spec(batch),
             )
             if order.total != batch.face:
                 # The plan's price moved since the batch was sold: the liability keeps one face value
