@@ -3,11 +3,21 @@ then redemption latency under 16 concurrent clients. Not a test.
 
 Goals: generation < 20 s; redemption p99 < 25 ms. Anchors, measured in the same run: for generation,
 drawing the same number of PINs and computing their full HMAC-SHA256 one by one; for redemption, the
-PIN lookup alone (one indexed SELECT by HMAC) under the same concurrency.
+PIN lookup alone (one indexed SELECT by HMAC) by the same clients in the same way.
 
-The clients are threads of this one process: their Python work shares one interpreter lock, so the
-throughput printed with the latencies tells how much of a latency is waiting for that lock and the
-CPU (p50 near clients / throughput) rather than for a row lock.
+Each client is a process of its own (forked after set-up, with its own database connection) that
+calls the redemption service as a web worker would (without HTTP, the token and the line lookup),
+so the clients do not queue for one Python interpreter lock. One client alone gives the service
+time and its CPU; then two ways of loading the service, each with its anchor:
+
+- closed loop (the goal's figure): every client sends its next redemption as soon as it has the
+  answer to the last, so the machine is saturated and latency is about clients / throughput;
+- fixed offered rate (--rate, in total): each client sends on a fixed schedule, and a latency is
+  counted from the request's scheduled start, so a request that had to wait for the one before it
+  counts that wait (no coordinated omission).
+
+It also prints the throughput the CPU of one redemption (Django and its PostgreSQL backend) leaves
+the machine's cores, and how often a backend waited on a lock.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python bench/vouchers.py
 
@@ -18,15 +28,17 @@ from __future__ import annotations
 
 import argparse
 import hmac
+import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -47,13 +59,150 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+# Requests each client sends untimed first (its connection, the server's plan and buffer caches).
+WARM_UP = 3
+# A client: (user id, line id). A work factory, called in the client's process, returns what one
+# request does with one PIN.
+Client = tuple[int, int]
+WorkFactory = Callable[[Client], Callable[[str], None]]
+
+
+@dataclass
+class Run:
+    latencies: list[float]  # ms
+    rate: float  # requests per second, all clients together
+    client_cpu_ms: float  # per request, in the client processes
+    server_cpu_ms: float  # per request, in their PostgreSQL backends (0 if not readable)
+    lock_waits: int  # samples of pg_stat_activity that saw a backend waiting on a lock
+    samples: int
+
+
+class Report(NamedTuple):
+    """What one client process sends back."""
+
+    latencies: list[float]
+    ended: float  # time.monotonic() after its last answer
+    client_cpu: float  # seconds
+    server_cpu: float  # seconds, its PostgreSQL backend's
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds a (local) PostgreSQL backend has used, or 0 if its /proc entry cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_main(
+    make_work: WorkFactory,
+    client: Client,
+    pins: Sequence[str],
+    interval: float | None,
+    phase: float,
+    ready: Any,
+    start: Any,
+    results: Any,
+) -> None:
+    """One client process: warm up, wait for the common start, send its requests (back to back, or
+    the k-th at start + (k + phase) * interval) and report latencies and CPU."""
+    from django.db import connection
+
+    work = make_work(client)
+    for pin in pins[:WARM_UP]:
+        work(pin)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    server_cpu, client_cpu = backend_cpu(backend), time.process_time()
+    ready.wait()
+    ready.wait()  # the parent has written the start instant between the two
+    began = start.value
+    time.sleep(max(0.0, began - time.monotonic()))
+    latencies = []
+    for turn, pin in enumerate(pins[WARM_UP:]):
+        if interval is None:
+            scheduled = time.monotonic()
+        else:
+            scheduled = began + (turn + phase) * interval
+            time.sleep(max(0.0, scheduled - time.monotonic()))
+        work(pin)
+        latencies.append((time.monotonic() - scheduled) * 1000)
+    ended = time.monotonic()
+    results.put(Report(latencies, ended, time.process_time() - client_cpu, backend_cpu(backend) - server_cpu))
+    connection.close()
+
+
+def run_clients(
+    url: str,
+    clients: list[Client],
+    pins: list[list[str]],
+    make_work: WorkFactory,
+    *,
+    interval: float | None,
+) -> Run:
+    """Run one client process per client (forked: they share the set-up), all starting together,
+    while a thread samples pg_stat_activity for backends waiting on a lock."""
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    ready, start, results = context.Barrier(len(clients) + 1), context.Value("d", 0.0), context.Queue()
+    processes = [
+        context.Process(
+            target=client_main,
+            args=(make_work, client, pins[index], interval, index / len(clients), ready, start, results),
+            daemon=True,
+        )
+        for index, client in enumerate(clients)
+    ]
+    for process in processes:
+        process.start()
+    waits, samples, stop = [0], [0], threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not stop.wait(0.02):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                ).fetchone()
+                waits[0] += bool(row and row[0])
+                samples[0] += 1
+
+    # Timeouts: a client that fails leaves the others waiting for it, and the bench stops.
+    ready.wait(timeout=300)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start.value = began = time.monotonic() + 0.05
+    ready.wait(timeout=60)
+    reports: list[Report] = [results.get(timeout=1800) for _ in processes]
+    stop.set()
+    sampler.join()
+    for process in processes:
+        process.join()
+    latencies = [latency for report in reports for latency in report.latencies]
+    return Run(
+        latencies=latencies,
+        rate=len(latencies) / (max(report.ended for report in reports) - began),
+        client_cpu_ms=sum(report.client_cpu for report in reports) * 1000 / len(latencies),
+        server_cpu_ms=sum(report.server_cpu for report in reports) * 1000 / len(latencies),
+        lock_waits=waits[0],
+        samples=samples[0],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--codes", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--redemptions", type=int, default=200, help="per client")
+    parser.add_argument("--redemptions", type=int, default=200, help="per client and way of loading")
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="offered redemptions per second, all clients together"
+    )
     parser.add_argument(
         "--db", default="vigencia_bench_vouchers", help="database to (re)create for the bench"
     )
@@ -62,7 +211,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("DATABASE_URL must point at PostgreSQL (the bench creates its own database there)")
-    os.environ["DATABASE_URL"] = recreate(url, args.db)
+    os.environ["DATABASE_URL"] = bench_url = recreate(url, args.db)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
     os.environ.setdefault("VIGENCIA_VOUCHER_ACCOUNT_FAILURES", "1000000")
     os.environ.setdefault("VIGENCIA_VOUCHER_IP_FAILURES", "1000000")
@@ -81,6 +230,8 @@ def main() -> None:
     from vigencia.accounts.models import User
     from vigencia.catalog import demo as catalog_demo
     from vigencia.catalog.models import Plan
+    from vigencia.ledger.selectors import ledger_verify
+    from vigencia.lines.models import Line
     from vigencia.lines.services import line_add
     from vigencia.vouchers import exports, services
     from vigencia.vouchers.codes import pin_digest, pin_new
@@ -102,7 +253,7 @@ def main() -> None:
     anchor_generate = time.perf_counter() - started
 
     pins: list[str] = []
-    keep = args.clients * (args.redemptions + 20)
+    keep = (2 * args.clients + 1) * (args.redemptions + WARM_UP)
     with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as stream:
         export: list[exports.BatchExport] = []
 
@@ -131,52 +282,84 @@ def main() -> None:
     clients = []
     for index in range(args.clients):
         user = User.objects.create_user(email=f"bench-{index}@example.com", password="x" * 20)
-        clients.append((user, line_add(owner=user, msisdn=f"+5191{index:07d}", carrier=plan.carrier)))
-    connection.close()
+        clients.append((user.pk, line_add(owner=user, msisdn=f"+5191{index:07d}", carrier=plan.carrier).pk))
+    per_client = args.redemptions + WARM_UP
+    closed_pins = [pins[i * per_client : (i + 1) * per_client] for i in range(args.clients)]
+    paced_pins = [
+        pins[(args.clients + i) * per_client : (args.clients + i + 1) * per_client]
+        for i in range(args.clients)
+    ]
+    solo_pins = [pins[2 * args.clients * per_client : (2 * args.clients + 1) * per_client]]
 
-    def run_clients(work: Callable[[int, int], None]) -> tuple[list[float], float]:
-        """Latencies (ms, without each client's first ten) and throughput (per second)."""
-        samples: list[list[float]] = [[] for _ in range(args.clients)]
-        barrier = threading.Barrier(args.clients)
+    def lookup(_client: Client) -> Callable[[str], None]:
+        def work(pin: str) -> None:
+            VoucherCode.objects.filter(pin_digest=pin_digest(pin)).first()
 
-        def client(index: int) -> None:
-            try:
-                barrier.wait()
-                for turn in range(args.redemptions):
-                    began = time.perf_counter()
-                    work(index, turn)
-                    samples[index].append((time.perf_counter() - began) * 1000)
-            finally:
-                connection.close()
+        return work
 
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        rate = args.clients * args.redemptions / (time.perf_counter() - started)
-        return [sample for per_client in samples for sample in per_client[10:]], rate
+    def redeem(client: Client) -> Callable[[str], None]:
+        user = User.objects.get(pk=client[0])
+        line = Line.objects.select_related("carrier").get(pk=client[1])
 
-    def lookup(index: int, turn: int) -> None:
-        VoucherCode.objects.filter(pin_digest=pin_digest(pins[index * args.redemptions + turn])).first()
+        def work(pin: str) -> None:
+            services.voucher_redeem(pin=pin, redeemer=user, ip="10.0.0.1", line=line)
 
-    def redeem(index: int, turn: int) -> None:
-        user, line = clients[index]
-        services.voucher_redeem(
-            pin=pins[index * args.redemptions + turn], redeemer=user, ip="10.0.0.1", line=line
+        return work
+
+    interval = args.clients / args.rate
+    solo_anchor = run_clients(bench_url, clients[:1], solo_pins, lookup, interval=None)
+    solo = run_clients(bench_url, clients[:1], solo_pins, redeem, interval=None)
+    closed_anchor = run_clients(bench_url, clients, closed_pins, lookup, interval=None)
+    closed = run_clients(bench_url, clients, closed_pins, redeem, interval=None)
+    paced_anchor = run_clients(bench_url, clients, paced_pins, lookup, interval=interval)
+    paced = run_clients(bench_url, clients, paced_pins, redeem, interval=interval)
+
+    def figures(run: Run) -> str:
+        return (
+            f"p50 {percentile(run.latencies, 0.5):.1f} ms, p99 {percentile(run.latencies, 0.99):.1f} ms, "
+            f"{run.rate:.0f}/s"
         )
 
-    anchor, anchor_rate = run_clients(lookup)
-    redeemed, rate = run_clients(redeem)
-    p50, p99 = percentile(redeemed, 0.5), percentile(redeemed, 0.99)
-    a50, a99 = percentile(anchor, 0.5), percentile(anchor, 0.99)
+    def ratio(run: Run, anchor: Run) -> str:
+        return f"ratio p99 {percentile(run.latencies, 0.99) / percentile(anchor.latencies, 0.99):.1f}x"
+
+    def cpu(run: Run) -> str:
+        return f"Django {run.client_cpu_ms:.1f} ms + PostgreSQL {run.server_cpu_ms:.1f} ms"
+
     print(
-        f"redeem, {args.clients} clients, {len(redeemed):,} redemptions: "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (goal p99 < 25 ms), mean {statistics.mean(redeemed):.1f} ms, "
-        f"{rate:.0f}/s | anchor, PIN lookup alone: p50 {a50:.2f} ms, p99 {a99:.2f} ms, "
-        f"{anchor_rate:.0f}/s | ratio p99 {p99 / a99:.0f}x"
+        f"redeem, one client alone: {figures(solo)}, CPU per redemption {cpu(solo)} "
+        f"| anchor, PIN lookup alone: {figures(solo_anchor)} | {ratio(solo, solo_anchor)}"
     )
+    print(
+        f"redeem, closed loop ({args.clients} client processes, each sending its next request when it has "
+        f"its answer; the goal's figure): {len(closed.latencies):,} redemptions: {figures(closed)} "
+        f"(goal p99 < 25 ms) | anchor, PIN lookup alone, same clients: {figures(closed_anchor)} "
+        f"| {ratio(closed, closed_anchor)}"
+    )
+    print(
+        f"redeem, fixed offered rate {args.rate:.0f}/s ({args.clients} client processes; latency from each "
+        f"request's scheduled start, so time spent behind schedule counts): {figures(paced)} "
+        f"| anchor at the same rate: {figures(paced_anchor)} | {ratio(paced, paced_anchor)}"
+    )
+    cores = os.cpu_count() or 1
+    ceiling = cores * 1000 / (solo.client_cpu_ms + solo.server_cpu_ms)
+    print(
+        f"ceiling: at {solo.client_cpu_ms + solo.server_cpu_ms:.1f} ms CPU per redemption, {cores} cores "
+        f"doing nothing else fit at most {ceiling:.0f}/s, so {args.clients} clients that never pause wait "
+        f"at least {args.clients / ceiling * 1000:.0f} ms each on average (Little's law); in the closed "
+        f"loop a redemption took {cpu(closed)} of CPU (load average now {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"row-lock waits while redeeming: {closed.lock_waits + paced.lock_waits} of "
+        f"{closed.samples + paced.samples} samples of pg_stat_activity saw a backend waiting on a lock"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM vouchers_vouchercode WHERE status = 'redeemed' AND order_id IS NOT NULL"
+        )
+        redeemed = cursor.fetchone()[0]
+    expected = (2 * args.clients + 1) * per_client
+    print(f"codes redeemed {redeemed:,} (expected {expected:,}); ledger verify: {ledger_verify() or 'ok'}")
 
 
 if __name__ == "__main__":
