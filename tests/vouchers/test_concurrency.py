@@ -16,6 +16,8 @@ from tests.concurrency import race
 from vigencia.accounts.services import api_token_issue
 from vigencia.ledger.models import LedgerTransaction
 from vigencia.ledger.selectors import ledger_verify
+from vigencia.ledger.services import account_system
+from vigencia.lines.services import line_add
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import services
 from vigencia.vouchers.models import AttemptCounter, RedemptionAttempt, VoucherCode
@@ -118,3 +120,27 @@ def test_hammering_one_account_from_many_threads_locks_it(settings, user, line, 
     # and the correct PIN is refused for this account while the window lasts
     assert _attempt(user, made.pins[0], "10.8.1.1", line) == "429"
     assert VoucherCode.objects.get().status == "active"
+
+
+def test_many_codes_of_one_batch_redeemed_at_once_all_succeed_and_the_money_adds_up(claro, make_batch):
+    # given 20 buyers, each with a code of the same batch (one liability account) for the same carrier
+    made = make_batch(20)
+    buyers = [UserFactory() for _ in range(20)]
+    lines = [
+        line_add(owner=buyer, msisdn=f"+5198765{index:04d}", carrier=claro)
+        for index, buyer in enumerate(buyers)
+    ]
+
+    # when they all redeem at the same instant
+    answers = race(20, lambda i: _attempt(buyers[i], made.pins[i], f"10.9.0.{i}", lines[i]))
+
+    # then every one renews its line once, and the money adds up to the cent
+    assert answers == ["ok"] * 20
+    assert set(VoucherCode.objects.values_list("status", flat=True)) == {"redeemed"}
+    assert RenewalOrder.objects.filter(channel="voucher").count() == 20
+    liability = account_system(kind="voucher_liability", currency="PEN", key=made.batch.liability_key)
+    assert liability.balance.amount_minor == 0
+    assert (
+        account_system(kind="carrier_payable", currency="PEN", key="claro-pe").balance.amount_minor == 20_000
+    )
+    assert ledger_verify() == []
