@@ -4,7 +4,7 @@ rounding rule, bucket order, overage, a credit in the middle of the file and eve
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -58,6 +58,15 @@ r25,+51912345678,voice,2025-03-01T16:00:00+14:00,10,,
 r26,+51912345678,sms,2025-02-30T10:00:00Z,1,,
 r27,+51922222222,data,2025-03-01T13:05:00Z,3000000,,
 r28,+51933333333,data,2025-03-01T13:15:00Z,1,,
+h1,+51944444444,data,2025-02-20T12:00:00Z,10485760,,
+h2,+51944444444,data,2025-02-21T12:00:00Z,10485760,,
+h3,+51944444444,data,2025-02-22T12:00:00Z,10485760,,
+h4,+51944444444,data,2025-02-23T12:00:00Z,10485760,,
+h5,+51944444444,data,2025-02-24T12:00:00Z,10485760,,
+h6,+51944444444,data,2025-02-25T12:00:00Z,10485760,,
+h7,+51944444444,data,2025-02-26T12:00:00Z,10485760,,
+h8,+51944444444,data,2025-02-27T12:00:00Z,10485760,,
+big,+51944444444,data,2025-03-01T12:30:00Z,209715200,,
 """
 # The lines the SQL way leaves to the row reader: a negative quantity, another date form, quotes,
 # 29 February, non-ASCII, CR, a blank line, an extra cell, upper case, an offset beyond 13 h, a day
@@ -68,8 +77,8 @@ OTHERS = [b"r16", b"r17", b'"r18"', b"r19", b"r21", b"r22", b"", b"r23", b"r24",
 @pytest.fixture
 def lines(plan, tariff):
     """Five lines: two credits on the first (earliest expiry first), overage per minute on the
-    second, default rates on the third, no credit on the fourth, and a credit between the fifth
-    line's two calls."""
+    second, default rates on the third (valid only until the day before), no credit on the fourth
+    (restricted, with a data spike), and a credit between the fifth line's two calls."""
     plan_b = PlanFactory(carrier=plan.carrier, validity_days=30, data_mb=1, minutes=10, sms=1, currency="PEN")
     Tariff.objects.create(
         plan=plan_b, money_credit_minor=300, voice_rounding="per_minute", data_step_kb=1, allows_overage=True
@@ -80,6 +89,8 @@ def lines(plan, tariff):
         Line.objects.create(owner=user, msisdn=number, carrier=plan.carrier)
         for number in ("+51912345678", "+51922222222", "+51933333333", "+51944444444", "+51955555555")
     ]
+    Line.objects.filter(pk=made[2].pk).update(valid_until=date(2025, 2, 28))
+    Line.objects.filter(pk=made[3].pk).update(status="restricted")
     with clock.frozen(T0 - timedelta(days=10)):
         bucket_credit_renewal(line=made[0], plan=plan, reference="l1-a")
     with clock.frozen(T0 - timedelta(days=1)):
@@ -160,7 +171,13 @@ def test_the_set_based_import_equals_the_row_by_row_way(lines, monkeypatch):
 
     # Then all three agree on everything
     assert fast == stored == python_only
-    assert fast["summary"] == (22, 1, 6)
+    assert fast["summary"] == (31, 1, 6)
+    assert {kind for _line, kind, *_rest in fast["anomalies"]} == {
+        "duplicate",
+        "inactive_line",
+        "charge_mismatch",
+        "spike",
+    }
     assert fast["rejected"] == [
         (16, "unknown number"),
         (17, "started_at is in the future"),

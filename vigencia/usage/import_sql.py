@@ -15,7 +15,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import IO
 
@@ -24,7 +24,7 @@ from django.db import connection
 
 from vigencia.usage.ingest import FUTURE_TOLERANCE, MAX_LINE_BYTES, RecordIn, Rejected
 
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 128 << 20  # one transaction; held in memory once (plus its tail while it is cut)
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS usage_import_stage (n bigserial, record_id text, msisdn text, "
     "kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint, "
@@ -70,36 +70,46 @@ WHERE l.removed_at IS NULL AND l.msisdn IN (SELECT DISTINCT msisdn FROM usage_im
 ORDER BY l.msisdn, l.id DESC
 """
 
-# The first row of each record id on a known line, unless the source has it already; file order is
-# (n, late): a row the row reader parsed comes after the plain line it follows. Ids go in (line,
-# started_at, file) order, the order of the (line_id, started_at) index, so that index and the
-# primary key take the rows in order; among records of one line and instant they follow the file, as
-# in the row-by-row way. content_hash and destination_class as `ingest` and `services` make them
-# (Python formats the epoch with round-half-even: only an exact .5 second differs from round()).
+# The first row of each record id on a known line, unless the source has it already, as the row
+# by row way takes them: future and unknown-number rows are rejected before, and file order is (n,
+# late) (a row the row reader parsed comes after the plain line it follows). Ids go in file order
+# too, as there: the primary key and, when a carrier numbers its records in order, the (source,
+# record_id) index take the rows in order. content_hash and destination_class as `ingest` and
+# `services` make them: the epoch as the same double Python's timestamp() gives, rounded half to
+# even as its "%.0f" does.
 _NEW = """
 CREATE TEMP TABLE usage_import_new ON COMMIT DROP AS
-SELECT nextval(pg_get_serial_sequence('usage_usagerecord', 'id')) AS id, f.*,
+WITH later AS (
+    SELECT at FROM (
+        SELECT s.ctid AS at, row_number() OVER (
+            PARTITION BY s.record_id ORDER BY s.n, s.late, s.line_number
+        ) AS rank
+        FROM usage_import_stage s JOIN usage_import_lines m ON m.msisdn = s.msisdn
+        WHERE s.started_at <= %(latest)s AND s.record_id IN (
+            SELECT record_id FROM usage_import_stage GROUP BY record_id HAVING count(*) > 1
+        )
+    ) ranked
+    WHERE rank > 1
+)
+SELECT nextval((SELECT pg_get_serial_sequence('usage_usagerecord', 'id'))::regclass) AS id, f.*,
     COALESCE(f.parsed_hash, md5(f.msisdn || '|' || f.kind || '|'
-        || (CASE WHEN f.epoch - trunc(f.epoch) = 0.5 THEN 2 * round(f.epoch / 2)
-            ELSE round(f.epoch) END)::bigint
-        || '|' || f.quantity || '|' || f.destination)) AS content_hash
+        || round(date_part('epoch', f.started_at))::bigint || '|' || f.quantity || '|' || f.destination
+    )) AS content_hash
 FROM (
-    SELECT f.n, f.late, f.content_hash AS parsed_hash, %(source)s::text AS source, f.record_id,
-        m.line_id, f.msisdn, f.kind, f.started_at,
-        extract(epoch FROM f.started_at) AS epoch, f.quantity, COALESCE(f.destination, '') AS destination,
-        CASE WHEN f.kind <> 'data' AND f.destination LIKE '+%%'
-            AND NOT starts_with(f.destination, '+' || m.calling_code)
+    SELECT s.content_hash AS parsed_hash, %(source)s::text AS source, s.record_id, m.line_id, s.msisdn,
+        s.kind, s.started_at, (s.started_at AT TIME ZONE %(tz)s)::date AS day, s.quantity,
+        COALESCE(s.destination, '') AS destination,
+        CASE WHEN s.kind <> 'data' AND s.destination LIKE '+%%'
+            AND NOT starts_with(s.destination, '+' || m.calling_code)
             THEN 'international' ELSE 'national' END AS destination_class,
-        f.charged_minor AS carrier_charged_minor
-    FROM (
-        SELECT DISTINCT ON (record_id) * FROM usage_import_stage WHERE started_at <= %(latest)s
-        ORDER BY record_id, n, late
-    ) f
-    JOIN usage_import_lines m ON m.msisdn = f.msisdn
-    WHERE NOT EXISTS (
-        SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = f.record_id
-    )
-    ORDER BY m.line_id, f.started_at, f.n, f.late
+        s.charged_minor AS carrier_charged_minor
+    FROM usage_import_stage s JOIN usage_import_lines m ON m.msisdn = s.msisdn
+    WHERE s.started_at <= %(latest)s
+        AND NOT EXISTS (SELECT 1 FROM later l WHERE l.at = s.ctid)
+        AND NOT EXISTS (
+            SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = s.record_id
+        )
+    ORDER BY s.n, s.late, s.line_number
 ) f
 """
 
@@ -110,6 +120,55 @@ INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at,
 SELECT id, source, record_id, line_id, kind, started_at, quantity, destination, destination_class,
     carrier_charged_minor, content_hash, %(now)s, 0, 0, 0, 0, 0, ''
 FROM usage_import_new ORDER BY id
+"""
+
+# The stored records on the days (of the display time zone) the block's lines have new records on,
+# read before the block is stored: with the block itself they are all that duplicate detection and
+# the day totals of spike detection need. One index range per line and day.
+_NEIGHBOURS = """
+CREATE TEMP TABLE usage_import_near ON COMMIT DROP AS
+SELECT u.id, u.line_id, u.kind, u.started_at, u.quantity, u.content_hash, u.record_id
+FROM (
+    SELECT line_id, (day::timestamp AT TIME ZONE %(tz)s) AS since,
+        ((day + 1)::timestamp AT TIME ZONE %(tz)s) AS until
+    FROM (SELECT DISTINCT line_id, day FROM usage_import_new ORDER BY line_id, day) d
+) t
+JOIN usage_usagerecord u ON u.line_id = t.line_id AND u.started_at >= t.since AND u.started_at < t.until
+"""
+
+# After rating (`rating_sql.rate_new`), what the block's records show: repeats of all of them (the
+# same line, instant and content as a record with a lower id, the original), and what the records
+# rated set-based show (those left to the record-by-record rater are looked at with it).
+_REPEATS = """
+WITH pool AS (
+    SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_near
+    UNION ALL
+    SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_new
+), repeated AS (
+    SELECT line_id, started_at, content_hash, min(id) AS first_id FROM pool
+    GROUP BY line_id, started_at, content_hash HAVING count(*) > 1
+)
+SELECT n.id, n.record_id, n.line_id, first.record_id
+FROM repeated d
+JOIN usage_import_new n ON n.line_id = d.line_id AND n.started_at = d.started_at
+    AND n.content_hash = d.content_hash AND n.id > d.first_id
+JOIN pool first ON first.id = d.first_id
+ORDER BY n.id
+"""
+_CHARGED_WRONGLY = """
+SELECT id, record_id, line_id, inactive, day, status, carrier_charged_minor, price, currency
+FROM usage_rate_result
+WHERE rated AND (inactive OR carrier_charged_minor <> price)
+ORDER BY id
+"""
+# The day totals of every (line, kind, day) the block has records on: the block's and the stored ones.
+SPIKE_TOUCHED = """
+SELECT line_id, kind, day, sum(quantity) AS total FROM (
+    SELECT line_id, kind, day, quantity, true AS new FROM usage_import_new
+    UNION ALL
+    SELECT line_id, kind, (started_at AT TIME ZONE %(tz)s)::date, quantity, false FROM usage_import_near
+) p
+GROUP BY line_id, kind, day HAVING bool_or(new)
 """
 
 
@@ -131,9 +190,10 @@ def blocks(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes | None]
             carry = b""
             yield None
             continue
-        if cut:
-            yield data[:cut]
-        carry = data[cut:]
+        block, carry = data[:cut], data[cut:]
+        del data  # one block in memory at a time
+        if block:
+            yield block
 
 
 def lines_in(block: bytes) -> int:
@@ -143,15 +203,14 @@ def lines_in(block: bytes) -> int:
 @dataclass
 class Block:
     first_line: int
-    plain: bytes = b""  # the plain lines, for COPY
+    plain: list[memoryview] = field(default_factory=list)  # the runs of plain lines, for COPY
     others: list[tuple[int, bytes]] = field(default_factory=list)  # (line number, bytes) for row_read
     # What row_read made of the others: (records with the number of plain lines before each).
     parsed: list[tuple[int, int, RecordIn]] = field(default_factory=list)
-    # After the check: rejected rows, good rows of known numbers, and the new records' ids.
+    # After the check: rejected rows, good rows of known numbers, and how many of them are new.
     rejected: list[Rejected] = field(default_factory=list)
     known: int = 0
-    new_ids: list[int] = field(default_factory=list)
-    line_ids: list[int] = field(default_factory=list)
+    new: int = 0
 
     def line_numbers(self, ordinals: list[int]) -> list[int]:
         """The line numbers of the plain lines at these 1-based positions (ascending)."""
@@ -173,13 +232,13 @@ def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
         block += b"\n"
     run = _line_pattern(tuple(header))
     result = Block(first_line=first_line)
-    plain = []
+    view = memoryview(block)
     number, position = first_line, 0
     while position < len(block):
         match = run.match(block, position)
         stop = match.end() if match else position
         if stop > position:
-            plain.append(block[position:stop])
+            result.plain.append(view[position:stop])
             number += block.count(b"\n", position, stop)
         if stop < len(block):
             end = block.index(b"\n", stop)
@@ -187,23 +246,25 @@ def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
             number += 1
             stop = end + 1
         position = stop
-    result.plain = b"".join(plain)
     return result
 
 
-def block_check(block: Block, *, header: list[str], source: str, now: datetime) -> None:
+def block_check(block: Block, *, header: list[str], source: str, now: datetime, tz: str) -> None:
     """COPY the plain lines into staging, check them and put the new records in `usage_import_new`
-    (ids assigned, not yet stored); fills the block's rejected rows, known count and new ids."""
+    (ids assigned, not yet stored); fills the block's rejected rows, known and new counts."""
     latest = now + FUTURE_TOLERANCE
     with connection.cursor() as cursor:
-        # The block's sorts and hashes in memory, and no JIT: compiling each big statement costs
-        # more than it saves.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # The block's sorts and hashes in memory; no JIT: compiling each big statement costs more
+        # than it saves; and hash joins: the block's joins take whole temp tables (not analysed),
+        # where a merge join's sorts only cost.
+        cursor.execute("SET LOCAL work_mem = '512MB'")
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute(_STAGE)
         cursor.execute("SELECT setval(pg_get_serial_sequence('usage_import_stage', 'n'), 1, false)")
         with cursor.copy(f"COPY usage_import_stage ({', '.join(header)}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
-            copy.write(block.plain)
+            for run in block.plain:
+                copy.write(run)
         with cursor.copy(
             "COPY usage_import_stage (n, late, line_number, record_id, msisdn, kind, started_at, quantity, "
             "destination, charged_minor, content_hash) FROM STDIN"
@@ -239,14 +300,11 @@ def block_check(block: Block, *, header: list[str], source: str, now: datetime) 
                 Rejected(number, "started_at is in the future" if future else "unknown number")
             )
         block.rejected += [Rejected(number, "unknown number") for _n, number, _f in bad if number is not None]
-        cursor.execute(_NEW, {"source": source, "latest": latest})
+        cursor.execute(_NEW, {"source": source, "latest": latest, "tz": tz})
+        block.new = cursor.rowcount
         cursor.execute("SELECT count(*) FROM usage_import_stage")
         (staged,) = cursor.fetchone()
         block.known = staged - len(bad)
-        cursor.execute("SELECT id FROM usage_import_new ORDER BY id")
-        block.new_ids = [pk for (pk,) in cursor.fetchall()]
-        cursor.execute("SELECT DISTINCT line_id FROM usage_import_new ORDER BY line_id")
-        block.line_ids = [pk for (pk,) in cursor.fetchall()]
 
 
 def block_store_unrated(*, now: datetime) -> None:
@@ -254,7 +312,39 @@ def block_store_unrated(*, now: datetime) -> None:
         cursor.execute(_STORE_UNRATED, {"now": now})
 
 
+def block_neighbours(*, tz: str) -> None:
+    """Read the stored records on the block's lines and days; call before the block is stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEIGHBOURS, {"tz": tz})
+        cursor.execute("ANALYZE usage_import_near")
+
+
+@dataclass
+class Flagged:
+    """What a block's rated records show, as `services.anomalies_detect` reads it from stored ones."""
+
+    repeats: list[tuple[int, str, int, str]]  # (record pk, record id, line, the first's record id)
+    inactive: list[tuple[int, str, int, date, str]]  # (record pk, record id, line, local day, status)
+    # (record pk, record id, line, carrier's charge, price, currency)
+    mismatched: list[tuple[int, str, int, int, int, str]]
+
+
+def block_flagged() -> Flagged:
+    """After `block_neighbours`, and the block rated (`rating_sql.rate_new`): its repeats, and its
+    set-based rated records used on an inactive line or charged otherwise by the carrier."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REPEATS)
+        flagged = Flagged(repeats=cursor.fetchall(), inactive=[], mismatched=[])
+        cursor.execute(_CHARGED_WRONGLY)
+        for pk, record_id, line_id, inactive, day, status, carrier, price, currency in cursor.fetchall():
+            if inactive:
+                flagged.inactive.append((pk, record_id, line_id, day, status))
+            if carrier is not None and carrier != price:
+                flagged.mismatched.append((pk, record_id, line_id, carrier, price, currency))
+    return flagged
+
+
 def block_done() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE usage_import_lines, usage_import_new")
+        cursor.execute("DROP TABLE IF EXISTS usage_import_lines, usage_import_new, usage_import_near")
         cursor.execute("TRUNCATE usage_import_stage")

@@ -1,19 +1,22 @@
 """Set-based rating on PostgreSQL: a whole batch rated and charged in a few statements.
 
 Bucket draw-down is an interval overlap: on one line, the records of one kind in (started_at, id)
-order use units [c_start, c_end) of a queue; the buckets of that kind in (expires_at, id) order hold
-units [b_start, b_end) of the same queue; a record takes from a bucket what the two intervals share.
-The out-of-bundle prices then draw down the money buckets the same way. This equals the record by
-record rating of `rating.rate_one` when every bucket of the line is valid either for all or for none
-of the line's records in the batch; the lines where that does not hold (a credit arriving or a bucket
-expiring between two of its records), and lines whose tariff allows overage, are returned to be rated
-record by record.
+order use units [c_end - units, c_end) of a queue; the buckets of that kind in (expires_at, id) order
+hold units [b_end - remaining, b_end) of the same queue; a record takes from a bucket what the two
+intervals share, and from the bundle as a whole what its interval shares with [0, held). The
+out-of-bundle prices then draw down the money buckets the same way. So one sort of the batch by
+(line, started_at, id) rates every record: running sums per kind, then of the prices. This equals
+the record by record rating of `rating.rate_one` when every bucket of the line is valid either for
+all or for none of the line's records in the batch; the lines where that does not hold (a credit
+arriving or a bucket expiring between two of its records), and lines whose tariff allows overage,
+are left to be rated record by record.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 
 from vigencia.usage.models import Tariff
@@ -30,122 +33,168 @@ _TARIFF_COLUMNS = (
 )
 
 # The batch: stored records by id, or the new records of an import (`import_sql`), not stored yet.
-_COLUMNS = "id, line_id, kind, started_at, quantity, destination_class"
-_STORED = f"SELECT {_COLUMNS} FROM usage_usagerecord WHERE id = ANY(%(ids)s)"  # noqa: S608 - constants
-_NEW = f"SELECT {_COLUMNS} FROM usage_import_new"  # noqa: S608 - constants
-
-_PREPARE = """
-DROP TABLE IF EXISTS usage_rate_batch, usage_rate_buckets, usage_rate_charges;
+_COLUMNS = (
+    "id, source, record_id, line_id, kind, started_at, quantity, destination, destination_class, "
+    "carrier_charged_minor, content_hash"
+)
+_STORED = f"""
 CREATE TEMP TABLE usage_rate_batch AS
-WITH batch AS ({batch}), plan_of AS (
-    SELECT DISTINCT ON (c.line_id) c.line_id, c.plan_id
-    FROM usage_credit c WHERE c.line_id IN (SELECT line_id FROM batch)
-    ORDER BY c.line_id, c.credited_at DESC, c.id DESC
-), tariffed AS (
-    SELECT b.*, COALESCE(p.currency, carrier.currency) AS currency,
-        COALESCE(t.voice_rounding, %(voice_rounding)s) AS voice_rounding,
-        COALESCE(t.data_step_kb, %(data_step_kb)s) AS data_step_kb,
-        COALESCE(t.allows_overage, %(allows_overage)s) AS allows_overage,
-        CASE
-            WHEN b.kind = 'voice' AND b.destination_class = 'international'
-                THEN COALESCE(
-                    t.voice_international_per_minute_minor, %(voice_international_per_minute_minor)s
-                )
-            WHEN b.kind = 'voice'
-                THEN COALESCE(t.voice_national_per_minute_minor, %(voice_national_per_minute_minor)s)
-            WHEN b.kind = 'sms' AND b.destination_class = 'international'
-                THEN COALESCE(t.sms_international_minor, %(sms_international_minor)s)
-            WHEN b.kind = 'sms' THEN COALESCE(t.sms_national_minor, %(sms_national_minor)s)
-            ELSE COALESCE(t.data_per_mb_minor, %(data_per_mb_minor)s)
-        END AS rate,
-        CASE b.kind WHEN 'voice' THEN 60 WHEN 'sms' THEN 1 ELSE 1024 END AS rate_unit
-    FROM batch b
-    JOIN lines_line l ON l.id = b.line_id
-    JOIN catalog_carrier carrier ON carrier.id = l.carrier_id
-    LEFT JOIN plan_of ON plan_of.line_id = b.line_id
-    LEFT JOIN catalog_plan p ON p.id = plan_of.plan_id
-    LEFT JOIN usage_tariff t ON t.plan_id = plan_of.plan_id
-)
-SELECT *,
-    CASE
-        WHEN kind = 'voice' AND voice_rounding = 'per_minute' THEN (quantity + 59) / 60 * 60
-        WHEN kind = 'data' THEN ((quantity + 1023) / 1024 + data_step_kb - 1) / data_step_kb * data_step_kb
-        ELSE quantity
-    END AS units,
-    min(started_at) OVER (PARTITION BY line_id) AS line_first,
-    max(started_at) OVER (PARTITION BY line_id) AS line_last,
-    bool_or(allows_overage) OVER (PARTITION BY line_id) AS line_overage
-FROM tariffed;
+SELECT {_COLUMNS}, (started_at AT TIME ZONE %(tz)s)::date AS day
+FROM usage_usagerecord WHERE id = ANY(%(ids)s)
+"""  # noqa: S608 - constants
 
-CREATE TEMP TABLE usage_rate_buckets AS
+# Each line of the batch with the tariff of its latest credit (or the carrier's currency and the
+# default rates) and the span of its records.
+_LINES = """
+CREATE TEMP TABLE usage_rate_lines AS
 WITH spans AS (
-    SELECT DISTINCT line_id, line_first, line_last, line_overage FROM usage_rate_batch
-), locked AS (
-    SELECT b.id, b.line_id, b.kind, b.remaining, b.valid_from, b.expires_at
-    FROM usage_bucket b WHERE b.line_id IN (SELECT line_id FROM spans) AND b.remaining > 0
-    ORDER BY b.id FOR UPDATE
+    SELECT line_id, min(started_at) AS first_at, max(started_at) AS last_at FROM {batch} GROUP BY line_id
+), plan_of AS (
+    SELECT DISTINCT ON (c.line_id) c.line_id, c.plan_id
+    FROM usage_credit c WHERE c.line_id IN (SELECT line_id FROM spans)
+    ORDER BY c.line_id, c.credited_at DESC, c.id DESC
 )
-SELECT b.*, s.line_first, s.line_last, s.line_overage,
-    b.valid_from <= s.line_first AND s.line_last < b.expires_at AS for_all,
-    b.valid_from > s.line_last OR b.expires_at <= s.line_first AS for_none
-FROM locked b JOIN spans s ON s.line_id = b.line_id;
-
--- Lines the queue model does not describe exactly are left to the record-by-record rater.
-DELETE FROM usage_rate_batch WHERE line_overage OR line_id IN (
-    SELECT line_id FROM usage_rate_buckets WHERE NOT (for_all OR for_none)
-);
-DELETE FROM usage_rate_buckets WHERE NOT for_all OR line_id NOT IN (SELECT line_id FROM usage_rate_batch);
+SELECT s.line_id, s.first_at, s.last_at, l.status, l.valid_until,
+    COALESCE(p.currency, carrier.currency) AS currency,
+    COALESCE(t.voice_rounding, %(voice_rounding)s) AS voice_rounding,
+    COALESCE(t.data_step_kb, %(data_step_kb)s) AS data_step_kb,
+    COALESCE(t.voice_national_per_minute_minor, %(voice_national_per_minute_minor)s) AS voice_national,
+    COALESCE(
+        t.voice_international_per_minute_minor, %(voice_international_per_minute_minor)s
+    ) AS voice_international,
+    COALESCE(t.sms_national_minor, %(sms_national_minor)s) AS sms_national,
+    COALESCE(t.sms_international_minor, %(sms_international_minor)s) AS sms_international,
+    COALESCE(t.data_per_mb_minor, %(data_per_mb_minor)s) AS data_per_mb,
+    COALESCE(t.allows_overage, %(allows_overage)s) AS allows_overage
+FROM spans s
+JOIN lines_line l ON l.id = s.line_id
+JOIN catalog_carrier carrier ON carrier.id = l.carrier_id
+LEFT JOIN plan_of ON plan_of.line_id = s.line_id
+LEFT JOIN catalog_plan p ON p.id = plan_of.plan_id
+LEFT JOIN usage_tariff t ON t.plan_id = plan_of.plan_id
 """
 
+# The lines' buckets with something left, locked in primary-key order; each one's end in its
+# kind's queue (the buckets valid for the whole span only) and whether it is valid for all, or for
+# none, of the line's records in the batch.
+_BUCKETS = """
+CREATE TEMP TABLE usage_rate_buckets AS
+SELECT *, sum(remaining) FILTER (WHERE for_all) OVER (
+        PARTITION BY line_id, kind ORDER BY expires_at, id ROWS UNBOUNDED PRECEDING
+    ) AS b_end
+FROM (
+    SELECT b.id, b.line_id, b.kind, b.remaining, b.expires_at,
+        b.valid_from <= l.first_at AND l.last_at < b.expires_at AS for_all,
+        b.valid_from > l.last_at OR b.expires_at <= l.first_at AS for_none
+    FROM (
+        SELECT id, line_id, kind, remaining, valid_from, expires_at FROM usage_bucket
+        WHERE line_id IN (SELECT line_id FROM usage_rate_lines) AND remaining > 0
+        ORDER BY id FOR UPDATE
+    ) b
+    JOIN usage_rate_lines l ON l.line_id = b.line_id
+) b
+"""
+
+# Every record of the batch, rated where the queue model describes its line: rated units, from the
+# bundle, price, from the balance; and what anomaly detection looks at. Running sums over one
+# window (line, started_at, id): the bundle use of each kind, then of the prices. In id order, the
+# order the records and their charges are stored in.
 _RATE = """
-CREATE TEMP TABLE usage_rate_charges (record_id bigint, bucket_id bigint, amount bigint, money boolean);
-
-WITH queue AS (
-    SELECT id, line_id, kind, units,
-        sum(units) OVER (PARTITION BY line_id, kind ORDER BY started_at, id) AS c_end
-    FROM usage_rate_batch
-), held AS (
-    SELECT id, line_id, kind, remaining,
-        sum(remaining) OVER (PARTITION BY line_id, kind ORDER BY expires_at, id) AS b_end
-    FROM usage_rate_buckets WHERE kind <> 'money'
+CREATE TEMP TABLE usage_rate_result AS
+WITH held AS (
+    SELECT line_id, bool_and(for_all OR for_none) AS exact,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'voice'), 0) AS voice,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'sms'), 0) AS sms,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'data'), 0) AS data,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'money'), 0) AS money
+    FROM usage_rate_buckets GROUP BY line_id
+), units AS (
+    SELECT r.id, r.record_id, r.line_id, r.kind, r.started_at, r.day, r.carrier_charged_minor, l.status,
+        l.valid_until, l.currency, NOT l.allows_overage AND COALESCE(h.exact, true) AS rated,
+        CASE
+            WHEN r.kind = 'voice' AND l.voice_rounding = 'per_minute' THEN (r.quantity + 59) / 60 * 60
+            WHEN r.kind = 'data'
+                THEN ((r.quantity + 1023) / 1024 + l.data_step_kb - 1) / l.data_step_kb * l.data_step_kb
+            ELSE r.quantity
+        END AS units,
+        CASE
+            WHEN r.kind = 'voice' AND r.destination_class = 'international' THEN l.voice_international
+            WHEN r.kind = 'voice' THEN l.voice_national
+            WHEN r.kind = 'sms' AND r.destination_class = 'international' THEN l.sms_international
+            WHEN r.kind = 'sms' THEN l.sms_national
+            ELSE l.data_per_mb
+        END AS rate,
+        CASE r.kind WHEN 'voice' THEN 60 WHEN 'sms' THEN 1 ELSE 1024 END AS rate_unit,
+        COALESCE(CASE r.kind WHEN 'voice' THEN h.voice WHEN 'sms' THEN h.sms ELSE h.data END, 0) AS held,
+        COALESCE(h.money, 0) AS money_held
+    FROM {batch} r
+    JOIN usage_rate_lines l ON l.line_id = r.line_id
+    LEFT JOIN held h ON h.line_id = r.line_id
+), queued AS (
+    SELECT *, CASE kind
+            WHEN 'voice' THEN sum(units) FILTER (WHERE kind = 'voice') OVER w
+            WHEN 'sms' THEN sum(units) FILTER (WHERE kind = 'sms') OVER w
+            ELSE sum(units) FILTER (WHERE kind = 'data') OVER w
+        END AS c_end
+    FROM units
+    WINDOW w AS (PARTITION BY line_id ORDER BY started_at, id ROWS UNBOUNDED PRECEDING)
+), priced AS (
+    SELECT *, ((units - in_bundle) * rate + rate_unit - 1) / rate_unit AS price
+    FROM (SELECT *, (LEAST(c_end, held) - LEAST(c_end - units, held))::bigint AS in_bundle FROM queued) q
+), paid AS (
+    SELECT *, sum(price) OVER w AS m_end
+    FROM priced
+    WINDOW w AS (PARTITION BY line_id ORDER BY started_at, id ROWS UNBOUNDED PRECEDING)
 )
-INSERT INTO usage_rate_charges
-SELECT q.id, h.id, LEAST(q.c_end, h.b_end) - GREATEST(q.c_end - q.units, h.b_end - h.remaining), false
-FROM queue q JOIN held h ON h.line_id = q.line_id AND h.kind = q.kind
-WHERE q.c_end - q.units < h.b_end AND h.b_end - h.remaining < q.c_end;
-
-UPDATE usage_rate_batch r SET in_bundle = t.total
-FROM (SELECT record_id, sum(amount) AS total FROM usage_rate_charges GROUP BY record_id) t
-WHERE t.record_id = r.id;
-
-UPDATE usage_rate_batch SET price = ((units - in_bundle) * rate + rate_unit - 1) / rate_unit;
-
-WITH queue AS (
-    SELECT id, line_id, price, sum(price) OVER (PARTITION BY line_id ORDER BY started_at, id) AS c_end
-    FROM usage_rate_batch
-), held AS (
-    SELECT id, line_id, remaining,
-        sum(remaining) OVER (PARTITION BY line_id ORDER BY expires_at, id) AS b_end
-    FROM usage_rate_buckets WHERE kind = 'money'
-)
-INSERT INTO usage_rate_charges
-SELECT q.id, h.id, LEAST(q.c_end, h.b_end) - GREATEST(q.c_end - q.price, h.b_end - h.remaining), true
-FROM queue q JOIN held h ON h.line_id = q.line_id
-WHERE q.c_end - q.price < h.b_end AND h.b_end - h.remaining < q.c_end;
-
-UPDATE usage_rate_batch r SET money = t.total
-FROM (SELECT record_id, sum(amount) AS total FROM usage_rate_charges WHERE money GROUP BY record_id) t
-WHERE t.record_id = r.id;
-
+SELECT id, record_id, line_id, kind, day, carrier_charged_minor, status, currency, rated, units, c_end,
+    in_bundle, price, m_end, (LEAST(m_end, money_held) - LEAST(m_end - price, money_held))::bigint AS money,
+    (units > 0 OR carrier_charged_minor > 0)
+        AND (status <> 'active' OR valid_until IS NOT NULL AND valid_until < day) AS inactive
+FROM paid
+ORDER BY id
 """
 
-# Stored records get their results; the new records of an import are stored with them (or unrated,
-# for the record-by-record rater, where the batch table has no row for them).
+# What each record took from each bucket (in record order, as the result's rows come),
+# and each bucket drawn down by all its batch took: its share of the line's use of its kind (in id
+# order: the table's pages one after the other).
+_CHARGE = """
+INSERT INTO usage_charge (record_id, bucket_id, amount)
+SELECT record_id, bucket_id, amount FROM (
+    SELECT r.id AS record_id, b.id AS bucket_id,
+        LEAST(r.c_end, b.b_end) - GREATEST(r.c_end - r.units, b.b_end - b.remaining) AS amount
+    FROM usage_rate_result r
+    JOIN usage_rate_buckets b ON b.line_id = r.line_id AND b.kind = r.kind AND b.for_all
+    WHERE r.rated AND r.in_bundle > 0 AND r.c_end - r.units < b.b_end AND b.b_end - b.remaining < r.c_end
+    UNION ALL
+    SELECT r.id, b.id, LEAST(r.m_end, b.b_end) - GREATEST(r.m_end - r.price, b.b_end - b.remaining)
+    FROM usage_rate_result r
+    JOIN usage_rate_buckets b ON b.line_id = r.line_id AND b.kind = 'money' AND b.for_all
+    WHERE r.rated AND r.money > 0 AND r.m_end - r.price < b.b_end AND b.b_end - b.remaining < r.m_end
+) c;
+
+UPDATE usage_bucket b SET remaining = b.remaining - t.taken
+FROM (
+    SELECT b.id, LEAST(u.used, b.b_end) - LEAST(u.used, b.b_end - b.remaining) AS taken
+    FROM usage_rate_buckets b
+    JOIN (
+        SELECT line_id, kind, max(c_end) AS used FROM usage_rate_result WHERE rated GROUP BY line_id, kind
+        UNION ALL
+        SELECT line_id, 'money', max(m_end) FROM usage_rate_result WHERE rated GROUP BY line_id
+    ) u ON u.line_id = b.line_id AND u.kind = b.kind
+    WHERE b.for_all AND u.used > b.b_end - b.remaining
+    ORDER BY b.id
+) t
+WHERE b.id = t.id
+"""
+
+# Stored records get their results; the new records of an import are stored with them (unrated
+# where the record-by-record rater takes them). Both tables are in id order, and so is the insert
+# (the hash join keeps the order of the table it reads through): the indexes take the rows in order.
 _STORE_STORED = """
 UPDATE usage_usagerecord u SET rated_at = %(now)s, rated_quantity = r.units, in_bundle_quantity = r.in_bundle,
     price_minor = r.price, money_charged_minor = r.money, uncovered_minor = r.price - r.money,
     currency = r.currency
-FROM usage_rate_batch r WHERE u.id = r.id
+FROM usage_rate_result r WHERE u.id = r.id AND r.rated
 """
 _STORE_NEW = """
 INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at, quantity, destination,
@@ -153,52 +202,56 @@ INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at,
     in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency)
 SELECT n.id, n.source, n.record_id, n.line_id, n.kind, n.started_at, n.quantity, n.destination,
     n.destination_class, n.carrier_charged_minor, n.content_hash, %(now)s,
-    CASE WHEN r.id IS NOT NULL THEN %(now)s::timestamptz END, COALESCE(r.units, 0), COALESCE(r.in_bundle, 0),
-    COALESCE(r.price, 0), COALESCE(r.money, 0), COALESCE(r.price - r.money, 0), COALESCE(r.currency, '')
-FROM usage_import_new n LEFT JOIN usage_rate_batch r ON r.id = n.id
-ORDER BY n.id
-"""
-
-_CHARGE = """
-INSERT INTO usage_charge (record_id, bucket_id, amount)
-SELECT record_id, bucket_id, amount FROM usage_rate_charges WHERE amount > 0 ORDER BY record_id, bucket_id;
-
-UPDATE usage_bucket b SET remaining = b.remaining - c.total
-FROM (SELECT bucket_id, sum(amount) AS total FROM usage_rate_charges GROUP BY bucket_id) c
-WHERE b.id = c.bucket_id;
+    CASE WHEN r.rated THEN %(now)s::timestamptz END, CASE WHEN r.rated THEN r.units ELSE 0 END,
+    CASE WHEN r.rated THEN r.in_bundle ELSE 0 END, CASE WHEN r.rated THEN r.price ELSE 0 END,
+    CASE WHEN r.rated THEN r.money ELSE 0 END, CASE WHEN r.rated THEN r.price - r.money ELSE 0 END,
+    CASE WHEN r.rated THEN r.currency ELSE '' END
+FROM usage_import_new n JOIN usage_rate_result r ON r.id = n.id
 """
 
 
-def _rate(*, stored: list[int] | None, now: datetime) -> set[int]:
-    """Rate the batch (stored records by id, or else the import's new records), store the results
-    and the charges, draw the buckets down; returns the ids rated here."""
+def _rate(*, batch: str, store: str, now: datetime) -> list[int]:
+    """Rate the batch table, store the results and the charges, draw the buckets down; returns the
+    ids it left to the record-by-record rater."""
     default_tariff = Tariff()  # the rates of a plan the operator gave no tariff
     defaults = {name: getattr(default_tariff, name) for name in _TARIFF_COLUMNS}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PREPARE.format(batch=_NEW if stored is None else _STORED), {"ids": stored, **defaults}
-        )
-        cursor.execute(
-            "ALTER TABLE usage_rate_batch ADD COLUMN in_bundle bigint NOT NULL DEFAULT 0, "
-            "ADD COLUMN price bigint NOT NULL DEFAULT 0, ADD COLUMN money bigint NOT NULL DEFAULT 0"
-        )
-        cursor.execute(_RATE)
-        cursor.execute(_STORE_NEW if stored is None else _STORE_STORED, {"now": now})
+        cursor.execute("DROP TABLE IF EXISTS usage_rate_lines, usage_rate_buckets, usage_rate_result")
+        cursor.execute(_LINES.format(batch=batch), defaults)
+        # Its count and distinct lines: the bucket lock below reads the bucket table through once.
+        cursor.execute("ANALYZE usage_rate_lines (line_id)")
+        cursor.execute(_BUCKETS)
+        cursor.execute(_RATE.format(batch=batch))
+        cursor.execute(store, {"now": now})
         cursor.execute(_CHARGE)
-        cursor.execute("SELECT id FROM usage_rate_batch")
-        rated = {row[0] for row in cursor.fetchall()}
-        cursor.execute("DROP TABLE usage_rate_batch, usage_rate_buckets, usage_rate_charges")
-    return rated
+        cursor.execute("SELECT id FROM usage_rate_result WHERE NOT rated ORDER BY id")
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def rate_batch(*, record_ids: list[int], now: datetime) -> list[int]:
     """Rate and charge stored records in a few statements; lock the batch's buckets (id order)
     first. Returns the ids it left to the record-by-record rater. Call inside a transaction."""
-    rated = _rate(stored=record_ids, now=now)
-    return [pk for pk in record_ids if pk not in rated]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS usage_rate_batch")
+        cursor.execute(_STORED, {"ids": record_ids, "tz": settings.VIGENCIA_DISPLAY_TIMEZONE})
+    left = _rate(batch="usage_rate_batch", store=_STORE_STORED, now=now)
+    rate_done()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE usage_rate_batch")
+    return left
 
 
-def rate_new(*, now: datetime) -> set[int]:
+def rate_new(*, now: datetime) -> list[int]:
     """Store the new records of an import (temp table usage_import_new, ids assigned), rated and
-    charged where the set-based model applies, unrated otherwise. Returns the ids rated here."""
-    return _rate(stored=None, now=now)
+    charged where the set-based model applies, unrated otherwise. Returns the ids left unrated;
+    the results stay in usage_rate_result until `rate_done`. Call inside a transaction."""
+    return _rate(batch="usage_import_new", store=_STORE_NEW, now=now)
+
+
+def rate_done() -> list[int]:
+    """Drop the rating's tables; returns the batch's line ids."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT line_id FROM usage_rate_lines ORDER BY line_id")
+        line_ids = [pk for (pk,) in cursor.fetchall()]
+        cursor.execute("DROP TABLE usage_rate_lines, usage_rate_buckets, usage_rate_result")
+    return line_ids

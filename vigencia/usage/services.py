@@ -458,19 +458,41 @@ def _import_block(
             block.parsed.append((number, number - first_line - index, item[1]))
     with transaction.atomic():
         _source_lock(source)
-        import_sql.block_check(block, header=header, source=source, now=now)
-        if block.new_ids and rate:
-            rated = rating_sql.rate_new(now=now)
-            _rate_records(block.new_ids, now=now, rated=rated, line_ids=block.line_ids)
-            summary.rated += len(block.new_ids)
-        elif block.new_ids:
+        import_sql.block_check(
+            block, header=header, source=source, now=now, tz=settings.VIGENCIA_DISPLAY_TIMEZONE
+        )
+        if block.new and rate:
+            _import_block_rate(now=now)
+            summary.rated += block.new
+        elif block.new:
             import_sql.block_store_unrated(now=now)
             tasks.usage_rate_task.enqueue()
         import_sql.block_done()
-    summary.accepted += len(block.new_ids)
-    summary.duplicates += block.known - len(block.new_ids)
+    summary.accepted += block.new
+    summary.duplicates += block.known - block.new
     for rejected in sorted(block.rejected, key=lambda row: row.line):
         summary.reject(rejected)
+
+
+def _import_block_rate(*, now: datetime) -> None:
+    """Store the block's new records rated and charged, then flag what they show and check the
+    alerts of their lines; what the set-based rater leaves goes record by record."""
+    tz = settings.VIGENCIA_DISPLAY_TIMEZONE
+    import_sql.block_neighbours(tz=tz)
+    left = rating_sql.rate_new(now=now)
+    if left:
+        _rate_one_by_one(list(_records_in(left)), now)
+    flagged = import_sql.block_flagged()
+    spikes = _spike_rows_sql(import_sql.SPIKE_TOUCHED, {})
+    line_ids = rating_sql.rate_done()
+    _anomalies_store(
+        _anomalies_found(
+            repeats=flagged.repeats, inactive=flagged.inactive, mismatched=flagged.mismatched, spikes=spikes
+        )
+    )
+    if left:
+        anomalies_detect(record_ids=left)  # what the records rated one by one show
+    alerts_check(line_ids=line_ids)
 
 
 # --- rating ----------------------------------------------------------------------------------------
@@ -545,28 +567,20 @@ def _rate_one_by_one(records: list[UsageRecord], now: datetime) -> None:
     Charge.objects.bulk_create(charges, batch_size=5000)
 
 
-def _rate_records(
-    record_ids: list[int],
-    *,
-    now: datetime | None = None,
-    rated: set[int] | None = None,
-    line_ids: list[int] | None = None,
-) -> None:
+def _rate_records(record_ids: list[int], *, now: datetime | None = None) -> None:
     """Rate and charge a batch, then look for anomalies and crossed alerts. On PostgreSQL the batch
-    is rated set-based (`rating_sql`; `rated` when an import did that already), and only the lines
-    that model does not cover one by one. Call inside a transaction, with the records locked."""
+    is rated set-based (`rating_sql`), and only the lines that model does not cover one by one.
+    Call inside a transaction, with the records locked."""
     if not record_ids:
         return
     now = now or clock.now()
-    if rated is not None:
-        rest = [pk for pk in record_ids if pk not in rated]
-    elif connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
         rest = rating_sql.rate_batch(record_ids=record_ids, now=now)
     else:
         rest = record_ids
     if rest:
         _rate_one_by_one(list(_records_in(rest)), now)
-    alerts_check(line_ids=anomalies_detect(record_ids=record_ids, line_ids=line_ids))
+    alerts_check(line_ids=anomalies_detect(record_ids=record_ids))
 
 
 def usage_rate_pending(*, batch_size: int = RATING_BATCH, max_batches: int | None = None) -> int:
@@ -745,7 +759,7 @@ def alerts_check(*, line_ids: Iterable[int]) -> int:
     at = clock.now()
     with transaction.atomic():
         rules = (
-            AlertRule.objects.filter(line_id__in=list(line_ids))
+            AlertRule.objects.filter(line_id__in=_any_of(list(line_ids)))
             .select_related("line__carrier", "line__owner")
             .order_by("pk")
             .select_for_update(of=("self",))
@@ -810,11 +824,15 @@ def _format_usage(kind: str, amount: int) -> str:
     return f"{amount} SMS"
 
 
-def _records_in(record_ids: list[int]) -> QuerySet[UsageRecord]:
-    """The records with these ids; on PostgreSQL as one array parameter, not one per id."""
+def _any_of(ids: list[int]) -> list[int] | RawSQL:
+    """Ids for an `__in` lookup; on PostgreSQL as one array parameter, not one per id."""
     if connection.vendor == "postgresql":
-        return UsageRecord.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (record_ids,)))
-    return UsageRecord.objects.filter(pk__in=record_ids)
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return ids
+
+
+def _records_in(record_ids: list[int]) -> QuerySet[UsageRecord]:
+    return UsageRecord.objects.filter(pk__in=_any_of(record_ids))
 
 
 def anomalies_detect(*, record_ids: list[int], line_ids: list[int] | None = None) -> list[int]:
@@ -825,7 +843,6 @@ def anomalies_detect(*, record_ids: list[int], line_ids: list[int] | None = None
     batch's line ids (given when the caller knows them)."""
     if not record_ids:
         return []
-    found: list[Anomaly] = []
     tz = ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)
     batch = _records_in(record_ids)
     # Duplicates: the first record with some content is the original; every other one is flagged.
@@ -860,93 +877,158 @@ def anomalies_detect(*, record_ids: list[int], line_ids: list[int] | None = None
         else []
     ):
         firsts[(line_id, started_at, content_hash)] = record_id  # the lowest id comes last and wins
-    found += [
-        Anomaly(
-            line_id=record.line_id,
-            kind=AnomalyKind.DUPLICATE,
-            key=str(record.pk),
-            record_id=record.pk,
-            details={
-                "record": record.record_id,
-                "first": firsts[(record.line_id, record.started_at, record.content_hash)],
-            },
-        )
-        for record in repeats
-    ]
-    for record in flagged:
-        if not record.inactive:  # type: ignore[attr-defined]
-            continue
-        line = record.line
-        state = (
-            str(line.get_status_display())
-            if line.status != LineStatus.ACTIVE
-            else _("past its valid-until date")
-        )
-        found.append(
-            Anomaly(
-                line_id=line.pk,
-                kind=AnomalyKind.INACTIVE_LINE,
-                key=str(record.pk),
-                record_id=record.pk,
-                details={"record": record.record_id, "date": record.day.isoformat(), "state": state},  # type: ignore[attr-defined]
-            )
-        )
-    for record in flagged:
-        if record.carrier_charged_minor is None or record.carrier_charged_minor == record.price_minor:
-            continue
-        found.append(
-            Anomaly(
-                line_id=record.line_id,
-                kind=AnomalyKind.CHARGE_MISMATCH,
-                key=str(record.pk),
-                record_id=record.pk,
-                details={
-                    "record": record.record_id,
-                    "carrier": str(Money(record.carrier_charged_minor, record.currency)),
-                    "ours": str(Money(record.price_minor, record.currency)),
-                    "carrier_minor": record.carrier_charged_minor,
-                    "ours_minor": record.price_minor,
-                },
-            )
-        )
     if line_ids is None:
         line_ids = sorted(set(batch.values_list("line_id", flat=True)))
-    found += _spikes(record_ids, line_ids, tz)
-    _anomalies_store(found)
+    _anomalies_store(
+        _anomalies_found(
+            repeats=[
+                (r.pk, r.record_id, r.line_id, firsts[(r.line_id, r.started_at, r.content_hash)])
+                for r in repeats
+            ],
+            inactive=[
+                (r.pk, r.record_id, r.line_id, r.day, r.line.status)  # type: ignore[attr-defined]
+                for r in flagged
+                if r.inactive  # type: ignore[attr-defined]
+            ],
+            mismatched=[
+                (r.pk, r.record_id, r.line_id, r.carrier_charged_minor, r.price_minor, r.currency)
+                for r in flagged
+                if r.carrier_charged_minor is not None and r.carrier_charged_minor != r.price_minor
+            ],
+            spikes=_spike_rows(record_ids, line_ids, tz),
+        )
+    )
     return line_ids
 
 
-# One aggregate per batch: each (line, kind, local day) the batch touches whose total passes the
-# floor, and the number of days with use and their total in the SPIKE_HISTORY_DAYS before it; only
-# spikes return.
+def _anomalies_found(
+    *,
+    repeats: list[tuple[int, str, int, str]],
+    inactive: list[tuple[int, str, int, date, str]],
+    mismatched: list[tuple[int, str, int, int, int, str]],
+    spikes: list[tuple[int, str, date, int, int]],
+) -> list[Anomaly]:
+    """The anomalies of what a batch showed: repeats (record pk, record id, line, the first's record
+    id); use on an inactive line (pk, record id, line, local day, line status); carrier charges
+    that differ (pk, record id, line, carrier's, ours, currency); spikes (line, kind, day, amount,
+    daily average)."""
+    found = [
+        Anomaly(
+            line_id=line_id,
+            kind=AnomalyKind.DUPLICATE,
+            key=str(pk),
+            record_id=pk,
+            details={"record": record_id, "first": first},
+        )
+        for pk, record_id, line_id, first in repeats
+    ]
+    found += [
+        Anomaly(
+            line_id=line_id,
+            kind=AnomalyKind.INACTIVE_LINE,
+            key=str(pk),
+            record_id=pk,
+            details={
+                "record": record_id,
+                "date": day.isoformat(),
+                "state": str(LineStatus(status).label)
+                if status != LineStatus.ACTIVE
+                else _("past its valid-until date"),
+            },
+        )
+        for pk, record_id, line_id, day, status in inactive
+    ]
+    found += [
+        Anomaly(
+            line_id=line_id,
+            kind=AnomalyKind.CHARGE_MISMATCH,
+            key=str(pk),
+            record_id=pk,
+            details={
+                "record": record_id,
+                "carrier": str(Money(carrier, currency)),
+                "ours": str(Money(price, currency)),
+                "carrier_minor": carrier,
+                "ours_minor": price,
+            },
+        )
+        for pk, record_id, line_id, carrier, price, currency in mismatched
+    ]
+    found += [
+        Anomaly(
+            line_id=line_id,
+            kind=AnomalyKind.SPIKE,
+            key=f"{kind}:{day.isoformat()}",
+            details={
+                "date": day.isoformat(),
+                "kind": kind,
+                "amount": _format_usage(kind, amount),
+                "average": _format_usage(kind, average),
+                "factor": SPIKE_FACTOR,
+            },
+        )
+        for line_id, kind, day, amount, average in spikes
+    ]
+    return found
+
+
+# Each (line, kind, local day) a batch touches whose day total ({touched}: line_id, kind, day,
+# total) passes the floor, with the number of days with use and their total in the
+# SPIKE_HISTORY_DAYS before it; only spikes return. The average is a whole number, as in Python.
 _SPIKES_SQL = """
-WITH touched AS (
+WITH touched AS ({touched}), candidates AS (
+    SELECT * FROM touched
+    WHERE total > CASE kind WHEN 'data' THEN %(floor_data)s WHEN 'voice' THEN %(floor_voice)s
+                  ELSE %(floor_sms)s END
+), history AS (
+    -- One index range per candidate (few: the floor comes first).
+    SELECT c.*, h.days_used, h.past_total
+    FROM candidates c
+    CROSS JOIN LATERAL (
+        SELECT count(DISTINCT (r.started_at AT TIME ZONE %(tz)s)::date) AS days_used,
+            sum(r.quantity) AS past_total
+        FROM usage_usagerecord r
+        WHERE r.line_id = c.line_id AND r.kind = c.kind
+            AND r.started_at >= ((c.day - %(days)s)::timestamp AT TIME ZONE %(tz)s)
+            AND r.started_at < (c.day::timestamp AT TIME ZONE %(tz)s)
+    ) h
+)
+SELECT line_id, kind, day, total::bigint, div(past_total, %(days)s)::bigint AS average
+FROM history
+WHERE days_used >= %(min_days)s AND total > %(factor)s * GREATEST(div(past_total, %(days)s), 1)
+ORDER BY line_id, kind, day
+"""
+# The day totals of the (line, kind, day)s of stored records.
+_SPIKE_TOUCHED_STORED = """
+SELECT t.line_id, t.kind, t.day, sum(r.quantity) AS total
+FROM (
     SELECT DISTINCT line_id, kind, (started_at AT TIME ZONE %(tz)s)::date AS day
     FROM usage_usagerecord WHERE id = ANY(%(ids)s)
-), span AS (
-    SELECT ((min(day) - %(days)s)::timestamp AT TIME ZONE %(tz)s) AS since,
-        ((max(day) + 1)::timestamp AT TIME ZONE %(tz)s) AS until
-    FROM touched
-), daily AS (
-    SELECT r.line_id, r.kind, (r.started_at AT TIME ZONE %(tz)s)::date AS day, sum(r.quantity) AS total
-    FROM usage_usagerecord r, span
-    WHERE r.line_id = ANY(%(lines)s) AND r.started_at >= span.since AND r.started_at < span.until
-    GROUP BY 1, 2, 3
-), candidates AS (
-    SELECT d.* FROM daily d JOIN touched t USING (line_id, kind, day)
-    WHERE d.total > CASE d.kind WHEN 'data' THEN %(floor_data)s WHEN 'voice' THEN %(floor_voice)s
-                    ELSE %(floor_sms)s END
-), history AS (
-    SELECT c.line_id, c.kind, c.day, c.total, count(p.day) AS days_used,
-        COALESCE(sum(p.total), 0) AS past_total
-    FROM candidates c JOIN daily p ON p.line_id = c.line_id AND p.kind = c.kind
-        AND p.day >= c.day - %(days)s AND p.day < c.day
-    GROUP BY 1, 2, 3, 4
-)
-SELECT line_id, kind, day, total, past_total / %(days)s AS average
-FROM history
-WHERE days_used >= %(min_days)s AND total > %(factor)s * GREATEST(past_total / %(days)s, 1)
+) t
+JOIN usage_usagerecord r ON r.line_id = t.line_id AND r.kind = t.kind
+    AND r.started_at >= (t.day::timestamp AT TIME ZONE %(tz)s)
+    AND r.started_at < ((t.day + 1)::timestamp AT TIME ZONE %(tz)s)
+GROUP BY 1, 2, 3
 """
+
+
+def _spike_rows_sql(touched: str, parameters: dict[str, Any]) -> list[tuple[int, str, date, int, int]]:
+    """PostgreSQL: (line, kind, day, amount, daily average) of each spike among the `touched` days."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SPIKES_SQL.format(touched=touched),
+            {
+                "tz": settings.VIGENCIA_DISPLAY_TIMEZONE,
+                "days": SPIKE_HISTORY_DAYS,
+                "min_days": SPIKE_MIN_HISTORY_DAYS,
+                "factor": SPIKE_FACTOR,
+                "floor_data": SPIKE_FLOOR[UsageKind.DATA],
+                "floor_voice": SPIKE_FLOOR[UsageKind.VOICE],
+                "floor_sms": SPIKE_FLOOR[UsageKind.SMS],
+                **parameters,
+            },
+        )
+        return list(cursor.fetchall())
 
 
 def _spike_rows(
@@ -954,22 +1036,7 @@ def _spike_rows(
 ) -> list[tuple[int, str, date, int, int]]:
     """(line, kind, day, amount, daily average) of each spike on a day the batch touches."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _SPIKES_SQL,
-                {
-                    "tz": settings.VIGENCIA_DISPLAY_TIMEZONE,
-                    "ids": record_ids,
-                    "lines": line_ids,
-                    "days": SPIKE_HISTORY_DAYS,
-                    "min_days": SPIKE_MIN_HISTORY_DAYS,
-                    "factor": SPIKE_FACTOR,
-                    "floor_data": SPIKE_FLOOR[UsageKind.DATA],
-                    "floor_voice": SPIKE_FLOOR[UsageKind.VOICE],
-                    "floor_sms": SPIKE_FLOOR[UsageKind.SMS],
-                },
-            )
-            return list(cursor.fetchall())
+        return _spike_rows_sql(_SPIKE_TOUCHED_STORED, {"ids": record_ids})
     days = (
         _records_in(record_ids)
         .annotate(day=TruncDate("started_at", tzinfo=tz))
@@ -1003,24 +1070,6 @@ def _spike_rows(
         if amount > SPIKE_FLOOR[UsageKind(kind)] and amount > SPIKE_FACTOR * max(average, 1):
             spikes.append((line_id, kind, day, amount, average))
     return spikes
-
-
-def _spikes(record_ids: list[int], line_ids: list[int], tz: ZoneInfo) -> list[Anomaly]:
-    return [
-        Anomaly(
-            line_id=line_id,
-            kind=AnomalyKind.SPIKE,
-            key=f"{kind}:{day.isoformat()}",
-            details={
-                "date": day.isoformat(),
-                "kind": kind,
-                "amount": _format_usage(kind, amount),
-                "average": _format_usage(kind, average),
-                "factor": SPIKE_FACTOR,
-            },
-        )
-        for line_id, kind, day, amount, average in _spike_rows(record_ids, line_ids, tz)
-    ]
 
 
 def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
