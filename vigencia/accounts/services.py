@@ -83,12 +83,13 @@ def api_token_authenticate(*, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     now = clock.now()
-    row = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=_digest(token), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
+    try:  # the digest is unique: get() needs no ORDER BY
+        row = ApiToken.objects.select_related("user").get(
+            digest=_digest(token), revoked_at__isnull=True, user__is_active=True
+        )
+    except ApiToken.DoesNotExist:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
         return None
     # One cheap write per request at most once a minute keeps "last used" useful without churn.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:

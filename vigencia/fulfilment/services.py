@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from vigencia.core import clock
+from vigencia.core.db import insert_unless_taken
 from vigencia.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from vigencia.core.money import Money
 from vigencia.fulfilment.gateways import gateway_get
@@ -75,14 +76,15 @@ def _backoff(attempts: int) -> timedelta:
 
 def _check_msisdn(msisdn: str) -> None:
     try:
-        valid = msisdn.startswith("+") and phonenumbers.is_valid_number(phonenumbers.parse(msisdn, None))
+        number = phonenumbers.parse(msisdn, None)
+        valid = (
+            msisdn.startswith("+")
+            and phonenumbers.is_valid_number(number)
+            and phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == msisdn
+        )
     except phonenumbers.NumberParseException:
         valid = False
-    if (
-        not valid
-        or phonenumbers.format_number(phonenumbers.parse(msisdn, None), phonenumbers.PhoneNumberFormat.E164)
-        != msisdn
-    ):
+    if not valid:
         raise InvalidInput(
             _("The number must be a valid mobile number in E.164 form, e.g. +51912345678."),
             code="invalid_msisdn",
@@ -119,19 +121,19 @@ def fulfilment_start(
 
     from vigencia.fulfilment.tasks import submit_transaction
 
-    # Inserted without a look-up first (the usual external id is new); a used one fails the insert.
-    try:
-        with db_transaction.atomic():
-            transaction = FulfilmentTransaction.objects.create(
-                **wanted, gateway=gateway_get().name, next_check_at=clock.now() + _backoff(1)
-            )
+    transaction = FulfilmentTransaction(
+        **wanted, gateway=gateway_get().name, next_check_at=clock.now() + _backoff(1)
+    )
+    # Inserted without a look-up first (the usual external id is new) and without a savepoint: a used
+    # one inserts nothing.
+    with db_transaction.atomic(savepoint=False):
+        if insert_unless_taken(transaction):
             _event(transaction, FulfilmentEventKind.STARTED, reference=reference)
             submit_transaction.enqueue(transaction.pk)
-        return transaction
-    except IntegrityError:
-        existing = FulfilmentTransaction.objects.filter(external_id=external_id).first()
-        if existing is None:
-            raise
+            return transaction
+    existing = FulfilmentTransaction.objects.filter(external_id=external_id).first()
+    if existing is None:
+        raise IntegrityError(f"fulfilment transaction {external_id} was refused by a constraint")
     if any(getattr(existing, name) != value for name, value in wanted.items()):
         raise Conflict(
             _("This external id is already used for another top-up."),

@@ -385,12 +385,13 @@ def _manual_renewals(population: _Population, *, after: int, rng: random.Random)
         if rng.random() >= MANUAL_RENEW_CHANCE:
             continue
         try:
-            order_create(
-                payer=line.owner,
-                line=line,
-                plan=population.cheapest[line.carrier_id],
-                payment_method="wallet",
-            )
+            with transaction.atomic():  # a savepoint: the simulation goes on after a refused order
+                order_create(
+                    payer=line.owner,
+                    line=line,
+                    plan=population.cheapest[line.carrier_id],
+                    payment_method="wallet",
+                )
         except DomainError:
             continue  # the wallet ran out: this subscriber does nothing more today
     return reminded[-1][0] if reminded else after

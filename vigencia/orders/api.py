@@ -9,14 +9,12 @@ from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
-from vigencia.catalog.models import Plan
-from vigencia.core.errors import InvalidInput, NotFound
+from vigencia.core.errors import InvalidInput
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
 from vigencia.ledger.selectors import wallet_balance
-from vigencia.lines.selectors import line_get
 from vigencia.orders.models import RenewalOrder, WalletTopup
-from vigencia.orders.selectors import order_get, order_list
+from vigencia.orders.selectors import order_get, order_list, renewal_subject_get
 from vigencia.orders.services import order_create, wallet_topup_create
 from vigencia.payments.models import PaymentIntent
 
@@ -137,12 +135,7 @@ def create_order(
     user = api_user(request)
 
     def action() -> tuple[int, Any]:
-        line = line_get(owner=user, line_id=payload.line_id)
-        try:
-            # The plan's carrier is the line's (order_create checks), already loaded with the line.
-            plan = Plan.objects.get(pk=payload.plan_id)
-        except Plan.DoesNotExist:
-            raise NotFound(code="plan_not_found") from None
+        line, plan = renewal_subject_get(owner=user, line_id=payload.line_id, plan_id=payload.plan_id)
         order = order_create(
             payer=user,
             line=line,

@@ -127,7 +127,11 @@ def order_create(
     `promo_code` (else the best automatic campaign) discounts the price or adds bonus data or days;
     its use is reserved in the order's transaction (exact limits under concurrency) and given back if
     the order is canceled or refunded. A code that does not apply raises PromotionNotApplicable (422,
-    its code names the reason) and nothing is written."""
+    its code names the reason) and nothing is written.
+
+    Inside a caller's transaction it takes no savepoint of its own: an error rolls back with the
+    caller's transaction, so a caller that catches one and goes on takes a savepoint (as auto-renew
+    does)."""
     allowed = ONLINE_METHODS if channel == Channel.ONLINE else tuple(PaymentMethod.values)
     if payment_method not in allowed:
         raise InvalidInput(
@@ -157,7 +161,7 @@ def order_create(
         ),
     )
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if quote is not None:
             promotion_reserve(promotion=quote.promotion, subscriber=payer)
         discount_minor = quote.discount.amount_minor if quote is not None else 0
