@@ -240,10 +240,12 @@ def main() -> None:
         for thread in threads:
             thread.start()
         start.wait()
-        started = time.perf_counter()
+        started, client_cpu, load_before = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         for thread in threads:
             thread.join()
         http_seconds = time.perf_counter() - started
+        # The load generator's own CPU (all its threads): it shares the cores with the server.
+        client_cpu, load_after = time.process_time() - client_cpu, os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(10)
@@ -264,6 +266,9 @@ def main() -> None:
     print(f"renewals created        {len(latencies)} (failed: {len(failures)} {sorted(set(failures))})")
     print(f"renewals/s (HTTP)       {rate:.1f}")
     print(f"latency p50 / p99       {quantiles[49] * 1000:.1f} ms / {quantiles[98] * 1000:.1f} ms")
+    client_ms = client_cpu * 1000 / max(len(latencies), 1)
+    print(f"load generator CPU      {client_ms:.2f} ms per renewal")
+    print(f"load average            {load_before:.1f} -> {load_after:.1f} during the HTTP run")
     ms, cpu_ms, queries = solo_figures["ms"], solo_figures["cpu_ms"], solo_figures["queries"]
     print(f"in-process (1 client)   {ms:.1f} ms per renewal, {cpu_ms:.1f} ms CPU, {queries:.0f} queries")
     fulfilled = len(latencies) + in_process_renewals + 2
