@@ -185,7 +185,8 @@ def sent(monkeypatch):
     """A stand-in for the notifications app's service."""
     calls = []
     module = types.ModuleType("vigencia.notifications.services")
-    module.notification_send = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
+    module.NotificationRequest = dict  # type: ignore[attr-defined]
+    module.notification_send_many = calls.extend  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "vigencia.notifications.services", module)
     return calls
 

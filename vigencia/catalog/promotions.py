@@ -144,6 +144,12 @@ def promotion_for_order(
     return best
 
 
+def promotion_campaigns_running() -> bool:
+    """Whether any automatic campaign (no code) is running now, whatever it applies to."""
+    now = clock.now()
+    return Promotion.objects.filter(code="", is_active=True, starts_at__lte=now, ends_at__gt=now).exists()
+
+
 def promotion_reserve(*, promotion: Promotion, subscriber: User) -> None:
     """Take one use of `promotion` for `subscriber`, in the caller's transaction (roll it back and the
     use is free again). The total and the per-subscriber counters move by conditional UPDATEs, the

@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import CharField, F
+from django.db.models import Case, CharField, F, Value, When
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -92,17 +92,24 @@ def _check_msisdn(msisdn: str) -> None:
         )
 
 
-def fulfilment_start(
-    *, external_id: str, reference: str, msisdn: str, carrier_code: str, plan_code: str, amount: Money
-) -> FulfilmentTransaction:
-    """Record a top-up and enqueue its submission in the same database transaction (so the task
-    exists if and only if the caller's transaction commits). Idempotent by `external_id`: a second
-    call returns the existing row and enqueues nothing; the same id with other details is a Conflict."""
+class TopupRequest(NamedTuple):
+    """One top-up for `fulfilment_start_many` (the arguments of `fulfilment_start`)."""
+
+    external_id: str
+    reference: str
+    msisdn: str
+    carrier_code: str
+    plan_code: str
+    amount: Money
+
+
+def _validated(request: TopupRequest) -> dict[str, Any]:
+    """The row's fields of a valid request; InvalidInput otherwise."""
     fields = {
-        "external_id": external_id,
-        "reference": reference,
-        "carrier_code": carrier_code,
-        "plan_code": plan_code,
+        "external_id": request.external_id,
+        "reference": request.reference,
+        "carrier_code": request.carrier_code,
+        "plan_code": request.plan_code,
     }
     for name, value in fields.items():
         max_length = cast(CharField, FulfilmentTransaction._meta.get_field(name)).max_length or 0
@@ -112,12 +119,36 @@ def fulfilment_start(
                 code="invalid",
                 details={"field": name},
             )
-    _check_msisdn(msisdn)
-    if amount.amount_minor <= 0:
+    _check_msisdn(request.msisdn)
+    if request.amount.amount_minor <= 0:
         raise InvalidInput(
             _("The amount must be positive."), code="invalid_amount", details={"field": "amount"}
         )
-    wanted = {**fields, "msisdn": msisdn, "amount_minor": amount.amount_minor, "currency": amount.currency}
+    return {
+        **fields,
+        "msisdn": request.msisdn,
+        "amount_minor": request.amount.amount_minor,
+        "currency": request.amount.currency,
+    }
+
+
+def _same_or_conflict(existing: FulfilmentTransaction, wanted: dict[str, Any]) -> FulfilmentTransaction:
+    if any(getattr(existing, name) != value for name, value in wanted.items()):
+        raise Conflict(
+            _("This external id is already used for another top-up."),
+            code="external_id_reused",
+            details={"external_id": existing.external_id},
+        )
+    return existing
+
+
+def fulfilment_start(
+    *, external_id: str, reference: str, msisdn: str, carrier_code: str, plan_code: str, amount: Money
+) -> FulfilmentTransaction:
+    """Record a top-up and enqueue its submission in the same database transaction (so the task
+    exists if and only if the caller's transaction commits). Idempotent by `external_id`: a second
+    call returns the existing row and enqueues nothing; the same id with other details is a Conflict."""
+    wanted = _validated(TopupRequest(external_id, reference, msisdn, carrier_code, plan_code, amount))
 
     from vigencia.fulfilment.tasks import submit_transaction
 
@@ -134,13 +165,51 @@ def fulfilment_start(
     existing = FulfilmentTransaction.objects.filter(external_id=external_id).first()
     if existing is None:
         raise IntegrityError(f"fulfilment transaction {external_id} was refused by a constraint")
-    if any(getattr(existing, name) != value for name, value in wanted.items()):
-        raise Conflict(
-            _("This external id is already used for another top-up."),
-            code="external_id_reused",
-            details={"external_id": external_id},
+    return _same_or_conflict(existing, wanted)
+
+
+def fulfilment_start_many(requests: list[TopupRequest]) -> list[FulfilmentTransaction]:
+    """`fulfilment_start` for many top-ups at once: every request is validated first (InvalidInput,
+    nothing written), the external ids already used are read in one query (the existing row is
+    returned, or Conflict if its details differ), the new rows and their `started` events are
+    inserted in bulk, and one `submit_transactions` task is enqueued per
+    settings.VIGENCIA_FULFILMENT_BATCH rows, all in the caller's transaction. A concurrent start of
+    one of the same external ids makes the insert fail (IntegrityError) and writes nothing."""
+    from vigencia.fulfilment.tasks import submit_transactions
+
+    wanted = [_validated(request) for request in requests]
+    existing = {
+        row.external_id: row
+        for row in FulfilmentTransaction.objects.filter(
+            external_id__in=[fields["external_id"] for fields in wanted]
         )
-    return existing
+    }
+    for fields in wanted:
+        if fields["external_id"] in existing:
+            _same_or_conflict(existing[fields["external_id"]], fields)
+    gateway, next_check_at = gateway_get().name, clock.now() + _backoff(1)
+    new = list(
+        {fields["external_id"]: fields for fields in wanted if fields["external_id"] not in existing}.values()
+    )
+    with db_transaction.atomic():
+        created = FulfilmentTransaction.objects.bulk_create(
+            [FulfilmentTransaction(**fields, gateway=gateway, next_check_at=next_check_at) for fields in new],
+            batch_size=1_000,
+        )
+        FulfilmentEvent.objects.bulk_create(
+            [
+                FulfilmentEvent(
+                    transaction=row, kind=FulfilmentEventKind.STARTED, data={"reference": row.reference}
+                )
+                for row in created
+            ],
+            batch_size=1_000,
+        )
+        batch = settings.VIGENCIA_FULFILMENT_BATCH
+        for first in range(0, len(created), batch):
+            submit_transactions.enqueue([row.pk for row in created[first : first + batch]])
+    by_id = {**existing, **{row.external_id: row for row in created}}
+    return [by_id[fields["external_id"]] for fields in wanted]
 
 
 def fulfilment_submit(
@@ -181,11 +250,79 @@ def fulfilment_submit(
     )
 
 
+class StatusReport(NamedTuple):
+    """What the gateway said about one top-up, for `fulfilment_apply_status_many`; `error` (if any)
+    becomes the row's last error."""
+
+    transaction: FulfilmentTransaction
+    status: str
+    gateway_transaction_id: str | None = None
+    error: str = ""
+
+
+def fulfilment_submit_many(
+    *, transaction_ids: list[int], now: datetime | None = None
+) -> list[FulfilmentTransaction]:
+    """`fulfilment_submit` for many top-ups at once: the open rows are read and their attempts counted
+    in one query each, each is created and confirmed at the gateway (the same calls, in primary-key
+    order), the gateway ids are recorded in one UPDATE, and the answers are applied together by
+    `fulfilment_apply_status_many`. A top-up without an answer is left for reconciliation exactly as
+    `fulfilment_submit` leaves it. Safe to run any number of times, concurrently too."""
+    now = now or clock.now()
+    rows = list(
+        FulfilmentTransaction.objects.filter(pk__in=transaction_ids)
+        .exclude(status__in=FINAL_STATUSES)
+        .order_by("pk")
+    )
+    if not rows:
+        return []
+    counted = FulfilmentTransaction.objects.filter(pk__in=[row.pk for row in rows])
+    counted.update(attempts=F("attempts") + 1)
+    attempts = dict(counted.values_list("pk", "attempts"))
+    gateway = gateway_get()
+    reports: list[StatusReport] = []
+    unanswered: list[tuple[FulfilmentTransaction, str]] = []
+    unknown_ids = [row for row in rows if not row.gateway_transaction_id]
+    for row in rows:
+        row.attempts = attempts[row.pk]
+        expired = now >= row.created_at + settings.VIGENCIA_FULFILMENT_MAX_AGE
+        try:
+            remote = _drive_at_gateway(row, gateway, may_create=not expired, record=False)
+        except GatewayRejected as exc:
+            reports.append(StatusReport(row, FulfilmentStatus.DECLINED, error=str(exc)))
+            continue
+        except GatewayUnavailable as exc:
+            if expired:
+                reports.append(
+                    StatusReport(row, FulfilmentStatus.DECLINED, error=f"no answer before the max age: {exc}")
+                )
+            else:
+                unanswered.append((row, str(exc)))
+            continue
+        if remote is None:
+            error = "never reached the gateway before the max age"
+            reports.append(StatusReport(row, FulfilmentStatus.DECLINED, error=error))
+        elif remote.status == FulfilmentStatus.CREATED and expired:
+            error = "not confirmed before the max age"
+            reports.append(StatusReport(row, FulfilmentStatus.DECLINED, remote.gateway_transaction_id, error))
+        else:
+            reports.append(StatusReport(row, remote.status, remote.gateway_transaction_id))
+    learnt = {row.pk: row.gateway_transaction_id for row in unknown_ids if row.gateway_transaction_id}
+    if learnt:
+        FulfilmentTransaction.objects.filter(pk__in=learnt, gateway_transaction_id="").update(
+            gateway_transaction_id=Case(*(When(pk=pk, then=Value(value)) for pk, value in learnt.items()))
+        )
+    for row, error in unanswered:
+        _unanswered(row, now=now, error=error, expired=False)
+    return [row for row, _error in unanswered] + fulfilment_apply_status_many(reports=reports, now=now)
+
+
 def _drive_at_gateway(
-    transaction: FulfilmentTransaction, gateway: CarrierGateway, *, may_create: bool
+    transaction: FulfilmentTransaction, gateway: CarrierGateway, *, may_create: bool, record: bool = True
 ) -> GatewayTransaction | None:
     """The gateway's view after (when allowed) creating and confirming. None: the gateway does not
-    know it and we may no longer create it. CREATED is returned only when we may not confirm."""
+    know it and we may no longer create it. CREATED is returned only when we may not confirm. A
+    gateway id learnt here is recorded at once, unless `record` is False (the caller records it)."""
     remote: GatewayTransaction | None
     if transaction.gateway_transaction_id:
         remote = gateway.get_transaction(gateway_transaction_id=transaction.gateway_transaction_id)
@@ -202,9 +339,10 @@ def _drive_at_gateway(
     if remote is None:
         return None
     if not transaction.gateway_transaction_id:
-        FulfilmentTransaction.objects.filter(pk=transaction.pk, gateway_transaction_id="").update(
-            gateway_transaction_id=remote.gateway_transaction_id
-        )
+        if record:
+            FulfilmentTransaction.objects.filter(pk=transaction.pk, gateway_transaction_id="").update(
+                gateway_transaction_id=remote.gateway_transaction_id
+            )
         transaction.gateway_transaction_id = remote.gateway_transaction_id
     if remote.status == FulfilmentStatus.CREATED and may_create:
         remote = gateway.confirm_transaction(gateway_transaction_id=remote.gateway_transaction_id)
@@ -294,6 +432,102 @@ def fulfilment_apply_status(
         if final:
             _notify_handler(transaction)
     return transaction
+
+
+def fulfilment_apply_status_many(
+    *, reports: list[StatusReport], now: datetime | None = None
+) -> list[FulfilmentTransaction]:
+    """`fulfilment_apply_status` for many top-ups at once, with the same rules per row: the rows are
+    locked in one query (primary-key order), moved in one UPDATE, their events inserted in bulk, and
+    the final ones handed to their reference's handler together (its batch handler in
+    settings.VIGENCIA_FULFILMENT_BATCH_HANDLERS if it has one, else one call each), all in one
+    database transaction. Conflict (nothing written) if the gateway reported another transaction for
+    one of them."""
+    for report in reports:
+        if report.status not in FulfilmentStatus.values:
+            raise InvalidInput(
+                _("Unknown top-up status."), code="invalid_status", details={"status": report.status}
+            )
+    if not reports:
+        return []
+    now = now or clock.now()
+    with db_transaction.atomic():
+        locked = {
+            row.pk: row
+            for row in FulfilmentTransaction.objects.select_for_update()
+            .filter(pk__in=[report.transaction.pk for report in reports])
+            .order_by("pk")
+        }
+        events: list[FulfilmentEvent] = []
+        finals: list[FulfilmentTransaction] = []
+        for report in reports:
+            row, status, reported_id = (
+                locked[report.transaction.pk],
+                report.status,
+                report.gateway_transaction_id,
+            )
+            if reported_id and row.gateway_transaction_id not in ("", reported_id):
+                raise Conflict(
+                    _("The gateway reported another transaction for this top-up."),
+                    code="gateway_transaction_mismatch",
+                    details={"expected": row.gateway_transaction_id, "reported": reported_id},
+                )
+            row.updated_at = clock.now()
+            if report.error:
+                row.last_error = report.error[:2000]
+            if reported_id and not row.gateway_transaction_id:
+                row.gateway_transaction_id = reported_id
+            if status == row.status or not FULFILMENT_TRANSITIONS.can(row.status, status):
+                if status != row.status:
+                    events.append(
+                        FulfilmentEvent(
+                            transaction=row,
+                            kind=FulfilmentEventKind.LATE_STATUS,
+                            data={"status": row.status, "reported": status},
+                        )
+                    )
+                    if row.status == FulfilmentStatus.DECLINED and status == FulfilmentStatus.COMPLETED:
+                        logger.error(
+                            "top-up %s completed after it was declined: settle by hand", row.external_id
+                        )
+                if not row.is_final:
+                    row.next_check_at = now + _backoff(row.attempts)
+                continue
+            final = status in FINAL_STATUSES
+            row.next_check_at = None if final else now + _backoff(row.attempts)
+            if status == FulfilmentStatus.COMPLETED:
+                row.completed_at = now
+            events.append(
+                FulfilmentEvent(
+                    transaction=row,
+                    kind=FulfilmentEventKind.STATUS_CHANGED,
+                    data={"from": row.status, "to": status},
+                )
+            )
+            row.status = status
+            if final:
+                finals.append(row)
+        FulfilmentTransaction.objects.bulk_update(
+            list(locked.values()),
+            ["status", "updated_at", "last_error", "gateway_transaction_id", "next_check_at", "completed_at"],
+            batch_size=500,
+        )
+        FulfilmentEvent.objects.bulk_create(events, batch_size=1_000)
+        _notify_handlers(finals)
+    return [locked[report.transaction.pk] for report in reports]
+
+
+def _notify_handlers(transactions: list[FulfilmentTransaction]) -> None:
+    by_kind: dict[str, list[FulfilmentTransaction]] = {}
+    for transaction in transactions:
+        by_kind.setdefault(transaction.reference.split(":")[0], []).append(transaction)
+    for kind, group in by_kind.items():
+        batch_path = settings.VIGENCIA_FULFILMENT_BATCH_HANDLERS.get(kind)
+        if batch_path:
+            import_string(batch_path)(transactions=group)
+            continue
+        for transaction in group:
+            _notify_handler(transaction)
 
 
 def _notify_handler(transaction: FulfilmentTransaction) -> None:

@@ -16,5 +16,10 @@ def submit_transaction(transaction_id: int) -> None:
 
 
 @task()
+def submit_transactions(transaction_ids: list[int]) -> None:
+    services.fulfilment_submit_many(transaction_ids=transaction_ids)
+
+
+@task()
 def reconcile_pending() -> dict[str, int]:
     return services.fulfilment_reconcile()

@@ -138,6 +138,20 @@ def _balances_move(changed: dict[int, int], spendable: set[int]) -> None:
         )
 
 
+def _balance_changes(postings: list[tuple[LedgerAccount, Money]]) -> tuple[dict[int, int], set[int]]:
+    """What `postings` add to the cached balances ({account id: delta}), and which of those accounts
+    may not go below zero. Only accounts with a cached balance are locked and updated; platform-wide
+    accounts take plain postings."""
+    deltas: dict[int, int] = defaultdict(int)
+    spendable: set[int] = set()
+    for account, money in postings:
+        if account.kind in CACHED_KINDS:
+            deltas[account.pk] += money.amount_minor
+        if account.kind in NON_NEGATIVE_KINDS:
+            spendable.add(account.pk)
+    return deltas, spendable
+
+
 def ledger_post(
     *,
     kind: str,
@@ -151,15 +165,7 @@ def ledger_post(
     concurrent posters never deadlock; a wallet or reseller balance that would go below zero raises
     InsufficientFunds and nothing is written."""
     _check(postings)
-    # Only accounts with a cached balance are locked and updated; platform-wide accounts are plain
-    # postings.
-    deltas: dict[int, int] = defaultdict(int)
-    spendable: set[int] = set()
-    for account, money in postings:
-        if account.kind in CACHED_KINDS:
-            deltas[account.pk] += money.amount_minor
-        if account.kind in NON_NEGATIVE_KINDS:
-            spendable.add(account.pk)
+    deltas, spendable = _balance_changes(postings)
     try:
         with transaction.atomic():
             # Inserted without a look-up first: a repeated key fails here and rolls the block back.
@@ -182,6 +188,70 @@ def ledger_post(
     except _KeyTaken:
         return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
     return entry
+
+
+class LedgerEntry(NamedTuple):
+    """One transaction for `ledger_post_many` (the arguments of `ledger_post`)."""
+
+    kind: str
+    idempotency_key: str
+    postings: list[tuple[LedgerAccount, Money]]
+    memo: str = ""
+    reference: str = ""
+
+
+def ledger_post_many(entries: list[LedgerEntry]) -> list[LedgerTransaction]:
+    """`ledger_post` for many transactions at once, each still its own balanced transaction with its
+    own idempotency key: all are checked first, the keys already used are read in one query (their
+    transactions are returned and nothing is written for them), the cached balances move together
+    (`_balances_move`: one lock query in primary-key order, InsufficientFunds and nothing written if
+    any spendable balance would go below zero), and the transactions and postings are inserted in
+    bulk. If a concurrent poster takes one of the keys meanwhile, each entry is posted by
+    `ledger_post` instead, which settles that race."""
+    for entry in entries:
+        _check(entry.postings)
+    existing = {
+        row.idempotency_key: row
+        for row in LedgerTransaction.objects.filter(
+            idempotency_key__in=[entry.idempotency_key for entry in entries]
+        )
+    }
+    new = list(
+        {entry.idempotency_key: entry for entry in entries if entry.idempotency_key not in existing}.values()
+    )
+    deltas, spendable = _balance_changes([posting for entry in new for posting in entry.postings])
+    try:
+        with transaction.atomic():
+            created = LedgerTransaction.objects.bulk_create(
+                [
+                    LedgerTransaction(
+                        kind=entry.kind,
+                        idempotency_key=entry.idempotency_key,
+                        memo=entry.memo[:300],
+                        reference=entry.reference[:80],
+                    )
+                    for entry in new
+                ],
+                batch_size=1_000,
+            )
+            _balances_move({pk: delta for pk, delta in deltas.items() if delta}, spendable)
+            Posting.objects.bulk_create(
+                [
+                    Posting(
+                        transaction=row,
+                        account=account,
+                        amount_minor=money.amount_minor,
+                        currency=money.currency,
+                    )
+                    for row, entry in zip(created, new, strict=True)
+                    for account, money in entry.postings
+                ],
+                batch_size=2_000,
+            )
+    except IntegrityError:
+        return [ledger_post(**entry._asdict()) for entry in entries]
+    by_key = {**existing, **{row.idempotency_key: row for row in created}}
+    return [by_key[entry.idempotency_key] for entry in entries]
 
 
 def ledger_reverse(

@@ -18,8 +18,10 @@ them, lazily, as the order pipeline's auto-renew channel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -32,8 +34,9 @@ from django.utils.translation import gettext as _
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
-from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
+from vigencia.core.transitions import IllegalTransition
 from vigencia.lines.lifecycle import TimelineEvent, line_timeline
 from vigencia.lines.models import (
     AUTORENEW_TRANSITIONS,
@@ -46,10 +49,14 @@ from vigencia.lines.models import (
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.reminders import _shift, _span_window
 
+if TYPE_CHECKING:
+    from vigencia.notifications.services import NotificationRequest
+
 UPCOMING_NOTICE_DAYS = 2
 DAYS_BEFORE_MIN, DAYS_BEFORE_MAX = 2, 60
 MAX_ATTEMPTS = 20
 _RETRYABLE = {"insufficient_funds", "carrier_declined"}
+AUTORENEW_BATCH = 500  # due lines of a carrier ordered together (one transaction each)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -201,7 +208,9 @@ def _notify_upcoming(items: list[tuple[Line, AutoRenewSetting, AutoRenewPlan]]) 
     notification_send_many(requests)
 
 
-def _notify_failed(line: Line, setting: AutoRenewSetting, period: date, code: str) -> None:
+def _failed_notice(line: Line, setting: AutoRenewSetting, period: date, code: str) -> NotificationRequest:
+    from vigencia.notifications.services import NotificationRequest
+
     with translation.override(line.owner.language):
         values = _values(line, setting.plan, period)
         subject = _("Auto-renew of %(number)s failed") % values
@@ -225,15 +234,75 @@ def _notify_failed(line: Line, setting: AutoRenewSetting, period: date, code: st
             body = (
                 _("%(number)s could not be renewed. Renew it by hand before %(date)s: %(renew_url)s") % values
             )
-    _notify(line, key=f"{period.isoformat()}:failed:{code}", subject=subject, body=body)
+    return NotificationRequest(
+        user=line.owner,
+        kind="message",
+        context={"subject": subject, "body": body},
+        dedupe_key=f"autorenew:{line.pk}:{period.isoformat()}:failed:{code}",
+    )
 
 
-def _claim(line: Line, *, period: date, plan: Plan) -> None:
-    """This period's run exists afterwards: inserted now, or kept as an earlier run or another
+def _notify_failed(line: Line, setting: AutoRenewSetting, period: date, code: str) -> None:
+    from vigencia.notifications.services import notification_send
+
+    notice = _failed_notice(line, setting, period, code)
+    notification_send(
+        user=notice.user, kind=notice.kind, context=notice.context, dedupe_key=notice.dedupe_key
+    )
+
+
+def _claim(attempts: Sequence[tuple[Line, AutoRenewSetting, date]]) -> None:
+    """Each period's run exists afterwards: inserted now, or kept as an earlier run or another
     scheduler left it (ON CONFLICT DO NOTHING on the unique (line, period))."""
     AutoRenewRun.objects.bulk_create(
-        [AutoRenewRun(line=line, period=period, plan=plan)], ignore_conflicts=True
+        [AutoRenewRun(line=line, period=period, plan=setting.plan) for line, setting, period in attempts],
+        ignore_conflicts=True,
+        batch_size=1_000,
     )
+
+
+def _before_ordering(
+    run: AutoRenewRun, *, line: Line, setting: AutoRenewSetting, order_status: str | None, now: datetime
+) -> str | None:
+    """What a locked run says before anything is charged: the outcome if there is nothing to order
+    now ("in_progress", "waiting", "failed:<code>"), else None (the run is pending and due). A run
+    whose order the carrier declined is made pending again, or failed once it is out of attempts."""
+    from vigencia.orders.models import OrderStatus
+
+    if run.status == AutoRenewStatus.ORDERED:
+        if order_status not in (OrderStatus.FAILED, OrderStatus.REFUNDED, OrderStatus.CANCELED):
+            return "in_progress"
+        # The carrier declined and the money went back to the wallet: a new order now (the periodic
+        # job's interval is the wait between attempts), until the attempts run out.
+        if run.attempts >= MAX_ATTEMPTS:
+            AUTORENEW_TRANSITIONS.apply(
+                run, field="status", target=AutoRenewStatus.FAILED, failure_code="carrier_declined"
+            )
+            _notify_failed(line, setting, run.period, "carrier_declined")
+            return "failed:carrier_declined"
+        AUTORENEW_TRANSITIONS.apply(
+            run, field="status", target=AutoRenewStatus.PENDING, failure_code="carrier_declined"
+        )
+    if run.status == AutoRenewStatus.FAILED:
+        return f"failed:{run.failure_code}"
+    if run.next_attempt_at is not None and run.next_attempt_at > now:
+        return "waiting"
+    return None
+
+
+def _failure_code(error: DomainError) -> str:
+    return "plan_not_on_sale" if error.code in ("plan_not_on_sale", "plan_wrong_carrier") else error.code
+
+
+def _failed(run: AutoRenewRun, *, code: str, attempts: int, now: datetime) -> None:
+    """Record a failed try on the run in memory: retried with backoff while retryable and attempts
+    are left, else failed for good."""
+    retry = code in _RETRYABLE and attempts < MAX_ATTEMPTS
+    run.attempts, run.failure_code, run.updated_at = attempts, code[:60], now
+    run.next_attempt_at = now + _backoff(attempts) if retry else None
+    if not retry:
+        AUTORENEW_TRANSITIONS.check(run.status, AutoRenewStatus.FAILED)
+        run.status = AutoRenewStatus.FAILED
 
 
 def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) -> str:
@@ -241,34 +310,19 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
     lock the run row, and create the wallet-paid order unless the run already has one that is
     going or done. Returns what happened: "ordered", "in_progress", "waiting", "failed:<code>".
     Safe to call any number of times, concurrently too."""
-    from vigencia.orders.models import OrderStatus, RenewalOrder
+    from vigencia.orders.models import RenewalOrder
     from vigencia.orders.services import order_create
 
-    _claim(line, period=period, plan=setting.plan)
+    _claim([(line, setting, period)])
     now = clock.now()
     with transaction.atomic():
         run = AutoRenewRun.objects.select_for_update().get(line=line, period=period)
-        if run.status == AutoRenewStatus.ORDERED:
-            order_status = (
-                RenewalOrder.objects.filter(pk=run.order_id or 0).values_list("status", flat=True).first()
-            )
-            if order_status not in (OrderStatus.FAILED, OrderStatus.REFUNDED, OrderStatus.CANCELED):
-                return "in_progress"
-            # The carrier declined and the money went back to the wallet: a new order now (the
-            # periodic job's interval is the wait between attempts), until the attempts run out.
-            if run.attempts >= MAX_ATTEMPTS:
-                AUTORENEW_TRANSITIONS.apply(
-                    run, field="status", target=AutoRenewStatus.FAILED, failure_code="carrier_declined"
-                )
-                _notify_failed(line, setting, period, "carrier_declined")
-                return "failed:carrier_declined"
-            AUTORENEW_TRANSITIONS.apply(
-                run, field="status", target=AutoRenewStatus.PENDING, failure_code="carrier_declined"
-            )
-        if run.status == AutoRenewStatus.FAILED:
-            return f"failed:{run.failure_code}"
-        if run.next_attempt_at is not None and run.next_attempt_at > now:
-            return "waiting"
+        order_status = (
+            RenewalOrder.objects.filter(pk=run.order_id or 0).values_list("status", flat=True).first()
+        )
+        settled = _before_ordering(run, line=line, setting=setting, order_status=order_status, now=now)
+        if settled is not None:
+            return settled
         attempts = run.attempts + 1
         try:
             with transaction.atomic():
@@ -280,18 +334,16 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
                     channel="auto_renew",
                 )
         except (InvalidInput, Conflict) as error:
-            code = (
-                "plan_not_on_sale" if error.code in ("plan_not_on_sale", "plan_wrong_carrier") else error.code
-            )
-            retry = code in _RETRYABLE and attempts < MAX_ATTEMPTS
-            AutoRenewRun.objects.filter(pk=run.pk).update(
-                attempts=attempts,
-                failure_code=code[:60],
-                next_attempt_at=now + _backoff(attempts) if retry else None,
+            code = _failure_code(error)
+            status = run.status
+            _failed(run, code=code, attempts=attempts, now=now)
+            AutoRenewRun.objects.filter(pk=run.pk, status=status).update(
+                attempts=run.attempts,
+                failure_code=run.failure_code,
+                next_attempt_at=run.next_attempt_at,
                 updated_at=now,
+                status=run.status,
             )
-            if not retry:
-                AUTORENEW_TRANSITIONS.apply(run, field="status", target=AutoRenewStatus.FAILED)
             _notify_failed(line, setting, period, code)
             return f"failed:{code}"
         AUTORENEW_TRANSITIONS.apply(
@@ -305,6 +357,84 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
             updated_at=now,
         )
     return "ordered"
+
+
+def autorenew_attempt_many(*, attempts: Sequence[tuple[Line, AutoRenewSetting, date]]) -> list[str]:
+    """`autorenew_attempt` for many (line, setting, period) at once, each line at most once, with the
+    same outcomes, rows, ledger and notices as that many calls in the given order. Set-based: the
+    runs are claimed in one insert (unique (line, period), ON CONFLICT DO NOTHING) and locked in one
+    query in primary-key order, so a concurrent sweep waits and then finds them ordered; the due ones
+    are ordered together through `order_create_many` (one wallet lock query, one balanced ledger
+    transaction per order, the top-ups started together); the runs are written back in one UPDATE
+    and the failure notices sent together. Safe to call any number of times, concurrently too."""
+    from vigencia.notifications.services import notification_send_many
+    from vigencia.orders.models import RenewalOrder
+    from vigencia.orders.services import WalletOrder, order_create_many
+
+    if not attempts:
+        return []
+    _claim(attempts)
+    now = clock.now()
+    outcomes: list[str] = []
+    with transaction.atomic():
+        wanted = {(line.pk, period) for line, _setting, period in attempts}
+        runs = {
+            (run.line_id, run.period): run
+            for run in AutoRenewRun.objects.select_for_update()
+            .filter(line_id__in={line_id for line_id, _period in wanted}, period__in={p for _l, p in wanted})
+            .order_by("pk")
+            if (run.line_id, run.period) in wanted
+        }
+        order_statuses = dict(
+            RenewalOrder.objects.filter(
+                pk__in=[run.order_id for run in runs.values() if run.order_id is not None]
+            ).values_list("pk", "status")
+        )
+        due: list[tuple[int, Line, AutoRenewSetting, AutoRenewRun, str]] = []
+        for index, (line, setting, period) in enumerate(attempts):
+            run = runs[(line.pk, period)]
+            settled = _before_ordering(
+                run, line=line, setting=setting, order_status=order_statuses.get(run.order_id or 0), now=now
+            )
+            outcomes.append(settled or "ordered")
+            if settled is None:
+                due.append((index, line, setting, run, run.status))
+        results = order_create_many(
+            orders=[
+                WalletOrder(line.owner, line, setting.plan) for _index, line, setting, _run, _status in due
+            ],
+            channel="auto_renew",
+        )
+        notices = []
+        by_status: dict[str, list[AutoRenewRun]] = {}
+        for (index, line, setting, run, status), result in zip(due, results, strict=True):
+            attempt = run.attempts + 1
+            if isinstance(result, DomainError):
+                code = _failure_code(result)
+                _failed(run, code=code, attempts=attempt, now=now)
+                notices.append(_failed_notice(line, setting, run.period, code))
+                outcomes[index] = f"failed:{code}"
+            else:
+                AUTORENEW_TRANSITIONS.check(run.status, AutoRenewStatus.ORDERED)
+                run.status, run.order_id, run.attempts, run.plan = (
+                    AutoRenewStatus.ORDERED,
+                    result.pk,
+                    attempt,
+                    setting.plan,
+                )
+                run.next_attempt_at, run.updated_at = None, now
+            by_status.setdefault(status, []).append(run)
+        for status, group in by_status.items():
+            # Conditional on the status read under the lock, as a transition is.
+            moved = AutoRenewRun.objects.filter(status=status).bulk_update(
+                group,
+                ["status", "order_id", "attempts", "plan", "next_attempt_at", "failure_code", "updated_at"],
+                batch_size=500,
+            )
+            if moved != len(group):
+                raise IllegalTransition("auto-renewal is no longer " + status, details={"from": status})
+        notification_send_many(notices)
+    return outcomes
 
 
 def autorenew_sweep(*, at: datetime | None = None) -> dict[str, int]:
@@ -339,6 +469,7 @@ def _sweep_carrier(carrier: Carrier, *, today: date) -> list[str]:
     )
     outcomes = []
     upcoming = []
+    due = []
     for line in lines:
         line.carrier = carrier
         setting = line.autorenew_setting
@@ -351,6 +482,8 @@ def _sweep_carrier(carrier: Carrier, *, today: date) -> list[str]:
                 upcoming.append((line, setting, plan))
                 outcomes.append("upcoming")
             continue
-        outcomes.append(autorenew_attempt(line=line, setting=setting, period=plan.deadline.at))
+        due.append((line, setting, plan.deadline.at))
+    for first in range(0, len(due), AUTORENEW_BATCH):
+        outcomes += autorenew_attempt_many(attempts=due[first : first + AUTORENEW_BATCH])
     _notify_upcoming(upcoming)
     return outcomes

@@ -240,22 +240,25 @@ def _transition_lines(
 
 def _notify_transitions(line_ids: Sequence[int], to_status: str, *, on: date | None = None) -> None:
     """Tell each owner that their line changed status, in their language; at most once per line,
-    status and day (the dedupe key). A no-op until the notifications app offers `notification_send`."""
+    status and day (the dedupe key), all sent together (`notification_send_many`)."""
     try:
-        notification_send = import_module("vigencia.notifications.services").notification_send
-    except (ImportError, AttributeError):
+        services = import_module("vigencia.notifications.services")
+    except ImportError:
         return
-    lines = Line.objects.filter(pk__in=line_ids).select_related("owner", "carrier")
-    for line in lines:
+    requests = []
+    for line in Line.objects.filter(pk__in=line_ids).select_related("owner", "carrier").order_by("pk"):
         day = on or clock.today(line.carrier.timezone)
         with translation.override(line.owner.language):
             subject, body = _transition_message(line, to_status)
-        notification_send(
-            user=line.owner,
-            kind="message",
-            context={"subject": subject, "body": body},
-            dedupe_key=f"line:{line.pk}:{to_status}:{day.isoformat()}",
+        requests.append(
+            services.NotificationRequest(
+                user=line.owner,
+                kind="message",
+                context={"subject": subject, "body": body},
+                dedupe_key=f"line:{line.pk}:{to_status}:{day.isoformat()}",
+            )
         )
+    services.notification_send_many(requests)
 
 
 def _transition_message(line: Line, status: str) -> tuple[str, str]:

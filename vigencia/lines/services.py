@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.transitions import IllegalTransition
 from vigencia.lines.lifecycle import line_status_due
 from vigencia.lines.models import LINE_TRANSITIONS, Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import iccid_normalize, msisdn_normalize
@@ -148,32 +150,85 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+def _renewed(
+    line: Line, *, validity_days: int, reference: str, actor: User | None
+) -> tuple[date, list[LineEvent]]:
+    """Apply a completed recharge to `line` in memory (its dates, and its status if it comes back) and
+    return the new valid-until and the events to write: the one rule of `line_renew_many`."""
+    today = clock.today(line.carrier.timezone)
+    new_valid_until = line_valid_until_after_renewal(line, validity_days=validity_days)
+    before = line.valid_until
+    line.valid_until, line.last_recharge_at = new_valid_until, today
+    events = []
+    # A monthly-plan payment in arrears may settle only the unpaid months: the line comes back only
+    # once the carrier's rules say so.
+    if line.status != LineStatus.ACTIVE and line_status_due(line, today=today) == LineStatus.ACTIVE:
+        LINE_TRANSITIONS.check(line.status, LineStatus.ACTIVE)
+        events.append(
+            LineEvent(
+                line=line,
+                kind=LineEventKind.STATUS_CHANGED,
+                actor=actor,
+                data={"from": line.status, "to": LineStatus.ACTIVE},
+            )
+        )
+        line.status = LineStatus.ACTIVE
+    events.append(
+        LineEvent(
+            line=line,
+            kind=LineEventKind.RENEWED,
+            actor=actor,
+            data={
+                "reference": reference,
+                "valid_until_before": _jsonable(before),
+                "valid_until": new_valid_until.isoformat(),
+                "validity_days": validity_days,
+            },
+        )
+    )
+    return new_valid_until, events
+
+
 def line_renew(*, line: Line, validity_days: int, reference: str, actor: User | None = None) -> date:
     """Apply a completed recharge: the last recharge is today, valid-until moves as
     `line_valid_until_after_renewal` says (the planner's rule), and a restricted or cut-off line is
     active again once the carrier's rules give it that. Locks the line row; returns the new
     valid-until date."""
+    [valid_until] = line_renew_many(renewals=[(line, validity_days, reference)], actor=actor)
+    return valid_until
+
+
+def line_renew_many(*, renewals: Sequence[tuple[Line, int, str]], actor: User | None = None) -> list[date]:
+    """`line_renew` for many (line, validity days, reference) at once, in that order (a line renewed
+    twice counts from its first renewal): the lines are locked in one query in primary-key order,
+    written with one UPDATE and their events inserted in bulk. Returns each renewal's new valid-until."""
     with transaction.atomic():
-        line = Line.objects.select_for_update().select_related("carrier").get(pk=line.pk)
-        today = clock.today(line.carrier.timezone)
-        new_valid_until = line_valid_until_after_renewal(line, validity_days=validity_days)
-        before = line.valid_until
-        line.valid_until, line.last_recharge_at = new_valid_until, today
-        # A monthly-plan payment in arrears may settle only the unpaid months: the line comes back
-        # only once the carrier's rules say so.
-        dates = {"valid_until": new_valid_until, "last_recharge_at": today, "updated_at": timezone.now()}
-        if line.status != LineStatus.ACTIVE and line_status_due(line, today=today) == LineStatus.ACTIVE:
-            previous = LINE_TRANSITIONS.apply(line, field="status", target=LineStatus.ACTIVE, **dates)
-            _event(line, LineEventKind.STATUS_CHANGED, actor, **{"from": previous, "to": LineStatus.ACTIVE})
-        else:
-            Line.objects.filter(pk=line.pk).update(**dates)
-        _event(
-            line,
-            LineEventKind.RENEWED,
-            actor,
-            reference=reference,
-            valid_until_before=_jsonable(before),
-            valid_until=new_valid_until.isoformat(),
-            validity_days=validity_days,
-        )
-    return new_valid_until
+        locked = {
+            line.pk: line
+            for line in Line.objects.select_for_update(of=("self",))
+            .select_related("carrier")
+            .filter(pk__in=[line.pk for line, _days, _reference in renewals])
+            .order_by("pk")
+        }
+        statuses = {pk: line.status for pk, line in locked.items()}
+        events: list[LineEvent] = []
+        valid_until: list[date] = []
+        for line, validity_days, reference in renewals:
+            new_valid_until, line_events = _renewed(
+                locked[line.pk], validity_days=validity_days, reference=reference, actor=actor
+            )
+            valid_until.append(new_valid_until)
+            events += line_events
+        now = timezone.now()
+        for line in locked.values():
+            line.updated_at = now
+        # One UPDATE per status read under the lock, conditional on it (as a transition is).
+        for status in sorted(set(statuses.values())):
+            same = [line for pk, line in locked.items() if statuses[pk] == status]
+            updated = Line.objects.filter(status=status).bulk_update(
+                same, ["valid_until", "last_recharge_at", "status", "updated_at"], batch_size=500
+            )
+            if updated != len(same):
+                raise IllegalTransition("line is no longer " + status, details={"from": status})
+        LineEvent.objects.bulk_create(events, batch_size=1_000)
+    return valid_until

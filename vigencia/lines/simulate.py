@@ -27,6 +27,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
+from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Max, Min, QuerySet, Sum
@@ -193,6 +194,8 @@ def _worker_burst() -> None:
     # Inside the simulation's transaction the worker must keep the connection (as tests do).
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("worker", burst=True, verbosity=0)
+    # The emails were delivered (to memory): a long run must not keep them all.
+    mail.outbox = []
 
 
 def _next_due_day(today: date, *, until: date) -> date:
@@ -203,6 +206,13 @@ def _next_due_day(today: date, *, until: date) -> date:
     the days the services act on, never fewer."""
     from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
 
+    overdue = AutoRenewSetting.objects.filter(
+        enabled=True,
+        line__removed_at__isnull=True,
+        line__status__in=[LineStatus.RESTRICTED, LineStatus.SUSPENDED],
+    )
+    if overdue.exists():  # auto-renew retries an overdue line on every run
+        return today + timedelta(days=1)
     leads = set(DEFAULT_REMINDER_LEAD_DAYS)
     for row in ReminderSetting.objects.values_list("lead_days", flat=True).distinct():
         leads.update(row)
@@ -231,13 +241,6 @@ def _next_due_day(today: date, *, until: date) -> date:
                     due = change - timedelta(days=offset)
                     if today < due < best:
                         best = due
-    overdue = AutoRenewSetting.objects.filter(
-        enabled=True,
-        line__removed_at__isnull=True,
-        line__status__in=[LineStatus.RESTRICTED, LineStatus.SUSPENDED],
-    )
-    if overdue.exists():  # auto-renew retries an overdue line on every run
-        return today + timedelta(days=1)
     waiting = [
         AutoRenewRun.objects.filter(status=AutoRenewStatus.PENDING).aggregate(at=Min("next_attempt_at"))[
             "at"
@@ -367,7 +370,7 @@ def _fund_wallets(funds: list[tuple[User, Money]], *, tag: str) -> None:
 def _manual_renewals(population: _Population, *, after: int, rng: random.Random) -> int:
     """Subscribers who renew by hand do so, 4 times in 5, when a 7- or 1-day reminder reaches them;
     returns the last reminder seen."""
-    from vigencia.orders.services import order_create
+    from vigencia.orders.services import WalletOrder, order_create_many
 
     reminded = list(
         ReminderSent.objects.filter(pk__gt=after)
@@ -381,19 +384,17 @@ def _manual_renewals(population: _Population, *, after: int, rng: random.Random)
             if lead_days <= 7 and nickname == f"sim-{population.tag}:manual"
         }
     )
-    for line in Line.objects.filter(pk__in=line_ids).select_related("owner", "carrier").order_by("pk"):
-        if rng.random() >= MANUAL_RENEW_CHANCE:
-            continue
-        try:
-            with transaction.atomic():  # a savepoint: the simulation goes on after a refused order
-                order_create(
-                    payer=line.owner,
-                    line=line,
-                    plan=population.cheapest[line.carrier_id],
-                    payment_method="wallet",
-                )
-        except DomainError:
-            continue  # the wallet ran out: this subscriber does nothing more today
+    renewing = [
+        line
+        for line in Line.objects.filter(pk__in=line_ids).select_related("owner", "carrier").order_by("pk")
+        if rng.random() < MANUAL_RENEW_CHANCE
+    ]
+    # The day's subscribers renew together, as that many `order_create` calls would; one whose
+    # wallet ran out gets its refusal back and does nothing more today.
+    order_create_many(
+        orders=[WalletOrder(line.owner, line, population.cheapest[line.carrier_id]) for line in renewing],
+        channel="online",
+    )
     return reminded[-1][0] if reminded else after
 
 

@@ -7,7 +7,8 @@ worker never charges, tops up or refunds twice.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -17,27 +18,37 @@ from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Plan
-from vigencia.catalog.promotions import promotion_for_order, promotion_release, promotion_reserve
+from vigencia.catalog.promotions import (
+    PromotionQuote,
+    promotion_campaigns_running,
+    promotion_for_order,
+    promotion_release,
+    promotion_reserve,
+)
 from vigencia.catalog.selectors import plan_is_on_sale
-from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
+from vigencia.core.transitions import IllegalTransition
 from vigencia.fulfilment.models import FulfilmentStatus
-from vigencia.fulfilment.services import fulfilment_start
+from vigencia.fulfilment.services import TopupRequest, fulfilment_start, fulfilment_start_many
 from vigencia.ledger.models import LedgerAccount
 from vigencia.ledger.selectors import wallet_balance
 from vigencia.ledger.services import (
     AccountSpec,
+    InsufficientFunds,
+    LedgerEntry,
     account_system,
     account_wallet,
     accounts_get,
     ledger_post,
+    ledger_post_many,
     system_spec,
     wallet_spec,
 )
 from vigencia.lines.models import Line, LineStatus
 from vigencia.lines.numbers import msisdn_display
-from vigencia.lines.services import line_renew
-from vigencia.notifications.services import notification_send
+from vigencia.lines.services import line_renew_many
+from vigencia.notifications.services import NotificationRequest, notification_send, notification_send_many
 from vigencia.orders.models import (
     ONLINE_METHODS,
     ORDER_TRANSITIONS,
@@ -53,7 +64,7 @@ from vigencia.orders.models import (
 )
 from vigencia.payments.models import PaymentStatus
 from vigencia.payments.services import payment_create
-from vigencia.usage.services import bucket_credit_renewal
+from vigencia.usage.services import RenewalCredit, bucket_credit_renewal_many
 
 TOPUP_MIN_MINOR = 500
 TOPUP_MAX_MINOR = 100_000
@@ -84,20 +95,107 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+def _capture_parts(
+    order: RenewalOrder, source: LedgerAccount | AccountSpec
+) -> list[tuple[LedgerAccount | AccountSpec, Money]]:
+    """The payer's money plus a promotion's discount (paid by promotions expense) make the full price
+    the carrier is owed."""
+    parts: list[tuple[LedgerAccount | AccountSpec, Money]] = [(source, -order.total)]
+    if order.discount_minor:
+        parts.append((system_spec(kind="promotions_expense", currency=order.currency), -order.discount))
+    parts.append(
+        (
+            system_spec(kind="carrier_payable", currency=order.currency, key=order.carrier_code),
+            order.list_price,
+        )
+    )
+    return parts
+
+
 def _capture_postings(
     order: RenewalOrder, source: LedgerAccount | AccountSpec
 ) -> list[tuple[LedgerAccount, Money]]:
-    """The payer's money plus a promotion's discount (paid by promotions expense) make the full price
-    the carrier is owed. The accounts are read in one query."""
-    wanted = [source, system_spec(kind="carrier_payable", currency=order.currency, key=order.carrier_code)]
-    if order.discount_minor:
-        wanted.append(system_spec(kind="promotions_expense", currency=order.currency))
-    payer, payable, *expense = accounts_get(*wanted)
-    postings = [(payer, -order.total)]
-    if expense:
-        postings.append((expense[0], -order.discount))
-    postings.append((payable, order.list_price))
-    return postings
+    """`_capture_parts` with the accounts read in one query."""
+    parts = _capture_parts(order, source)
+    accounts = accounts_get(*(account for account, _amount in parts))
+    return [(account, amount) for account, (_spec, amount) in zip(accounts, parts, strict=True)]
+
+
+def _capture_entry(order: RenewalOrder, postings: list[tuple[LedgerAccount, Money]]) -> LedgerEntry:
+    return LedgerEntry(
+        kind="order_payment",
+        idempotency_key=f"order:{order.pk}:capture",
+        postings=postings,
+        memo=f"Renewal {order.msisdn} {order.plan_code}",
+        reference=f"order:{order.pk}",
+    )
+
+
+def _order_check(*, payer: User, line: Line, plan: Plan, channel: str) -> None:
+    """What makes an order for `line` and `plan` impossible: InvalidInput or Conflict."""
+    if line.removed_at is not None or (line.owner_id != payer.pk and channel == Channel.ONLINE):
+        raise InvalidInput(_("This line is not yours."), code="line_not_found")
+    if line.status == LineStatus.RECYCLED:
+        raise Conflict(
+            _("This number has been reassigned by the carrier; it cannot be renewed."), code="line_recycled"
+        )
+    if plan.carrier_id != line.carrier_id:
+        raise InvalidInput(_("This plan is not sold by the line's carrier."), code="plan_wrong_carrier")
+    if not plan_is_on_sale(plan=plan, carrier=line.carrier):
+        raise InvalidInput(_("This plan is not on sale."), code="plan_not_on_sale")
+
+
+def _promotion_quote(*, payer: User, plan: Plan, channel: str, promo_code: str) -> PromotionQuote | None:
+    return promotion_for_order(
+        promo_code=promo_code,
+        plan=plan,
+        channel=channel,
+        first_renewal=lambda: (
+            not RenewalOrder.objects.filter(payer=payer, status=OrderStatus.COMPLETED).exists()
+        ),
+    )
+
+
+def _order_new(
+    *,
+    payer: User,
+    line: Line,
+    plan: Plan,
+    channel: str,
+    payment_method: str,
+    quote: PromotionQuote | None,
+    charged_now: bool,
+) -> tuple[RenewalOrder, list[OrderEvent]]:
+    """The order (not saved) with the price and catalog snapshot, and its first events."""
+    discount_minor = quote.discount.amount_minor if quote is not None else 0
+    order = RenewalOrder(
+        promotion=quote.promotion if quote is not None else None,
+        discount_minor=discount_minor,
+        bonus_data_mb=quote.bonus_data_mb if quote is not None else 0,
+        payer=payer,
+        line=line,
+        plan=plan,
+        channel=channel,
+        payment_method=payment_method,
+        amount_minor=plan.price_minor - discount_minor,
+        currency=plan.currency,
+        msisdn=line.msisdn,
+        carrier_code=line.carrier.code,
+        plan_code=plan.code,
+        plan_name=plan.name_en,
+        validity_days=plan.validity_days + (quote.extra_days if quote is not None else 0),
+        valid_until_before=line.valid_until,
+    )
+    events = [OrderEvent(order=order, kind="created", to_status=order.status)]
+    if charged_now:
+        # Paid with money the ledger holds: the order is charged in this transaction, so it is
+        # inserted already paid and with the carrier; no one else can see it before, so its moves
+        # are checked against the table and recorded here instead of as row updates.
+        for target in (OrderStatus.PAID, OrderStatus.FULFILLING):
+            ORDER_TRANSITIONS.check(order.status, target)
+            events.append(OrderEvent(order=order, kind="status", from_status=order.status, to_status=target))
+            order.status = target
+    return order, events
 
 
 def _promotion_give_back(order: RenewalOrder) -> None:
@@ -142,68 +240,25 @@ def order_create(
         source = wallet_spec(user=payer, currency=plan.currency)
     elif payment_method not in PSP_METHODS and source_account is None:
         raise ValueError(f"{payment_method} orders need the ledger account the money comes from")
-    if line.removed_at is not None or (line.owner_id != payer.pk and channel == Channel.ONLINE):
-        raise InvalidInput(_("This line is not yours."), code="line_not_found")
-    if line.status == LineStatus.RECYCLED:
-        raise Conflict(
-            _("This number has been reassigned by the carrier; it cannot be renewed."), code="line_recycled"
-        )
-    if plan.carrier_id != line.carrier_id:
-        raise InvalidInput(_("This plan is not sold by the line's carrier."), code="plan_wrong_carrier")
-    if not plan_is_on_sale(plan=plan, carrier=line.carrier):
-        raise InvalidInput(_("This plan is not on sale."), code="plan_not_on_sale")
-    quote = promotion_for_order(
-        promo_code=promo_code,
-        plan=plan,
-        channel=channel,
-        first_renewal=lambda: (
-            not RenewalOrder.objects.filter(payer=payer, status=OrderStatus.COMPLETED).exists()
-        ),
-    )
+    _order_check(payer=payer, line=line, plan=plan, channel=channel)
+    quote = _promotion_quote(payer=payer, plan=plan, channel=channel, promo_code=promo_code)
 
     with transaction.atomic(savepoint=False):
         if quote is not None:
             promotion_reserve(promotion=quote.promotion, subscriber=payer)
-        discount_minor = quote.discount.amount_minor if quote is not None else 0
-        order = RenewalOrder(
-            promotion=quote.promotion if quote is not None else None,
-            discount_minor=discount_minor,
-            bonus_data_mb=quote.bonus_data_mb if quote is not None else 0,
+        order, events = _order_new(
             payer=payer,
             line=line,
             plan=plan,
             channel=channel,
             payment_method=payment_method,
-            amount_minor=plan.price_minor - discount_minor,
-            currency=plan.currency,
-            msisdn=line.msisdn,
-            carrier_code=line.carrier.code,
-            plan_code=plan.code,
-            plan_name=plan.name_en,
-            validity_days=plan.validity_days + (quote.extra_days if quote is not None else 0),
-            valid_until_before=line.valid_until,
+            quote=quote,
+            charged_now=source is not None,
         )
-        events = [OrderEvent(order=order, kind="created", to_status=order.status)]
-        if source is not None:
-            # Paid with money the ledger holds: the order is charged below in this transaction, so it
-            # is inserted already paid and with the carrier; no one else can see it before, so its
-            # moves are checked against the table and recorded here instead of as row updates.
-            for target in (OrderStatus.PAID, OrderStatus.FULFILLING):
-                ORDER_TRANSITIONS.check(order.status, target)
-                events.append(
-                    OrderEvent(order=order, kind="status", from_status=order.status, to_status=target)
-                )
-                order.status = target
         order.save(force_insert=True)
         OrderEvent.objects.bulk_create(events)
         if source is not None:
-            ledger_post(
-                kind="order_payment",
-                idempotency_key=f"order:{order.pk}:capture",
-                postings=_capture_postings(order, source),
-                memo=f"Renewal {order.msisdn} {order.plan_code}",
-                reference=f"order:{order.pk}",
-            )
+            ledger_post(**_capture_entry(order, _capture_postings(order, source))._asdict())
             _order_fulfil(order)
         else:
             intent = payment_create(
@@ -219,6 +274,118 @@ def order_create(
     return order
 
 
+class WalletOrder(NamedTuple):
+    """One order for `order_create_many`: `payer` buys `plan` for `line` from their wallet."""
+
+    payer: User
+    line: Line
+    plan: Plan
+
+
+def order_create_many(*, orders: Sequence[WalletOrder], channel: str) -> list[RenewalOrder | DomainError]:
+    """`order_create(payment_method="wallet", channel=channel)` for many orders at once, taken in the
+    given order, with the same checks, prices, promotions, ledger transactions, top-ups and rows as
+    that many calls: returns for each either its order (charged and with the carrier) or the
+    InvalidInput or Conflict (InsufficientFunds) that `order_create` would have raised, in which case
+    nothing was written for it.
+
+    Set-based: the payers' wallets are locked in one query (primary-key order, so concurrent batches
+    and single orders never deadlock) and charged one after the other in memory, the orders and their
+    events are inserted in bulk, each order's payment is still its own balanced ledger transaction
+    (`ledger_post_many`), and the top-ups start together (`fulfilment_start_many`), all in one
+    database transaction. An order an automatic promotion applies to goes through `order_create`."""
+    if promotion_campaigns_running():
+        # A campaign may discount some of them: each goes the one-order way, in the given order.
+        return [_order_create_or_refusal(item, channel=channel) for item in orders]
+    results: dict[int, RenewalOrder | DomainError] = {}
+    checked: list[tuple[int, WalletOrder]] = []
+    for index, item in enumerate(orders):
+        try:
+            _order_check(payer=item.payer, line=item.line, plan=item.plan, channel=channel)
+        except (InvalidInput, Conflict) as error:
+            results[index] = error
+            continue
+        checked.append((index, item))
+    with transaction.atomic():
+        codes = {
+            index: wallet_spec(user=item.payer, currency=item.plan.currency).code for index, item in checked
+        }
+        wallets = {
+            wallet.code: wallet
+            for wallet in LedgerAccount.objects.select_for_update()
+            .filter(code__in=set(codes.values()))
+            .order_by("pk")
+        }
+        charged: list[tuple[RenewalOrder, list[OrderEvent]]] = []
+        for index, item in checked:
+            wallet, price = wallets.get(codes[index]), item.plan.price_minor
+            if wallet is None or wallet.balance_minor < price:
+                balance = Money(wallet.balance_minor if wallet else 0, item.plan.currency)
+                results[index] = InsufficientFunds(
+                    details={"balance": balance.as_dict(), "needed": Money(price, balance.currency).as_dict()}
+                )
+                continue
+            wallet.balance_minor -= price
+            order, events = _order_new(
+                payer=item.payer,
+                line=item.line,
+                plan=item.plan,
+                channel=channel,
+                payment_method=PaymentMethod.WALLET,
+                quote=None,
+                charged_now=True,
+            )
+            charged.append((order, events))
+            results[index] = order
+        if charged:
+            _orders_charge(charged, wallets)
+    return [results[index] for index in range(len(orders))]
+
+
+def _order_create_or_refusal(item: WalletOrder, *, channel: str) -> RenewalOrder | DomainError:
+    try:
+        with transaction.atomic():
+            return order_create(
+                payer=item.payer,
+                line=item.line,
+                plan=item.plan,
+                payment_method=PaymentMethod.WALLET,
+                channel=channel,
+            )
+    except (InvalidInput, Conflict) as error:
+        return error
+
+
+def _orders_charge(
+    charged: list[tuple[RenewalOrder, list[OrderEvent]]], wallets: dict[str, LedgerAccount]
+) -> None:
+    """Insert wallet-paid orders and their events, post their payments (one ledger transaction
+    each) and start their top-ups."""
+    orders = RenewalOrder.objects.bulk_create([order for order, _events in charged], batch_size=1_000)
+    OrderEvent.objects.bulk_create(
+        [event for _order, events in charged for event in events], batch_size=2_000
+    )
+    parts = [
+        _capture_parts(order, wallets[wallet_spec(user=order.payer, currency=order.currency).code])
+        for order in orders
+    ]
+    specs = {spec.code: spec for rows in parts for spec, _amount in rows if isinstance(spec, AccountSpec)}
+    accounts = {account.code: account for account in accounts_get(*specs.values())}
+    ledger_post_many(
+        [
+            _capture_entry(
+                order,
+                [
+                    (account if isinstance(account, LedgerAccount) else accounts[account.code], amount)
+                    for account, amount in rows
+                ],
+            )
+            for order, rows in zip(orders, parts, strict=True)
+        ]
+    )
+    fulfilment_start_many([_topup_request(order) for order in orders])
+
+
 def _order_paid(order: RenewalOrder) -> None:
     """Paid: hand the order to the carrier."""
     _move(order, OrderStatus.PAID)
@@ -228,7 +395,11 @@ def _order_paid(order: RenewalOrder) -> None:
 
 def _order_fulfil(order: RenewalOrder) -> None:
     """Start the carrier top-up of a fulfilling order. The external id makes a retry a no-op."""
-    fulfilment_start(
+    fulfilment_start(**_topup_request(order)._asdict())
+
+
+def _topup_request(order: RenewalOrder) -> TopupRequest:
+    return TopupRequest(
         external_id=f"order-{order.pk}",
         reference=f"order:{order.pk}",
         msisdn=order.msisdn,
@@ -266,34 +437,84 @@ def order_payment_settled(*, intent: Any) -> None:
 
 def order_fulfilment_settled(*, transaction: Any) -> None:
     """Fulfilment handler (VIGENCIA_FULFILMENT_HANDLERS["order"]): the carrier answered for good."""
-    order = _locked(int(transaction.reference.split(":", 1)[1]))
-    if order.status != OrderStatus.FULFILLING:
-        return
-    if transaction.status == FulfilmentStatus.COMPLETED:
-        bucket_credit_renewal(
-            line=order.line, plan=order.plan, reference=f"order:{order.pk}", bonus_data_mb=order.bonus_data_mb
-        )
-        valid_until = line_renew(
-            line=order.line, validity_days=order.validity_days, reference=f"order:{order.pk}"
-        )
-        _move(order, OrderStatus.COMPLETED, valid_until_after=valid_until, completed_at=timezone.now())
-        notification_send(
-            user=order.payer,
-            kind="renewal_succeeded",
-            dedupe_key=f"order:{order.pk}:succeeded",
-            context={
-                "order_id": order.pk,
-                "msisdn": order.msisdn,
-                "msisdn_display": msisdn_display(order.msisdn),
-                "carrier_name": order.line.carrier.name,
-                "plan_name": _plan_name(order),
-                "amount": order.total.format(order.payer.language),
-                "valid_until": valid_until.isoformat(),
-                "receipt_url": _absolute(reverse("orders:receipt", args=[order.pk])),
-            },
-        )
-    else:
-        _order_refund_to_wallet(order, reason=transaction.last_error or transaction.status)
+    order_fulfilment_settled_many(transactions=[transaction])
+
+
+def order_fulfilment_settled_many(*, transactions: Sequence[Any]) -> None:
+    """Fulfilment batch handler (VIGENCIA_FULFILMENT_BATCH_HANDLERS["order"]): the carrier answered
+    for good about these top-ups. Locks their orders (one query, primary-key order); an order no
+    longer fulfilling is left alone (a late or repeated answer). A completed top-up credits the line's
+    buckets, moves its valid-until (`line_renew_many`), completes the order and tells the payer, all
+    set-based; a declined one is refunded to the payer's wallet and the payer told, one by one."""
+    wanted = {int(transaction.reference.split(":", 1)[1]): transaction for transaction in transactions}
+    orders = list(
+        RenewalOrder.objects.select_for_update(of=("self",))
+        .select_related("line", "line__carrier", "payer", "plan")
+        .filter(pk__in=wanted, status=OrderStatus.FULFILLING)
+        .order_by("pk")
+    )
+    completed = [order for order in orders if wanted[order.pk].status == FulfilmentStatus.COMPLETED]
+    if completed:
+        _orders_complete(completed)
+    for order in orders:
+        if wanted[order.pk].status != FulfilmentStatus.COMPLETED:
+            _order_refund_to_wallet(order, reason=wanted[order.pk].last_error or wanted[order.pk].status)
+
+
+def _orders_complete(orders: list[RenewalOrder]) -> None:
+    bucket_credit_renewal_many(
+        credits=[
+            RenewalCredit(order.line, order.plan, f"order:{order.pk}", order.bonus_data_mb)
+            for order in orders
+        ]
+    )
+    valid_until = line_renew_many(
+        renewals=[(order.line, order.validity_days, f"order:{order.pk}") for order in orders]
+    )
+    ORDER_TRANSITIONS.check(OrderStatus.FULFILLING, OrderStatus.COMPLETED)
+    now = timezone.now()
+    for order, new_valid_until in zip(orders, valid_until, strict=True):
+        order.status, order.valid_until_after = OrderStatus.COMPLETED, new_valid_until
+        order.completed_at = order.updated_at = now
+    # Conditional on the status read under the lock, as a transition is.
+    moved = RenewalOrder.objects.filter(status=OrderStatus.FULFILLING).bulk_update(
+        orders, ["status", "valid_until_after", "completed_at", "updated_at"], batch_size=500
+    )
+    if moved != len(orders):
+        raise IllegalTransition("order is no longer fulfilling", details={"from": OrderStatus.FULFILLING})
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                kind="status",
+                from_status=OrderStatus.FULFILLING,
+                to_status=OrderStatus.COMPLETED,
+            )
+            for order in orders
+        ],
+        batch_size=1_000,
+    )
+    notification_send_many(
+        [
+            NotificationRequest(
+                user=order.payer,
+                kind="renewal_succeeded",
+                dedupe_key=f"order:{order.pk}:succeeded",
+                context={
+                    "order_id": order.pk,
+                    "msisdn": order.msisdn,
+                    "msisdn_display": msisdn_display(order.msisdn),
+                    "carrier_name": order.line.carrier.name,
+                    "plan_name": _plan_name(order),
+                    "amount": order.total.format(order.payer.language),
+                    "valid_until": order.valid_until_after.isoformat(),
+                    "receipt_url": _absolute(reverse("orders:receipt", args=[order.pk])),
+                },
+            )
+            for order in orders
+            if order.valid_until_after is not None
+        ]
+    )
 
 
 def _order_refund_to_wallet(order: RenewalOrder, *, reason: str) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -86,42 +86,53 @@ def _notify(*, user: User, subject: str, body: str, dedupe_key: str) -> None:
 # --- buckets ---------------------------------------------------------------------------------------
 
 
-def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_mb: int = 0) -> Credit:
-    """Credit a completed renewal to the line: data (KB, with a promotion's bonus data), voice
-    (seconds), SMS and the tariff's balance, each expiring after the plan's validity; the balance
-    first pays any overage debt the line owes. Idempotent by
-    `reference`: a second call with the same reference returns the first credit and credits nothing."""
+def _clean_reference(reference: str) -> str:
     reference = reference.strip()
     if not reference or len(reference) > 120:
         raise InvalidInput(_("A credit needs a reference of 1 to 120 characters."), code="invalid_reference")
-    existing = Credit.objects.filter(reference=reference).first()
-    if existing is not None:
-        return existing
-    now = clock.now()
-    tariff = tariff_for(plan)
-    expires_at = now + timedelta(days=plan.validity_days)
+    return reference
+
+
+def _credit_buckets(credit: Credit, tariff: Tariff, *, bonus_data_mb: int) -> list[Bucket]:
+    """The buckets (unsaved) a renewal credit fills: data (KB, with a promotion's bonus data), voice
+    (seconds), SMS and the tariff's balance, each expiring after the plan's validity."""
+    plan, now = credit.plan, credit.credited_at
     amounts = {
         BucketKind.MONEY: tariff.money_credit_minor,
         BucketKind.DATA: (plan.data_mb + bonus_data_mb) * 1024,
         BucketKind.VOICE: plan.minutes * 60,
         BucketKind.SMS: plan.sms,
     }
+    return [
+        Bucket(
+            line_id=credit.line_id,
+            credit=credit,
+            kind=kind,
+            currency=plan.currency if kind == BucketKind.MONEY else "",
+            initial=amount,
+            remaining=amount,
+            valid_from=now,
+            expires_at=now + timedelta(days=plan.validity_days),
+        )
+        for kind, amount in amounts.items()
+        if amount > 0
+    ]
+
+
+def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_mb: int = 0) -> Credit:
+    """Credit a completed renewal to the line: data (KB, with a promotion's bonus data), voice
+    (seconds), SMS and the tariff's balance, each expiring after the plan's validity; the balance
+    first pays any overage debt the line owes. Idempotent by
+    `reference`: a second call with the same reference returns the first credit and credits nothing."""
+    reference = _clean_reference(reference)
+    existing = Credit.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
-            credit = Credit.objects.create(line=line, plan=plan, reference=reference, credited_at=now)
+            credit = Credit.objects.create(line=line, plan=plan, reference=reference, credited_at=clock.now())
             buckets = Bucket.objects.bulk_create(
-                Bucket(
-                    line=line,
-                    credit=credit,
-                    kind=kind,
-                    currency=plan.currency if kind == BucketKind.MONEY else "",
-                    initial=amount,
-                    remaining=amount,
-                    valid_from=now,
-                    expires_at=expires_at,
-                )
-                for kind, amount in amounts.items()
-                if amount > 0
+                _credit_buckets(credit, tariff_for(plan), bonus_data_mb=bonus_data_mb)
             )
             money = next((b for b in buckets if b.kind == BucketKind.MONEY), None)
             if money is not None:
@@ -131,6 +142,65 @@ def bucket_credit_renewal(*, line: Line, plan: Plan, reference: str, bonus_data_
         # A concurrent call with the same reference committed first.
         return Credit.objects.get(reference=reference)
     return credit
+
+
+class RenewalCredit(NamedTuple):
+    """One renewal for `bucket_credit_renewal_many` (the arguments of `bucket_credit_renewal`)."""
+
+    line: Line
+    plan: Plan
+    reference: str
+    bonus_data_mb: int = 0
+
+
+def bucket_credit_renewal_many(*, credits: Sequence[RenewalCredit]) -> list[Credit]:
+    """`bucket_credit_renewal` for many renewals at once: one query finds the references credited
+    already (their credits are returned, nothing more is written), the new credits and their buckets
+    are inserted in bulk, the overage debt is settled for the lines that owe any (found in one
+    query), and the alert thresholds of all the lines are checked once at the end. If a concurrent
+    call credits one of the same references first, each is credited by `bucket_credit_renewal`."""
+    wanted = [item._replace(reference=_clean_reference(item.reference)) for item in credits]
+    existing = {
+        credit.reference: credit
+        for credit in Credit.objects.filter(reference__in=[item.reference for item in wanted])
+    }
+    new = list({item.reference: item for item in wanted if item.reference not in existing}.values())
+    tariffs: dict[int, Tariff] = {}
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            created = Credit.objects.bulk_create(
+                [
+                    Credit(line=item.line, plan=item.plan, reference=item.reference, credited_at=now)
+                    for item in new
+                ],
+                batch_size=1_000,
+            )
+            buckets = []
+            for credit, item in zip(created, new, strict=True):
+                if item.plan.pk not in tariffs:
+                    tariffs[item.plan.pk] = tariff_for(item.plan)
+                buckets += _credit_buckets(credit, tariffs[item.plan.pk], bonus_data_mb=item.bonus_data_mb)
+            Bucket.objects.bulk_create(buckets, batch_size=2_000)
+            owing = set(
+                Bucket.objects.filter(
+                    line_id__in={item.line.pk for item in new}, kind=BucketKind.MONEY, remaining__lt=0
+                ).values_list("line_id", flat=True)
+            )
+            for bucket in buckets:
+                if bucket.kind == BucketKind.MONEY and bucket.line_id in owing:
+                    _debt_settle(credit=bucket.credit, money=bucket)
+            if new:
+                alerts_check(line_ids=sorted({item.line.pk for item in new}))
+    except IntegrityError:
+        return [
+            bucket_credit_renewal(
+                line=item.line, plan=item.plan, reference=item.reference, bonus_data_mb=item.bonus_data_mb
+            )
+            for item in wanted
+        ]
+    by_reference = {**existing, **{credit.reference: credit for credit in created}}
+    return [by_reference[item.reference] for item in wanted]
 
 
 def _debt_settle(*, credit: Credit, money: Bucket) -> None:
