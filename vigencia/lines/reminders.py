@@ -278,25 +278,38 @@ def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
         Line.objects.filter(_span_window(carrier, _shift(today, 1), _shift(today, longest)))
         .filter(carrier=carrier, removed_at__isnull=True)
         .exclude(status=LineStatus.RECYCLED)
-        .select_related("owner", "reminder_setting")
-        .order_by("pk")
     )
-    due: list[tuple[Line, TimelineEvent, int, ReminderPrefs]] = []
-    for line in candidates:
-        line.carrier = carrier
-        prefs = reminder_prefs(line)
-        found = reminder_due(line, today=today, lead_days=prefs.lead_days)
-        if found is not None:
-            due.append((line, *found, prefs))
-    if not due:
+    # Most candidates have nothing due today or had it sent already: they are read as plain rows
+    # (the dates the timeline needs and their lead times), and only the lines with a reminder to
+    # send are loaded whole, with their owner and settings.
+    columns = ("pk", "status", *_TIMELINE_FIELDS)
+    found: dict[int, tuple[TimelineEvent, int, list[str]]] = {}
+    rows = candidates.values_list(*columns, "reminder_setting__lead_days", "reminder_setting__channels")
+    for *row, lead_days, channels in rows.order_by("pk"):
+        line = Line(carrier=carrier, **dict(zip(columns, row, strict=True)))
+        has_setting = lead_days is not None
+        due_now = reminder_due(
+            line, today=today, lead_days=lead_days if has_setting else DEFAULT_REMINDER_LEAD_DAYS
+        )
+        if due_now is not None:
+            found[line.pk] = (*due_now, channels if has_setting else DEFAULT_REMINDER_CHANNELS)
+    if not found:
         return 0
     done = set(
-        ReminderSent.objects.filter(
-            line_id__in=[line.pk for line, *_rest in due], deadline__gt=today
-        ).values_list("line_id", "deadline", "lead_days", "channel")
+        ReminderSent.objects.filter(line_id__in=list(found), deadline__gt=today).values_list(
+            "line_id", "deadline", "lead_days", "channel"
+        )
     )
+    undone = [
+        pk
+        for pk, (deadline, lead_days, channels) in found.items()
+        if any((pk, deadline.at, lead_days, channel) not in done for channel in channels)
+    ]
     batch: list[tuple[Line, TimelineEvent, int, list[str]]] = []
-    for line, deadline, lead_days, prefs in due:
+    for line in Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting").order_by("pk"):
+        line.carrier = carrier
+        prefs = reminder_prefs(line)
+        deadline, lead_days, _channels = found[line.pk]
         channels = [c for c in prefs.channels if (line.pk, deadline.at, lead_days, c) not in done]
         if not channels:
             continue
@@ -304,6 +317,10 @@ def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
             continue
         batch.append((line, deadline, lead_days, channels))
     return _send_batch(batch, today=today)
+
+
+# What a line's timeline is computed from (see `lifecycle.line_anchor`).
+_TIMELINE_FIELDS = ("last_recharge_at", "valid_until", "last_chargeable_use_at", "balance_minor")
 
 
 def _send_batch(batch: list[tuple[Line, TimelineEvent, int, list[str]]], *, today: date) -> int:
