@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connection
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,3 +43,7 @@ def chromium(live_http) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+            # Under Playwright's running event loop the test body's ORM calls get their own database
+            # connection, which Django's teardown never sees: close it here, or it outlives the
+            # session and the test database cannot be dropped.
+            connection.close()
