@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,12 @@ from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.fulfilment.gateways.simulator import simulator
-from vigencia.fulfilment.models import FulfilmentEvent, FulfilmentStatus, FulfilmentTransaction
+from vigencia.fulfilment.models import (
+    FINAL_STATUSES,
+    FulfilmentEvent,
+    FulfilmentStatus,
+    FulfilmentTransaction,
+)
 from vigencia.fulfilment.services import (
     fulfilment_apply_status,
     fulfilment_reconcile,
@@ -369,3 +375,26 @@ def test_start_refuses_missing_or_too_long_identifiers_and_writes_nothing(db, fi
     assert error.value.details == {"field": field}
     assert FulfilmentTransaction.objects.count() == 0
     assert DBTaskResult.objects.count() == 0
+
+
+def test_a_fault_rate_fails_each_top_up_on_its_own_once_and_never_the_same_ones_by_position(start):
+    # given a carrier where each new top-up fails with probability 0.5 (seeded)
+    simulator.fault_rate(0.5, random.Random(7))
+
+    # when 200 top-ups are submitted, and every one of them is submitted again
+    outcomes = {}
+    for n in range(200):
+        outcomes[n] = fulfilment_submit(transaction=start(n)).status
+    again = {n: fulfilment_submit(transaction=start(n)).status for n in range(200)}
+
+    # then about half failed, split between declines and timeouts (still open, nothing applied),
+    # each drawn once: submitting again never draws a new fault for the same top-up
+    declined = {n for n, status in outcomes.items() if status == FulfilmentStatus.DECLINED}
+    open_ = {n for n, status in outcomes.items() if status not in FINAL_STATUSES}
+    assert simulator.faults_injected == len(declined) + len(open_) == 99
+    assert (len(declined), len(open_)) == (55, 44)
+    assert all(again[n] == FulfilmentStatus.COMPLETED for n in open_)
+    assert all(again[n] == outcomes[n] for n in outcomes if n not in open_)
+    # and the faults fall all over the sequence, not on the first ones submitted
+    failed = declined | open_
+    assert (len(failed & set(range(100))), len(failed - set(range(100)))) == (57, 42)

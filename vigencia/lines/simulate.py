@@ -155,15 +155,14 @@ def _run(
 ) -> None:
     from vigencia.fulfilment.gateways.simulator import simulator
     from vigencia.fulfilment.services import fulfilment_reconcile
-    from vigencia.orders.models import RenewalOrder
 
     simulator.reset()
+    simulator.fault_rate(report.failure_rate, random.Random(rng.random()))  # noqa: S311 - not secrets
     with clock.frozen(_noon(start)):
         population = _population(report, start=start, rng=rng)
     report.funded_autorenew_lines = sum(1 for b in population.behaviours.values() if b == "autorenew_funded")
     report.by_behaviour = dict(Counter(population.behaviours.values()))
 
-    seen_order = RenewalOrder.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     seen_reminder = ReminderSent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     day = start
     while day < end:
@@ -171,14 +170,6 @@ def _run(
         with clock.frozen(at):
             keepalive_tick(at=at)
             seen_reminder = _manual_renewals(population, after=seen_reminder, rng=rng)
-            new_orders = RenewalOrder.objects.filter(pk__gt=seen_order).values_list("pk", flat=True)
-            seen_order = max(new_orders, default=seen_order)
-            faults = sum(rng.random() < report.failure_rate for _ in range(len(new_orders)))
-            if faults:
-                declines = faults // 2 + (faults % 2 if rng.random() < 0.5 else 0)
-                simulator.decline_next(declines)
-                simulator.fail_next(faults - declines, "timeout")
-                report.carrier_faults += faults
             fulfilment_reconcile(now=at)
             _worker_burst()
             report.ticks += 1
@@ -186,6 +177,7 @@ def _run(
         if progress is not None:
             progress((day - start).days)
 
+    report.carrier_faults = simulator.faults_injected
     _collect(report, population)
     simulator.reset()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -164,7 +165,8 @@ class SimulatorGateway(CarrierGateway):
     """The in-process gateway: deterministic and immediate. Test hooks: `fail_next(n, fault)` makes
     the next n calls fail with "timeout" (lost request: nothing applied), "lost_response" (applied,
     then the answer is lost) or "error" (a 5xx, nothing applied); `decline_next(n)` declines the
-    next n confirmations."""
+    next n confirmations; `fault_rate(rate, rng)` makes each new top-up fail on its own, as real
+    faults do (with probability `rate`: half declined, half a timeout with nothing applied)."""
 
     name = "simulator"
 
@@ -175,7 +177,30 @@ class SimulatorGateway(CarrierGateway):
         self.carrier = CarrierSimulator()
         self._faults: collections.deque[str] = collections.deque()
         self._declines = 0
+        self._declined: set[str] = set()
+        self._drawn: set[str] = set()
+        self._rate = 0.0
+        self._rng = random.Random(0)  # noqa: S311 - fault injection, not secrets
+        self.faults_injected = 0
         self.calls: list[str] = []
+
+    def fault_rate(self, rate: float, rng: random.Random) -> None:
+        if not 0 <= rate < 1:
+            raise ValueError(rate)
+        self._rate, self._rng = rate, rng
+
+    def _draw_fault(self, external_id: str) -> None:
+        """A new top-up's own fault, drawn once: raise the timeout now, or mark it to be declined."""
+        if not self._rate or external_id in self._drawn:
+            return
+        self._drawn.add(external_id)
+        if self._rng.random() >= self._rate:
+            return
+        self.faults_injected += 1
+        if self._rng.random() < 0.5:
+            self._declined.add(external_id)
+            return
+        raise GatewayTimeout("simulated timeout on create")
 
     def fail_next(self, count: int, fault: str = "timeout") -> None:
         if fault not in {"timeout", "lost_response", "error"}:
@@ -230,6 +255,7 @@ class SimulatorGateway(CarrierGateway):
                 raise GatewayRejected(str(exc))
             return topup
 
+        self._draw_fault(external_id)
         topup = self._call("create", apply)
         assert topup is not None
         return _as_gateway_transaction(topup)
@@ -240,7 +266,10 @@ class SimulatorGateway(CarrierGateway):
             topup = self.carrier.get(gateway_transaction_id)
             if topup is None:
                 raise GatewayUnavailable("unknown transaction")
-            if topup.status == "CREATED" and self._declines:
+            if topup.status == "CREATED" and topup.external_id in self._declined:
+                self._declined.discard(topup.external_id)
+                decline = True
+            elif topup.status == "CREATED" and self._declines:
                 self._declines -= 1
                 decline = True
             return self.carrier.confirm(gateway_transaction_id, decline=decline)
