@@ -1,7 +1,7 @@
 """The set-based auto-renew path (`autorenew_attempt_many` -> `order_create_many` ->
-`fulfilment_submit_many` -> `order_fulfilment_settled_many`) against the one-line-at-a-time path
-(`autorenew_attempt` -> `order_create` -> `fulfilment_submit` per top-up): on the same population they
-leave exactly the same rows, states, ledger and notices."""
+`fulfilment_submit_many` -> `order_fulfilment_settled_many`) against the one-order-at-a-time path
+(`autorenew_attempt` per line, each order through `order_create` as the API makes it): on the same
+population they leave exactly the same rows, states, ledger and notices."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from vigencia.lines import autorenew
 from vigencia.lines.autorenew import autorenew_attempt, autorenew_attempt_many, autorenew_set, autorenew_sweep
 from vigencia.lines.models import AutoRenewRun, Line, LineEvent, LineStatus
 from vigencia.notifications.models import Notification
+from vigencia.orders import services as order_services
 from vigencia.orders.models import OrderEvent, RenewalOrder
 from vigencia.usage.models import Bucket
 
@@ -223,12 +224,14 @@ def test_the_batch_path_writes_exactly_what_one_line_at_a_time_writes(
     # given the same population played twice: through the batch path, then one line at a time
     batched = _play(population, simulator, run_tasks)
 
-    def one_at_a_time(*, attempts):
-        return [
-            autorenew_attempt(line=line, setting=setting, period=period) for line, setting, period in attempts
-        ]
+    def one_order_at_a_time(*, orders, channel):
+        return [order_services._order_create_or_refusal(item, channel=channel) for item in orders]
 
-    monkeypatch.setattr(autorenew, "autorenew_attempt_many", one_at_a_time)
+    def one_line_at_a_time(*, attempts, batch=autorenew.autorenew_attempt_many):
+        return [batch(attempts=[attempt])[0] for attempt in attempts]
+
+    monkeypatch.setattr(order_services, "order_create_many", one_order_at_a_time)
+    monkeypatch.setattr(autorenew, "autorenew_attempt_many", one_line_at_a_time)
     single = _play(population, simulator, run_tasks)
 
     # then every row, state, ledger transaction and notice is the same

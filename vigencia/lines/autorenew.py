@@ -310,58 +310,12 @@ def autorenew_attempt(*, line: Line, setting: AutoRenewSetting, period: date) ->
     lock the run row, and create the wallet-paid order unless the run already has one that is
     going or done. Returns what happened: "ordered", "in_progress", "waiting", "failed:<code>".
     Safe to call any number of times, concurrently too."""
-    from vigencia.orders.models import RenewalOrder
-    from vigencia.orders.services import order_create
-
-    _claim([(line, setting, period)])
-    now = clock.now()
-    with transaction.atomic():
-        run = AutoRenewRun.objects.select_for_update().get(line=line, period=period)
-        order_status = (
-            RenewalOrder.objects.filter(pk=run.order_id or 0).values_list("status", flat=True).first()
-        )
-        settled = _before_ordering(run, line=line, setting=setting, order_status=order_status, now=now)
-        if settled is not None:
-            return settled
-        attempts = run.attempts + 1
-        try:
-            with transaction.atomic():
-                order = order_create(
-                    payer=line.owner,
-                    line=line,
-                    plan=setting.plan,
-                    payment_method="wallet",
-                    channel="auto_renew",
-                )
-        except (InvalidInput, Conflict) as error:
-            code = _failure_code(error)
-            status = run.status
-            _failed(run, code=code, attempts=attempts, now=now)
-            AutoRenewRun.objects.filter(pk=run.pk, status=status).update(
-                attempts=run.attempts,
-                failure_code=run.failure_code,
-                next_attempt_at=run.next_attempt_at,
-                updated_at=now,
-                status=run.status,
-            )
-            _notify_failed(line, setting, period, code)
-            return f"failed:{code}"
-        AUTORENEW_TRANSITIONS.apply(
-            run,
-            field="status",
-            target=AutoRenewStatus.ORDERED,
-            order_id=order.pk,
-            attempts=attempts,
-            plan=setting.plan,
-            next_attempt_at=None,
-            updated_at=now,
-        )
-    return "ordered"
+    return autorenew_attempt_many(attempts=[(line, setting, period)])[0]
 
 
 def autorenew_attempt_many(*, attempts: Sequence[tuple[Line, AutoRenewSetting, date]]) -> list[str]:
     """`autorenew_attempt` for many (line, setting, period) at once, each line at most once, with the
-    same outcomes, rows, ledger and notices as that many calls in the given order. Set-based: the
+    same outcomes, rows, ledger and notices as that many attempts one after the other. Set-based: the
     runs are claimed in one insert (unique (line, period), ON CONFLICT DO NOTHING) and locked in one
     query in primary-key order, so a concurrent sweep waits and then finds them ordered; the due ones
     are ordered together through `order_create_many` (one wallet lock query, one balanced ledger
