@@ -170,24 +170,28 @@ def ledger_post(
         with transaction.atomic():
             # Inserted without a look-up first: a repeated key fails here and rolls the block back.
             try:
-                entry = LedgerTransaction.objects.create(
-                    kind=kind, idempotency_key=idempotency_key, memo=memo[:300], reference=reference[:80]
-                )
+                entry = _transaction_row(kind, idempotency_key, memo, reference)
+                entry.save(force_insert=True)
             except IntegrityError as taken:  # the same key, committed before or by a concurrent caller
                 raise _KeyTaken from taken
             _balances_move({pk: delta for pk, delta in deltas.items() if delta}, spendable)
-            Posting.objects.bulk_create(
-                Posting(
-                    transaction=entry,
-                    account=account,
-                    amount_minor=money.amount_minor,
-                    currency=money.currency,
-                )
-                for account, money in postings
-            )
+            Posting.objects.bulk_create(_posting_rows(entry, postings))
     except _KeyTaken:
         return LedgerTransaction.objects.get(idempotency_key=idempotency_key)
     return entry
+
+
+def _transaction_row(kind: str, idempotency_key: str, memo: str, reference: str) -> LedgerTransaction:
+    return LedgerTransaction(
+        kind=kind, idempotency_key=idempotency_key, memo=memo[:300], reference=reference[:80]
+    )
+
+
+def _posting_rows(row: LedgerTransaction, postings: list[tuple[LedgerAccount, Money]]) -> list[Posting]:
+    return [
+        Posting(transaction=row, account=account, amount_minor=money.amount_minor, currency=money.currency)
+        for account, money in postings
+    ]
 
 
 class LedgerEntry(NamedTuple):
@@ -224,12 +228,7 @@ def ledger_post_many(entries: list[LedgerEntry]) -> list[LedgerTransaction]:
         with transaction.atomic():
             created = LedgerTransaction.objects.bulk_create(
                 [
-                    LedgerTransaction(
-                        kind=entry.kind,
-                        idempotency_key=entry.idempotency_key,
-                        memo=entry.memo[:300],
-                        reference=entry.reference[:80],
-                    )
+                    _transaction_row(entry.kind, entry.idempotency_key, entry.memo, entry.reference)
                     for entry in new
                 ],
                 batch_size=1_000,
@@ -237,14 +236,9 @@ def ledger_post_many(entries: list[LedgerEntry]) -> list[LedgerTransaction]:
             _balances_move({pk: delta for pk, delta in deltas.items() if delta}, spendable)
             Posting.objects.bulk_create(
                 [
-                    Posting(
-                        transaction=row,
-                        account=account,
-                        amount_minor=money.amount_minor,
-                        currency=money.currency,
-                    )
+                    posting
                     for row, entry in zip(created, new, strict=True)
-                    for account, money in entry.postings
+                    for posting in _posting_rows(row, entry.postings)
                 ],
                 batch_size=2_000,
             )
