@@ -152,3 +152,20 @@ def test_attempts_are_audited_without_the_pin(user, line, make_batch):
         "code",
         "created_at",
     }
+
+
+def test_the_counters_of_ended_windows_are_purged_and_current_ones_kept(limits, user, line, frozen_clock):
+    # given failures in a window that ended 15 minutes ago and in the current one
+    start = clock.now().replace(minute=0, second=0, microsecond=0)
+    with frozen_clock(start):
+        _try(user, WRONG, "10.0.0.1", line)
+    with frozen_clock(start + timedelta(minutes=16)):
+        _try(user, WRONG, "10.0.0.2", line)
+
+        # when the purge runs
+        deleted = services.attempt_counters_purge()
+
+        # then only the ended windows' rows went, and the current counts are intact
+        assert deleted == 3
+        assert services._counts(user, "10.0.0.2") == {"global": 1, "account": 1, "ip": 1}
+        assert sorted(AttemptCounter.objects.filter(scope="ip").values_list("key", flat=True)) == ["10.0.0.2"]

@@ -313,6 +313,10 @@ VIGENCIA_PERIODIC_JOBS["vouchers.expire"] = {
     "task": "vigencia.vouchers.tasks.voucher_expire_task",
     "every": 3600,
 }
+VIGENCIA_PERIODIC_JOBS["vouchers.counters"] = {
+    "task": "vigencia.vouchers.tasks.attempt_counters_purge_task",
+    "every": 3600,
+}
 
 
 # notifications: delivery retries with backoff (after failed attempt 1..5: 1 min, 5 min, 30 min, 2 h,

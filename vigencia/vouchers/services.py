@@ -545,6 +545,17 @@ def _failure_alert(count: int) -> None:
         )
 
 
+def attempt_counters_purge() -> int:
+    """Delete the counters of windows that have ended in every scope (the longest window is the
+    oldest that can still be current); returns how many rows went. The limits only ever read the
+    current window, so nothing they count is lost."""
+    longest = max(seconds for _limit, seconds in settings.VIGENCIA_VOUCHER_LIMITS.values())
+    deleted, _by_model = AttemptCounter.objects.filter(
+        window__lte=int(clock.now().timestamp()) - longest
+    ).delete()
+    return deleted
+
+
 def verify_throttle(*, ip: str | None) -> None:
     """Count a verify lookup from `ip`; raises RateLimited past the per-minute limit."""
     limit, seconds = settings.VIGENCIA_VOUCHER_LIMITS["verify_ip"]
