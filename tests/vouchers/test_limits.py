@@ -5,8 +5,11 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 
+from vigencia.accounts import roles
 from vigencia.core import clock
+from vigencia.notifications.models import Notification
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import services
 from vigencia.vouchers.models import AttemptCounter, RedemptionAttempt, VoucherCode
@@ -101,6 +104,8 @@ def test_a_thousand_wrong_pins_spread_over_100_accounts_trip_the_global_limit_an
 ):
     settings.VIGENCIA_VOUCHER_ALERT_FAILURES = 250
     made = make_batch(1)
+    operator = UserFactory(language="es")
+    operator.groups.add(Group.objects.get(name=roles.OPERATOR))
     users = [UserFactory() for _ in range(100)]
 
     with frozen_clock(clock.now()), caplog.at_level(logging.WARNING, logger="vigencia.vouchers.services"):
@@ -113,6 +118,15 @@ def test_a_thousand_wrong_pins_spread_over_100_accounts_trip_the_global_limit_an
     assert correct == "429"
     assert [r.getMessage() for r in caplog.records if "spiked" in r.getMessage()] == [
         "voucher redemption failures spiked: 250 failures in the last 300 s"
+    ]
+    assert [(n.user, n.context) for n in Notification.objects.filter(kind="message")] == [
+        (
+            operator,
+            {
+                "subject": "Se dispararon los fallos de códigos de recarga",
+                "body": "250 canjes fallidos en 5 minutos: alguien podría estar adivinando PIN.",
+            },
+        )
     ]
     stats = redemption_failure_rate(minutes=60)
     assert (stats["attempts"], stats["invalid"], stats["locked"], stats["redeemed"]) == (1001, 500, 501, 0)

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -532,17 +533,20 @@ def _failure_alert(count: int) -> None:
         return
     logger.warning("voucher redemption failures spiked: %d failures in the last %d s", count, seconds)
     for operator in User.objects.filter(groups__name=roles.OPERATOR, is_active=True).order_by("pk"):
-        notification_send(
-            user=operator,
-            kind="message",
-            dedupe_key=f"vouchers:failure-alert:{window}:{operator.pk}",
-            context={
-                "subject": "Recharge code failures spiked",
-                "body": f"{count} failed redemptions in {seconds // 60} minutes: "
-                "someone may be guessing PINs.",
-            },
-            channels=["email"],
-        )
+        with translation.override(operator.language):
+            notification_send(
+                user=operator,
+                kind="message",
+                dedupe_key=f"vouchers:failure-alert:{window}:{operator.pk}",
+                context={
+                    "subject": _("Recharge code failures spiked"),
+                    "body": _(
+                        "%(count)d failed redemptions in %(minutes)d minutes: someone may be guessing PINs."
+                    )
+                    % {"count": count, "minutes": seconds // 60},
+                },
+                channels=["email"],
+            )
 
 
 def attempt_counters_purge() -> int:
