@@ -72,52 +72,57 @@ ORDER BY l.msisdn, l.id DESC
 
 # The first row of each record id on a known line, unless the source has it already, as the row
 # by row way takes them: future and unknown-number rows are rejected before, and file order is (n,
-# late) (a row the row reader parsed comes after the plain line it follows). Ids go in file order
-# too, as there: the primary key and, when a carrier numbers its records in order, the (source,
-# record_id) index take the rows in order. content_hash and destination_class as `ingest` and
-# `services` make them: the epoch as the same double Python's timestamp() gives, rounded half to
-# even as its "%.0f" does.
+# late) (a row the row reader parsed comes after the plain line it follows). `_DEDUPE` drops the
+# others; without it (a source with nothing stored yet) a repeated record id is left to the (source,
+# record_id) index, and the block is then taken again with it (`services._import_block`).
+# Ids go in (line, started_at, file order): the order rating reads the records in (so its sort
+# finds them sorted and its results come in id order), and on the same line and instant (where
+# duplicate content is found, the lower id being the original) file order, as the row by row way.
+# The primary key and (line, started_at) indexes then take the rows in order. content_hash and
+# destination_class as `ingest` and `services` make them: the epoch as the same double Python's
+# timestamp() gives, rounded half to even as its "%.0f" does.
 _NEW = """
 CREATE TEMP TABLE usage_import_new ON COMMIT DROP AS
-WITH later AS (
-    SELECT at FROM (
-        SELECT s.ctid AS at, row_number() OVER (
-            PARTITION BY s.record_id ORDER BY s.n, s.late, s.line_number
-        ) AS rank
-        FROM usage_import_stage s JOIN usage_import_lines m ON m.msisdn = s.msisdn
-        WHERE s.started_at <= %(latest)s AND s.record_id IN (
-            SELECT record_id FROM usage_import_stage GROUP BY record_id HAVING count(*) > 1
-        )
-    ) ranked
-    WHERE rank > 1
-)
-SELECT nextval((SELECT pg_get_serial_sequence('usage_usagerecord', 'id'))::regclass) AS id, f.*,
-    COALESCE(f.parsed_hash, md5(f.msisdn || '|' || f.kind || '|'
-        || round(date_part('epoch', f.started_at))::bigint || '|' || f.quantity || '|' || f.destination
-    )) AS content_hash
+SELECT nextval((SELECT pg_get_serial_sequence('usage_usagerecord', 'id'))::regclass) AS id, f.*
 FROM (
-    SELECT s.content_hash AS parsed_hash, %(source)s::text AS source, s.record_id, m.line_id, s.msisdn,
-        s.kind, s.started_at, (s.started_at AT TIME ZONE %(tz)s)::date AS day, s.quantity,
-        COALESCE(s.destination, '') AS destination,
+    SELECT s.record_id, m.line_id, s.kind, s.started_at, (s.started_at AT TIME ZONE %(tz)s)::date AS day,
+        s.quantity, COALESCE(s.destination, '') AS destination,
         CASE WHEN s.kind <> 'data' AND s.destination LIKE '+%%'
             AND NOT starts_with(s.destination, '+' || m.calling_code)
             THEN 'international' ELSE 'national' END AS destination_class,
-        s.charged_minor AS carrier_charged_minor
+        s.charged_minor AS carrier_charged_minor,
+        COALESCE(s.content_hash, md5(s.msisdn || '|' || s.kind || '|'
+            || round(date_part('epoch', s.started_at))::bigint || '|' || s.quantity || '|'
+            || COALESCE(s.destination, '')
+        )) AS content_hash
     FROM usage_import_stage s JOIN usage_import_lines m ON m.msisdn = s.msisdn
-    WHERE s.started_at <= %(latest)s
-        AND NOT EXISTS (SELECT 1 FROM later l WHERE l.at = s.ctid)
-        AND NOT EXISTS (
-            SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = s.record_id
-        )
-    ORDER BY s.n, s.late, s.line_number
+    WHERE s.started_at <= %(latest)s {dedupe}
+    ORDER BY m.line_id, s.started_at, s.n, s.late, s.line_number
 ) f
+"""
+_DEDUPE = """
+    AND NOT EXISTS (
+        SELECT 1 FROM (
+            SELECT s.ctid AS at, row_number() OVER (
+                PARTITION BY s.record_id ORDER BY s.n, s.late, s.line_number
+            ) AS rank
+            FROM usage_import_stage s JOIN usage_import_lines m ON m.msisdn = s.msisdn
+            WHERE s.started_at <= %(latest)s AND s.record_id IN (
+                SELECT record_id FROM usage_import_stage GROUP BY record_id HAVING count(*) > 1
+            )
+        ) later
+        WHERE later.rank > 1 AND later.at = s.ctid
+    )
+    AND NOT EXISTS (
+        SELECT 1 FROM usage_usagerecord u WHERE u.source = %(source)s AND u.record_id = s.record_id
+    )
 """
 
 _STORE_UNRATED = """
 INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at, quantity, destination,
     destination_class, carrier_charged_minor, content_hash, received_at, rated_quantity,
     in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency)
-SELECT id, source, record_id, line_id, kind, started_at, quantity, destination, destination_class,
+SELECT id, %(source)s, record_id, line_id, kind, started_at, quantity, destination, destination_class,
     carrier_charged_minor, content_hash, %(now)s, 0, 0, 0, 0, 0, ''
 FROM usage_import_new ORDER BY id
 """
@@ -144,8 +149,12 @@ WITH pool AS (
     SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_near
     UNION ALL
     SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_new
+), shared AS (
+    -- The instants several records of a line share: few, and found without hashing the content.
+    SELECT line_id, started_at FROM pool GROUP BY line_id, started_at HAVING count(*) > 1
 ), repeated AS (
-    SELECT line_id, started_at, content_hash, min(id) AS first_id FROM pool
+    SELECT line_id, started_at, content_hash, min(id) AS first_id
+    FROM pool JOIN shared USING (line_id, started_at)
     GROUP BY line_id, started_at, content_hash HAVING count(*) > 1
 )
 SELECT n.id, n.record_id, n.line_id, first.record_id
@@ -249,9 +258,9 @@ def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
     return result
 
 
-def block_check(block: Block, *, header: list[str], source: str, now: datetime, tz: str) -> None:
-    """COPY the plain lines into staging, check them and put the new records in `usage_import_new`
-    (ids assigned, not yet stored); fills the block's rejected rows, known and new counts."""
+def block_check(block: Block, *, header: list[str], now: datetime) -> None:
+    """COPY the plain lines into staging and check them; fills the block's rejected rows and the
+    count of good rows of known numbers. `block_new` then picks the new records."""
     latest = now + FUTURE_TOLERANCE
     with connection.cursor() as cursor:
         # The block's sorts and hashes in memory; no JIT: compiling each big statement costs more
@@ -265,6 +274,7 @@ def block_check(block: Block, *, header: list[str], source: str, now: datetime, 
         with cursor.copy(f"COPY usage_import_stage ({', '.join(header)}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[attr-defined]
             for run in block.plain:
                 copy.write(run)
+        staged = cursor.rowcount + len(block.parsed)
         with cursor.copy(
             "COPY usage_import_stage (n, late, line_number, record_id, msisdn, kind, started_at, quantity, "
             "destination, charged_minor, content_hash) FROM STDIN"
@@ -300,16 +310,25 @@ def block_check(block: Block, *, header: list[str], source: str, now: datetime, 
                 Rejected(number, "started_at is in the future" if future else "unknown number")
             )
         block.rejected += [Rejected(number, "unknown number") for _n, number, _f in bad if number is not None]
-        cursor.execute(_NEW, {"source": source, "latest": latest, "tz": tz})
-        block.new = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM usage_import_stage")
-        (staged,) = cursor.fetchone()
         block.known = staged - len(bad)
 
 
-def block_store_unrated(*, now: datetime) -> None:
+def block_new(block: Block, *, source: str, now: datetime, tz: str, dedupe: bool) -> None:
+    """After `block_check`: put the block's new records in `usage_import_new` (ids assigned, not yet
+    stored) and count them. Without `dedupe` every good row is taken as new: right only when the
+    source has no records stored, and as long as no record id repeats in the block (the insert then
+    fails on the (source, record_id) index)."""
     with connection.cursor() as cursor:
-        cursor.execute(_STORE_UNRATED, {"now": now})
+        cursor.execute(
+            _NEW.format(dedupe=_DEDUPE if dedupe else ""),
+            {"source": source, "latest": now + FUTURE_TOLERANCE, "tz": tz},
+        )
+        block.new = cursor.rowcount
+
+
+def block_store_unrated(*, source: str, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_UNRATED, {"source": source, "now": now})
 
 
 def block_neighbours(*, tz: str) -> None:

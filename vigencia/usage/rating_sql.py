@@ -79,9 +79,9 @@ LEFT JOIN usage_tariff t ON t.plan_id = plan_of.plan_id
 # none, of the line's records in the batch.
 _BUCKETS = """
 CREATE TEMP TABLE usage_rate_buckets AS
-SELECT *, sum(remaining) FILTER (WHERE for_all) OVER (
+SELECT *, (sum(remaining) FILTER (WHERE for_all) OVER (
         PARTITION BY line_id, kind ORDER BY expires_at, id ROWS UNBOUNDED PRECEDING
-    ) AS b_end
+    ))::bigint AS b_end
 FROM (
     SELECT b.id, b.line_id, b.kind, b.remaining, b.expires_at,
         b.valid_from <= l.first_at AND l.last_at < b.expires_at AS for_all,
@@ -96,21 +96,23 @@ FROM (
 """
 
 # Every record of the batch, rated where the queue model describes its line: rated units, from the
-# bundle, price, from the balance; and what anomaly detection looks at. Running sums over one
-# window (line, started_at, id): the bundle use of each kind, then of the prices. In id order, the
-# order the records and their charges are stored in.
+# bundle, price, from the balance; what anomaly detection looks at, and the columns of the batch
+# an import stores with them (`_CARRIED`). Running sums over one window (line, started_at, id): the
+# bundle use of each kind, then of the prices (as bigint: a sum of bigint is a numeric, whose
+# arithmetic costs several times more). The rows come in that window's order: an import's new
+# records have their ids in it (`import_sql._NEW`), so they are stored, and their charges, in id order.
 _RATE = """
 CREATE TEMP TABLE usage_rate_result AS
 WITH held AS (
     SELECT line_id, bool_and(for_all OR for_none) AS exact,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'voice'), 0) AS voice,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'sms'), 0) AS sms,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'data'), 0) AS data,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'money'), 0) AS money
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'voice'), 0)::bigint AS voice,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'sms'), 0)::bigint AS sms,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'data'), 0)::bigint AS data,
+        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'money'), 0)::bigint AS money
     FROM usage_rate_buckets GROUP BY line_id
 ), units AS (
     SELECT r.id, r.record_id, r.line_id, r.kind, r.started_at, r.day, r.carrier_charged_minor, l.status,
-        l.valid_until, l.currency, NOT l.allows_overage AND COALESCE(h.exact, true) AS rated,
+        l.valid_until{carry_in}, l.currency, NOT l.allows_overage AND COALESCE(h.exact, true) AS rated,
         CASE
             WHEN r.kind = 'voice' AND l.voice_rounding = 'per_minute' THEN (r.quantity + 59) / 60 * 60
             WHEN r.kind = 'data'
@@ -131,37 +133,36 @@ WITH held AS (
     JOIN usage_rate_lines l ON l.line_id = r.line_id
     LEFT JOIN held h ON h.line_id = r.line_id
 ), queued AS (
-    SELECT *, CASE kind
+    SELECT *, (CASE kind
             WHEN 'voice' THEN sum(units) FILTER (WHERE kind = 'voice') OVER w
             WHEN 'sms' THEN sum(units) FILTER (WHERE kind = 'sms') OVER w
             ELSE sum(units) FILTER (WHERE kind = 'data') OVER w
-        END AS c_end
+        END)::bigint AS c_end
     FROM units
     WINDOW w AS (PARTITION BY line_id ORDER BY started_at, id ROWS UNBOUNDED PRECEDING)
 ), priced AS (
     SELECT *, ((units - in_bundle) * rate + rate_unit - 1) / rate_unit AS price
-    FROM (SELECT *, (LEAST(c_end, held) - LEAST(c_end - units, held))::bigint AS in_bundle FROM queued) q
+    FROM (SELECT *, LEAST(c_end, held) - LEAST(c_end - units, held) AS in_bundle FROM queued) q
 ), paid AS (
-    SELECT *, sum(price) OVER w AS m_end
+    SELECT *, (sum(price) OVER w)::bigint AS m_end
     FROM priced
     WINDOW w AS (PARTITION BY line_id ORDER BY started_at, id ROWS UNBOUNDED PRECEDING)
 )
 SELECT id, record_id, line_id, kind, day, carrier_charged_minor, status, currency, rated, units, c_end,
-    in_bundle, price, m_end, (LEAST(m_end, money_held) - LEAST(m_end - price, money_held))::bigint AS money,
+    in_bundle, price, m_end, LEAST(m_end, money_held) - LEAST(m_end - price, money_held) AS money,
     (units > 0 OR carrier_charged_minor > 0)
-        AND (status <> 'active' OR valid_until IS NOT NULL AND valid_until < day) AS inactive
+        AND (status <> 'active' OR valid_until IS NOT NULL AND valid_until < day) AS inactive,
+    started_at{carry_out}
 FROM paid
-ORDER BY id
 """
 
-# What each record took from each bucket (in record order, as the result's rows come),
-# and each bucket drawn down by all its batch took: its share of the line's use of its kind (in id
-# order: the table's pages one after the other).
+# What each record took from each bucket (in record order, as the result's rows come), and each
+# bucket drawn down by the sum of what was taken from it, in one statement (the charges go from the
+# insert to the update without being read again).
 _CHARGE = """
-INSERT INTO usage_charge (record_id, bucket_id, amount)
-SELECT record_id, bucket_id, amount FROM (
-    SELECT r.id AS record_id, b.id AS bucket_id,
-        LEAST(r.c_end, b.b_end) - GREATEST(r.c_end - r.units, b.b_end - b.remaining) AS amount
+WITH charged AS (
+    INSERT INTO usage_charge (record_id, bucket_id, amount)
+    SELECT r.id, b.id, LEAST(r.c_end, b.b_end) - GREATEST(r.c_end - r.units, b.b_end - b.remaining)
     FROM usage_rate_result r
     JOIN usage_rate_buckets b ON b.line_id = r.line_id AND b.kind = r.kind AND b.for_all
     WHERE r.rated AND r.in_bundle > 0 AND r.c_end - r.units < b.b_end AND b.b_end - b.remaining < r.c_end
@@ -170,47 +171,39 @@ SELECT record_id, bucket_id, amount FROM (
     FROM usage_rate_result r
     JOIN usage_rate_buckets b ON b.line_id = r.line_id AND b.kind = 'money' AND b.for_all
     WHERE r.rated AND r.money > 0 AND r.m_end - r.price < b.b_end AND b.b_end - b.remaining < r.m_end
-) c;
-
+    RETURNING bucket_id, amount
+)
 UPDATE usage_bucket b SET remaining = b.remaining - t.taken
-FROM (
-    SELECT b.id, LEAST(u.used, b.b_end) - LEAST(u.used, b.b_end - b.remaining) AS taken
-    FROM usage_rate_buckets b
-    JOIN (
-        SELECT line_id, kind, max(c_end) AS used FROM usage_rate_result WHERE rated GROUP BY line_id, kind
-        UNION ALL
-        SELECT line_id, 'money', max(m_end) FROM usage_rate_result WHERE rated GROUP BY line_id
-    ) u ON u.line_id = b.line_id AND u.kind = b.kind
-    WHERE b.for_all AND u.used > b.b_end - b.remaining
-    ORDER BY b.id
-) t
-WHERE b.id = t.id
+FROM (SELECT bucket_id, sum(amount) AS taken FROM charged GROUP BY bucket_id) t
+WHERE b.id = t.bucket_id
 """
 
 # Stored records get their results; the new records of an import are stored with them (unrated
-# where the record-by-record rater takes them). Both tables are in id order, and so is the insert
-# (the hash join keeps the order of the table it reads through): the indexes take the rows in order.
+# where the record-by-record rater takes them), in the result's order: id order (see _RATE).
 _STORE_STORED = """
 UPDATE usage_usagerecord u SET rated_at = %(now)s, rated_quantity = r.units, in_bundle_quantity = r.in_bundle,
     price_minor = r.price, money_charged_minor = r.money, uncovered_minor = r.price - r.money,
     currency = r.currency
 FROM usage_rate_result r WHERE u.id = r.id AND r.rated
 """
+# The columns of an import's new records the result carries to the insert.
+_CARRIED = ("quantity", "destination", "destination_class", "content_hash")
 _STORE_NEW = """
 INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at, quantity, destination,
     destination_class, carrier_charged_minor, content_hash, received_at, rated_at, rated_quantity,
     in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency)
-SELECT n.id, n.source, n.record_id, n.line_id, n.kind, n.started_at, n.quantity, n.destination,
-    n.destination_class, n.carrier_charged_minor, n.content_hash, %(now)s,
-    CASE WHEN r.rated THEN %(now)s::timestamptz END, CASE WHEN r.rated THEN r.units ELSE 0 END,
-    CASE WHEN r.rated THEN r.in_bundle ELSE 0 END, CASE WHEN r.rated THEN r.price ELSE 0 END,
-    CASE WHEN r.rated THEN r.money ELSE 0 END, CASE WHEN r.rated THEN r.price - r.money ELSE 0 END,
-    CASE WHEN r.rated THEN r.currency ELSE '' END
-FROM usage_import_new n JOIN usage_rate_result r ON r.id = n.id
+SELECT id, %(source)s, record_id, line_id, kind, started_at, quantity, destination, destination_class,
+    carrier_charged_minor, content_hash, %(now)s, CASE WHEN rated THEN %(now)s::timestamptz END,
+    CASE WHEN rated THEN units ELSE 0 END, CASE WHEN rated THEN in_bundle ELSE 0 END,
+    CASE WHEN rated THEN price ELSE 0 END, CASE WHEN rated THEN money ELSE 0 END,
+    CASE WHEN rated THEN price - money ELSE 0 END, CASE WHEN rated THEN currency ELSE '' END
+FROM usage_rate_result
 """
 
 
-def _rate(*, batch: str, store: str, now: datetime) -> list[int]:
+def _rate(
+    *, batch: str, store: str, now: datetime, source: str | None = None, carry: tuple[str, ...] = ()
+) -> list[int]:
     """Rate the batch table, store the results and the charges, draw the buckets down; returns the
     ids it left to the record-by-record rater."""
     default_tariff = Tariff()  # the rates of a plan the operator gave no tariff
@@ -221,8 +214,14 @@ def _rate(*, batch: str, store: str, now: datetime) -> list[int]:
         # Its count and distinct lines: the bucket lock below reads the bucket table through once.
         cursor.execute("ANALYZE usage_rate_lines (line_id)")
         cursor.execute(_BUCKETS)
-        cursor.execute(_RATE.format(batch=batch))
-        cursor.execute(store, {"now": now})
+        cursor.execute(
+            _RATE.format(
+                batch=batch,
+                carry_in="".join(f", r.{name}" for name in carry),
+                carry_out="".join(f", {name}" for name in carry),
+            )
+        )
+        cursor.execute(store, {"now": now, "source": source})
         cursor.execute(_CHARGE)
         cursor.execute("SELECT id FROM usage_rate_result WHERE NOT rated ORDER BY id")
         return [pk for (pk,) in cursor.fetchall()]
@@ -241,11 +240,11 @@ def rate_batch(*, record_ids: list[int], now: datetime) -> list[int]:
     return left
 
 
-def rate_new(*, now: datetime) -> list[int]:
+def rate_new(*, source: str, now: datetime) -> list[int]:
     """Store the new records of an import (temp table usage_import_new, ids assigned), rated and
     charged where the set-based model applies, unrated otherwise. Returns the ids left unrated;
     the results stay in usage_rate_result until `rate_done`. Call inside a transaction."""
-    return _rate(batch="usage_import_new", store=_STORE_NEW, now=now)
+    return _rate(batch="usage_import_new", store=_STORE_NEW, now=now, source=source, carry=_CARRIED)
 
 
 def rate_done() -> list[int]:

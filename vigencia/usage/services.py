@@ -526,30 +526,46 @@ def _import_block(
             block.rejected.append(item)
         elif item is not None:
             block.parsed.append((number, number - first_line - index, item[1]))
+    tz = settings.VIGENCIA_DISPLAY_TIMEZONE
     with transaction.atomic():
         _source_lock(source)
-        import_sql.block_check(
-            block, header=header, source=source, now=now, tz=settings.VIGENCIA_DISPLAY_TIMEZONE
-        )
-        if block.new and rate:
-            _import_block_rate(now=now)
-            summary.rated += block.new
-        elif block.new:
-            import_sql.block_store_unrated(now=now)
-            tasks.usage_rate_task.enqueue()
+        import_sql.block_check(block, header=header, now=now)
+        # A source with nothing stored needs no look-up of what it has, nor (the (source, record_id)
+        # index says so) a search for record ids that repeat in the block: rare, checked if so.
+        stored = UsageRecord.objects.filter(source=source).exists()
+        try:
+            with transaction.atomic():
+                _import_block_store(block, source=source, rate=rate, now=now, tz=tz, dedupe=stored)
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if stored or constraint != "usage_record_once_per_source":
+                raise
+            _import_block_store(block, source=source, rate=rate, now=now, tz=tz, dedupe=True)
         import_sql.block_done()
     summary.accepted += block.new
+    summary.rated += block.new if rate else 0
     summary.duplicates += block.known - block.new
     for rejected in sorted(block.rejected, key=lambda row: row.line):
         summary.reject(rejected)
 
 
-def _import_block_rate(*, now: datetime) -> None:
+def _import_block_store(
+    block: import_sql.Block, *, source: str, rate: bool, now: datetime, tz: str, dedupe: bool
+) -> None:
+    import_sql.block_new(block, source=source, now=now, tz=tz, dedupe=dedupe)
+    if block.new and rate:
+        _import_block_rate(source=source, now=now)
+    elif block.new:
+        import_sql.block_store_unrated(source=source, now=now)
+        tasks.usage_rate_task.enqueue()
+
+
+def _import_block_rate(*, source: str, now: datetime) -> None:
     """Store the block's new records rated and charged, then flag what they show and check the
     alerts of their lines; what the set-based rater leaves goes record by record."""
     tz = settings.VIGENCIA_DISPLAY_TIMEZONE
     import_sql.block_neighbours(tz=tz)
-    left = rating_sql.rate_new(now=now)
+    left = rating_sql.rate_new(source=source, now=now)
     if left:
         _rate_one_by_one(list(_records_in(left)), now)
     flagged = import_sql.block_flagged()
