@@ -95,6 +95,23 @@ FROM (
 ) b
 """
 
+# Each line of the batch with what its buckets valid for all its records hold of each kind, and
+# whether every bucket is valid for all or for none of them (the queue model describes the line).
+_HELD = """
+CREATE TEMP TABLE usage_rate_held AS
+SELECT l.*, COALESCE(h.exact, true) AS exact, COALESCE(h.voice, 0) AS voice, COALESCE(h.sms, 0) AS sms,
+    COALESCE(h.data, 0) AS data, COALESCE(h.money, 0) AS money
+FROM usage_rate_lines l
+LEFT JOIN (
+    SELECT line_id, bool_and(for_all OR for_none) AS exact,
+        (sum(remaining) FILTER (WHERE for_all AND kind = 'voice'))::bigint AS voice,
+        (sum(remaining) FILTER (WHERE for_all AND kind = 'sms'))::bigint AS sms,
+        (sum(remaining) FILTER (WHERE for_all AND kind = 'data'))::bigint AS data,
+        (sum(remaining) FILTER (WHERE for_all AND kind = 'money'))::bigint AS money
+    FROM usage_rate_buckets GROUP BY line_id
+) h ON h.line_id = l.line_id
+"""
+
 # Every record of the batch, rated where the queue model describes its line: rated units, from the
 # bundle, price, from the balance; what anomaly detection looks at, and the columns of the batch
 # an import stores with them (`_CARRIED`). Running sums over one window (line, started_at, id): the
@@ -103,16 +120,9 @@ FROM (
 # records have their ids in it (`import_sql._NEW`), so they are stored, and their charges, in id order.
 _RATE = """
 CREATE TEMP TABLE usage_rate_result AS
-WITH held AS (
-    SELECT line_id, bool_and(for_all OR for_none) AS exact,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'voice'), 0)::bigint AS voice,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'sms'), 0)::bigint AS sms,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'data'), 0)::bigint AS data,
-        COALESCE(sum(remaining) FILTER (WHERE for_all AND kind = 'money'), 0)::bigint AS money
-    FROM usage_rate_buckets GROUP BY line_id
-), units AS (
+WITH units AS (
     SELECT r.id, r.record_id, r.line_id, r.kind, r.started_at, r.day, r.carrier_charged_minor, l.status,
-        l.valid_until{carry_in}, l.currency, NOT l.allows_overage AND COALESCE(h.exact, true) AS rated,
+        l.valid_until{carry_in}, l.currency, NOT l.allows_overage AND l.exact AS rated,
         CASE
             WHEN r.kind = 'voice' AND l.voice_rounding = 'per_minute' THEN (r.quantity + 59) / 60 * 60
             WHEN r.kind = 'data'
@@ -127,11 +137,10 @@ WITH held AS (
             ELSE l.data_per_mb
         END AS rate,
         CASE r.kind WHEN 'voice' THEN 60 WHEN 'sms' THEN 1 ELSE 1024 END AS rate_unit,
-        COALESCE(CASE r.kind WHEN 'voice' THEN h.voice WHEN 'sms' THEN h.sms ELSE h.data END, 0) AS held,
-        COALESCE(h.money, 0) AS money_held
+        CASE r.kind WHEN 'voice' THEN l.voice WHEN 'sms' THEN l.sms ELSE l.data END AS held,
+        l.money AS money_held
     FROM {batch} r
-    JOIN usage_rate_lines l ON l.line_id = r.line_id
-    LEFT JOIN held h ON h.line_id = r.line_id
+    JOIN usage_rate_held l ON l.line_id = r.line_id
 ), queued AS (
     SELECT *, (CASE kind
             WHEN 'voice' THEN sum(units) FILTER (WHERE kind = 'voice') OVER w
@@ -209,11 +218,14 @@ def _rate(
     default_tariff = Tariff()  # the rates of a plan the operator gave no tariff
     defaults = {name: getattr(default_tariff, name) for name in _TARIFF_COLUMNS}
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS usage_rate_lines, usage_rate_buckets, usage_rate_result")
+        cursor.execute(
+            "DROP TABLE IF EXISTS usage_rate_lines, usage_rate_buckets, usage_rate_held, usage_rate_result"
+        )
         cursor.execute(_LINES.format(batch=batch), defaults)
         # Its count and distinct lines: the bucket lock below reads the bucket table through once.
         cursor.execute("ANALYZE usage_rate_lines (line_id)")
         cursor.execute(_BUCKETS)
+        cursor.execute(_HELD)
         cursor.execute(
             _RATE.format(
                 batch=batch,
@@ -252,5 +264,5 @@ def rate_done() -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT line_id FROM usage_rate_lines ORDER BY line_id")
         line_ids = [pk for (pk,) in cursor.fetchall()]
-        cursor.execute("DROP TABLE usage_rate_lines, usage_rate_buckets, usage_rate_result")
+        cursor.execute("DROP TABLE usage_rate_lines, usage_rate_buckets, usage_rate_held, usage_rate_result")
     return line_ids
