@@ -72,12 +72,9 @@ RATING_BATCH = 20_000
 
 
 def _notify(*, user: User, subject: str, body: str, dedupe_key: str) -> None:
-    """Through the notifications outbox (once per dedupe key); logged if that app is not there yet."""
-    try:
-        from vigencia.notifications.services import notification_send
-    except ImportError:  # pragma: no cover - the notifications app is being built alongside
-        logger.warning("usage notification not sent (no notifications app): %s", subject)
-        return
+    """Through the notifications outbox, once per dedupe key."""
+    from vigencia.notifications.services import notification_send
+
     notification_send(
         user=user, kind="message", context={"subject": subject, "body": body}, dedupe_key=dedupe_key
     )
