@@ -394,45 +394,57 @@ def autorenew_attempt_many(*, attempts: Sequence[tuple[Line, AutoRenewSetting, d
 def autorenew_sweep(*, at: datetime | None = None) -> dict[str, int]:
     """Run auto-renew as of `at` (default now) for every line that has it on: send the upcoming
     notices that are due and renew the lines whose charge day has come (see `autorenew_attempt`).
-    Candidates are read set-based per carrier. Idempotent; returns counts per outcome."""
+    Set-based across carriers: the candidates of every carrier are read in one query (each carrier's
+    own window, in its own timezone's today), the due ones renewed AUTORENEW_BATCH at a time in
+    (carrier, line) order and the upcoming notices sent together. Idempotent; returns counts per
+    outcome."""
     at = at or clock.now()
     counts: dict[str, int] = {}
     with clock.frozen(at):
-        enabled = AutoRenewSetting.objects.filter(enabled=True, line__removed_at__isnull=True)
-        for carrier in Carrier.objects.filter(pk__in=enabled.values("line__carrier_id")).order_by("pk"):
-            today = at.astimezone(ZoneInfo(carrier.timezone)).date()
-            for outcome in _sweep_carrier(carrier, today=today):
-                key = outcome.split(":")[0]
-                counts[key] = counts.get(key, 0) + 1
+        for outcome in _sweep(at):
+            key = outcome.split(":")[0]
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 
-def _sweep_carrier(carrier: Carrier, *, today: date) -> list[str]:
-    settings_qs = AutoRenewSetting.objects.filter(
-        enabled=True, line__carrier=carrier, line__removed_at__isnull=True
-    ).exclude(line__status=LineStatus.RECYCLED)
-    longest = settings_qs.aggregate(longest=Max("days_before"))["longest"]
-    if longest is None:
+def _sweep(at: datetime) -> list[str]:
+    enabled = AutoRenewSetting.objects.filter(enabled=True, line__removed_at__isnull=True).exclude(
+        line__status=LineStatus.RECYCLED
+    )
+    longest = dict(
+        enabled.values("line__carrier_id")
+        .annotate(longest=Max("days_before"))
+        .values_list("line__carrier_id", "longest")
+    )
+    if not longest:
         return []
-    window = _span_window(carrier, _shift(today, 1), _shift(today, longest + UPCOMING_NOTICE_DAYS))
+    carriers = {carrier.pk: carrier for carrier in Carrier.objects.filter(pk__in=longest)}
+    today = {pk: at.astimezone(ZoneInfo(carrier.timezone)).date() for pk, carrier in carriers.items()}
+    candidates = Q(pk__in=[])
+    for pk, carrier in carriers.items():
+        window = _span_window(
+            carrier, _shift(today[pk], 1), _shift(today[pk], longest[pk] + UPCOMING_NOTICE_DAYS)
+        )
+        candidates |= Q(carrier_id=pk) & (window | ~Q(status=LineStatus.ACTIVE))
     lines = (
-        Line.objects.filter(pk__in=settings_qs.values("line_id"))
-        .filter(window | ~Q(status=LineStatus.ACTIVE))
+        Line.objects.filter(pk__in=enabled.values("line_id"))
+        .filter(candidates)
         .select_related("owner", "autorenew_setting__plan")
-        .order_by("pk")
+        .order_by("carrier_id", "pk")
     )
     outcomes = []
     upcoming = []
     due = []
     for line in lines:
-        line.carrier = carrier
+        line.carrier = carriers[line.carrier_id]
         setting = line.autorenew_setting
-        setting.plan.carrier = carrier
-        plan = autorenew_next(line, setting, today=today)
+        setting.plan.carrier = line.carrier
+        day = today[line.carrier_id]
+        plan = autorenew_next(line, setting, today=day)
         if plan is None:
             continue
-        if not plan.overdue and today < plan.charge_on:
-            if today >= _shift(plan.charge_on, -UPCOMING_NOTICE_DAYS):
+        if not plan.overdue and day < plan.charge_on:
+            if day >= _shift(plan.charge_on, -UPCOMING_NOTICE_DAYS):
                 upcoming.append((line, setting, plan))
                 outcomes.append("upcoming")
             continue

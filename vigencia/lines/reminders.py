@@ -251,52 +251,53 @@ def _send_one(
 
 def reminders_send(*, at: datetime | None = None) -> int:
     """Send every reminder due at `at` (default now) whose owner is not in quiet hours; returns how
-    many were sent (one per channel). Reads candidates set-based per carrier (lines with a status
-    change within the longest lead time), then decides each exactly.
+    many were sent (one per channel). Reads candidates set-based, every carrier in one query (lines
+    with a status change within the longest lead time, in the carrier's own timezone's today), then
+    decides each exactly.
 
     Exactly once per (line, deadline, lead time, channel): a repeat, a retry or a concurrent run
     sends nothing more. A reminder held back by quiet hours goes on the first run after them. The
-    due reminders of a carrier are written together (see `_send_batch`)."""
+    due reminders are written together (see `_send_batch`)."""
     at = at or clock.now()
-    sent = 0
     with clock.frozen(at):
-        # Only carriers with live lines: an empty carrier costs no query.
-        live = Line.objects.filter(removed_at__isnull=True).exclude(status=LineStatus.RECYCLED)
-        for carrier in Carrier.objects.filter(pk__in=live.values("carrier_id")).order_by("pk"):
-            today = at.astimezone(ZoneInfo(carrier.timezone)).date()
-            sent += _send_for_carrier(carrier, today=today, at=at)
-    return sent
+        return _send_batch(_due_batch(at))
 
 
-def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
-    longest = max(
-        [LEAD_DAYS_MAX]
-        if ReminderSetting.objects.filter(line__carrier=carrier).exists()
-        else DEFAULT_REMINDER_LEAD_DAYS
-    )
-    candidates = (
-        Line.objects.filter(_span_window(carrier, _shift(today, 1), _shift(today, longest)))
-        .filter(carrier=carrier, removed_at__isnull=True)
-        .exclude(status=LineStatus.RECYCLED)
-    )
+def _due_batch(at: datetime) -> list[tuple[Line, TimelineEvent, int, list[str], date]]:
+    # Only carriers with live lines: an empty carrier costs no query.
+    live = Line.objects.filter(removed_at__isnull=True).exclude(status=LineStatus.RECYCLED)
+    carriers = {carrier.pk: carrier for carrier in Carrier.objects.filter(pk__in=live.values("carrier_id"))}
+    if not carriers:
+        return []
+    with_settings = set(ReminderSetting.objects.values_list("line__carrier_id", flat=True).distinct())
+    today = {pk: at.astimezone(ZoneInfo(carrier.timezone)).date() for pk, carrier in carriers.items()}
+    window = Q(pk__in=[])
+    for pk, carrier in carriers.items():
+        longest = max([LEAD_DAYS_MAX] if pk in with_settings else DEFAULT_REMINDER_LEAD_DAYS)
+        window |= Q(carrier_id=pk) & _span_window(carrier, _shift(today[pk], 1), _shift(today[pk], longest))
+    candidates = live.filter(window)
     # Most candidates have nothing due today or had it sent already: they are read as plain rows
     # (the dates the timeline needs and their lead times), and only the lines with a reminder to
     # send are loaded whole, with their owner and settings.
-    columns = ("pk", "status", *_TIMELINE_FIELDS)
+    columns = ("pk", "carrier_id", "status", *_TIMELINE_FIELDS)
     found: dict[int, tuple[TimelineEvent, int, list[str]]] = {}
     rows = candidates.values_list(*columns, "reminder_setting__lead_days", "reminder_setting__channels")
-    for *row, lead_days, channels in rows.order_by("pk"):
-        line = Line(carrier=carrier, **dict(zip(columns, row, strict=True)))
+    for *row, lead_days, channels in rows.order_by("carrier_id", "pk"):
+        line = Line(**dict(zip(columns, row, strict=True)))
+        line.carrier = carriers[line.carrier_id]
         has_setting = lead_days is not None
         due_now = reminder_due(
-            line, today=today, lead_days=lead_days if has_setting else DEFAULT_REMINDER_LEAD_DAYS
+            line,
+            today=today[line.carrier_id],
+            lead_days=lead_days if has_setting else DEFAULT_REMINDER_LEAD_DAYS,
         )
         if due_now is not None:
             found[line.pk] = (*due_now, channels if has_setting else DEFAULT_REMINDER_CHANNELS)
     if not found:
-        return 0
+        return []
+    # Every deadline found is after its carrier's today, so after the earliest of them.
     done = set(
-        ReminderSent.objects.filter(line_id__in=list(found), deadline__gt=today).values_list(
+        ReminderSent.objects.filter(line_id__in=list(found), deadline__gt=min(today.values())).values_list(
             "line_id", "deadline", "lead_days", "channel"
         )
     )
@@ -305,9 +306,10 @@ def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
         for pk, (deadline, lead_days, channels) in found.items()
         if any((pk, deadline.at, lead_days, channel) not in done for channel in channels)
     ]
-    batch: list[tuple[Line, TimelineEvent, int, list[str]]] = []
-    for line in Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting").order_by("pk"):
-        line.carrier = carrier
+    batch: list[tuple[Line, TimelineEvent, int, list[str], date]] = []
+    lines = Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting")
+    for line in lines.order_by("carrier_id", "pk"):
+        line.carrier = carriers[line.carrier_id]
         prefs = reminder_prefs(line)
         deadline, lead_days, _channels = found[line.pk]
         channels = [c for c in prefs.channels if (line.pk, deadline.at, lead_days, c) not in done]
@@ -315,22 +317,23 @@ def _send_for_carrier(carrier: Carrier, *, today: date, at: datetime) -> int:
             continue
         if in_quiet_hours(at, tz=line.owner.timezone, start=prefs.quiet_start, end=prefs.quiet_end):
             continue
-        batch.append((line, deadline, lead_days, channels))
-    return _send_batch(batch, today=today)
+        batch.append((line, deadline, lead_days, channels, today[line.carrier_id]))
+    return batch
 
 
 # What a line's timeline is computed from (see `lifecycle.line_anchor`).
 _TIMELINE_FIELDS = ("last_recharge_at", "valid_until", "last_chargeable_use_at", "balance_minor")
 
 
-def _send_batch(batch: list[tuple[Line, TimelineEvent, int, list[str]]], *, today: date) -> int:
-    """Claim and send a carrier's due reminders together: the `ReminderSent` rows in one insert and
-    their notifications through `notification_send_many`, in one transaction. If a concurrent run
-    claimed any of them first (the unique constraint), they are settled one by one instead."""
+def _send_batch(batch: list[tuple[Line, TimelineEvent, int, list[str], date]]) -> int:
+    """Claim and send the due reminders (each with its carrier's today) together: the `ReminderSent`
+    rows in one insert and their notifications through `notification_send_many`, in one transaction.
+    If a concurrent run claimed any of them first (the unique constraint), they are settled one by
+    one instead."""
     from vigencia.notifications.services import NotificationRequest, notification_send_many
 
     rows, requests = [], []
-    for line, deadline, lead_days, channels in batch:
+    for line, deadline, lead_days, channels, today in batch:
         with translation.override(line.owner.language):
             subject, body = reminder_message(line, deadline, today=today)
         for channel in channels:
@@ -361,7 +364,7 @@ def _send_batch(batch: list[tuple[Line, TimelineEvent, int, list[str]]], *, toda
     except IntegrityError:
         return sum(
             _send_one(line, deadline=deadline, lead_days=lead_days, channels=channels, today=today)
-            for line, deadline, lead_days, channels in batch
+            for line, deadline, lead_days, channels, today in batch
         )
     return len(rows)
 

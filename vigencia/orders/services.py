@@ -445,7 +445,7 @@ def order_fulfilment_settled_many(*, transactions: Sequence[Any]) -> None:
     for good about these top-ups. Locks their orders (one query, primary-key order); an order no
     longer fulfilling is left alone (a late or repeated answer). A completed top-up credits the line's
     buckets, moves its valid-until (`line_renew_many`), completes the order and tells the payer, all
-    set-based; a declined one is refunded to the payer's wallet and the payer told, one by one."""
+    set-based; a declined one is refunded to the payer's wallet and the payer told, set-based too."""
     wanted = {int(transaction.reference.split(":", 1)[1]): transaction for transaction in transactions}
     orders = list(
         RenewalOrder.objects.select_for_update(of=("self",))
@@ -456,9 +456,13 @@ def order_fulfilment_settled_many(*, transactions: Sequence[Any]) -> None:
     completed = [order for order in orders if wanted[order.pk].status == FulfilmentStatus.COMPLETED]
     if completed:
         _orders_complete(completed)
-    for order in orders:
-        if wanted[order.pk].status != FulfilmentStatus.COMPLETED:
-            _order_refund_to_wallet(order, reason=wanted[order.pk].last_error or wanted[order.pk].status)
+    declined = [
+        (order, wanted[order.pk].last_error or wanted[order.pk].status)
+        for order in orders
+        if wanted[order.pk].status != FulfilmentStatus.COMPLETED
+    ]
+    if declined:
+        _orders_refund_to_wallet(declined)
 
 
 def _orders_complete(orders: list[RenewalOrder]) -> None:
@@ -517,38 +521,79 @@ def _orders_complete(orders: list[RenewalOrder]) -> None:
     )
 
 
-def _order_refund_to_wallet(order: RenewalOrder, *, reason: str) -> None:
-    """The carrier declined: the money goes back to the payer's wallet, whatever way they paid."""
-    _move(order, OrderStatus.FAILED, failure_code="carrier_declined", failure_message=reason[:300])
-    ledger_post(
-        kind="order_refund",
-        idempotency_key=f"order:{order.pk}:refund",
-        # The exact opposite of the capture: the payer gets back what they paid, and promotions
-        # expense its discount.
-        postings=[
-            (account, -amount)
-            for account, amount in _capture_postings(
-                order, wallet_spec(user=order.payer, currency=order.currency)
+def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
+    """The carrier declined these locked, fulfilling orders (each with its reason): each order's
+    money goes back to its payer's wallet, whatever way they paid, as its own ledger transaction
+    (`ledger_post_many`); the orders move to failed then refunded in one UPDATE (conditional on
+    fulfilling, as a transition is) with their events in one insert, and the payers are told
+    together."""
+    ORDER_TRANSITIONS.check(OrderStatus.FULFILLING, OrderStatus.FAILED)
+    ORDER_TRANSITIONS.check(OrderStatus.FAILED, OrderStatus.REFUNDED)
+    orders = [order for order, _reason in declined]
+    # The exact opposite of the capture: the payer gets back what they paid, and promotions expense
+    # its discount.
+    parts = [
+        _capture_parts(order, wallet_spec(user=order.payer, currency=order.currency)) for order in orders
+    ]
+    specs = {spec.code: spec for rows in parts for spec, _amount in rows if isinstance(spec, AccountSpec)}
+    accounts = {account.code: account for account in accounts_get(*specs.values())}
+    ledger_post_many(
+        [
+            LedgerEntry(
+                kind="order_refund",
+                idempotency_key=f"order:{order.pk}:refund",
+                postings=[(accounts[spec.code], -amount) for spec, amount in rows],
+                memo=f"Refund of renewal {order.msisdn} {order.plan_code}",
+                reference=f"order:{order.pk}",
+            )
+            for order, rows in zip(orders, parts, strict=True)
+        ]
+    )
+    now = timezone.now()
+    for order, reason in declined:
+        order.status, order.failure_code, order.failure_message = (
+            OrderStatus.REFUNDED,
+            "carrier_declined",
+            reason[:300],
+        )
+        order.updated_at = now
+    moved = RenewalOrder.objects.filter(status=OrderStatus.FULFILLING).bulk_update(
+        orders, ["status", "failure_code", "failure_message", "updated_at"], batch_size=500
+    )
+    if moved != len(orders):
+        raise IllegalTransition("order is no longer fulfilling", details={"from": OrderStatus.FULFILLING})
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(order=order, kind="status", from_status=source, to_status=target)
+            for order in orders
+            for source, target in (
+                (OrderStatus.FULFILLING, OrderStatus.FAILED),
+                (OrderStatus.FAILED, OrderStatus.REFUNDED),
             )
         ],
-        memo=f"Refund of renewal {order.msisdn} {order.plan_code}",
-        reference=f"order:{order.pk}",
+        batch_size=1_000,
     )
-    _move(order, OrderStatus.REFUNDED)
-    _promotion_give_back(order)
-    notification_send(
-        user=order.payer,
-        kind="renewal_failed",
-        dedupe_key=f"order:{order.pk}:failed",
-        context={
-            "order_id": order.pk,
-            "msisdn_display": msisdn_display(order.msisdn),
-            "plan_name": _plan_name(order),
-            "amount": order.total.format(order.payer.language),
-            "reason": reason[:200],
-            "refunded": True,
-            "wallet_url": _absolute(reverse("orders:wallet")),
-        },
+    for order in orders:
+        _promotion_give_back(order)
+    wallet_url = _absolute(reverse("orders:wallet"))
+    notification_send_many(
+        [
+            NotificationRequest(
+                user=order.payer,
+                kind="renewal_failed",
+                dedupe_key=f"order:{order.pk}:failed",
+                context={
+                    "order_id": order.pk,
+                    "msisdn_display": msisdn_display(order.msisdn),
+                    "plan_name": _plan_name(order),
+                    "amount": order.total.format(order.payer.language),
+                    "reason": reason[:200],
+                    "refunded": True,
+                    "wallet_url": wallet_url,
+                },
+            )
+            for order, reason in declined
+        ]
     )
 
 
