@@ -1,8 +1,11 @@
-"""A database write the ORM has no public call for."""
+"""Database writes the ORM has no public (or no fast) call for."""
 
 from __future__ import annotations
 
-from django.db import models, router
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.db import connections, models, router
 from django.db.models.constants import OnConflict
 
 
@@ -32,3 +35,44 @@ def insert_unless_taken(instance: models.Model) -> bool:
     instance._state.adding = False
     instance._state.db = using
     return True
+
+
+def rows_update(
+    model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str], **where: Any
+) -> int:
+    """Write `fields` of each of `rows` (instances of `model`, distinct) to its row, only where the
+    row still matches `where` (equality on columns, e.g. `status="fulfilling"`); returns how many
+    rows were written. What `model.objects.filter(**where).bulk_update(rows, fields)` does, without
+    its cost: bulk_update writes a CASE WHEN per field with one branch per row, which Django takes
+    long to compose and PostgreSQL evaluates branch by branch for every row. On PostgreSQL this is
+    one `UPDATE ... FROM unnest(<one array per column>)` joined on the primary key per 5,000 rows;
+    elsewhere it is bulk_update."""
+    using = router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return model._default_manager.using(using).filter(**where).bulk_update(rows, fields, batch_size=500)
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    columns = [pk, *(cast(models.Field, meta.get_field(name)) for name in fields)]
+    filters = [(cast(models.Field, meta.get_field(name)), value) for name, value in where.items()]
+    quote = connection.ops.quote_name
+    table, key = quote(meta.db_table), quote(pk.column)
+    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in columns[1:])
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in columns)
+    names = ", ".join(quote(field.column) for field in columns)
+    conditions = "".join(f" AND {table}.{quote(field.column)} = %s" for field, _value in filters)
+    join = f"{table}.{key} = v.{key}{conditions}"
+    sql = f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) WHERE {join}"  # noqa: S608 - quoted names
+    updated = 0
+    with connection.cursor() as cursor:
+        for first in range(0, len(rows), 5_000):
+            chunk = rows[first : first + 5_000]
+            values = [
+                [field.get_db_prep_save(getattr(row, field.attname), connection) for row in chunk]
+                for field in columns
+            ]
+            params = [*values, *(field.get_db_prep_value(value, connection) for field, value in filters)]
+            cursor.execute(sql, params)
+            updated += cursor.rowcount
+    return updated

@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from vigencia.core import clock
-from vigencia.core.db import insert_unless_taken
+from vigencia.core.db import insert_unless_taken, rows_update
 from vigencia.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from vigencia.core.money import Money
 from vigencia.fulfilment.gateways import gateway_get
@@ -507,10 +507,10 @@ def fulfilment_apply_status_many(
             row.status = status
             if final:
                 finals.append(row)
-        FulfilmentTransaction.objects.bulk_update(
+        rows_update(
+            FulfilmentTransaction,
             list(locked.values()),
             ["status", "updated_at", "last_error", "gateway_transaction_id", "next_check_at", "completed_at"],
-            batch_size=500,
         )
         FulfilmentEvent.objects.bulk_create(events, batch_size=1_000)
         _notify_handlers(finals)

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
+from vigencia.core.db import rows_update
 from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
 from vigencia.core.transitions import IllegalTransition
@@ -380,10 +381,11 @@ def autorenew_attempt_many(*, attempts: Sequence[tuple[Line, AutoRenewSetting, d
             by_status.setdefault(status, []).append(run)
         for status, group in by_status.items():
             # Conditional on the status read under the lock, as a transition is.
-            moved = AutoRenewRun.objects.filter(status=status).bulk_update(
+            moved = rows_update(
+                AutoRenewRun,
                 group,
                 ["status", "order_id", "attempts", "plan", "next_attempt_at", "failure_code", "updated_at"],
-                batch_size=500,
+                status=status,
             )
             if moved != len(group):
                 raise IllegalTransition("auto-renewal is no longer " + status, details={"from": status})

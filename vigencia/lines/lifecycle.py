@@ -205,7 +205,7 @@ def _transition_lines(
     """Move every due line of `carrier` from one of `sources` to `target`; returns how many moved from
     each source. Rows another sweep holds are skipped (it is moving them), so concurrent sweeps never
     move a line twice."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside the sweep's transaction
         rows = list(
             Line.objects.filter(due, carrier=carrier, status__in=sources, removed_at__isnull=True)
             .order_by("pk")
@@ -295,7 +295,8 @@ def lifecycle_sweep(
     """Apply every status change that is due at `at` (default now), set-based: a few UPDATEs per
     carrier and status, never one query per line. Each line moves straight to its due status and
     writes one `status_changed` event per move; `notify(line_ids, status)` (default:
-    `_notify_transitions`; None sends nothing) runs in the same transaction for each batch moved.
+    `_notify_transitions`; None sends nothing) runs once per status with the lines of every carrier
+    moved to it, in the same transaction as the moves (the whole sweep is one transaction).
 
     Idempotent: a second run, or a concurrent one, finds nothing more to move. Returns the number of
     lines per transition, e.g. {"active->restricted": 3, ...}."""
@@ -311,6 +312,18 @@ def lifecycle_sweep(
 
 
 def _sweep(*, at: datetime, notify: TransitionHook | None, counts: dict[str, int]) -> dict[str, int]:
+    with transaction.atomic():
+        moved_to: dict[str, list[int]] = {}
+        _sweep_carriers(
+            at=at, counts=counts, moved=lambda ids, target: moved_to.setdefault(target, []).extend(ids)
+        )
+        if notify is not None:
+            for target, line_ids in moved_to.items():
+                notify(line_ids, target)
+    return counts
+
+
+def _sweep_carriers(*, at: datetime, counts: dict[str, int], moved: TransitionHook) -> None:
     for carrier in Carrier.objects.order_by("pk"):
         today = at.astimezone(ZoneInfo(carrier.timezone)).date()
         # Furthest status first, so that a line overdue for several moves makes only the last one.
@@ -323,9 +336,8 @@ def _sweep(*, at: datetime, notify: TransitionHook | None, counts: dict[str, int
                 for source in _PROGRESSION[: _PROGRESSION.index(target)]
                 if LINE_TRANSITIONS.can(source, target)
             ]
-            moved = _transition_lines(
-                carrier=carrier, due=due, sources=sources, target=target, at=at, notify=notify
+            by_source = _transition_lines(
+                carrier=carrier, due=due, sources=sources, target=target, at=at, notify=moved
             )
-            for source, count in moved.items():
+            for source, count in by_source.items():
                 counts[f"{source}->{target}"] += count
-    return counts

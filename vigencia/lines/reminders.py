@@ -279,20 +279,23 @@ def _due_batch(at: datetime) -> list[tuple[Line, TimelineEvent, int, list[str], 
     # Most candidates have nothing due today or had it sent already: they are read as plain rows
     # (the dates the timeline needs and their lead times), and only the lines with a reminder to
     # send are loaded whole, with their owner and settings.
-    columns = ("pk", "carrier_id", "status", *_TIMELINE_FIELDS)
+    # Lines with the same carrier, dates and lead times have the same reminder due: each such
+    # combination is decided once, so the work follows the distinct dates, not the lines.
+    columns = ("carrier_id", *_TIMELINE_FIELDS)
     found: dict[int, tuple[TimelineEvent, int, list[str]]] = {}
-    rows = candidates.values_list(*columns, "reminder_setting__lead_days", "reminder_setting__channels")
-    for *row, lead_days, channels in rows.order_by("carrier_id", "pk"):
-        line = Line(**dict(zip(columns, row, strict=True)))
-        line.carrier = carriers[line.carrier_id]
+    decided: dict[tuple[object, ...], tuple[TimelineEvent, int] | None] = {}
+    rows = candidates.values_list("pk", *columns, "reminder_setting__lead_days", "reminder_setting__channels")
+    for pk, *row, lead_days, channels in rows.order_by("carrier_id", "pk"):
         has_setting = lead_days is not None
-        due_now = reminder_due(
-            line,
-            today=today[line.carrier_id],
-            lead_days=lead_days if has_setting else DEFAULT_REMINDER_LEAD_DAYS,
-        )
+        leads = tuple(lead_days if has_setting else DEFAULT_REMINDER_LEAD_DAYS)
+        key = (*row[:-1], bool(row[-1] and row[-1] > 0), leads)
+        if key not in decided:
+            line = Line(**dict(zip(columns, row, strict=True)))
+            line.carrier = carriers[line.carrier_id]
+            decided[key] = reminder_due(line, today=today[line.carrier_id], lead_days=leads)
+        due_now = decided[key]
         if due_now is not None:
-            found[line.pk] = (*due_now, channels if has_setting else DEFAULT_REMINDER_CHANNELS)
+            found[pk] = (*due_now, channels if has_setting else DEFAULT_REMINDER_CHANNELS)
     if not found:
         return []
     # Every deadline found is after its carrier's today, so after the earliest of them.

@@ -26,6 +26,7 @@ from vigencia.catalog.promotions import (
     promotion_reserve,
 )
 from vigencia.catalog.selectors import plan_is_on_sale
+from vigencia.core.db import rows_update
 from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
 from vigencia.core.transitions import IllegalTransition
@@ -481,8 +482,11 @@ def _orders_complete(orders: list[RenewalOrder]) -> None:
         order.status, order.valid_until_after = OrderStatus.COMPLETED, new_valid_until
         order.completed_at = order.updated_at = now
     # Conditional on the status read under the lock, as a transition is.
-    moved = RenewalOrder.objects.filter(status=OrderStatus.FULFILLING).bulk_update(
-        orders, ["status", "valid_until_after", "completed_at", "updated_at"], batch_size=500
+    moved = rows_update(
+        RenewalOrder,
+        orders,
+        ["status", "valid_until_after", "completed_at", "updated_at"],
+        status=OrderStatus.FULFILLING,
     )
     if moved != len(orders):
         raise IllegalTransition("order is no longer fulfilling", details={"from": OrderStatus.FULFILLING})
@@ -557,8 +561,11 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
             reason[:300],
         )
         order.updated_at = now
-    moved = RenewalOrder.objects.filter(status=OrderStatus.FULFILLING).bulk_update(
-        orders, ["status", "failure_code", "failure_message", "updated_at"], batch_size=500
+    moved = rows_update(
+        RenewalOrder,
+        orders,
+        ["status", "failure_code", "failure_message", "updated_at"],
+        status=OrderStatus.FULFILLING,
     )
     if moved != len(orders):
         raise IllegalTransition("order is no longer fulfilling", details={"from": OrderStatus.FULFILLING})
