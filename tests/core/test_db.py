@@ -1,10 +1,14 @@
-"""insert_unless_taken: one INSERT that skips a taken unique value and leaves the transaction usable."""
+"""insert_unless_taken: one INSERT that skips a taken unique value and leaves the transaction usable.
+rows_update: many rows' own values written in one statement, only where they still match."""
+
+from datetime import UTC, datetime
 
 import pytest
 from django.db import transaction
 
-from vigencia.core.db import insert_unless_taken
+from vigencia.core.db import insert_unless_taken, rows_update
 from vigencia.core.models import IdempotencyRecord
+from vigencia.fulfilment.models import FulfilmentTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +39,47 @@ def test_a_taken_unique_value_inserts_nothing_and_the_transaction_goes_on():
         assert inserted is False
         assert second.pk is None
         assert list(IdempotencyRecord.objects.values_list("fingerprint", flat=True)) == ["first"]
+
+
+def _topup(number: int) -> FulfilmentTransaction:
+    return FulfilmentTransaction.objects.create(
+        external_id=f"order-{number}",
+        reference=f"order:{number}",
+        msisdn="+51912345678",
+        carrier_code="claro-pe",
+        plan_code="claro-10",
+        amount_minor=1000,
+        currency="PEN",
+    )
+
+
+def test_each_row_gets_its_own_values_nulls_included_where_it_still_matches():
+    # given three top-ups, one of which has moved on meanwhile
+    first, second, moved = _topup(1), _topup(2), _topup(3)
+    FulfilmentTransaction.objects.filter(pk=moved.pk).update(status="declined")
+    moved_check_at = moved.next_check_at
+    later = datetime(2027, 1, 2, 3, 4, tzinfo=UTC)
+    first.status, first.next_check_at, first.last_error = "completed", None, ""
+    second.status, second.next_check_at, second.last_error = "confirmed", later, "slow"
+    moved.status, moved.next_check_at = "completed", None
+
+    # when they are written back on condition that they are still created
+    written = rows_update(
+        FulfilmentTransaction,
+        [first, second, moved],
+        ["status", "next_check_at", "last_error"],
+        status="created",
+    )
+
+    # then the two that were are written with their own values, and the third is left alone
+    assert written == 2
+    rows = FulfilmentTransaction.objects.order_by("pk").values_list("status", "next_check_at", "last_error")
+    assert list(rows) == [
+        ("completed", None, ""),
+        ("confirmed", later, "slow"),
+        ("declined", moved_check_at, ""),
+    ]
+
+
+def test_no_rows_write_nothing():
+    assert rows_update(FulfilmentTransaction, [], ["status"], status="created") == 0

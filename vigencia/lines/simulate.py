@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import time as timer
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, astuple, dataclass, field
@@ -190,8 +191,11 @@ def _analyze() -> None:
     simulation's one transaction it never runs, and tables that grew from empty would keep their
     look-ups of many keys (`dedupe_key IN (...)`, say) planned as scans of the whole table."""
     if connection.vendor == "postgresql":
+        # The project's tables only: ANALYZE of the shared catalogs would hold their lock, for
+        # the whole simulation, against every other database's ANALYZE and autovacuum of them.
+        tables = connection.introspection.django_table_names(only_existing=True)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
 
 
 def _worker_burst() -> None:
@@ -208,8 +212,6 @@ def _next_due_day(today: date, *, until: date) -> date:
     auto-renew charge day (with its upcoming notice); an auto-renewal waiting to retry, or an overdue
     line with auto-renew on (tried again every day); a top-up waiting to be reconciled. A superset of
     the days the services act on, never fewer."""
-    from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
-
     overdue = AutoRenewSetting.objects.filter(
         enabled=True,
         line__removed_at__isnull=True,
@@ -224,8 +226,9 @@ def _next_due_day(today: date, *, until: date) -> date:
         "longest"
     ]
     # From the charge day's upcoming notice up to the deadline, every day may retry a renewal.
-    offsets = {0, *leads, *range((renew_before + UPCOMING_NOTICE_DAYS + 1) if renew_before else 0)}
-    best = until
+    offsets = sorted({0, *leads, *range((renew_before + UPCOMING_NOTICE_DAYS + 1) if renew_before else 0)})
+    tomorrow = today + timedelta(days=1)
+    best = min(until, _first_waiting_day(today))
     live = Line.objects.filter(removed_at__isnull=True).exclude(status=LineStatus.RECYCLED)
     for carrier in Carrier.objects.filter(pk__in=live.values("carrier_id")):
         spans = {
@@ -236,15 +239,26 @@ def _next_due_day(today: date, *, until: date) -> date:
         }
         columns = ("last_recharge_at", "valid_until", "last_chargeable_use_at")
         for dates in live.filter(carrier=carrier).values_list(*columns).distinct():
+            if best <= tomorrow:  # nothing comes sooner
+                return best
             anchor = line_anchor(Line(carrier=carrier, **dict(zip(columns, dates, strict=True))))
             if anchor is None:
                 continue
             for days in spans:
-                change = anchor + timedelta(days=days + 1)
-                for offset in offsets:
-                    due = change - timedelta(days=offset)
-                    if today < due < best:
-                        best = due
+                # The change comes `ahead` days from today; the first day after today that is an
+                # offset before it is the one of the largest offset under `ahead`.
+                ahead = (anchor - today).days + days + 1
+                below = bisect_left(offsets, ahead)
+                if below:
+                    best = min(best, today + timedelta(days=ahead - offsets[below - 1]))
+    return best
+
+
+def _first_waiting_day(today: date) -> date:
+    """The first tick (from tomorrow on) at which an auto-renewal waiting to retry, or a top-up
+    waiting to be reconciled, is due; date.max if none is waiting."""
+    from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
+
     waiting = [
         AutoRenewRun.objects.filter(status=AutoRenewStatus.PENDING).aggregate(at=Min("next_attempt_at"))[
             "at"
@@ -253,12 +267,13 @@ def _next_due_day(today: date, *, until: date) -> date:
             "at"
         ],
     ]
+    first = date.max
     for at in waiting:
         if at is not None:
             local = at.astimezone(_LIMA)
             due = local.date() if local.time() <= time(12, 0) else local.date() + timedelta(days=1)
-            best = min(best, max(due, today + timedelta(days=1)))
-    return best
+            first = min(first, max(due, today + timedelta(days=1)))
+    return first
 
 
 def _population(report: SimulationReport, *, start: date, rng: random.Random) -> _Population:

@@ -321,14 +321,19 @@ def notification_deliver_many(*, notification_ids: Sequence[int]) -> dict[str, i
     now = clock.now()
     lease = timedelta(seconds=settings.VIGENCIA_NOTIFICATION_CLAIM_SECONDS)
     NOTIFICATION_TRANSITIONS.check(NotificationStatus.PENDING, NotificationStatus.SENT)
+    # The rows are found by primary key alone and the claim checked on the locked rows: the
+    # status index is for finding due rows, and walking it for a handful of ids costs what every
+    # row ever left pending there costs until vacuum.
     with transaction.atomic():
-        rows = list(
-            Notification.objects.filter(pk__in=notification_ids, status=NotificationStatus.PENDING)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        rows = [
+            row
+            for row in Notification.objects.filter(pk__in=notification_ids)
             .select_related("user")
             .order_by("pk")
             .select_for_update(skip_locked=True, of=("self",))
-        )
+            if row.status == NotificationStatus.PENDING
+            and (row.claimed_until is None or row.claimed_until <= now)
+        ]
         Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
             claimed_until=now + lease, attempts=F("attempts") + 1, next_attempt_at=None
         )
@@ -343,8 +348,9 @@ def notification_deliver_many(*, notification_ids: Sequence[int]) -> dict[str, i
         status = _record_failure(notification, failure=failed[0], permanent=failed[1], now=now)
         counts["failed" if status == NotificationStatus.FAILED else "retrying"] += 1
     with transaction.atomic():
-        Notification.objects.filter(
-            pk__in=[row.pk for row in delivered], status=NotificationStatus.PENDING
+        # Still pending (a claim that ran out may have been taken over): by primary key, as above.
+        Notification.objects.filter(pk__in=[row.pk for row in delivered]).exclude(
+            status__in=[NotificationStatus.SENT, NotificationStatus.FAILED]
         ).update(status=NotificationStatus.SENT, sent_at=clock.now(), claimed_until=None, last_error="")
         NotificationEvent.objects.bulk_create(
             [
