@@ -118,6 +118,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+elif env_bool("VIGENCIA_PG_SERVER_SIDE_BINDING", default=True):
+    # Parameters bound by the server, and a statement run 5 times on a connection prepared once
+    # (psycopg's prepare_threshold): PostgreSQL parses and plans the hot statements once per connection.
+    # Django turns prepared statements off unless asked (for transaction-pooling proxies such as
+    # PgBouncer < 1.21; set VIGENCIA_PG_PREPARE_THRESHOLD=off behind one).
+    threshold = os.environ.get("VIGENCIA_PG_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=None if threshold == "off" else int(threshold)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
