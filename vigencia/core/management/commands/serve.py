@@ -14,8 +14,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("VIGENCIA_WEB_THREADS", "4")))
+        # 4 processes x 2 threads: on 2 cores as many renewals/s as 2 x 4, with half the p99 (fewer
+        # threads waiting for one interpreter lock between their database round trips).
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "4")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("VIGENCIA_WEB_THREADS", "2")))
         parser.add_argument("--no-collectstatic", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
