@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from importlib import import_module
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -241,24 +240,22 @@ def _transition_lines(
 def _notify_transitions(line_ids: Sequence[int], to_status: str, *, on: date | None = None) -> None:
     """Tell each owner that their line changed status, in their language; at most once per line,
     status and day (the dedupe key), all sent together (`notification_send_many`)."""
-    try:
-        services = import_module("vigencia.notifications.services")
-    except ImportError:
-        return
+    from vigencia.notifications.services import NotificationRequest, notification_send_many
+
     requests = []
     for line in Line.objects.filter(pk__in=line_ids).select_related("owner", "carrier").order_by("pk"):
         day = on or clock.today(line.carrier.timezone)
         with translation.override(line.owner.language):
             subject, body = _transition_message(line, to_status)
         requests.append(
-            services.NotificationRequest(
+            NotificationRequest(
                 user=line.owner,
                 kind="message",
                 context={"subject": subject, "body": body},
                 dedupe_key=f"line:{line.pk}:{to_status}:{day.isoformat()}",
             )
         )
-    services.notification_send_many(requests)
+    notification_send_many(requests)
 
 
 def _transition_message(line: Line, status: str) -> tuple[str, str]:
