@@ -16,7 +16,7 @@ from tests.factories import UserFactory
 from vigencia.catalog.models import Carrier
 from vigencia.core.models import PeriodicRun
 from vigencia.core.scheduler import scheduler_tick
-from vigencia.lines.lifecycle import _notify_transitions, lifecycle_sweep
+from vigencia.lines.lifecycle import lifecycle_sweep
 from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
 
 pytestmark = pytest.mark.django_db
@@ -220,13 +220,6 @@ def test_nothing_is_sent_when_nothing_moves(demo_catalog, sent):
     lifecycle_sweep(at=AT)
 
     assert sent == []
-
-
-def test_without_the_notifications_app_the_hook_is_a_no_op(demo_catalog, monkeypatch):
-    monkeypatch.setitem(sys.modules, "vigencia.notifications.services", None)
-    line = make_line(Carrier.objects.get(code="claro-pe"), last_recharge_at=date(2026, 3, 5))
-
-    _notify_transitions([line.pk], "suspended")  # no error
 
 
 def test_the_command_sweeps_as_of_the_instant_given(demo_catalog):
