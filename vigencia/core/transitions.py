@@ -7,11 +7,13 @@ writers cannot both make the same move.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from django.db import models
 
+from vigencia.core.db import rows_update
 from vigencia.core.errors import Conflict
 
 
@@ -57,3 +59,28 @@ class TransitionTable:
             if not hasattr(value, "resolve_expression"):
                 setattr(instance, name, value)
         return source
+
+    def apply_many(
+        self,
+        rows: Sequence[models.Model],
+        *,
+        field: str,
+        source: str,
+        fields: Sequence[str],
+        via: Sequence[str] = (),
+    ) -> None:
+        """`apply` for many rows of one model at once: each was read in state `source` and changed in
+        memory, its new state in `field` (the same, or a move in the table, through the states `via`
+        in that order). Writes `fields` of every row in one statement (`rows_update`), conditional
+        on the stored state still being `source`; raises IllegalTransition if a move is not in the
+        table or another writer moved any of the rows first (the caller's transaction then rolls
+        back, so nothing is written)."""
+        if not rows:
+            return
+        for row in rows:
+            target = getattr(row, field)
+            if target != source:
+                for step_from, step_to in pairwise([source, *via, target]):
+                    self.check(step_from, step_to)
+        if rows_update(type(rows[0]), rows, fields, **{field: source}) != len(rows):
+            raise IllegalTransition(f"{self.name} is no longer {source}.", details={"from": source})

@@ -34,10 +34,8 @@ from django.utils.translation import gettext as _
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
-from vigencia.core.db import rows_update
 from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
-from vigencia.core.transitions import IllegalTransition
 from vigencia.lines.lifecycle import TimelineEvent, line_timeline
 from vigencia.lines.models import (
     AUTORENEW_TRANSITIONS,
@@ -296,13 +294,12 @@ def _failure_code(error: DomainError) -> str:
 
 
 def _failed(run: AutoRenewRun, *, code: str, attempts: int, now: datetime) -> None:
-    """Record a failed try on the run in memory: retried with backoff while retryable and attempts
-    are left, else failed for good."""
+    """Record a failed try on the run in memory (written by `apply_many`): retried with backoff
+    while retryable and attempts are left, else failed for good."""
     retry = code in _RETRYABLE and attempts < MAX_ATTEMPTS
     run.attempts, run.failure_code, run.updated_at = attempts, code[:60], now
     run.next_attempt_at = now + _backoff(attempts) if retry else None
     if not retry:
-        AUTORENEW_TRANSITIONS.check(run.status, AutoRenewStatus.FAILED)
         run.status = AutoRenewStatus.FAILED
 
 
@@ -370,7 +367,6 @@ def autorenew_attempt_many(*, attempts: Sequence[tuple[Line, AutoRenewSetting, d
                 notices.append(_failed_notice(line, setting, run.period, code))
                 outcomes[index] = f"failed:{code}"
             else:
-                AUTORENEW_TRANSITIONS.check(run.status, AutoRenewStatus.ORDERED)
                 run.status, run.order_id, run.attempts, run.plan = (
                     AutoRenewStatus.ORDERED,
                     result.pk,
@@ -380,15 +376,20 @@ def autorenew_attempt_many(*, attempts: Sequence[tuple[Line, AutoRenewSetting, d
                 run.next_attempt_at, run.updated_at = None, now
             by_status.setdefault(status, []).append(run)
         for status, group in by_status.items():
-            # Conditional on the status read under the lock, as a transition is.
-            moved = rows_update(
-                AutoRenewRun,
+            AUTORENEW_TRANSITIONS.apply_many(
                 group,
-                ["status", "order_id", "attempts", "plan", "next_attempt_at", "failure_code", "updated_at"],
-                status=status,
+                field="status",
+                source=status,
+                fields=[
+                    "status",
+                    "order_id",
+                    "attempts",
+                    "plan",
+                    "next_attempt_at",
+                    "failure_code",
+                    "updated_at",
+                ],
             )
-            if moved != len(group):
-                raise IllegalTransition("auto-renewal is no longer " + status, details={"from": status})
         notification_send_many(notices)
     return outcomes
 

@@ -13,9 +13,7 @@ from django.utils.translation import gettext as _
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
-from vigencia.core.db import rows_update
 from vigencia.core.errors import Conflict, InvalidInput
-from vigencia.core.transitions import IllegalTransition
 from vigencia.lines.lifecycle import line_status_due
 from vigencia.lines.models import LINE_TRANSITIONS, Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import iccid_normalize, msisdn_normalize
@@ -226,10 +224,11 @@ def line_renew_many(*, renewals: Sequence[tuple[Line, int, str]], actor: User | 
         # One UPDATE per status read under the lock, conditional on it (as a transition is).
         for status in sorted(set(statuses.values())):
             same = [line for pk, line in locked.items() if statuses[pk] == status]
-            updated = rows_update(
-                Line, same, ["valid_until", "last_recharge_at", "status", "updated_at"], status=status
+            LINE_TRANSITIONS.apply_many(
+                same,
+                field="status",
+                source=status,
+                fields=["valid_until", "last_recharge_at", "status", "updated_at"],
             )
-            if updated != len(same):
-                raise IllegalTransition("line is no longer " + status, details={"from": status})
         LineEvent.objects.bulk_create(events, batch_size=1_000)
     return valid_until

@@ -26,10 +26,8 @@ from vigencia.catalog.promotions import (
     promotion_reserve,
 )
 from vigencia.catalog.selectors import plan_is_on_sale
-from vigencia.core.db import rows_update
 from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
-from vigencia.core.transitions import IllegalTransition
 from vigencia.fulfilment.models import FulfilmentStatus
 from vigencia.fulfilment.services import TopupRequest, fulfilment_start, fulfilment_start_many
 from vigencia.ledger.models import LedgerAccount
@@ -476,20 +474,16 @@ def _orders_complete(orders: list[RenewalOrder]) -> None:
     valid_until = line_renew_many(
         renewals=[(order.line, order.validity_days, f"order:{order.pk}") for order in orders]
     )
-    ORDER_TRANSITIONS.check(OrderStatus.FULFILLING, OrderStatus.COMPLETED)
     now = timezone.now()
     for order, new_valid_until in zip(orders, valid_until, strict=True):
         order.status, order.valid_until_after = OrderStatus.COMPLETED, new_valid_until
         order.completed_at = order.updated_at = now
-    # Conditional on the status read under the lock, as a transition is.
-    moved = rows_update(
-        RenewalOrder,
+    ORDER_TRANSITIONS.apply_many(
         orders,
-        ["status", "valid_until_after", "completed_at", "updated_at"],
-        status=OrderStatus.FULFILLING,
+        field="status",
+        source=OrderStatus.FULFILLING,
+        fields=["status", "valid_until_after", "completed_at", "updated_at"],
     )
-    if moved != len(orders):
-        raise IllegalTransition("order is no longer fulfilling", details={"from": OrderStatus.FULFILLING})
     OrderEvent.objects.bulk_create(
         [
             OrderEvent(
@@ -531,8 +525,6 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
     (`ledger_post_many`); the orders move to failed then refunded in one UPDATE (conditional on
     fulfilling, as a transition is) with their events in one insert, and the payers are told
     together."""
-    ORDER_TRANSITIONS.check(OrderStatus.FULFILLING, OrderStatus.FAILED)
-    ORDER_TRANSITIONS.check(OrderStatus.FAILED, OrderStatus.REFUNDED)
     orders = [order for order, _reason in declined]
     # The exact opposite of the capture: the payer gets back what they paid, and promotions expense
     # its discount.
@@ -561,14 +553,13 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
             reason[:300],
         )
         order.updated_at = now
-    moved = rows_update(
-        RenewalOrder,
+    ORDER_TRANSITIONS.apply_many(
         orders,
-        ["status", "failure_code", "failure_message", "updated_at"],
-        status=OrderStatus.FULFILLING,
+        field="status",
+        source=OrderStatus.FULFILLING,
+        via=[OrderStatus.FAILED],
+        fields=["status", "failure_code", "failure_message", "updated_at"],
     )
-    if moved != len(orders):
-        raise IllegalTransition("order is no longer fulfilling", details={"from": OrderStatus.FULFILLING})
     OrderEvent.objects.bulk_create(
         [
             OrderEvent(order=order, kind="status", from_status=source, to_status=target)
