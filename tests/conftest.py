@@ -25,6 +25,15 @@ def _fast_hashing(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_carrier() -> None:
+    """Every test starts with an empty in-process carrier and no faults armed: a top-up another test
+    left under the same external id (ids repeat across tests) would otherwise answer for this one."""
+    from vigencia.fulfilment.gateways.simulator import simulator
+
+    simulator.reset()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static(settings) -> None:
     """Pages render from a fresh clone: static files by their plain names, no collected manifest."""
     settings.STORAGES = {
@@ -181,10 +190,8 @@ def fund_wallet():
 
 @pytest.fixture
 def simulator(settings):
-    """The in-process carrier simulator (the default gateway), with its fault hooks reset."""
+    """The in-process carrier simulator (the default gateway; reset before every test)."""
     from vigencia.fulfilment.gateways.simulator import simulator
 
     settings.VIGENCIA_CARRIER_GATEWAY = "simulator"
-    simulator.reset()
-    yield simulator
-    simulator.reset()
+    return simulator

@@ -4,7 +4,6 @@ import pytest
 
 from tests.fulfilment import handlers
 from vigencia.core.money import Money
-from vigencia.fulfilment.gateways.simulator import simulator
 from vigencia.fulfilment.models import FulfilmentTransaction
 from vigencia.fulfilment.services import fulfilment_start
 
@@ -18,7 +17,6 @@ def _fulfilment_settings(settings):
     settings.VIGENCIA_FULFILMENT_HANDLERS = {"order": "tests.fulfilment.handlers.record"}
     settings.VIGENCIA_FULFILMENT_RETRY_SECONDS = 30
     settings.VIGENCIA_FULFILMENT_RETRY_MAX_SECONDS = 1800
-    simulator.reset()
     handlers.CALLS.clear()
 
 
