@@ -5,9 +5,9 @@ from vigencia.fulfilment.models import FulfilmentTransaction
 CALLS: list[tuple[str, str]] = []
 
 
-def record(*, transaction: FulfilmentTransaction) -> None:
-    CALLS.append((transaction.external_id, transaction.status))
+def record(*, transactions: list[FulfilmentTransaction]) -> None:
+    CALLS.extend((transaction.external_id, transaction.status) for transaction in transactions)
 
 
-def explode(*, transaction: FulfilmentTransaction) -> None:
+def explode(*, transactions: list[FulfilmentTransaction]) -> None:
     raise RuntimeError("handler failed")

@@ -244,10 +244,9 @@ VIGENCIA_CARRIER_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_CARRIER_TIMEOU
 VIGENCIA_CARRIER_CALLBACK_SECRET = os.environ.get("VIGENCIA_CARRIER_SIM_SECRET") or _local_secret(
     "carrier_callback_secret"
 )
-# {reference prefix: dotted path of `handler(*, transaction) -> None`}, called when a top-up ends.
+# {reference prefix: dotted path of `handler(*, transactions) -> None`}, called with the top-ups of
+# that kind that ended, in the database transaction that ended them.
 VIGENCIA_FULFILMENT_HANDLERS: dict[str, str] = {}
-# Optional: a handler taking many final top-ups of one kind at once (`transactions=[...]`).
-VIGENCIA_FULFILMENT_BATCH_HANDLERS: dict[str, str] = {}
 VIGENCIA_FULFILMENT_RETRY_SECONDS = int(os.environ.get("VIGENCIA_FULFILMENT_RETRY_SECONDS", "30"))
 VIGENCIA_FULFILMENT_RETRY_MAX_SECONDS = int(os.environ.get("VIGENCIA_FULFILMENT_RETRY_MAX_SECONDS", "1800"))
 VIGENCIA_FULFILMENT_MAX_AGE = timedelta(hours=int(os.environ.get("VIGENCIA_FULFILMENT_MAX_AGE_HOURS", "24")))
@@ -301,8 +300,7 @@ VIGENCIA_PAYMENT_HANDLERS.update(
         "topup": "vigencia.orders.services.wallet_topup_settled",
     }
 )
-VIGENCIA_FULFILMENT_HANDLERS["order"] = "vigencia.orders.services.order_fulfilment_settled"
-VIGENCIA_FULFILMENT_BATCH_HANDLERS["order"] = "vigencia.orders.services.order_fulfilment_settled_many"
+VIGENCIA_FULFILMENT_HANDLERS["order"] = "vigencia.orders.services.order_fulfilment_settled_many"
 
 
 # vouchers: PINs are stored only as HMAC-SHA256 under this key (env, else a local secret under var/).

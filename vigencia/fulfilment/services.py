@@ -215,39 +215,16 @@ def fulfilment_start_many(requests: list[TopupRequest]) -> list[FulfilmentTransa
 def fulfilment_submit(
     *, transaction: FulfilmentTransaction, now: datetime | None = None
 ) -> FulfilmentTransaction:
-    """Create and confirm the top-up at the gateway under its external id, then apply the answer.
-    Safe to run any number of times, concurrently too: the gateway dedupes by external id and
-    confirms once. Holds no lock during the call. With no answer the row stays as it is with
-    `next_check_at` pushed back (exponential backoff) for reconciliation to retry."""
-    now = now or clock.now()
-    transaction.refresh_from_db()
-    if transaction.is_final:
-        return transaction
-    gateway = gateway_get()
-    expired = now >= transaction.created_at + settings.VIGENCIA_FULFILMENT_MAX_AGE
-    FulfilmentTransaction.objects.filter(pk=transaction.pk).update(attempts=F("attempts") + 1)
-    transaction.refresh_from_db(fields=["attempts"])
-    try:
-        remote = _drive_at_gateway(transaction, gateway, may_create=not expired)
-    except GatewayRejected as exc:
-        return _decline(transaction, now=now, error=str(exc))
-    except GatewayUnavailable as exc:
-        return _unanswered(transaction, now=now, error=str(exc), expired=expired)
-    if remote is None:
-        return _decline(transaction, now=now, error="never reached the gateway before the max age")
-    if remote.status == FulfilmentStatus.CREATED and expired:
-        return _decline(
-            transaction,
-            now=now,
-            error="not confirmed before the max age",
-            gateway_transaction_id=remote.gateway_transaction_id,
-        )
-    return fulfilment_apply_status(
-        transaction=transaction,
-        status=remote.status,
-        gateway_transaction_id=remote.gateway_transaction_id,
-        now=now,
-    )
+    """Create and confirm the top-up at the gateway under its external id, then apply the answer
+    (`fulfilment_submit_many` for one). Safe to run any number of times, concurrently too: the
+    gateway dedupes by external id and confirms once. Holds no lock during the call. With no answer
+    the row stays as it is with `next_check_at` pushed back (exponential backoff) for reconciliation
+    to retry."""
+    submitted = fulfilment_submit_many(transaction_ids=[transaction.pk], now=now)
+    if submitted:
+        return submitted[0]
+    transaction.refresh_from_db()  # final already: nothing to submit
+    return transaction
 
 
 class StatusReport(NamedTuple):
@@ -313,7 +290,7 @@ def fulfilment_submit_many(
             gateway_transaction_id=Case(*(When(pk=pk, then=Value(value)) for pk, value in learnt.items()))
         )
     for row, error in unanswered:
-        _unanswered(row, now=now, error=error, expired=False)
+        _unanswered(row, now=now, error=error)
     return [row for row, _error in unanswered] + fulfilment_apply_status_many(reports=reports, now=now)
 
 
@@ -349,28 +326,8 @@ def _drive_at_gateway(
     return remote
 
 
-def _decline(
-    transaction: FulfilmentTransaction,
-    *,
-    now: datetime,
-    error: str,
-    gateway_transaction_id: str | None = None,
-) -> FulfilmentTransaction:
-    FulfilmentTransaction.objects.filter(pk=transaction.pk).update(last_error=error[:2000])
-    transaction.last_error = error[:2000]
-    return fulfilment_apply_status(
-        transaction=transaction,
-        status=FulfilmentStatus.DECLINED,
-        gateway_transaction_id=gateway_transaction_id,
-        now=now,
-    )
-
-
-def _unanswered(
-    transaction: FulfilmentTransaction, *, now: datetime, error: str, expired: bool
-) -> FulfilmentTransaction:
-    if expired:
-        return _decline(transaction, now=now, error=f"no answer before the max age: {error}")
+def _unanswered(transaction: FulfilmentTransaction, *, now: datetime, error: str) -> FulfilmentTransaction:
+    """The gateway did not answer: the row waits for reconciliation, its next check backed off."""
     with db_transaction.atomic():
         next_check_at = now + _backoff(transaction.attempts)
         FulfilmentTransaction.objects.filter(pk=transaction.pk).update(
@@ -393,45 +350,12 @@ def fulfilment_apply_status(
     """Apply a status the gateway reported (answer, callback or poll). Locks the row. Idempotent:
     the current status again only pushes the next check; a status that would go backwards (a late
     or duplicate callback) changes nothing and is recorded as a `late_status` event. Reaching
-    COMPLETED, DECLINED or REVERSED calls the reference's handler in the same database transaction."""
-    if status not in FulfilmentStatus.values:
-        raise InvalidInput(_("Unknown top-up status."), code="invalid_status", details={"status": status})
-    now = now or clock.now()
-    with db_transaction.atomic():
-        transaction = FulfilmentTransaction.objects.select_for_update().get(pk=transaction.pk)
-        if gateway_transaction_id and transaction.gateway_transaction_id not in ("", gateway_transaction_id):
-            raise Conflict(
-                _("The gateway reported another transaction for this top-up."),
-                code="gateway_transaction_mismatch",
-                details={"expected": transaction.gateway_transaction_id, "reported": gateway_transaction_id},
-            )
-        changes: dict[str, Any] = {"updated_at": clock.now()}
-        if gateway_transaction_id and not transaction.gateway_transaction_id:
-            changes["gateway_transaction_id"] = gateway_transaction_id
-        if status == transaction.status or not FULFILMENT_TRANSITIONS.can(transaction.status, status):
-            if status != transaction.status:
-                _event(
-                    transaction, FulfilmentEventKind.LATE_STATUS, status=transaction.status, reported=status
-                )
-                if transaction.status == FulfilmentStatus.DECLINED and status == FulfilmentStatus.COMPLETED:
-                    logger.error(
-                        "top-up %s completed after it was declined: settle by hand", transaction.external_id
-                    )
-            if not transaction.is_final:
-                changes["next_check_at"] = now + _backoff(transaction.attempts)
-            FulfilmentTransaction.objects.filter(pk=transaction.pk).update(**changes)
-            transaction.refresh_from_db()
-            return transaction
-        final = status in FINAL_STATUSES
-        changes["next_check_at"] = None if final else now + _backoff(transaction.attempts)
-        if status == FulfilmentStatus.COMPLETED:
-            changes["completed_at"] = now
-        previous = FULFILMENT_TRANSITIONS.apply(transaction, field="status", target=status, **changes)
-        _event(transaction, FulfilmentEventKind.STATUS_CHANGED, **{"from": previous, "to": status})
-        transaction.refresh_from_db()
-        if final:
-            _notify_handler(transaction)
-    return transaction
+    COMPLETED, DECLINED or REVERSED calls the reference's handler in the same database transaction
+    (`fulfilment_apply_status_many` for one)."""
+    [applied] = fulfilment_apply_status_many(
+        reports=[StatusReport(transaction, status, gateway_transaction_id)], now=now
+    )
+    return applied
 
 
 def fulfilment_apply_status_many(
@@ -439,10 +363,9 @@ def fulfilment_apply_status_many(
 ) -> list[FulfilmentTransaction]:
     """`fulfilment_apply_status` for many top-ups at once, with the same rules per row: the rows are
     locked in one query (primary-key order), moved in one UPDATE, their events inserted in bulk, and
-    the final ones handed to their reference's handler together (its batch handler in
-    settings.VIGENCIA_FULFILMENT_BATCH_HANDLERS if it has one, else one call each), all in one
-    database transaction. Conflict (nothing written) if the gateway reported another transaction for
-    one of them."""
+    the final ones handed to their reference kind's handler together
+    (settings.VIGENCIA_FULFILMENT_HANDLERS), all in one database transaction. Conflict (nothing
+    written) if the gateway reported another transaction for one of them."""
     for report in reports:
         if report.status not in FulfilmentStatus.values:
             raise InvalidInput(
@@ -518,22 +441,14 @@ def fulfilment_apply_status_many(
 
 
 def _notify_handlers(transactions: list[FulfilmentTransaction]) -> None:
+    """Hand the top-ups that ended to their reference kind's handler, each kind's together."""
     by_kind: dict[str, list[FulfilmentTransaction]] = {}
     for transaction in transactions:
         by_kind.setdefault(transaction.reference.split(":")[0], []).append(transaction)
     for kind, group in by_kind.items():
-        batch_path = settings.VIGENCIA_FULFILMENT_BATCH_HANDLERS.get(kind)
-        if batch_path:
-            import_string(batch_path)(transactions=group)
-            continue
-        for transaction in group:
-            _notify_handler(transaction)
-
-
-def _notify_handler(transaction: FulfilmentTransaction) -> None:
-    path = settings.VIGENCIA_FULFILMENT_HANDLERS.get(transaction.reference.split(":")[0])
-    if path:
-        import_string(path)(transaction=transaction)
+        path = settings.VIGENCIA_FULFILMENT_HANDLERS.get(kind)
+        if path:
+            import_string(path)(transactions=group)
 
 
 def fulfilment_reconcile(*, now: datetime | None = None) -> dict[str, int]:

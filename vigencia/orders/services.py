@@ -434,13 +434,8 @@ def order_payment_settled(*, intent: Any) -> None:
         _promotion_give_back(order)
 
 
-def order_fulfilment_settled(*, transaction: Any) -> None:
-    """Fulfilment handler (VIGENCIA_FULFILMENT_HANDLERS["order"]): the carrier answered for good."""
-    order_fulfilment_settled_many(transactions=[transaction])
-
-
 def order_fulfilment_settled_many(*, transactions: Sequence[Any]) -> None:
-    """Fulfilment batch handler (VIGENCIA_FULFILMENT_BATCH_HANDLERS["order"]): the carrier answered
+    """Fulfilment handler (VIGENCIA_FULFILMENT_HANDLERS["order"]): the carrier answered
     for good about these top-ups. Locks their orders (one query, primary-key order); an order no
     longer fulfilling is left alone (a late or repeated answer). A completed top-up credits the line's
     buckets, moves its valid-until (`line_renew_many`), completes the order and tells the payer, all
