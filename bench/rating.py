@@ -69,7 +69,7 @@ def main() -> None:
         [Line(owner=owner, carrier=carrier, msisdn=m) for m in numbers if m not in existing], batch_size=5000
     )
     line_ids = list(Line.objects.filter(owner=owner).values_list("pk", flat=True))
-    have = set(Credit.objects.filter(line_id__in=line_ids).values_list("line_id", flat=True))
+    have = set(Credit.objects.filter(line__owner=owner).values_list("line_id", flat=True))
     credits = Credit.objects.bulk_create(
         [
             Credit(line_id=i, plan=plan, reference=f"bench:{i}", credited_at=start)

@@ -17,6 +17,7 @@ from vigencia.lines.models import Line
 from vigencia.usage import import_sql, services
 from vigencia.usage.ingest import rows_read
 from vigencia.usage.models import Anomaly, Bucket, Charge, Tariff, UsageRecord
+from vigencia.usage.selectors import charges_of
 from vigencia.usage.services import (
     bucket_credit_renewal,
     usage_file_import,
@@ -123,12 +124,20 @@ def _state(summary: services.IngestSummary) -> dict[str, Any]:
         )
         for r in UsageRecord.objects.all()
     }
+    record_ids = dict(UsageRecord.objects.values_list("pk", "record_id"))
     return {
         "summary": (summary.accepted, summary.duplicates, summary.rejected_count),
         "rejected": sorted((row.line, row.reason) for row in summary.rejected),
         "records": records,
         "buckets": dict(Bucket.objects.values_list("pk", "remaining")),
-        "charges": sorted(Charge.objects.values_list("record__record_id", "bucket_id", "amount")),
+        "charges": sorted(
+            (record_ids[r], bucket, a) for r, bucket, a in charges_of(records=UsageRecord.objects.all())
+        ),
+        # and in which form: a record's one bucket on the record, Charge rows for splits
+        "carried": sorted(
+            UsageRecord.objects.exclude(charged_bucket=None).values_list("record_id", "charged_bucket")
+        ),
+        "charge_rows": sorted(Charge.objects.values_list("record__record_id", "bucket_id", "amount")),
         "anomalies": sorted(
             (a.line_id, a.kind, a.record.record_id if a.record else "", sorted(a.details.items()))
             for a in Anomaly.objects.select_related("record")
@@ -190,6 +199,13 @@ def test_the_set_based_import_equals_the_row_by_row_way(lines, monkeypatch):
     # The call at 02:00Z (+14:00, read by the row reader) comes first on the earliest-expiring voice
     # bucket: 300 - 10 - 75 = 215 s left there for r2, the other 185 s from the second credit.
     assert sorted(amount for record_id, _bucket, amount in fast["charges"] if record_id == "r2") == [185, 215]
+    # r2's split is two Charge rows; a record the bundle or the balance covered alone carries its bucket.
+    assert [row for row in fast["charge_rows"] if row[0] == "r2"] == [
+        row for row in fast["charges"] if row[0] == "r2"
+    ]
+    assert len(fast["carried"]) + len({row[0] for row in fast["charge_rows"]}) == len(
+        {row[0] for row in fast["charges"]}
+    )
     # Per started minute with overage: 1000 s is 17 minutes, 10 from the bundle, 7 international (+1)
     # at 150 = 1050: 300 from the balance, 750 below zero.
     assert records["r6"][9:14] == (1020, 600, 1050, 1050, 0)

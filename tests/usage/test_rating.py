@@ -9,9 +9,11 @@ import pytest
 from tests.factories import PlanFactory
 from vigencia.core import clock
 from vigencia.core.errors import DomainError
+from vigencia.usage import services
 from vigencia.usage.ingest import RecordIn
 from vigencia.usage.models import Bucket, Charge, Credit, Rerating, Tariff, UsageRecord
 from vigencia.usage.rating import out_of_bundle_price, rated_quantity
+from vigencia.usage.selectors import charges_of
 from vigencia.usage.services import (
     bucket_credit_renewal,
     bucket_expire_sweep,
@@ -185,6 +187,91 @@ def test_rerating_reverses_charges_and_is_audited(line, plan, tariff, user):
     assert Charge.objects.filter(reversed_by=audit).count() == 2
     assert Charge.objects.filter(reversed_by__isnull=True).count() == 2
     assert Rerating.objects.count() == 1
+
+
+@pytest.fixture(params=["set-based", "record by record"])
+def rater(request, monkeypatch):
+    """Rate the set-based way (on PostgreSQL) or hand every record to the record-by-record rater."""
+    if request.param == "record by record":
+        monkeypatch.setattr(services.rating_sql, "rate_batch", lambda *, record_ids, now: record_ids)
+    return request.param
+
+
+def _charges():
+    """What the current ratings took, as (record id, credit, bucket kind, amount)."""
+    records = dict(UsageRecord.objects.values_list("pk", "record_id"))
+    buckets = {b.pk: (b.credit.reference, b.kind) for b in Bucket.objects.select_related("credit")}
+    return sorted((records[r], *buckets[b], a) for r, b, a in charges_of(records=UsageRecord.objects.all()))
+
+
+def test_a_charge_from_one_bucket_is_on_the_record_and_only_splits_are_charge_rows(line, plan, tariff, rater):
+    # Given a line with 300 s of voice and a balance of 1000
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+        # When three calls are rated: 100 s from the bundle; 250 s of which 200 s from the bundle
+        # and 50 s at 20 per minute (17) from the balance; 60 s from the balance (20)
+        _ingest(
+            ("v1", line.msisdn, "voice", T0, 100, "+51987654321", None),
+            ("v2", line.msisdn, "voice", T0 + timedelta(minutes=5), 250, "+51987654321", None),
+            ("v3", line.msisdn, "voice", T0 + timedelta(minutes=10), 60, "+51987654321", None),
+        )
+        assert usage_rate_pending() == 3
+
+    # Then v1 and v3 name the one bucket they took from, and only v2's split is written as charges
+    voice, money = Bucket.objects.get(kind="voice"), Bucket.objects.get(kind="money")
+    assert dict(UsageRecord.objects.values_list("record_id", "charged_bucket")) == {
+        "v1": voice.pk,
+        "v2": None,
+        "v3": money.pk,
+    }
+    assert sorted(Charge.objects.values_list("record__record_id", "bucket__kind", "amount")) == [
+        ("v2", "money", 17),
+        ("v2", "voice", 200),
+    ]
+    assert _charges() == [
+        ("v1", "a", "voice", 100),
+        ("v2", "a", "money", 17),
+        ("v2", "a", "voice", 200),
+        ("v3", "a", "money", 20),
+    ]
+    assert (voice.remaining, money.remaining) == (0, 963)
+
+
+def test_rerating_reverses_the_charges_records_carry_into_the_audit(line, plan, tariff, user, rater):
+    # Given three calls rated: one from the bundle, one split, one from the balance
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+        _ingest(
+            ("v1", line.msisdn, "voice", T0, 100, "+51987654321", None),
+            ("v2", line.msisdn, "voice", T0 + timedelta(minutes=5), 250, "+51987654321", None),
+            ("v3", line.msisdn, "voice", T0 + timedelta(minutes=10), 60, "+51987654321", None),
+        )
+        usage_rate_pending()
+    Tariff.objects.filter(pk=tariff.pk).update(voice_national_per_minute_minor=40)
+
+    # When the day is re-rated at 40 per minute
+    with clock.frozen(T0 + timedelta(hours=1)):
+        audit = usage_rerate(
+            actor=user, reason="rate fix", period_from=T0, period_to=T0 + timedelta(days=1), line=line
+        )
+
+    # Then every earlier charge, carried or not, is a Charge row reversed by the audit
+    assert sorted(Charge.objects.filter(reversed_by=audit).values_list("record__record_id", "amount")) == [
+        ("v1", 100),
+        ("v2", 17),
+        ("v2", 200),
+        ("v3", 20),
+    ]
+    # and the new rating took from the refilled buckets exactly what a first rating would
+    assert (audit.price_before_minor, audit.price_after_minor) == (37, 74)
+    assert _charges() == [
+        ("v1", "a", "voice", 100),
+        ("v2", "a", "money", 34),
+        ("v2", "a", "voice", 200),
+        ("v3", "a", "money", 40),
+    ]
+    assert Bucket.objects.get(kind="voice").remaining == 0
+    assert Bucket.objects.get(kind="money").remaining == 1000 - 74
 
 
 def test_rerating_without_a_reason_writes_nothing(line, user):

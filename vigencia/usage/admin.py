@@ -45,7 +45,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
         "rated_at",
     ]
     list_filter = ["kind", "source"]
-    raw_id_fields = ["line"]
+    raw_id_fields = ["line", "charged_bucket"]
     search_fields = ["record_id", "line__msisdn"]
 
 

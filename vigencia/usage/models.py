@@ -194,6 +194,20 @@ class UsageRecord(models.Model):
     money_charged_minor = models.BigIntegerField(_("taken from the balance"), default=0)
     uncovered_minor = models.BigIntegerField(_("not covered by the balance"), default=0)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
+    # A rating that took the whole of what it charged (in_bundle_quantity + money_charged_minor, one
+    # of them zero) from one bucket names that bucket here instead of writing a Charge row: most
+    # records, and a million-record import then writes no million charges. Takes from several
+    # buckets are Charge rows (this stays null); `selectors.charges_of` reads both. No database FK
+    # nor index, as Charge.bucket.
+    charged_bucket = models.ForeignKey(
+        Bucket,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["started_at", "id"]

@@ -156,35 +156,62 @@ WITH units AS (
     SELECT *, (sum(price) OVER w)::bigint AS m_end
     FROM priced
     WINDOW w AS (PARTITION BY line_id ORDER BY started_at, id ROWS UNBOUNDED PRECEDING)
+), charged AS (
+    SELECT *, LEAST(m_end, money_held) - LEAST(m_end - price, money_held) AS money FROM paid
 )
-SELECT id, record_id, line_id, kind, day, carrier_charged_minor, status, currency, rated, units, c_end,
-    in_bundle, price, m_end, LEAST(m_end, money_held) - LEAST(m_end - price, money_held) AS money,
-    (units > 0 OR carrier_charged_minor > 0)
-        AND (status <> 'active' OR valid_until IS NOT NULL AND valid_until < day) AS inactive,
-    started_at{carry_out}
-FROM paid
+SELECT r.id, r.record_id, r.line_id, r.kind, r.day, r.carrier_charged_minor, r.status, r.currency, r.rated,
+    r.units, r.c_end, r.in_bundle, r.price, r.m_end, r.money,
+    (r.units > 0 OR r.carrier_charged_minor > 0)
+        AND (r.status <> 'active' OR r.valid_until IS NOT NULL AND r.valid_until < r.day) AS inactive,
+    b.id AS whole_bucket, r.started_at{carry_out}
+FROM charged r
+-- The bucket the record took the whole of its charge from, when one bucket holds all of it: its
+-- in-bundle units ([c_end - units, + in_bundle) of the kind's queue) and nothing from the balance,
+-- or its money ([m_end - price, + money) of the money queue) and nothing from the bundle. Buckets
+-- hold disjoint spans of their queue, so at most one matches. The record names it
+-- (`charged_bucket`) and gets no Charge row.
+LEFT JOIN usage_rate_buckets b ON b.line_id = r.line_id
+    AND b.kind = CASE WHEN r.in_bundle > 0 THEN r.kind ELSE 'money' END AND b.for_all AND r.rated
+    AND CASE WHEN r.in_bundle > 0
+        THEN r.money = 0 AND b.b_end - b.remaining <= r.c_end - r.units
+            AND r.c_end - r.units + r.in_bundle <= b.b_end
+        ELSE r.money > 0 AND b.b_end - b.remaining <= r.m_end - r.price
+            AND r.m_end - r.price + r.money <= b.b_end
+    END
 """
 
-# What each record took from each bucket (in record order, as the result's rows come), and each
-# bucket drawn down by the sum of what was taken from it, in one statement (the charges go from the
-# insert to the update without being read again).
+# What the records that took from several buckets took from each (Charge rows), and each bucket
+# drawn down by what the batch took from it: the part of its span of the queue ([b_end - remaining,
+# b_end)) that the line's records used ([0, what they took of the kind)), in one statement.
 _CHARGE = """
-WITH charged AS (
+WITH pieces AS (
     INSERT INTO usage_charge (record_id, bucket_id, amount)
     SELECT r.id, b.id, LEAST(r.c_end, b.b_end) - GREATEST(r.c_end - r.units, b.b_end - b.remaining)
     FROM usage_rate_result r
     JOIN usage_rate_buckets b ON b.line_id = r.line_id AND b.kind = r.kind AND b.for_all
-    WHERE r.rated AND r.in_bundle > 0 AND r.c_end - r.units < b.b_end AND b.b_end - b.remaining < r.c_end
+    WHERE r.rated AND r.whole_bucket IS NULL AND r.in_bundle > 0
+        AND r.c_end - r.units < b.b_end AND b.b_end - b.remaining < r.c_end
     UNION ALL
     SELECT r.id, b.id, LEAST(r.m_end, b.b_end) - GREATEST(r.m_end - r.price, b.b_end - b.remaining)
     FROM usage_rate_result r
     JOIN usage_rate_buckets b ON b.line_id = r.line_id AND b.kind = 'money' AND b.for_all
-    WHERE r.rated AND r.money > 0 AND r.m_end - r.price < b.b_end AND b.b_end - b.remaining < r.m_end
-    RETURNING bucket_id, amount
+    WHERE r.rated AND r.whole_bucket IS NULL AND r.money > 0
+        AND r.m_end - r.price < b.b_end AND b.b_end - b.remaining < r.m_end
+), used AS (
+    SELECT line_id, sum(in_bundle) FILTER (WHERE kind = 'voice')::bigint AS voice,
+        sum(in_bundle) FILTER (WHERE kind = 'sms')::bigint AS sms,
+        sum(in_bundle) FILTER (WHERE kind = 'data')::bigint AS data, sum(money)::bigint AS money
+    FROM usage_rate_result WHERE rated GROUP BY line_id
+), queue AS (
+    SELECT b.id, b.b_end - b.remaining AS b_start, b.b_end,
+        CASE b.kind WHEN 'voice' THEN u.voice WHEN 'sms' THEN u.sms WHEN 'data' THEN u.data ELSE u.money END
+            AS used
+    FROM usage_rate_buckets b JOIN used u ON u.line_id = b.line_id
+    WHERE b.for_all
 )
-UPDATE usage_bucket b SET remaining = b.remaining - t.taken
-FROM (SELECT bucket_id, sum(amount) AS taken FROM charged GROUP BY bucket_id) t
-WHERE b.id = t.bucket_id
+UPDATE usage_bucket b SET remaining = b.remaining - (LEAST(q.b_end, q.used) - q.b_start)
+FROM queue q
+WHERE b.id = q.id AND q.used > q.b_start
 """
 
 # Stored records get their results; the new records of an import are stored with them (unrated
@@ -192,21 +219,23 @@ WHERE b.id = t.bucket_id
 _STORE_STORED = """
 UPDATE usage_usagerecord u SET rated_at = %(now)s, rated_quantity = r.units, in_bundle_quantity = r.in_bundle,
     price_minor = r.price, money_charged_minor = r.money, uncovered_minor = r.price - r.money,
-    currency = r.currency
-FROM usage_rate_result r WHERE u.id = r.id AND r.rated
+    currency = r.currency, charged_bucket_id = r.whole_bucket
+FROM usage_rate_result r
+WHERE u.id = r.id AND r.rated
 """
 # The columns of an import's new records the result carries to the insert.
 _CARRIED = ("quantity", "destination", "destination_class", "content_hash")
 _STORE_NEW = """
 INSERT INTO usage_usagerecord (id, source, record_id, line_id, kind, started_at, quantity, destination,
     destination_class, carrier_charged_minor, content_hash, received_at, rated_at, rated_quantity,
-    in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency)
-SELECT id, %(source)s, record_id, line_id, kind, started_at, quantity, destination, destination_class,
-    carrier_charged_minor, content_hash, %(now)s, CASE WHEN rated THEN %(now)s::timestamptz END,
-    CASE WHEN rated THEN units ELSE 0 END, CASE WHEN rated THEN in_bundle ELSE 0 END,
-    CASE WHEN rated THEN price ELSE 0 END, CASE WHEN rated THEN money ELSE 0 END,
-    CASE WHEN rated THEN price - money ELSE 0 END, CASE WHEN rated THEN currency ELSE '' END
-FROM usage_rate_result
+    in_bundle_quantity, price_minor, money_charged_minor, uncovered_minor, currency, charged_bucket_id)
+SELECT r.id, %(source)s, r.record_id, r.line_id, r.kind, r.started_at, r.quantity, r.destination,
+    r.destination_class, r.carrier_charged_minor, r.content_hash, %(now)s,
+    CASE WHEN r.rated THEN %(now)s::timestamptz END, CASE WHEN r.rated THEN r.units ELSE 0 END,
+    CASE WHEN r.rated THEN r.in_bundle ELSE 0 END, CASE WHEN r.rated THEN r.price ELSE 0 END,
+    CASE WHEN r.rated THEN r.money ELSE 0 END, CASE WHEN r.rated THEN r.price - r.money ELSE 0 END,
+    CASE WHEN r.rated THEN r.currency ELSE '' END, r.whole_bucket
+FROM usage_rate_result r
 """
 
 
@@ -230,7 +259,7 @@ def _rate(
             _RATE.format(
                 batch=batch,
                 carry_in="".join(f", r.{name}" for name in carry),
-                carry_out="".join(f", {name}" for name in carry),
+                carry_out="".join(f", r.{name}" for name in carry),
             )
         )
         cursor.execute(store, {"now": now, "source": source})

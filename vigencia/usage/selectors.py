@@ -8,13 +8,22 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 
 from vigencia.catalog.models import Plan
 from vigencia.core import clock
 from vigencia.core.money import Money
 from vigencia.lines.models import Line
-from vigencia.usage.models import Anomaly, Bucket, BucketKind, Credit, Tariff, UsageKind, UsageRecord
+from vigencia.usage.models import (
+    Anomaly,
+    Bucket,
+    BucketKind,
+    Charge,
+    Credit,
+    Tariff,
+    UsageKind,
+    UsageRecord,
+)
 
 
 def tariff_for(plan: Plan | None) -> Tariff:
@@ -58,6 +67,19 @@ def month_spend_minor(*, line: Line, at: datetime | None = None) -> int:
         line=line, started_at__gte=start, started_at__lte=at or clock.now()
     ).aggregate(total=Sum("price_minor"))["total"]
     return int(total or 0)
+
+
+def charges_of(*, records: QuerySet[UsageRecord]) -> list[tuple[int, int, int]]:
+    """(record pk, bucket pk, amount) of what the records' current ratings took from buckets, by
+    record and bucket: a record that took everything from one bucket names it (`charged_bucket`),
+    the others have Charge rows (those a re-rating reversed are not current)."""
+    carried = records.filter(charged_bucket__isnull=False).values_list(
+        "pk", "charged_bucket_id", F("in_bundle_quantity") + F("money_charged_minor")
+    )
+    pieces = Charge.objects.filter(record__in=records, reversed_by__isnull=True).values_list(
+        "record_id", "bucket_id", "amount"
+    )
+    return sorted([*carried, *pieces])
 
 
 def anomaly_list(*, line: Line) -> QuerySet[Anomaly]:

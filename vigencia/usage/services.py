@@ -588,6 +588,7 @@ _RECORD_RESULT_FIELDS = (
     "money_charged_minor",
     "uncovered_minor",
     "currency",
+    "charged_bucket",
 )
 
 
@@ -642,9 +643,11 @@ def _rate_one_by_one(records: list[UsageRecord], now: datetime) -> None:
         record.money_charged_minor = rated.money_charged_minor
         record.uncovered_minor = rated.uncovered_minor
         record.currency = plans[plan_id].currency if plan_id else currencies[record.line_id]
-        for bucket, amount in rated.charges:
-            touched[bucket.pk] = bucket
-            charges.append(Charge(record_id=record.pk, bucket_id=bucket.pk, amount=amount))
+        touched.update((bucket.pk, bucket) for bucket, _amount in rated.charges)
+        # One bucket took it all: the record names it (as the set-based rater does); else Charge rows.
+        record.charged_bucket_id = rated.charges[0][0].pk if len(rated.charges) == 1 else None
+        if len(rated.charges) > 1:
+            charges += [Charge(record_id=record.pk, bucket_id=b.pk, amount=a) for b, a in rated.charges]
     UsageRecord.objects.bulk_update(records, _RECORD_RESULT_FIELDS, batch_size=1000)
     Bucket.objects.bulk_update(list(touched.values()), ["remaining"], batch_size=1000)
     Charge.objects.bulk_create(charges, batch_size=5000)
@@ -723,6 +726,20 @@ def usage_rerate(
         )
         live = Charge.objects.filter(record__in=[r.pk for r in records], reversed_by__isnull=True)
         back = dict(live.values("bucket_id").annotate(total=Sum("amount")).values_list("bucket_id", "total"))
+        # A charge the record carries (one bucket took it all) becomes a reversed Charge row: the
+        # audit keeps what every rating before took, in one form.
+        carried = [
+            Charge(
+                record_id=r.pk,
+                bucket_id=r.charged_bucket_id,
+                amount=r.in_bundle_quantity + r.money_charged_minor,
+                reversed_by=audit,
+            )
+            for r in records
+            if r.charged_bucket_id is not None
+        ]
+        for charge in carried:
+            back[charge.bucket_id] = back.get(charge.bucket_id, 0) + charge.amount
         for bucket in Bucket.objects.filter(pk__in=back).order_by("pk").select_for_update():
             # A bucket the sweep already emptied gets its expired amount back too; the sweep below
             # expires again whatever the new rating leaves.
@@ -732,6 +749,7 @@ def usage_rerate(
                 expired_at=None,
             )
         live.update(reversed_by=audit)
+        Charge.objects.bulk_create(carried, batch_size=5000)
         record_ids = [r.pk for r in records]
         _rate_records(record_ids)
         audit.price_after_minor = (
