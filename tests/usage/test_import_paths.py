@@ -219,3 +219,36 @@ def test_the_set_based_import_equals_the_row_by_row_way(lines, monkeypatch):
 
 
 block_split = import_sql.block_split
+
+
+def test_a_later_file_repeating_stored_and_its_own_records_is_flagged_as_the_row_by_row_way(
+    line, plan, tariff
+):
+    # Given a file with two calls at 13:00 (different content) imported and rated
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+    first = b"a1,+51912345678,voice,2025-03-01T13:00:00Z,60,+51987654321,\n"
+    first += b"a2,+51912345678,voice,2025-03-01T13:00:00Z,61,+51987654321,\n"
+    # When a later file repeats a1 under another id, has a call at 14:00 twice (b2, b3) and one at
+    # 14:00 with other content (b4), and one at an instant of its own
+    later = b"b1,+51912345678,voice,2025-03-01T13:00:00Z,60,+51987654321,\n"
+    later += b"b2,+51912345678,sms,2025-03-01T14:00:00Z,1,+51987654321,\n"
+    later += b"b3,+51912345678,sms,2025-03-01T14:00:00Z,1,+51987654321,\n"
+    later += b"b4,+51912345678,sms,2025-03-01T14:00:00Z,1,+51900000000,\n"
+    later += b"b5,+51912345678,sms,2025-03-01T15:00:00Z,1,+51987654321,\n"
+
+    def both(import_file):
+        with transaction.atomic(), clock.frozen(T0 + timedelta(hours=6)):
+            import_file(BytesIO(HEADER + first))
+            state = _state(import_file(BytesIO(HEADER + later)))
+            transaction.set_rollback(True)
+        return state
+
+    fast, stored = both(_file_import), both(_row_by_row)
+
+    # Then both ways flag b1 (a repeat of the stored a1) and b3 (of b2), and nothing else
+    assert fast == stored
+    assert [(kind, record_id) for _line, kind, record_id, _details in fast["anomalies"]] == [
+        ("duplicate", "b1"),
+        ("duplicate", "b3"),
+    ]

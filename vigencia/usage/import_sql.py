@@ -143,23 +143,28 @@ JOIN usage_usagerecord u ON u.line_id = t.line_id AND u.started_at >= t.since AN
 
 # After rating (`rating_sql.rate_new`), what the block's records show: repeats of all of them (the
 # same line, instant and content as a record with a lower id, the original), and what the records
-# rated set-based show (those left to the record-by-record rater are looked at with it).
+# rated set-based show (those left to the record-by-record rater are looked at with it). Only the
+# instants a new record shares with another record of its line can repeat: with another new one
+# (next to it in the rating's window: `shares_instant`) or with a stored one. Few, and found without
+# hashing the whole block.
 _REPEATS = """
-WITH pool AS (
-    SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_near
+WITH shared AS (
+    SELECT id, line_id, started_at, content_hash, record_id FROM usage_rate_result r
+    WHERE shares_instant OR EXISTS (
+        SELECT 1 FROM usage_import_near n WHERE n.line_id = r.line_id AND n.started_at = r.started_at
+    )
+), pool AS (
+    SELECT id, line_id, started_at, content_hash, record_id FROM shared
     UNION ALL
-    SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_new
-), shared AS (
-    -- The instants several records of a line share: few, and found without hashing the content.
-    SELECT line_id, started_at FROM pool GROUP BY line_id, started_at HAVING count(*) > 1
+    SELECT id, line_id, started_at, content_hash, record_id FROM usage_import_near n
+    WHERE EXISTS (SELECT 1 FROM shared s WHERE s.line_id = n.line_id AND s.started_at = n.started_at)
 ), repeated AS (
     SELECT line_id, started_at, content_hash, min(id) AS first_id
-    FROM pool JOIN shared USING (line_id, started_at)
-    GROUP BY line_id, started_at, content_hash HAVING count(*) > 1
+    FROM pool GROUP BY line_id, started_at, content_hash HAVING count(*) > 1
 )
 SELECT n.id, n.record_id, n.line_id, first.record_id
 FROM repeated d
-JOIN usage_import_new n ON n.line_id = d.line_id AND n.started_at = d.started_at
+JOIN shared n ON n.line_id = d.line_id AND n.started_at = d.started_at
     AND n.content_hash = d.content_hash AND n.id > d.first_id
 JOIN pool first ON first.id = d.first_id
 ORDER BY n.id

@@ -113,7 +113,8 @@ LEFT JOIN (
 """
 
 # Every record of the batch, rated where the queue model describes its line: rated units, from the
-# bundle, price, from the balance; what anomaly detection looks at, and the columns of the batch
+# bundle, price, from the balance; what anomaly detection looks at (use on an inactive line, an
+# instant the record shares with another of the batch on its line), and the columns of the batch
 # an import stores with them (`_CARRIED`). Running sums over one window (line, started_at, id): the
 # bundle use of each kind, then of the prices (as bigint: a sum of bigint is a numeric, whose
 # arithmetic costs several times more). The rows come in that window's order: an import's new
@@ -146,7 +147,8 @@ WITH units AS (
             WHEN 'voice' THEN sum(units) FILTER (WHERE kind = 'voice') OVER w
             WHEN 'sms' THEN sum(units) FILTER (WHERE kind = 'sms') OVER w
             ELSE sum(units) FILTER (WHERE kind = 'data') OVER w
-        END)::bigint AS c_end
+        END)::bigint AS c_end,
+        started_at IN (lag(started_at) OVER w, lead(started_at) OVER w) AS shares_instant
     FROM units
     WINDOW w AS (PARTITION BY line_id ORDER BY started_at, id ROWS UNBOUNDED PRECEDING)
 ), priced AS (
@@ -163,7 +165,7 @@ SELECT r.id, r.record_id, r.line_id, r.kind, r.day, r.carrier_charged_minor, r.s
     r.units, r.c_end, r.in_bundle, r.price, r.m_end, r.money,
     (r.units > 0 OR r.carrier_charged_minor > 0)
         AND (r.status <> 'active' OR r.valid_until IS NOT NULL AND r.valid_until < r.day) AS inactive,
-    b.id AS whole_bucket, r.started_at{carry_out}
+    b.id AS whole_bucket, r.shares_instant, r.started_at{carry_out}
 FROM charged r
 -- The bucket the record took the whole of its charge from, when one bucket holds all of it: its
 -- in-bundle units ([c_end - units, + in_bundle) of the kind's queue) and nothing from the balance,
