@@ -4,18 +4,19 @@ rounding rule, bucket order, overage, a credit in the middle of the file and eve
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from tests.factories import PlanFactory, UserFactory
 from vigencia.core import clock
 from vigencia.lines.models import Line
 from vigencia.usage import import_sql, services
-from vigencia.usage.ingest import rows_read
+from vigencia.usage.ingest import COLUMNS, row_read, rows_read
 from vigencia.usage.models import Anomaly, Bucket, Charge, Tariff, UsageRecord
 from vigencia.usage.selectors import charges_of
 from vigencia.usage.services import (
@@ -219,6 +220,7 @@ def test_the_set_based_import_equals_the_row_by_row_way(lines, monkeypatch):
 
 
 block_split = import_sql.block_split
+block_halves = import_sql.block_halves
 
 
 def test_a_later_file_repeating_stored_and_its_own_records_is_flagged_as_the_row_by_row_way(
@@ -252,3 +254,90 @@ def test_a_later_file_repeating_stored_and_its_own_records_is_flagged_as_the_row
         ("duplicate", "b1"),
         ("duplicate", "b3"),
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the halves run on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_block_in_two_halves_at_once_equals_the_whole_block(lines, monkeypatch):
+    # Given the file of every case (numbers ending in even and odd digits, bad rows in both halves),
+    # imported whole (inside a transaction a block never goes in halves)
+    whole = _run(_file_import)
+    # When it is imported again from scratch, committed, with every block big enough for halves
+    monkeypatch.setattr(import_sql, "PARALLEL_LINES", 1)
+    halves = []
+    monkeypatch.setattr(
+        import_sql, "block_halves", lambda *a, **k: halves.append(result := block_halves(*a, **k)) or result
+    )
+    with clock.frozen(T0 + timedelta(hours=6)):
+        in_halves = _state(_file_import(BytesIO(HEADER + BODY)))
+
+    # Then it went in two halves, each with its lines' numbers, and everything is the same
+    assert [len(part.numbers or []) for part in halves[0]] == [22, 6]
+    assert in_halves == whole
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the halves run on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_a_file_at_once_in_halves_store_it_once(lines, monkeypatch):
+    # Given what one import of the file stores
+    whole = _run(_file_import)
+    monkeypatch.setattr(import_sql, "PARALLEL_LINES", 1)
+    summaries = []
+    barrier = threading.Barrier(2)
+
+    def run():
+        try:
+            barrier.wait()
+            with clock.frozen(T0 + timedelta(hours=6)):
+                summaries.append(_file_import(BytesIO(HEADER + BODY)))
+        finally:
+            connection.close()
+
+    # When two imports of it run at once, each in halves on two more connections
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then every record is stored and rated once, each row of each import counted once, and the
+    # records, charges, buckets and anomalies are those of one import
+    first, second = summaries
+    assert (first.accepted + second.accepted, first.duplicates + second.duplicates) == (31, 33)
+    assert {**_state(first), "summary": whole["summary"]} == whole
+
+
+def test_a_record_id_on_numbers_of_both_halves_keeps_the_block_whole():
+    # Given a block with one record id on a number of each half
+    rows = b"x1,+51912345678,sms,2025-03-01T13:00:00Z,1,,\nx1,+51933333333,sms,2025-03-01T13:00:00Z,1,,\n"
+    block = block_split(rows, header=list(COLUMNS), first_line=2)
+    # When it is split in halves, then there are none: the first row of x1 in the file must win
+    assert import_sql.block_halves(block, header=list(COLUMNS)) is None
+
+
+def test_halves_keep_each_line_number_and_where_a_row_read_line_comes_among_the_plain_ones():
+    # Given plain lines of even and odd numbers and, between them, a line only the row reader takes
+    rows = (
+        b"p1,+51912345678,sms,2025-03-01T13:00:00Z,1,,\n"
+        b"p2,+51933333333,sms,2025-03-01T13:00:00Z,1,,\n"
+        b'"q1",+51912345678,sms,2025-03-01T13:00:00Z,1,,\n'
+        b"p3,+51912345678,sms,2025-03-01T13:00:00Z,1,,\n"
+    )
+    block = block_split(rows, header=list(COLUMNS), first_line=2)
+    [(number, raw)] = block.others
+    parsed = row_read(number, raw, fmt="csv", header=list(COLUMNS), now=T0 + timedelta(hours=6))
+    assert isinstance(parsed, tuple)
+    block.parsed.append((number, 2, parsed[1]))
+
+    # When it is split in halves
+    halves = import_sql.block_halves(block, header=list(COLUMNS))
+
+    # Then each half has its plain lines' numbers, and q1 comes after the one plain line before it
+    assert halves is not None
+    even, odd = halves
+    assert (even.numbers, [(n, before, r.record_id) for n, before, r in even.parsed]) == (
+        [2, 5],
+        [(4, 1, "q1")],
+    )
+    assert (odd.numbers, odd.parsed) == ([3], [])
+    assert [bytes(run) for run in even.plain] == [rows.split(b"\n")[0] + b"\n" + rows.split(b"\n")[3] + b"\n"]

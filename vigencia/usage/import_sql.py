@@ -25,6 +25,9 @@ from django.db import connection
 from vigencia.usage.ingest import FUTURE_TOLERANCE, MAX_LINE_BYTES, RecordIn, Rejected
 
 BLOCK_BYTES = 128 << 20  # one transaction; held in memory once (plus its tail while it is cut)
+# A block of at least this many lines goes in two halves at once, on two connections (`block_halves`):
+# below it the second connection and the split cost more than they save.
+PARALLEL_LINES = 100_000
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS usage_import_stage (n bigserial, record_id text, msisdn text, "
     "kind text, started_at timestamptz, quantity bigint, destination text, charged_minor bigint, "
@@ -218,6 +221,9 @@ def lines_in(block: bytes) -> int:
 class Block:
     first_line: int
     plain: list[memoryview] = field(default_factory=list)  # the runs of plain lines, for COPY
+    plain_first: list[int] = field(default_factory=list)  # the line number each run starts at
+    # A half of a block (`block_halves`): the line number of each of its plain lines.
+    numbers: list[int] | None = None
     others: list[tuple[int, bytes]] = field(default_factory=list)  # (line number, bytes) for row_read
     # What row_read made of the others: (records with the number of plain lines before each).
     parsed: list[tuple[int, int, RecordIn]] = field(default_factory=list)
@@ -228,6 +234,8 @@ class Block:
 
     def line_numbers(self, ordinals: list[int]) -> list[int]:
         """The line numbers of the plain lines at these 1-based positions (ascending)."""
+        if self.numbers is not None:
+            return [self.numbers[ordinal - 1] for ordinal in ordinals]
         skipped = [number for number, _raw in self.others]
         numbers = []
         shift = 0  # how many other lines come before
@@ -253,6 +261,7 @@ def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
         stop = match.end() if match else position
         if stop > position:
             result.plain.append(view[position:stop])
+            result.plain_first.append(number)
             number += block.count(b"\n", position, stop)
         if stop < len(block):
             end = block.index(b"\n", stop)
@@ -261,6 +270,43 @@ def block_split(block: bytes, *, header: list[str], first_line: int) -> Block:
             stop = end + 1
         position = stop
     return result
+
+
+def block_halves(block: Block, *, header: list[str]) -> tuple[Block, Block] | None:
+    """After `block_split` and the row reader: the block's good lines in two halves by number (the
+    parity of its last digit: every line of a number, so its records, day totals and repeats, in
+    the same half, and the same halves whoever imports the file), each keeping its lines' numbers
+    and file order. None when a record id is in both halves: the block then goes whole, where the
+    first row of a record id in file order is the one kept."""
+    msisdn_at, id_at = header.index("msisdn"), header.index("record_id")
+    cut = max(msisdn_at, id_at) + 1
+    lines: tuple[list[bytes], list[bytes]] = ([], [])
+    numbers: tuple[list[int], list[int]] = ([], [])
+    ids: tuple[set[bytes], set[bytes]] = (set(), set())
+    for run_first, run in zip(block.plain_first, block.plain, strict=True):
+        for number, line in enumerate(bytes(run).split(b"\n")[:-1], start=run_first):
+            cells = line.split(b",", cut)
+            half = cells[msisdn_at][-1] & 1
+            lines[half].append(line)
+            numbers[half].append(number)
+            ids[half].add(cells[id_at])
+    parsed: tuple[list[tuple[int, int, RecordIn]], list[tuple[int, int, RecordIn]]] = ([], [])
+    for number, _plain_before, record in block.parsed:
+        half = ord(record.msisdn[-1]) & 1
+        parsed[half].append((number, bisect_right(numbers[half], number), record))
+        ids[half].add(record.record_id.encode())
+    if not ids[0].isdisjoint(ids[1]):
+        return None
+    even, odd = (
+        Block(
+            first_line=block.first_line,
+            plain=[memoryview(b"\n".join(lines[half]) + b"\n")] if lines[half] else [],
+            numbers=numbers[half],
+            parsed=parsed[half],
+        )
+        for half in (0, 1)
+    )
+    return even, odd
 
 
 def block_check(block: Block, *, header: list[str], now: datetime) -> None:
