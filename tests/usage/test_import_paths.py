@@ -307,6 +307,36 @@ def test_two_imports_of_a_file_at_once_in_halves_store_it_once(lines, monkeypatc
     assert {**_state(first), "summary": whole["summary"]} == whole
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the halves run on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_an_import_whose_odd_half_failed_resumes_to_what_one_import_stores(lines, monkeypatch):
+    # Given what one import of the file stores, and an import in halves whose odd half fails
+    whole = _run(_file_import)
+    monkeypatch.setattr(import_sql, "PARALLEL_LINES", 1)
+    store = services._import_part
+
+    def odd_half_fails(block, **options):
+        if options["half"] == 1:
+            raise ConnectionError("interrupted")
+        store(block, **options)
+
+    monkeypatch.setattr(services, "_import_part", odd_half_fails)
+    with clock.frozen(T0 + timedelta(hours=6)), pytest.raises(ConnectionError):
+        _file_import(BytesIO(HEADER + BODY))
+    kept = UsageRecord.objects.count()
+    monkeypatch.setattr(services, "_import_part", store)
+
+    # When the import runs again
+    with clock.frozen(T0 + timedelta(hours=6)):
+        again = _file_import(BytesIO(HEADER + BODY))
+
+    # Then the even half was kept, the rest is stored now, the kept records count as duplicates,
+    # and everything is what one import stores
+    assert 0 < kept < 31
+    assert (again.accepted, again.duplicates) == (31 - kept, 1 + kept)
+    assert {**_state(again), "summary": whole["summary"]} == whole
+
+
 def test_a_record_id_on_numbers_of_both_halves_keeps_the_block_whole():
     # Given a block with one record id on a number of each half
     rows = b"x1,+51912345678,sms,2025-03-01T13:00:00Z,1,,\nx1,+51933333333,sms,2025-03-01T13:00:00Z,1,,\n"
