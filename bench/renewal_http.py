@@ -38,6 +38,29 @@ def recreate(db: str) -> None:
         conn.execute(f'CREATE DATABASE "{db}"')
 
 
+def cpu_seconds(*, under: int | None = None, titled: str | None = None) -> float:
+    """CPU time (user + system) used so far by the processes under `under` (that process and its
+    descendants), or by those whose title contains `titled` (PostgreSQL's backends show their
+    database there), read from /proc (Linux)."""
+    processes: dict[int, tuple[int, str, float]] = {}  # pid -> (parent, title, seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat, title = (entry / "stat").read_text(), (entry / "cmdline").read_text()
+        except OSError:
+            continue  # gone
+        fields = stat[stat.rindex(")") + 2 :].split()
+        processes[int(entry.name)] = (int(fields[1]), title, (int(fields[11]) + int(fields[12])) / tick)
+    if titled is not None:
+        return sum(seconds for _parent, title, seconds in processes.values() if titled in title)
+    total, todo = 0.0, [under]
+    while todo:
+        pid = todo.pop()
+        total += processes.get(pid, (0, "", 0.0))[2]  # type: ignore[arg-type]
+        todo += [child for child, (parent, _title, _seconds) in processes.items() if parent == pid]
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -239,6 +262,8 @@ def main() -> None:
         threads = [threading.Thread(target=client, args=(*row, i)) for i, row in enumerate(rows)]
         for thread in threads:
             thread.start()
+        backends = f": postgres {db} "  # in the title of this database's PostgreSQL backends
+        server_cpu, postgres_cpu = cpu_seconds(under=server.pid), cpu_seconds(titled=backends)
         start.wait()
         started, client_cpu, load_before = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         for thread in threads:
@@ -246,6 +271,8 @@ def main() -> None:
         http_seconds = time.perf_counter() - started
         # The load generator's own CPU (all its threads): it shares the cores with the server.
         client_cpu, load_after = time.process_time() - client_cpu, os.getloadavg()[0]
+        server_cpu = cpu_seconds(under=server.pid) - server_cpu
+        postgres_cpu = cpu_seconds(titled=backends) - postgres_cpu
     finally:
         server.terminate()
         server.wait(10)
@@ -268,6 +295,10 @@ def main() -> None:
     print(f"latency p50 / p99       {quantiles[49] * 1000:.1f} ms / {quantiles[98] * 1000:.1f} ms")
     client_ms = client_cpu * 1000 / max(len(latencies), 1)
     print(f"load generator CPU      {client_ms:.2f} ms per renewal")
+    server_ms, postgres_ms = (
+        seconds * 1000 / max(len(latencies), 1) for seconds in (server_cpu, postgres_cpu)
+    )
+    print(f"server CPU              {server_ms:.2f} ms per renewal, PostgreSQL backends {postgres_ms:.2f}")
     print(f"load average            {load_before:.1f} -> {load_after:.1f} during the HTTP run")
     ms, cpu_ms, queries = solo_figures["ms"], solo_figures["cpu_ms"], solo_figures["queries"]
     print(f"in-process (1 client)   {ms:.1f} ms per renewal, {cpu_ms:.1f} ms CPU, {queries:.0f} queries")

@@ -14,7 +14,12 @@ from vigencia.core import clock
 from vigencia.core.money import Money
 from vigencia.fulfilment.gateways.simulator import simulator
 from vigencia.fulfilment.models import FulfilmentEvent, FulfilmentTransaction
-from vigencia.fulfilment.services import fulfilment_apply_status, fulfilment_reconcile, fulfilment_start
+from vigencia.fulfilment.services import (
+    fulfilment_apply_status,
+    fulfilment_reconcile,
+    fulfilment_start,
+    fulfilment_submit_waiting,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -64,3 +69,18 @@ def test_concurrent_reconcilers_never_check_a_top_up_twice():
     assert sum(result["checked"] for result in results) == 20, results  # type: ignore[index]
     assert simulator.calls.count("create") == 20
     assert FulfilmentTransaction.objects.filter(status="completed").count() == 20
+
+
+def test_concurrent_tasks_behind_a_backlog_submit_every_top_up_once(settings):
+    settings.VIGENCIA_FULFILMENT_BATCH = 7
+    started = [_start(n).pk for n in range(40)]
+
+    results = race(
+        8, lambda index: [row.pk for row in fulfilment_submit_waiting(transaction_id=started[index])]
+    )
+
+    submitted = [pk for result in results for pk in result]  # type: ignore[attr-defined]
+    assert sorted(submitted) == started, results  # every one, none twice
+    assert simulator.calls.count("create") == 40
+    assert set(FulfilmentTransaction.objects.values_list("status", "attempts")) == {("completed", 1)}
+    assert len(handlers.CALLS) == 40

@@ -24,7 +24,9 @@ from vigencia.fulfilment.services import (
     fulfilment_reconcile,
     fulfilment_start,
     fulfilment_submit,
+    fulfilment_submit_waiting,
 )
+from vigencia.fulfilment.tasks import submit_transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +132,67 @@ def test_submitting_again_never_tops_up_twice(start):
     assert simulator.carrier.topups_by_external_id == {"order-42": 1}
     assert simulator.calls == ["create", "confirm"]  # final rows are not sent again
     assert handlers.CALLS == [("order-42", "completed")]
+
+
+def test_a_new_top_ups_task_submits_it_with_the_others_waiting_and_their_tasks_then_do_nothing(start):
+    first, second, third = start(1), start(2), start(3)
+
+    submit_transaction.call(second.pk)
+
+    assert simulator.carrier.topups_by_external_id == {"order-1": 1, "order-2": 1, "order-3": 1}
+    assert handlers.CALLS == [("order-1", "completed"), ("order-2", "completed"), ("order-3", "completed")]
+    assert list(FulfilmentTransaction.objects.order_by("pk").values_list("status", "attempts")) == [
+        ("completed", 1),
+        ("completed", 1),
+        ("completed", 1),
+    ]
+    calls = len(simulator.calls)
+
+    submit_transaction.call(first.pk)
+    submit_transaction.call(third.pk)
+
+    assert len(simulator.calls) == calls
+    assert len(handlers.CALLS) == 3
+
+
+def test_a_submission_takes_its_own_top_up_first_then_the_oldest_waiting_up_to_the_batch(start, settings):
+    settings.VIGENCIA_FULFILMENT_BATCH = 2
+    start(1), start(2), start(3)
+    fourth = start(4)
+
+    submitted = fulfilment_submit_waiting(transaction_id=fourth.pk)
+
+    assert [row.external_id for row in submitted] == ["order-1", "order-4"]
+    assert list(FulfilmentTransaction.objects.order_by("pk").values_list("status", "attempts")) == [
+        ("completed", 1),
+        ("created", 0),
+        ("created", 0),
+        ("completed", 1),
+    ]
+
+
+def test_a_top_up_another_run_has_claimed_is_not_submitted_again(start):
+    claimed = start(1)
+    FulfilmentTransaction.objects.filter(pk=claimed.pk).update(attempts=1)  # its worker is at the gateway
+
+    assert fulfilment_submit_waiting(transaction_id=claimed.pk) == []
+    assert simulator.calls == []
+    assert FulfilmentTransaction.objects.get().status == FulfilmentStatus.CREATED
+
+
+def test_a_claimed_top_up_left_without_an_answer_is_completed_by_reconciliation(start):
+    with clock.frozen(T0):
+        transaction = start()
+    simulator.fail_next(1, "timeout")
+
+    assert [row.status for row in fulfilment_submit_waiting(transaction_id=transaction.pk, now=T0)] == [
+        FulfilmentStatus.CREATED
+    ]
+    assert fulfilment_submit_waiting(transaction_id=transaction.pk, now=T0) == []  # claimed already
+    fulfilment_reconcile(now=T0 + timedelta(seconds=30))
+
+    assert FulfilmentTransaction.objects.get().status == FulfilmentStatus.COMPLETED
+    assert simulator.carrier.topups_by_external_id == {"order-42": 1}
 
 
 def test_a_lost_request_leaves_the_top_up_open_with_backoff_then_reconciliation_completes_it(start):

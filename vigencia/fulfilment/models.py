@@ -93,6 +93,8 @@ class FulfilmentTransaction(TimeStampedModel):
                 name="fulfilment_tx_due",
             ),
             models.Index(fields=["reference"], name="fulfilment_tx_reference"),
+            # The few top-ups waiting for their first attempt (`fulfilment_submit_waiting` claims them).
+            models.Index(fields=["id"], condition=Q(attempts=0), name="fulfilment_tx_waiting"),
         ]
 
     def __str__(self) -> str:

@@ -245,7 +245,6 @@ def fulfilment_submit_many(
     order), the gateway ids are recorded in one UPDATE, and the answers are applied together by
     `fulfilment_apply_status_many`. A top-up without an answer is left for reconciliation exactly as
     `fulfilment_submit` leaves it. Safe to run any number of times, concurrently too."""
-    now = now or clock.now()
     rows = list(
         FulfilmentTransaction.objects.filter(pk__in=transaction_ids)
         .exclude(status__in=FINAL_STATUSES)
@@ -256,12 +255,47 @@ def fulfilment_submit_many(
     counted = FulfilmentTransaction.objects.filter(pk__in=[row.pk for row in rows])
     counted.update(attempts=F("attempts") + 1)
     attempts = dict(counted.values_list("pk", "attempts"))
+    for row in rows:
+        row.attempts = attempts[row.pk]
+    return _submit(rows, now=now or clock.now())
+
+
+def fulfilment_submit_waiting(
+    *, transaction_id: int, now: datetime | None = None
+) -> list[FulfilmentTransaction]:
+    """The task of a new top-up: claim it, unless another run has, together with the oldest other
+    top-ups still waiting for their first attempt (settings.VIGENCIA_FULFILMENT_BATCH in all), and
+    submit them together as `fulfilment_submit_many` does. While the workers keep up, each task
+    submits its own top-up; behind a backlog, one task takes a batch and the later tasks of that
+    batch find theirs taken and take the next waiting ones, or return at once — the same work done
+    set-based, as fast as the backlog grows. A claim moves `attempts` from 0 to 1 under FOR UPDATE
+    SKIP LOCKED, so two workers never take the same top-up; one claimed by a worker that died before
+    submitting it is asked about by reconciliation, as any top-up without an answer."""
+    with db_transaction.atomic():
+        rows = list(
+            FulfilmentTransaction.objects.select_for_update(skip_locked=True)
+            .filter(attempts=0)
+            .exclude(status__in=FINAL_STATUSES)
+            .order_by(Case(When(pk=transaction_id, then=Value(0)), default=Value(1)), "pk")[
+                : settings.VIGENCIA_FULFILMENT_BATCH
+            ]
+        )
+        FulfilmentTransaction.objects.filter(pk__in=[row.pk for row in rows]).update(attempts=1)
+    for row in rows:
+        row.attempts = 1
+    return _submit(sorted(rows, key=lambda row: row.pk), now=now or clock.now())
+
+
+def _submit(rows: list[FulfilmentTransaction], *, now: datetime) -> list[FulfilmentTransaction]:
+    """Create and confirm `rows` (in primary-key order, their attempts counted already) at the
+    gateway holding no lock, record the gateway ids learnt, and apply the answers together."""
+    if not rows:
+        return []
     gateway = gateway_get()
     reports: list[StatusReport] = []
     unanswered: list[tuple[FulfilmentTransaction, str]] = []
     unknown_ids = [row for row in rows if not row.gateway_transaction_id]
     for row in rows:
-        row.attempts = attempts[row.pk]
         expired = now >= row.created_at + settings.VIGENCIA_FULFILMENT_MAX_AGE
         try:
             remote = _drive_at_gateway(row, gateway, may_create=not expired, record=False)

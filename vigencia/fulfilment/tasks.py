@@ -5,14 +5,12 @@ from __future__ import annotations
 from django_tasks import task
 
 from vigencia.fulfilment import services
-from vigencia.fulfilment.models import FulfilmentTransaction
 
 
 @task()
 def submit_transaction(transaction_id: int) -> None:
-    transaction = FulfilmentTransaction.objects.filter(pk=transaction_id).first()
-    if transaction is not None:
-        services.fulfilment_submit(transaction=transaction)
+    """A new top-up's task: submits it with the others waiting (`fulfilment_submit_waiting`)."""
+    services.fulfilment_submit_waiting(transaction_id=transaction_id)
 
 
 @task()

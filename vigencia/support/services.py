@@ -555,7 +555,7 @@ def _execute(action: SupportAction, order: RenewalOrder | None) -> None:
 
 
 def _retry_fulfilment(order: RenewalOrder) -> None:
-    from vigencia.fulfilment.tasks import submit_transaction
+    from vigencia.fulfilment.tasks import submit_transactions
 
     if order.status != OrderStatus.FULFILLING:
         raise Conflict(
@@ -566,5 +566,6 @@ def _retry_fulfilment(order: RenewalOrder) -> None:
     topup = FulfilmentTransaction.objects.filter(external_id=f"order-{order.pk}").first()
     if topup is None or topup.status in FULFILMENT_FINAL:
         raise Conflict(_("The carrier has already answered for this renewal."), code="fulfilment_final")
-    # The gateway dedupes by external id: a retry never tops up twice.
-    submit_transaction.enqueue(topup.pk)
+    # Submitted again whatever its attempts; the gateway dedupes by external id: a retry never tops
+    # up twice.
+    submit_transactions.enqueue([topup.pk])
