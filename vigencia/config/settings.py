@@ -39,6 +39,7 @@ def _local_secret(name: str) -> str:
 SECRET_KEY = os.environ.get("VIGENCIA_SECRET_KEY") or _local_secret("secret_key")
 ALLOWED_HOSTS = env_list("VIGENCIA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("VIGENCIA_CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "vigencia.core.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

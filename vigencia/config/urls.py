@@ -26,3 +26,8 @@ urlpatterns = [
     path("backoffice/", include("vigencia.support.backoffice_urls")),
     path("", include("vigencia.core.urls")),
 ]
+
+handler400 = "vigencia.core.views.bad_request"
+handler403 = "vigencia.core.views.permission_denied"
+handler404 = "vigencia.core.views.page_not_found"
+handler500 = "vigencia.core.views.server_error"

@@ -1,4 +1,4 @@
-"""Site-wide pages: the home page, the language switch and the health check."""
+"""Site-wide pages: the home page, the language switch, the health check and the error pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
@@ -42,3 +44,56 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+# Error pages (handler400/403/404/500 in the root URLconf, CSRF_FAILURE_VIEW): in the visitor's
+# language, on the site's layout for people and in the API's error shape under /api/.
+
+
+def _error(request: HttpRequest, status: int, code: str, title: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": code, "message": message, "details": None}, status=status)
+    return render(request, "core/error.html", {"title": title, "message": message}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _error(request, 400, "bad_request", _("Bad request"), _("The request could not be understood."))
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _error(request, 403, "forbidden", _("Not allowed"), _("Your account cannot open this page."))
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _error(
+        request,
+        404,
+        "not_found",
+        _("Page not found"),
+        _("There is nothing at this address. The link may be old or mistyped."),
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: most often a page left open past the session, or a
+    browser that blocks cookies."""
+    return _error(
+        request,
+        403,
+        "csrf_failed",
+        _("This form has expired"),
+        _(
+            "Go back, reload the page and send the form again. If it keeps happening, allow cookies "
+            "for this site."
+        ),
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Rendered without the layout: what failed may be the database the layout reads (the session)."""
+    message = _(
+        "Something went wrong on our side. Try again in a moment; if it keeps happening, contact support."
+    )
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "server_error", "message": message, "details": None}, status=500)
+    return HttpResponse(render_to_string("core/500.html", {"message": message}), status=500)
