@@ -8,7 +8,7 @@ from vigencia.core import clock
 from vigencia.ledger.selectors import wallet_balance
 from vigencia.lines.models import LineEvent
 from vigencia.notifications.models import Notification
-from vigencia.orders.models import RenewalOrder
+from vigencia.orders.models import RenewalOrder, WalletTopup
 
 pytestmark = pytest.mark.django_db
 
@@ -216,13 +216,30 @@ def test_wallet_topup_by_card_credits_the_wallet_once(api, user, run_tasks):
         ({"amount_minor": 0, "payment_method": "sandbox_card"}, "invalid_amount"),
         ({"amount_minor": -500, "payment_method": "sandbox_card"}, "invalid_amount"),
         ({"amount_minor": 10**12, "payment_method": "sandbox_card"}, "invalid_amount"),
-        ({"amount_minor": 2000, "payment_method": "sandbox_card", "currency": "pen!"}, "invalid_amount"),
+        ({"amount_minor": 2000, "payment_method": "sandbox_card", "currency": "pen!"}, "invalid"),
+        ({"amount_minor": 2000, "payment_method": "sandbox_card", "currency": "\x1b\u00e1\x01"}, "invalid"),
     ],
 )
-def test_bad_topups_are_refused(api, payload, code):
+def test_bad_topups_are_refused_and_write_nothing(api, payload, code):
     response = api.post_json("/api/v1/wallet/topups", payload, HTTP_IDEMPOTENCY_KEY="t")
     assert response.status_code == 422
     assert response.json()["code"] == code
+    assert WalletTopup.objects.count() == 0
+
+
+@pytest.mark.parametrize("currency", ["\x1b\u00e1\x01gyN", "pe", "PENN", "P3N", "\u00d1ol"])
+def test_a_wallet_balance_in_a_currency_that_is_no_code_is_422(api, currency):
+    response = api.get("/api/v1/wallet", {"currency": currency})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid"
+    assert [error["loc"] for error in response.json()["details"]] == [["query", "currency"]]
+
+
+def test_a_wallet_balance_in_another_currency_reads_that_wallet(api):
+    assert api.get("/api/v1/wallet", {"currency": " usd"}).json() == {
+        "balance": {"amount_minor": 0, "currency": "USD"}
+    }
 
 
 def test_a_wallet_renewal_takes_a_fixed_small_number_of_queries(

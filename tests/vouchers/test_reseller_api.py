@@ -68,6 +68,13 @@ def test_buying_beyond_the_prepaid_balance_is_409_and_writes_nothing(reseller_ap
     assert (VoucherBatch.objects.count(), VoucherCode.objects.count()) == (0, 0)
 
 
+@pytest.mark.parametrize("currency", ["pe", "\x1b\u00e1\x01", "12$"])
+def test_a_prepaid_balance_in_a_currency_that_is_no_code_is_422(reseller_api, currency):
+    response = reseller_api.get("/api/v1/reseller/balance", {"currency": currency})
+
+    assert (response.status_code, response.json()["code"]) == (422, "invalid")
+
+
 def test_voiding_a_serial_range_by_api(reseller_api, make_batch):
     made = make_batch(4)
 

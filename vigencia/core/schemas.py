@@ -1,4 +1,5 @@
-"""Schemas every API router shares: the error body, money, and input text that is safe to store."""
+"""Schemas every API router shares: the error body, money, input text that is safe to store and
+currency codes."""
 
 from __future__ import annotations
 
@@ -30,3 +31,15 @@ def _storable(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_storable)]
 """A string field of a request body: any Unicode text except NUL and lone surrogates."""
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValueError("not a three-letter ISO 4217 currency code")
+    return code
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+"""A currency code in a request (query or body): three ASCII letters, upper-cased (what `Money`
+takes); anything else is a 422 like any invalid field."""

@@ -12,6 +12,7 @@ from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import InvalidInput
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
+from vigencia.core.schemas import Currency
 from vigencia.ledger.selectors import wallet_balance
 from vigencia.orders.models import RenewalOrder, WalletTopup
 from vigencia.orders.selectors import order_get, order_list, renewal_subject_get
@@ -42,7 +43,7 @@ class OrderIn(Schema):
 class TopupIn(Schema):
     amount_minor: int
     payment_method: str
-    currency: str = "PEN"
+    currency: Currency = "PEN"
 
 
 class PaymentOut(Schema):
@@ -170,8 +171,8 @@ def get_order(request: HttpRequest, order_id: int):
 
 
 @router.get("/wallet", response=WalletOut)
-def get_wallet(request: HttpRequest, currency: str = "PEN"):
-    return {"balance": wallet_balance(user=api_user(request), currency=currency.upper()[:3]).as_dict()}
+def get_wallet(request: HttpRequest, currency: Currency = "PEN"):
+    return {"balance": wallet_balance(user=api_user(request), currency=currency).as_dict()}
 
 
 @router.post("/wallet/topups", response={201: TopupOut, 401: Error, 422: Error})
@@ -181,10 +182,7 @@ def create_topup(
     user = api_user(request)
 
     def action() -> tuple[int, Any]:
-        try:
-            amount = Money(payload.amount_minor, payload.currency)
-        except (TypeError, ValueError):
-            raise InvalidInput(code="invalid_amount", details={"field": "currency"})
+        amount = Money(payload.amount_minor, payload.currency)
         topup = wallet_topup_create(user=user, amount=amount, payment_method=payload.payment_method)
         return 201, _topup_out(request, topup)
 

@@ -16,6 +16,7 @@ from vigencia.accounts.services import api_token_authenticate
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.errors import InvalidInput, NotFound
 from vigencia.core.idempotency import idempotent
+from vigencia.core.schemas import Currency
 from vigencia.ledger.selectors import account_balance
 from vigencia.lines.selectors import line_get
 from vigencia.orders.models import RenewalOrder
@@ -284,9 +285,6 @@ def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
 
 
 @reseller_router.get("/balance", response={200: BalanceOut, 401: Error, 422: Error})
-def balance(request: HttpRequest, currency: str = "PEN"):
-    currency = currency.upper()
-    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
-        raise InvalidInput(code="invalid_currency", details={"field": "currency"})
-    account = services.reseller_prepaid_account(reseller=api_user(request), currency=currency.upper()[:3])
+def balance(request: HttpRequest, currency: Currency = "PEN"):
+    account = services.reseller_prepaid_account(reseller=api_user(request), currency=currency)
     return Status(200, {"balance": account_balance(account=account).as_dict()})
