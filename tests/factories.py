@@ -6,6 +6,7 @@ import factory
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier, Plan, PolicyKind
+from vigencia.fulfilment.models import FulfilmentTransaction
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -48,3 +49,20 @@ class PlanFactory(factory.django.DjangoModelFactory):
     price_minor = 1000
     currency = "PEN"
     validity_days = 30
+
+
+class TopupFactory(factory.django.DjangoModelFactory):
+    """A carrier top-up for order `n` (`TopupFactory(n=3)`: external id order-3, reference order:3)."""
+
+    class Meta:
+        model = FulfilmentTransaction
+        exclude = ("n",)
+
+    n = factory.Sequence(lambda n: n + 1)
+    external_id = factory.LazyAttribute(lambda topup: f"order-{topup.n}")
+    reference = factory.LazyAttribute(lambda topup: f"order:{topup.n}")
+    msisdn = "+51912345678"
+    carrier_code = "claro-pe"
+    plan_code = "claro-10"
+    amount_minor = 1000
+    currency = "PEN"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
+from tests.factories import TopupFactory
 from vigencia.core.db import insert_unless_taken, rows_update
 from vigencia.core.models import IdempotencyRecord
 from vigencia.fulfilment.models import FulfilmentTransaction
@@ -41,21 +42,9 @@ def test_a_taken_unique_value_inserts_nothing_and_the_transaction_goes_on():
         assert list(IdempotencyRecord.objects.values_list("fingerprint", flat=True)) == ["first"]
 
 
-def _topup(number: int) -> FulfilmentTransaction:
-    return FulfilmentTransaction.objects.create(
-        external_id=f"order-{number}",
-        reference=f"order:{number}",
-        msisdn="+51912345678",
-        carrier_code="claro-pe",
-        plan_code="claro-10",
-        amount_minor=1000,
-        currency="PEN",
-    )
-
-
 def test_each_row_gets_its_own_values_nulls_included_where_it_still_matches():
     # given three top-ups, one of which has moved on meanwhile
-    first, second, moved = _topup(1), _topup(2), _topup(3)
+    first, second, moved = TopupFactory(n=1), TopupFactory(n=2), TopupFactory(n=3)
     FulfilmentTransaction.objects.filter(pk=moved.pk).update(status="declined")
     moved_check_at = moved.next_check_at
     later = datetime(2027, 1, 2, 3, 4, tzinfo=UTC)

@@ -3,22 +3,11 @@
 import pytest
 from django.db import transaction
 
+from tests.factories import TopupFactory
 from vigencia.core.transitions import IllegalTransition
 from vigencia.fulfilment.models import FULFILMENT_TRANSITIONS, FulfilmentTransaction
 
 pytestmark = pytest.mark.django_db
-
-
-def _topup(number: int) -> FulfilmentTransaction:
-    return FulfilmentTransaction.objects.create(
-        external_id=f"order-{number}",
-        reference=f"order:{number}",
-        msisdn="+51912345678",
-        carrier_code="claro-pe",
-        plan_code="claro-10",
-        amount_minor=1000,
-        currency="PEN",
-    )
 
 
 def _statuses() -> list[tuple[str, str]]:
@@ -27,7 +16,7 @@ def _statuses() -> list[tuple[str, str]]:
 
 def test_rows_moved_or_left_in_their_state_are_written_together():
     # given two created top-ups: one completed in memory, one still created with a note
-    done, waiting = _topup(1), _topup(2)
+    done, waiting = TopupFactory(n=1), TopupFactory(n=2)
     done.status = "completed"
     waiting.last_error = "slow"
 
@@ -42,7 +31,7 @@ def test_rows_moved_or_left_in_their_state_are_written_together():
 
 def test_a_move_through_intermediate_states_is_checked_step_by_step():
     # given a created top-up marked completed through submitted, and one through declined
-    through_submitted, through_declined = _topup(1), _topup(2)
+    through_submitted, through_declined = TopupFactory(n=1), TopupFactory(n=2)
     through_submitted.status = through_declined.status = "completed"
 
     # when applied through submitted, the legal path is written
@@ -60,7 +49,7 @@ def test_a_move_through_intermediate_states_is_checked_step_by_step():
 
 def test_a_move_not_in_the_table_writes_nothing():
     # given a declined top-up set back to created in memory, and a legal move beside it
-    declined, legal = _topup(1), _topup(2)
+    declined, legal = TopupFactory(n=1), TopupFactory(n=2)
     FulfilmentTransaction.objects.filter(pk=declined.pk).update(status="declined")
     declined.status, legal.status = "submitted", "submitted"
 
@@ -77,7 +66,7 @@ def test_a_move_not_in_the_table_writes_nothing():
 
 def test_a_row_another_writer_moved_first_refuses_the_whole_write():
     # given two created top-ups, one of which another writer declined meanwhile
-    first, moved = _topup(1), _topup(2)
+    first, moved = TopupFactory(n=1), TopupFactory(n=2)
     FulfilmentTransaction.objects.filter(pk=moved.pk).update(status="declined")
     first.status = moved.status = "completed"
 
