@@ -4,7 +4,6 @@ rounding rule, bucket order, overage, a credit in the middle of the file and eve
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
+from tests.concurrency import race
 from tests.factories import PlanFactory, UserFactory
 from vigencia.core import clock
 from vigencia.lines.models import Line
@@ -282,23 +282,13 @@ def test_two_imports_of_a_file_at_once_in_halves_store_it_once(lines, monkeypatc
     # Given what one import of the file stores
     whole = _run(_file_import)
     monkeypatch.setattr(import_sql, "PARALLEL_LINES", 1)
-    summaries = []
-    barrier = threading.Barrier(2)
 
-    def run():
-        try:
-            barrier.wait()
-            with clock.frozen(T0 + timedelta(hours=6)):
-                summaries.append(_file_import(BytesIO(HEADER + BODY)))
-        finally:
-            connection.close()
+    def run(_index):
+        with clock.frozen(T0 + timedelta(hours=6)):
+            return _file_import(BytesIO(HEADER + BODY))
 
     # When two imports of it run at once, each in halves on two more connections
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    summaries = race(2, run)
 
     # Then every record is stored and rated once, each row of each import counted once, and the
     # records, charges, buckets and anomalies are those of one import
