@@ -204,18 +204,23 @@ def _charges():
     return sorted((records[r], *buckets[b], a) for r, b, a in charges_of(records=UsageRecord.objects.all()))
 
 
-def test_a_charge_from_one_bucket_is_on_the_record_and_only_splits_are_charge_rows(line, plan, tariff, rater):
-    # Given a line with 300 s of voice and a balance of 1000
+def _three_calls_rated(line, plan) -> int:
+    """A line with 300 s of voice and a balance of 1000 rates three calls: 100 s from the bundle;
+    250 s of which 200 s from the bundle and 50 s at 20 per minute (17) from the balance; 60 s from
+    the balance (20). Returns how many were rated."""
     with clock.frozen(T0):
         bucket_credit_renewal(line=line, plan=plan, reference="a")
-        # When three calls are rated: 100 s from the bundle; 250 s of which 200 s from the bundle
-        # and 50 s at 20 per minute (17) from the balance; 60 s from the balance (20)
         _ingest(
             ("v1", line.msisdn, "voice", T0, 100, "+51987654321", None),
             ("v2", line.msisdn, "voice", T0 + timedelta(minutes=5), 250, "+51987654321", None),
             ("v3", line.msisdn, "voice", T0 + timedelta(minutes=10), 60, "+51987654321", None),
         )
-        assert usage_rate_pending() == 3
+        return usage_rate_pending()
+
+
+def test_a_charge_from_one_bucket_is_on_the_record_and_only_splits_are_charge_rows(line, plan, tariff, rater):
+    # Given a line with 300 s of voice and a balance of 1000, when three calls are rated
+    assert _three_calls_rated(line, plan) == 3
 
     # Then v1 and v3 name the one bucket they took from, and only v2's split is written as charges
     voice, money = Bucket.objects.get(kind="voice"), Bucket.objects.get(kind="money")
@@ -239,14 +244,7 @@ def test_a_charge_from_one_bucket_is_on_the_record_and_only_splits_are_charge_ro
 
 def test_rerating_reverses_the_charges_records_carry_into_the_audit(line, plan, tariff, user, rater):
     # Given three calls rated: one from the bundle, one split, one from the balance
-    with clock.frozen(T0):
-        bucket_credit_renewal(line=line, plan=plan, reference="a")
-        _ingest(
-            ("v1", line.msisdn, "voice", T0, 100, "+51987654321", None),
-            ("v2", line.msisdn, "voice", T0 + timedelta(minutes=5), 250, "+51987654321", None),
-            ("v3", line.msisdn, "voice", T0 + timedelta(minutes=10), 60, "+51987654321", None),
-        )
-        usage_rate_pending()
+    _three_calls_rated(line, plan)
     Tariff.objects.filter(pk=tariff.pk).update(voice_national_per_minute_minor=40)
 
     # When the day is re-rated at 40 per minute
