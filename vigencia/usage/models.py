@@ -201,6 +201,7 @@ class UsageRecord(models.Model):
     # nor index, as Charge.bucket.
     charged_bucket = models.ForeignKey(
         Bucket,
+        verbose_name=_("charged bucket"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
