@@ -97,3 +97,34 @@ def test_a_failing_api_path_is_a_json_500_that_says_nothing_of_the_failure() -> 
         "contact support.",
         "details": None,
     }
+
+
+def test_a_page_the_account_may_not_open_is_a_403_page_in_its_language(client: Client, user) -> None:
+    client.force_login(user)
+
+    response = client.get("/vouchers/reseller/", HTTP_ACCEPT_LANGUAGE="es")
+
+    assert response.status_code == 403
+    assert "<h1>No permitido</h1>" in response.content.decode()
+    assert "<p>Tu cuenta no puede abrir esta página.</p>" in response.content.decode()
+
+
+def test_a_body_that_cannot_be_parsed_is_a_400_json_error_under_the_api_and_a_page_elsewhere(user) -> None:
+    client = Client(raise_request_exception=False)
+    # JSON sent as multipart without a boundary: the form parser (here django-axes counting a failed
+    # login) cannot read it
+    unparsable = {
+        "data": b'{"email": "a@example.com", "password": "x"}',
+        "content_type": "multipart/form-data",
+    }
+
+    api = client.generic("POST", "/api/v1/auth/token", **unparsable, HTTP_ACCEPT_LANGUAGE="en")
+    page = client.generic("POST", "/accounts/login/", **unparsable, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert (api.status_code, api.json()) == (
+        400,
+        {"code": "bad_request", "message": "The request could not be understood.", "details": None},
+    )
+    assert page.status_code == 400
+    assert "<h1>Bad request</h1>" in page.content.decode()
+    assert not client.session.get("_auth_user_id")
