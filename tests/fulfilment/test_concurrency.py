@@ -15,9 +15,11 @@ from vigencia.core.money import Money
 from vigencia.fulfilment.gateways.simulator import simulator
 from vigencia.fulfilment.models import FulfilmentEvent, FulfilmentTransaction
 from vigencia.fulfilment.services import (
+    TopupRequest,
     fulfilment_apply_status,
     fulfilment_reconcile,
     fulfilment_start,
+    fulfilment_start_many,
     fulfilment_submit_waiting,
 )
 
@@ -84,3 +86,25 @@ def test_concurrent_tasks_behind_a_backlog_submit_every_top_up_once(settings):
     assert simulator.calls.count("create") == 40
     assert set(FulfilmentTransaction.objects.values_list("status", "attempts")) == {("completed", 1)}
     assert len(handlers.CALLS) == 40
+
+
+def test_the_tasks_of_top_ups_started_together_run_by_concurrent_workers_submit_each_once(settings):
+    settings.VIGENCIA_FULFILMENT_BATCH = 7
+    price = Money(1000, "PEN")
+    started = fulfilment_start_many(
+        [
+            TopupRequest(f"order-{n}", f"order:{n}", "+51912345678", "claro-pe", "claro-10", price)
+            for n in range(40)
+        ]
+    )
+    tasks = list(DBTaskResult.objects.order_by("enqueued_at", "id"))
+    assert [task.task_path for task in tasks] == ["vigencia.fulfilment.tasks.submit_transaction"] * 6
+
+    results = race(6, lambda index: tasks[index].task.call(*tasks[index].args_kwargs["args"]) or index)
+
+    assert sorted(results) == list(range(6))  # type: ignore[type-var]
+    assert simulator.calls.count("create") == 40  # each top-up once, whichever worker took it
+    assert set(FulfilmentTransaction.objects.values_list("status", "attempts")) == {("completed", 1)}
+    assert sorted(external_id for external_id, _status in handlers.CALLS) == sorted(
+        row.external_id for row in started
+    )

@@ -172,10 +172,12 @@ def fulfilment_start_many(requests: list[TopupRequest]) -> list[FulfilmentTransa
     """`fulfilment_start` for many top-ups at once: every request is validated first (InvalidInput,
     nothing written), the external ids already used are read in one query (the existing row is
     returned, or Conflict if its details differ), the new rows and their `started` events are
-    inserted in bulk, and one `submit_transactions` task is enqueued per
-    settings.VIGENCIA_FULFILMENT_BATCH rows, all in the caller's transaction. A concurrent start of
-    one of the same external ids makes the insert fail (IntegrityError) and writes nothing."""
-    from vigencia.fulfilment.tasks import submit_transactions
+    inserted in bulk, and one `submit_transaction` task is enqueued per
+    settings.VIGENCIA_FULFILMENT_BATCH rows (for the first of them), all in the caller's transaction:
+    each task claims a batch of the waiting top-ups (`fulfilment_submit_waiting`), so however many
+    workers run them, every top-up is claimed and submitted once. A concurrent start of one of the
+    same external ids makes the insert fail (IntegrityError) and writes nothing."""
+    from vigencia.fulfilment.tasks import submit_transaction
 
     wanted = [_validated(request) for request in requests]
     existing = {
@@ -207,7 +209,7 @@ def fulfilment_start_many(requests: list[TopupRequest]) -> list[FulfilmentTransa
         )
         batch = settings.VIGENCIA_FULFILMENT_BATCH
         for first in range(0, len(created), batch):
-            submit_transactions.enqueue([row.pk for row in created[first : first + batch]])
+            submit_transaction.enqueue(created[first].pk)
     by_id = {**existing, **{row.external_id: row for row in created}}
     return [by_id[fields["external_id"]] for fields in wanted]
 
