@@ -14,6 +14,7 @@ from vigencia.accounts.api import router as accounts_router
 from vigencia.catalog.api import router as catalog_router
 from vigencia.catalog.api_compare import router as compare_router
 from vigencia.core.errors import DomainError
+from vigencia.core.schemas import ErrorOut
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
 from vigencia.lines.api_keepalive import router as keepalive_router
@@ -45,7 +46,7 @@ api = NinjaAPI(
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, details: Any = None) -> HttpResponse:
-    return api.create_response(request, {"code": code, "message": message, "details": details}, status=status)
+    return api.create_response(request, ErrorOut(code=code, message=message, details=details), status=status)
 
 
 @api.exception_handler(DomainError)

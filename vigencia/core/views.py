@@ -16,6 +16,7 @@ from django.views.i18n import set_language
 
 from vigencia.accounts.models import User
 from vigencia.accounts.services import user_set_language
+from vigencia.core.schemas import ErrorOut
 
 
 @require_GET
@@ -52,7 +53,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _error(request: HttpRequest, status: int, code: str, title: str, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": code, "message": message, "details": None}, status=status)
+        return JsonResponse(ErrorOut(code=code, message=message).model_dump(), status=status)
     return render(request, "core/error.html", {"title": title, "message": message}, status=status)
 
 

@@ -12,7 +12,7 @@ from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import InvalidInput
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
-from vigencia.core.schemas import Currency
+from vigencia.core.schemas import Currency, ErrorOut, MoneyOut
 from vigencia.ledger.selectors import wallet_balance
 from vigencia.orders.models import RenewalOrder, WalletTopup
 from vigencia.orders.selectors import order_get, order_list, renewal_subject_get
@@ -20,17 +20,6 @@ from vigencia.orders.services import order_create, wallet_topup_create
 from vigencia.payments.models import PaymentIntent
 
 router = Router(tags=["orders"], auth=bearer)
-
-
-class MoneyOut(Schema):
-    amount_minor: int
-    currency: str
-
-
-class Error(Schema):
-    code: str
-    message: str
-    details: Any = None
 
 
 class OrderIn(Schema):
@@ -125,7 +114,7 @@ def _topup_out(request: HttpRequest, topup: WalletTopup) -> dict[str, Any]:
 
 @router.post(
     "/orders",
-    response={201: OrderOut, 401: Error, 404: Error, 409: Error, 422: Error},
+    response={201: OrderOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Renew a line",
     description="Needs an `Idempotency-Key` header: the same key and body answer the same order; "
     "the same key with another body is 422. A wallet without enough funds is 409 insufficient_funds.",
@@ -165,7 +154,7 @@ def list_orders(request: HttpRequest, limit: int = 50, offset: int = 0):
     return [_order_out(request, order) for order in orders]
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut, 404: Error})
+@router.get("/orders/{order_id}", response={200: OrderOut, 404: ErrorOut})
 def get_order(request: HttpRequest, order_id: int):
     return _order_out(request, order_get(payer=api_user(request), order_id=order_id))
 
@@ -175,7 +164,7 @@ def get_wallet(request: HttpRequest, currency: Currency = "PEN"):
     return {"balance": wallet_balance(user=api_user(request), currency=currency).as_dict()}
 
 
-@router.post("/wallet/topups", response={201: TopupOut, 401: Error, 422: Error})
+@router.post("/wallet/topups", response={201: TopupOut, 401: ErrorOut, 422: ErrorOut})
 def create_topup(
     request: HttpRequest, payload: TopupIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
 ):

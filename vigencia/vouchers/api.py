@@ -16,7 +16,7 @@ from vigencia.accounts.services import api_token_authenticate
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.errors import InvalidInput, NotFound
 from vigencia.core.idempotency import idempotent
-from vigencia.core.schemas import Currency
+from vigencia.core.schemas import Currency, ErrorOut, MoneyOut
 from vigencia.ledger.selectors import account_balance
 from vigencia.lines.selectors import line_get
 from vigencia.orders.models import RenewalOrder
@@ -44,17 +44,6 @@ router = Router(tags=["vouchers"])
 reseller_router = Router(tags=["reseller"], auth=ResellerAuth())
 # A batch bought by API is made while the caller waits; bigger batches are the operator's CLI.
 API_MAX_COUNT = 100_000
-
-
-class MoneyOut(Schema):
-    amount_minor: int
-    currency: str
-
-
-class Error(Schema):
-    code: str
-    message: str
-    details: Any = None
 
 
 class RedeemIn(Schema):
@@ -157,7 +146,14 @@ def _batch_out(batch: VoucherBatch) -> dict[str, Any]:
 @router.post(
     "/vouchers/redeem",
     auth=bearer,
-    response={200: RedeemedOrderOut, 401: Error, 404: Error, 409: Error, 422: Error, 429: Error},
+    response={
+        200: RedeemedOrderOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     summary="Redeem a recharge code",
     description="`{pin, line_id}` renews one of your lines; `{pin, msisdn, carrier}` renews any number of "
     "the plan's carrier as a gift (added to your lines). Unknown, used, void and expired PINs all answer "
@@ -188,7 +184,7 @@ def redeem(request: HttpRequest, payload: RedeemIn):
 @router.get(
     "/vouchers/verify",
     auth=None,
-    response={200: VerifyOut, 429: Error},
+    response={200: VerifyOut, 429: ErrorOut},
     summary="Is this card genuine?",
     description="Public: by the serial printed on the card. Tells nothing about the PIN. "
     "Rate-limited per IP.",
@@ -198,7 +194,7 @@ def verify(request: HttpRequest, serial: str = ""):
     return Status(200, voucher_verify(serial=serial))
 
 
-@reseller_router.get("/batches", response={200: list[BatchOut], 401: Error, 422: Error})
+@reseller_router.get("/batches", response={200: list[BatchOut], 401: ErrorOut, 422: ErrorOut})
 def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
     if not (1 <= limit <= 200 and offset >= 0):
         raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
@@ -209,7 +205,7 @@ def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
 
 @reseller_router.post(
     "/batches",
-    response={201: BatchOut, 401: Error, 404: Error, 409: Error, 422: Error},
+    response={201: BatchOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Buy a batch of codes",
     description="Paid from your prepaid balance at face value (409 insufficient_funds otherwise). The PINs "
     "are downloaded once with POST /reseller/batches/{id}/export. Needs an `Idempotency-Key` header.",
@@ -256,7 +252,7 @@ def create_batch(
 
 @reseller_router.post(
     "/batches/{batch_id}/export",
-    response={200: None, 401: Error, 404: Error, 409: Error},
+    response={200: None, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Download a batch's PINs (once)",
     description="A zip of codes.csv and cards.pdf. The PINs are never shown again: a second call is 409.",
 )
@@ -269,7 +265,9 @@ def download_batch(request: HttpRequest, batch_id: int):
     return response
 
 
-@reseller_router.post("/batches/{batch_id}/void", response={200: VoidOut, 401: Error, 404: Error, 422: Error})
+@reseller_router.post(
+    "/batches/{batch_id}/void", response={200: VoidOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+)
 def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
     batch = batch_get(reseller=api_user(request), batch_id=batch_id)
     bounds = [serial_clean(s) if s else "" for s in (payload.serial_from, payload.serial_to)]
@@ -284,7 +282,7 @@ def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
     return Status(200, {"voided": voided})
 
 
-@reseller_router.get("/balance", response={200: BalanceOut, 401: Error, 422: Error})
+@reseller_router.get("/balance", response={200: BalanceOut, 401: ErrorOut, 422: ErrorOut})
 def balance(request: HttpRequest, currency: Currency = "PEN"):
     account = services.reseller_prepaid_account(reseller=api_user(request), currency=currency)
     return Status(200, {"balance": account_balance(account=account).as_dict()})
