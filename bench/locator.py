@@ -17,33 +17,16 @@ hours, carriers and services like the demo's.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import time
 from datetime import UTC, datetime
 from io import StringIO
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from common import django_on_own_database, percentile
 
-ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # noon in Lima
-
-
-def recreate(url: str, db: str) -> str:
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def main() -> None:
@@ -56,17 +39,7 @@ def main() -> None:
     parser.add_argument("--db", default="vigencia_bench_locator", help="database to (re)create for the bench")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at PostgreSQL (the bench creates its own database there)")
-    os.environ["DATABASE_URL"] = recreate(url, args.db)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_on_own_database(args.db)
     from django.db import connection, transaction
     from django.test import Client
 
@@ -77,7 +50,6 @@ def main() -> None:
     from vigencia.stores.hours import hours_parse
     from vigencia.stores.models import OpeningHours, Service, Store, StoreService
 
-    call_command("migrate", verbosity=0)
     catalog_demo.seed(StringIO())
     rng = random.Random(10_000)
     peru_carriers = list(Carrier.objects.filter(country="PE"))

@@ -25,17 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
+from common import ROOT, recreate
 
-ROOT = Path(__file__).resolve().parent.parent
 VIGENCIA = str(ROOT / ".venv" / "bin" / "vigencia")
 PG = "postgres://postgres@127.0.0.1:5432"
-
-
-def recreate(db: str) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
 
 
 def cpu_seconds(*, under: int | None = None, titled: str | None = None) -> float:
@@ -68,7 +61,7 @@ def free_port() -> int:
 
 
 def pgbench_tps(db: str, clients: int, seconds: int) -> float:
-    recreate(db)
+    recreate(PG, db)
     subprocess.run(
         ["pgbench", "-i", "-s", "1", "-q", "-h", "127.0.0.1", "-U", "postgres", db],
         check=True,
@@ -178,7 +171,7 @@ def main() -> None:
     args = parser.parse_args()
 
     db = args.db
-    recreate(db)
+    recreate(PG, db)
     env = {
         **os.environ,
         "DATABASE_URL": f"{PG}/{db}",

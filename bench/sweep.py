@@ -13,27 +13,14 @@ the demo catalog and generates the lines with INSERT ... SELECT generate_series.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import psycopg
+from common import django_on_own_database
 
-ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # noon in Lima; already 2 December in Asia
-
-
-def recreate(url: str, db: str) -> str:
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def main() -> None:
@@ -45,17 +32,7 @@ def main() -> None:
     parser.add_argument("--notify", action="store_true", help="time the notification hook too")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at PostgreSQL (the bench creates its own database there)")
-    os.environ["DATABASE_URL"] = recreate(url, args.db)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_on_own_database(args.db)
     from django.db import connection
 
     from vigencia.accounts.models import User
@@ -63,7 +40,6 @@ def main() -> None:
     from vigencia.catalog.models import Carrier
     from vigencia.lines.lifecycle import _notify_transitions, carrier_life_spans, lifecycle_sweep
 
-    call_command("migrate", verbosity=0)
     demo.seed(StringIO())
     owner = User.objects.create_user("bench@example.com", "bench-password-123")
     carriers = list(Carrier.objects.order_by("pk"))
@@ -81,8 +57,8 @@ def main() -> None:
                 INSERT INTO lines_line (created_at, updated_at, owner_id, msisdn, carrier_id, nickname, iccid,
                                         status, last_recharge_at, valid_until)
                 SELECT now(), now(), %(owner)s, '+519' || lpad(i::text, 8, '0'), %(carrier)s, '', '',
-                       'active', %(fresh)s, %(fresh)s::date + %(cutoff)s
-                FROM generate_series(%(first)s, %(last)s) AS i
+                       'active', %(fresh)s, %(fresh)s::date + %(cutoff)s::int
+                FROM generate_series(%(first)s::int, %(last)s::int) AS i
                 """,
                 {
                     "owner": owner.pk,

@@ -30,7 +30,6 @@ import argparse
 import hmac
 import multiprocessing
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -39,25 +38,9 @@ from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def recreate(url: str, db: str) -> str:
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
+from common import django_on_own_database, percentile
 
 # Requests each client sends untimed first (its connection, the server's plan and buffer caches).
 WARM_UP = 3
@@ -208,22 +191,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at PostgreSQL (the bench creates its own database there)")
-    os.environ["DATABASE_URL"] = bench_url = recreate(url, args.db)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
-    os.environ.setdefault("VIGENCIA_VOUCHER_ACCOUNT_FAILURES", "1000000")
-    os.environ.setdefault("VIGENCIA_VOUCHER_IP_FAILURES", "1000000")
-    os.environ.setdefault("VIGENCIA_VOUCHER_GLOBAL_FAILURES", "1000000")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
+    bench_url = django_on_own_database(
+        args.db,
+        VIGENCIA_VOUCHER_ACCOUNT_FAILURES="1000000",
+        VIGENCIA_VOUCHER_IP_FAILURES="1000000",
+        VIGENCIA_VOUCHER_GLOBAL_FAILURES="1000000",
+    )
     from django.conf import settings
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
 
     from vigencia.accounts import roles
@@ -237,7 +212,6 @@ def main() -> None:
     from vigencia.vouchers.codes import pin_digest, pin_new
     from vigencia.vouchers.models import VoucherBatch, VoucherCode
 
-    call_command("migrate", verbosity=0)
     catalog_demo.seed(StringIO())
     roles.roles_ensure()
     plan = Plan.objects.select_related("carrier").get(carrier__code="claro-pe", code="max-10")
