@@ -4,45 +4,39 @@
 
 Prints records/s of the pipeline (`usage_file_import`, as `vigencia usage import` runs it: COPY of
 each block into staging, checks in SQL, records stored rated and charged, anomalies and alerts) and
-the ratio to a plain COPY of the same file into a bare table.
-Not a test: it creates its own lines and records in the configured database.
+the ratio to a plain COPY of the same file into a bare table. Not a test.
+
+The bench (re)creates its own database (--db) on the server DATABASE_URL points at and migrates it.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
-
-import django
-
-django.setup()
-
-from django.db import DatabaseError, connection  # noqa: E402
-
-from vigencia.accounts.models import User  # noqa: E402
-from vigencia.catalog.models import Carrier, Plan  # noqa: E402
-from vigencia.core import clock  # noqa: E402
-from vigencia.lines.models import Line  # noqa: E402
-from vigencia.usage.models import Bucket, Credit  # noqa: E402
-from vigencia.usage.services import usage_file_import  # noqa: E402
+from common import django_on_own_database
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--db", default="vigencia_bench_rating", help="database to (re)create for the bench")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("run against PostgreSQL (DATABASE_URL)")
+    django_on_own_database(args.db)
+    from django.db import DatabaseError, connection
+
+    from vigencia.accounts.models import User
+    from vigencia.catalog.models import Carrier, Plan
+    from vigencia.core import clock
+    from vigencia.lines.models import Line
+    from vigencia.usage.models import Bucket, Credit
+    from vigencia.usage.services import usage_file_import
+
     start = datetime(2025, 1, 1, tzinfo=UTC)
     owner, _ = User.objects.get_or_create(email="bench@bench.invalid")
     carrier, _ = Carrier.objects.get_or_create(

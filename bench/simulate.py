@@ -4,15 +4,16 @@ ratio to the issue's goal (100,000 lines x 24 months in 60 s on this 2-core mach
 
     DATABASE_URL=postgres://... .venv/bin/python bench/simulate.py --lines 1000 --months 24
 
-Needs the demo catalog in that database (`vigencia seed_demo`). Everything is rolled back.
+The bench (re)creates its own database (--db) on the server DATABASE_URL points at, migrates it and
+loads the demo catalog. The simulation itself is rolled back.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+from io import StringIO
 
-import django
+from common import django_on_own_database
 
 GOAL_LINE_DAYS_PER_SECOND = 100_000 * 731 / 60
 
@@ -23,11 +24,16 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--failure-rate", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--db", default="vigencia_bench_simulate", help="database to (re)create for the bench"
+    )
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigencia.config.settings")
-    django.setup()
+    django_on_own_database(args.db)
     from django.db import connection
 
+    from vigencia.catalog import demo
+
+    demo.seed(StringIO())
     from vigencia.lines.simulate import simulate
 
     queries = 0
