@@ -1,4 +1,5 @@
-"""/api/v1/auth: sign up, and bearer tokens in exchange for an email and password."""
+"""/api/v1/auth: sign up, bearer tokens in exchange for an email and password, and the caller's own
+account (`/me`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from vigencia.accounts.auth import bearer
-from vigencia.accounts.models import Language
-from vigencia.accounts.schemas import RegisterIn, RegisterOut, TokenIn, TokenOut
-from vigencia.accounts.services import api_token_issue, api_token_revoke_presented, user_register
+from vigencia.accounts.auth import api_user, bearer
+from vigencia.accounts.models import Language, User
+from vigencia.accounts.schemas import MeIn, MeOut, RegisterIn, RegisterOut, TokenIn, TokenOut
+from vigencia.accounts.services import (
+    api_token_issue,
+    api_token_revoke_presented,
+    user_profile_update,
+    user_register,
+)
 from vigencia.core.errors import DomainError
 from vigencia.core.schemas import ErrorOut
 
@@ -69,3 +75,35 @@ def token_revoke(request: HttpRequest) -> Status[None]:
     _scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     api_token_revoke_presented(token=token.strip())
     return Status(204, None)
+
+
+def _me(user: User) -> MeOut:
+    return MeOut(
+        id=user.pk,
+        email=user.email,
+        name=user.name,
+        phone=user.phone,
+        language=user.language,
+        timezone=user.timezone,
+    )
+
+
+@router.get("/me", auth=bearer, response={200: MeOut, 401: ErrorOut}, summary="Your account")
+def me_get(request: HttpRequest) -> MeOut:
+    return _me(api_user(request))
+
+
+@router.patch(
+    "/me",
+    auth=bearer,
+    response={200: MeOut, 401: ErrorOut, 422: ErrorOut},
+    summary="Change your name, SMS number, language or timezone",
+    description=(
+        "Only the fields sent change. 422 `invalid_phone` (not a mobile number), `invalid_language`, "
+        "`invalid_timezone` (not an IANA timezone) or `invalid` (malformed body); nothing is written "
+        "on an error."
+    ),
+)
+def me_update(request: HttpRequest, payload: MeIn) -> MeOut:
+    user = user_profile_update(user=api_user(request), **payload.model_dump(exclude_unset=True))
+    return _me(user)

@@ -1,15 +1,18 @@
-"""Account forms: sign up, log in by email, password reset mailed in the user's language."""
+"""Account forms: sign up, log in by email, password reset mailed in the user's language, profile."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
+from babel.dates import get_timezone_location
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.accounts.models import Language
+from vigencia.accounts.services import timezone_choices
 
 
 class SignupForm(forms.Form):
@@ -65,3 +68,45 @@ class LanguagePasswordResetForm(PasswordResetForm):
     ) -> None:
         with translation.override(context["user"].language):
             super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
+class ProfileForm(forms.Form):
+    """What a person changes of their account; the service validates the values."""
+
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number for SMS"),
+        max_length=32,
+        required=False,
+        help_text=_("SMS reminders go to this number. Numbers abroad start with + and the country code."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    timezone = forms.ChoiceField(
+        label=_("Your timezone"),
+        help_text=_("Dates and quiet hours follow it: no reminder arrives at night where you are."),
+    )
+
+    def __init__(self, *args: Any, current_timezone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = _timezone_labels(translation.to_locale(translation.get_language() or "en"))
+        if current_timezone not in dict(choices):
+            choices = [(current_timezone, current_timezone), *choices]
+        cast(forms.ChoiceField, self.fields["timezone"]).choices = choices
+
+
+@cache
+def _timezone_labels(locale: str) -> list[tuple[str, str]]:
+    """(zone, its place in the reader's language: "中国（上海）时间"), sorted by that label."""
+    labels = {
+        zone: str(_("UTC (coordinated universal time)"))
+        if zone == "UTC"
+        else get_timezone_location(zone, locale=locale)
+        for zone in timezone_choices()
+    }
+    return sorted(labels.items(), key=lambda item: (item[1], item[0]))

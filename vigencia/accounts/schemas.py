@@ -29,3 +29,25 @@ class TokenIn(Schema):
 class TokenOut(Schema):
     token: str = Field(description="Send it as `Authorization: Bearer <token>`. Shown once.")
     expires_at: str | None = None
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    name: str
+    phone: str = Field(description="The mobile number SMS reminders go to, in E.164; empty if none.")
+    language: str
+    timezone: str = Field(description="IANA timezone: dates and quiet hours follow it.")
+
+
+class MeIn(Schema):
+    """Only the fields sent change."""
+
+    name: Text | None = Field(None, max_length=150)
+    phone: Text | None = Field(
+        None,
+        max_length=32,
+        description='A mobile number; national for Peru, or with + and the country code; "" removes it.',
+    )
+    language: Text | None = Field(None, max_length=7, description="en, es or zh-hans.")
+    timezone: Text | None = Field(None, max_length=64, description="An IANA timezone such as Asia/Shanghai.")

@@ -1,10 +1,12 @@
-"""Account writes: registration, API tokens, language preference."""
+"""Account writes: registration, profile, API tokens, language preference."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -18,6 +20,7 @@ from vigencia.accounts import roles
 from vigencia.accounts.models import ApiToken, Language, User
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
+from vigencia.core.phones import mobile_normalize
 
 TOKEN_PREFIX = "vg_"
 
@@ -107,6 +110,62 @@ def api_token_revoke_presented(*, token: str) -> bool:
         revoked_at=clock.now()
     )
     return updated == 1
+
+
+def user_profile_update(
+    *,
+    user: User,
+    name: str | None = None,
+    phone: str | None = None,
+    language: str | None = None,
+    timezone: str | None = None,
+) -> User:
+    """Change what is given of the user's name, contact mobile (any country's, stored in E.164; ""
+    removes it), language and timezone (an IANA name: reminders keep quiet at night there). Validates
+    everything first (InvalidInput, nothing written); saving the same values again changes nothing."""
+    changes: dict[str, str] = {}
+    if name is not None:
+        name = name.strip()
+        if len(name) > User._meta.get_field("name").max_length:  # type: ignore[operator]
+            raise InvalidInput(_("The name is too long."), code="invalid_name", details={"field": "name"})
+        changes["name"] = name
+    if phone is not None:
+        changes["phone"] = (
+            mobile_normalize(phone, region=settings.VIGENCIA_PHONE_REGION) if phone.strip() else ""
+        )
+    if language is not None:
+        if language not in Language.values:
+            raise InvalidInput(
+                _("Unsupported language."),
+                code="invalid_language",
+                details={"field": "language", "allowed": Language.values},
+            )
+        changes["language"] = language
+    if timezone is not None:
+        if timezone not in _timezones():
+            raise InvalidInput(
+                _("Choose a timezone from the list."), code="invalid_timezone", details={"field": "timezone"}
+            )
+        changes["timezone"] = timezone
+    changed = {field: value for field, value in changes.items() if getattr(user, field) != value}
+    if changed:
+        User.objects.filter(pk=user.pk).update(**changed)
+        for field, value in changed.items():
+            setattr(user, field, value)
+    return user
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@cache
+def timezone_choices() -> list[str]:
+    """The timezones offered in forms: the IANA "Area/City" names and UTC, sorted (any other IANA
+    name, such as a legacy alias, is still accepted)."""
+    legacy = ("Etc/", "SystemV/", "US/")
+    return [*sorted(zone for zone in _timezones() if "/" in zone and not zone.startswith(legacy)), "UTC"]
 
 
 def user_set_language(*, user: User, language: str) -> None:

@@ -1,4 +1,5 @@
-"""Account pages: sign up, log in and out, password reset, and the lockout page for django-axes."""
+"""Account pages: sign up, log in and out, password reset, the account settings (profile and
+password), and the lockout page for django-axes."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from vigencia.accounts.forms import EmailLoginForm, LanguagePasswordResetForm, SignupForm
-from vigencia.accounts.services import user_register
+from vigencia.accounts.forms import EmailLoginForm, LanguagePasswordResetForm, ProfileForm, SignupForm
+from vigencia.accounts.models import User
+from vigencia.accounts.services import user_profile_update, user_register
 from vigencia.core.errors import DomainError
 from vigencia.core.forms import form_add_domain_error
+from vigencia.core.schemas import ErrorOut
 
 
 def _with_language(response: HttpResponseBase, language: str) -> HttpResponseBase:
@@ -81,6 +85,36 @@ class LogoutView(auth_views.LogoutView):
     """POST only (Django's LogoutView refuses GET), so a link or an image cannot log anyone out."""
 
 
+@login_required
+def account_settings(request: HttpRequest) -> HttpResponseBase:
+    """The person's name, SMS number, language and timezone; a link to change the password."""
+    user: User = request.user  # type: ignore[assignment]
+    current = {"name": user.name, "phone": user.phone, "language": user.language, "timezone": user.timezone}
+    form = ProfileForm(request.POST or None, initial=current, current_timezone=user.timezone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_profile_update(user=user, **form.cleaned_data)
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            with translation.override(user.language):
+                messages.success(request, _("Your account is saved."))
+            return _with_language(redirect("accounts:settings"), user.language)
+    return render(request, "accounts/settings.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change (the old password, then the new one twice, checked by the password
+    validators); the session stays logged in, other sessions of the account end."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:settings")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        messages.success(self.request, _("Your password is changed."))
+        return super().form_valid(form)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = LanguagePasswordResetForm
     template_name = "accounts/password_reset_form.html"
@@ -105,12 +139,6 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """What django-axes answers while a login is locked out: 429, JSON for the API."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "code": "rate_limited",
-                "message": _("Too many failed logins. Try again in 15 minutes."),
-                "details": None,
-            },
-            status=429,
-        )
+        message = _("Too many failed logins. Try again in 15 minutes.")
+        return JsonResponse(ErrorOut(code="rate_limited", message=message).model_dump(), status=429)
     return render(request, "accounts/locked.html", status=429)

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 import phonenumbers
 from django.utils.translation import gettext as _
-from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumberFormat
 from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 
 from vigencia.core.errors import InvalidInput
-
-_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-_MAX_INPUT = 32
-# What people type in a number: digits (any script), spaces, dashes, dots, brackets, a leading +.
-# phonenumbers itself skips leading junk and reads trailing text as an extension ("912345678x"),
-# which would accept letters and emoji silently.
-_NUMBER_CHARACTERS = re.compile(r"[(\s]*[+＋]?[\d\s().\-]+")
+from vigencia.core.phones import MOBILE_TYPES, phone_parse
 
 
 def msisdn_normalize(raw: str, *, country: str) -> str:
     """A mobile number of `country` in E.164. Accepts national or international input with spaces,
     dashes and brackets; refuses anything that is not a valid mobile of that country."""
-    text = (raw or "").strip()
-    if not text or len(text) > _MAX_INPUT:
-        raise InvalidInput(_("Enter a mobile number."), code="invalid_msisdn", details={"field": "msisdn"})
-    try:
-        if not _NUMBER_CHARACTERS.fullmatch(text):
-            raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, text)
-        number = phonenumbers.parse(text, country)
-        if number.extension:
-            raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, text)
-    except phonenumbers.NumberParseException:
-        raise InvalidInput(
-            _("This is not a phone number."), code="invalid_msisdn", details={"field": "msisdn"}
-        )
+    number = phone_parse(raw, region=country, field="msisdn")
     region = phonenumbers.region_code_for_number(number)
     if region and region != country and phonenumbers.is_valid_number(number):
         raise InvalidInput(
@@ -44,7 +24,7 @@ def msisdn_normalize(raw: str, *, country: str) -> str:
             details={"field": "msisdn", "expected_country": country, "number_country": region},
         )
     valid = phonenumbers.is_valid_number_for_region(number, country)
-    if not valid or phonenumbers.number_type(number) not in _MOBILE_TYPES:
+    if not valid or phonenumbers.number_type(number) not in MOBILE_TYPES:
         raise InvalidInput(
             _("This is not a valid mobile number for %(country)s.") % {"country": country},
             code="invalid_msisdn",
