@@ -13,6 +13,7 @@ from vigencia.core import clock
 from vigencia.lines.keepalive import keepalive_tick
 from vigencia.lines.models import AutoRenewRun, Line, ReminderSent, ReminderSetting
 from vigencia.notifications.models import Notification
+from vigencia.notifications.services import webhook_endpoint_set
 from vigencia.orders.models import RenewalOrder
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +36,9 @@ def line(user, claro) -> Line:
     return Line.objects.create(owner=user, msisdn="+51912345678", carrier=claro, last_recharge_at=TODAY)
 
 
-def test_reminders_default_then_put_and_get(api, line):
+def test_reminders_default_then_put_and_get(api, line, user):
     url = f"/api/v1/lines/{line.pk}/reminders"
+    webhook_endpoint_set(user=user, url="https://example.com/hooks/vigencia")
     assert api.get(url).json() == {
         "lead_days": [30, 7, 1],
         "channels": ["email"],
@@ -62,6 +64,7 @@ def test_reminders_default_then_put_and_get(api, line):
         ({"lead_days": [0], "channels": ["email"]}, 422, "invalid_lead_days"),
         ({"lead_days": [7], "channels": ["pigeon"]}, 422, "invalid_channels"),
         ({"lead_days": [7], "channels": ["sms"]}, 422, "phone_missing"),
+        ({"lead_days": [7], "channels": ["email", "webhook"]}, 422, "webhook_missing"),
         ({"lead_days": "7", "channels": ["email"]}, 422, None),
         ({"channels": ["email"]}, 422, None),
     ],

@@ -11,6 +11,7 @@ from tests.lines.keepalive_helpers import lima
 from vigencia.catalog.models import Plan
 from vigencia.core import clock
 from vigencia.lines.models import AutoRenewSetting, Line, ReminderSetting
+from vigencia.notifications.services import webhook_endpoint_set
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,25 @@ def test_sms_reminders_without_a_phone_show_an_error_and_save_nothing(browser, l
 
     assert "Add a phone number to your account to get reminders by SMS." in response.content.decode()
     assert ReminderSetting.objects.count() == 0
+
+
+def test_the_reminder_form_offers_a_webhook_and_points_to_the_sms_number_only_when_they_can_work(
+    browser, line, user
+):
+    def channels_and_hint() -> tuple[list[str], bool]:
+        response = browser.get(f"/lines/{line.pk}/")
+        form = response.context["reminder_form"]
+        return [value for value, _label in form.fields["channels"].choices], (
+            "SMS reminders need your mobile number" in response.content.decode()
+        )
+
+    assert channels_and_hint() == (["email", "sms"], True)
+
+    user.phone = "+51987654321"
+    user.save(update_fields=["phone"])
+    webhook_endpoint_set(user=user, url="https://example.com/hooks/vigencia")
+
+    assert channels_and_hint() == (["email", "sms", "webhook"], False)
 
 
 def test_turning_the_plan_into_auto_renew(browser, line):

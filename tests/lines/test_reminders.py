@@ -162,6 +162,7 @@ def test_removed_and_lost_lines_get_no_reminders(claro_line):
         ([7], [], "invalid_channels"),
         ([7], ["fax"], "invalid_channels"),
         ([7], ["sms"], "phone_missing"),
+        ([7], ["webhook"], "webhook_missing"),
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_written(claro_line, lead_days, channels, code):

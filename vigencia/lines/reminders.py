@@ -35,6 +35,7 @@ from vigencia.lines.models import (
     ReminderSetting,
 )
 from vigencia.lines.numbers import msisdn_display
+from vigencia.notifications.selectors import webhook_endpoint_active
 
 REMINDER_CHANNELS = ("email", "sms", "webhook")
 LEAD_DAYS_MAX = 90
@@ -96,6 +97,12 @@ def _clean_channels(channels: object, *, line: Line) -> list[str]:
         raise InvalidInput(
             _("Add a phone number to your account to get reminders by SMS."),
             code="phone_missing",
+            details={"field": "channels"},
+        )
+    if "webhook" in channels and not webhook_endpoint_active(user=line.owner):
+        raise InvalidInput(
+            _("Set up a webhook endpoint (PUT /api/v1/notifications/webhook) to get reminders by webhook."),
+            code="webhook_missing",
             details={"field": "channels"},
         )
     return [channel for channel in REMINDER_CHANNELS if channel in channels]

@@ -27,8 +27,14 @@ from vigencia.lines.models import AutoRenewSetting, Line, LineStatus
 from vigencia.lines.planner import KeepalivePlan, keepalive_plan
 from vigencia.lines.reminders import reminder_prefs, reminder_settings_set
 from vigencia.lines.selectors import line_get
+from vigencia.notifications.selectors import webhook_endpoint_active
 
 LEAD_CHOICES = [(days, days) for days in (60, 30, 14, 7, 3, 1)]
+CHANNEL_CHOICES = [
+    ("email", gettext_lazy("Email")),
+    ("sms", gettext_lazy("SMS")),
+    ("webhook", gettext_lazy("Webhook")),
+]
 PLAN_MONTHS = 12
 
 
@@ -41,14 +47,16 @@ class ReminderForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     channels = forms.MultipleChoiceField(
-        label=gettext_lazy("By"),
-        choices=[
-            ("email", gettext_lazy("Email")),
-            ("sms", gettext_lazy("SMS")),
-            ("webhook", gettext_lazy("Webhook")),
-        ],
-        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("By"), choices=CHANNEL_CHOICES, widget=forms.CheckboxSelectMultiple
     )
+
+    def __init__(self, *args: Any, webhook: bool, **kwargs: Any) -> None:
+        """`webhook`: offer the webhook channel (the owner has an endpoint, set by API)."""
+        super().__init__(*args, **kwargs)
+        if not webhook:
+            cast(forms.MultipleChoiceField, self.fields["channels"]).choices = [
+                (value, label) for value, label in CHANNEL_CHOICES if value != "webhook"
+            ]
 
 
 class AutoRenewForm(forms.Form):
@@ -166,7 +174,10 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         "keepalive_plan": plan,
         "plan_months": PLAN_MONTHS,
         "plan_error": plan_error,
-        "reminder_form": ReminderForm(initial={"lead_days": prefs.lead_days, "channels": prefs.channels}),
+        "reminder_form": ReminderForm(
+            initial={"lead_days": prefs.lead_days, "channels": prefs.channels},
+            webhook="webhook" in prefs.channels or webhook_endpoint_active(user=line.owner),
+        ),
         "autorenew_form": AutoRenewForm(
             line=line,
             initial={
@@ -196,7 +207,7 @@ def _flash_errors(request: HttpRequest, form: forms.Form) -> None:
 @require_POST
 def line_reminders_save(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
-    form = ReminderForm(request.POST)
+    form = ReminderForm(request.POST, webhook=True)  # the service refuses it without an endpoint
     if form.is_valid():
         try:
             reminder_settings_set(

@@ -22,3 +22,8 @@ def notification_list(
 
 def webhook_endpoint_get(*, user: User) -> WebhookEndpoint | None:
     return WebhookEndpoint.objects.filter(user=user).first()
+
+
+def webhook_endpoint_active(*, user: User) -> bool:
+    """Whether the user's notifications can go to a webhook (an active endpoint is set)."""
+    return WebhookEndpoint.objects.filter(user=user, active=True).exists()
