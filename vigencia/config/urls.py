@@ -23,6 +23,7 @@ urlpatterns = [
     path("usage/", include("vigencia.usage.urls")),
     path("vouchers/", include("vigencia.vouchers.urls")),
     path("support/", include("vigencia.support.urls")),
+    path("messages/", include("vigencia.notifications.urls")),
     path("backoffice/", include("vigencia.support.backoffice_urls")),
     path("", include("vigencia.core.urls")),
 ]

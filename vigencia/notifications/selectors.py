@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Max, QuerySet
+from django.template import TemplateDoesNotExist
+from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
 from vigencia.notifications.models import Notification, WebhookEndpoint
+from vigencia.notifications.rendering import render
 
 
 def notification_list(
@@ -27,3 +33,51 @@ def webhook_endpoint_get(*, user: User) -> WebhookEndpoint | None:
 def webhook_endpoint_active(*, user: User) -> bool:
     """Whether the user's notifications can go to a webhook (an active endpoint is set)."""
     return WebhookEndpoint.objects.filter(user=user, active=True).exists()
+
+
+@dataclass(frozen=True)
+class Message:
+    """One thing Vigencia told a person, however many channels carried it."""
+
+    at: datetime
+    subject: str
+    text: str
+    deliveries: list[tuple[str, str]]  # (channel, status), in channel order
+
+
+def message_keys(*, user: User) -> QuerySet[Notification, dict[str, object]]:
+    """The user's messages (one per dedupe key, whatever the channels), newest first, as
+    {"dedupe_key", "at"}: page these, then read a page with `messages_of`."""
+    return (
+        Notification.objects.filter(user=user)
+        .values("dedupe_key")
+        .annotate(at=Max("created_at"))
+        .order_by("-at", "-dedupe_key")
+    )
+
+
+def messages_of(*, user: User, keys: list[str], language: str) -> list[Message]:
+    """The messages of `keys` (in that order), each rendered in `language`."""
+    by_key: dict[str, list[Notification]] = {}
+    for notification in Notification.objects.filter(user=user, dedupe_key__in=keys).order_by("channel"):
+        by_key.setdefault(notification.dedupe_key, []).append(notification)
+    messages = []
+    for key in keys:
+        sent = by_key.get(key)
+        if not sent:
+            continue
+        first = sent[0]
+        try:
+            rendered = render(kind=first.kind, context=first.context, language=language)
+            subject, text = rendered.subject, rendered.text
+        except (TemplateDoesNotExist, ValueError, TypeError):  # a kind or context of an older release
+            subject, text = _("A message that can no longer be shown"), ""
+        messages.append(
+            Message(
+                at=max(notification.created_at for notification in sent),
+                subject=subject,
+                text=text,
+                deliveries=[(notification.channel, notification.status) for notification in sent],
+            )
+        )
+    return messages

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from vigencia.notifications import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+]
