@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.factories import UserFactory
 from tests.notifications.conftest import RENEWAL_CONTEXT, tasks_of
+from vigencia.notifications.channels import webhook
 from vigencia.notifications.models import Notification, NotificationStatus
 from vigencia.notifications.services import (
     notification_deliver,
@@ -187,6 +189,65 @@ def test_a_webhook_without_an_endpoint_fails_at_once(user, run_tasks):
         "the user has no active webhook endpoint",
     )
     assert DBTaskResult.objects.filter(status="READY").count() == 0
+
+
+def _resolve(monkeypatch, name: str, address: str) -> None:
+    """Make `name` resolve to `address` (no DNS here), as a customer's DNS record would."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return real(address if host == name else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _webhook_to(user, url: str) -> Notification:
+    webhook_endpoint_set(user=user, url=url)
+    [row] = notification_send(
+        user=user, kind="message", context={"subject": "s", "body": "b"}, dedupe_key="k", channels=["webhook"]
+    )
+    return row
+
+
+def test_a_webhook_host_whose_name_points_inside_the_platform_is_refused_for_good(
+    user, webhook_receiver, run_tasks, settings, monkeypatch
+):
+    # given the guard on, and an endpoint whose public-looking name resolves to the loopback address
+    settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = False
+    _resolve(monkeypatch, "hooks.customer.test", "127.0.0.1")
+    port = webhook_receiver.url.split(":")[2].split("/")[0]
+    row = _webhook_to(user, f"http://hooks.customer.test:{port}/hooks/vigencia")
+
+    run_tasks()
+
+    # then nothing reached the internal server and the row failed without retries
+    row.refresh_from_db()
+    assert webhook_receiver.requests == []
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error == (
+        "ConnectError: hooks.customer.test resolves to an address that is not public: 127.0.0.1"
+    )
+    assert DBTaskResult.objects.filter(status="READY").count() == 0
+
+
+def test_a_webhook_connects_to_the_address_its_name_was_checked_at(
+    user, webhook_receiver, run_tasks, settings, monkeypatch
+):
+    # given the guard on, a name that resolves to the receiver, and (for this test only) that
+    # address counted as public
+    settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS = False
+    _resolve(monkeypatch, "hooks.customer.test", "127.0.0.1")
+    monkeypatch.setattr(webhook, "address_is_public", lambda address: address == "127.0.0.1")
+    port = webhook_receiver.url.split(":")[2].split("/")[0]
+    row = _webhook_to(user, f"http://hooks.customer.test:{port}/hooks/vigencia")
+
+    run_tasks()
+
+    # then it was delivered there, under the endpoint's own host name
+    row.refresh_from_db()
+    assert row.status == "sent"
+    [(headers, _body)] = webhook_receiver.requests
+    assert headers["Host"] == f"hooks.customer.test:{port}"
 
 
 def test_sms_goes_to_the_dev_gateways_file(chinese_user, settings, run_tasks):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import secrets
@@ -23,6 +22,7 @@ from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.notifications.channels import DeliveryError, channel_deliver
+from vigencia.notifications.channels.webhook import address_is_public
 from vigencia.notifications.models import (
     NOTIFICATION_TRANSITIONS,
     Channel,
@@ -388,8 +388,8 @@ def _is_internal_host(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
+        return not address_is_public(host)
+    except ValueError:  # a name: checked when a webhook connects (channels.webhook)
         return False
 
 
