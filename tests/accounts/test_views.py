@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.test import Client
 
 from vigencia.accounts.models import User
+from vigencia.core import clock
 from vigencia.lines.models import Line
 
 from ..factories import PASSWORD, UserFactory
@@ -139,6 +142,27 @@ def test_password_reset_link_sets_a_new_password(client: Client) -> None:
     assert (done.status_code, done.url) == (302, "/accounts/password-reset/done/")
     user.refresh_from_db()
     assert user.check_password(STRONG)
+
+
+def test_a_reset_email_goes_to_an_account_at_most_once_per_five_minutes(client: Client) -> None:
+    # given an account, and the reset form sent for it three times in a minute
+    UserFactory(email="known@example.com")
+    t0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    answers = []
+    for seconds in (0, 20, 60):
+        with clock.frozen(t0 + timedelta(seconds=seconds)):
+            answers.append(client.post("/accounts/password-reset/", {"email": "known@example.com"}).url)
+
+    # then every request gets the same answer, and one email went out
+    assert answers == ["/accounts/password-reset/sent/"] * 3
+    assert len(mail.outbox) == 1
+
+    # when five minutes have passed since it
+    with clock.frozen(t0 + timedelta(minutes=5)):
+        client.post("/accounts/password-reset/", {"email": "known@example.com"})
+
+    # then the next one goes out
+    assert len(mail.outbox) == 2
 
 
 def test_too_many_failed_logins_show_the_lockout_page(client: Client, settings) -> None:

@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.accounts.models import Language
-from vigencia.accounts.services import timezone_choices
+from vigencia.accounts.services import password_reset_claim, timezone_choices
 
 
 class SignupForm(forms.Form):
@@ -56,7 +56,8 @@ class EmailLoginForm(AuthenticationForm):
 
 class LanguagePasswordResetForm(PasswordResetForm):
     """Django's reset form (it answers the same whether or not the email is registered); the email
-    goes out in the language the user chose."""
+    goes out in the language the user chose, and at most once per settings.PASSWORD_RESET_EVERY per
+    account (`password_reset_claim`), so the form cannot flood an inbox."""
 
     def send_mail(
         self,
@@ -66,6 +67,8 @@ class LanguagePasswordResetForm(PasswordResetForm):
         *args: Any,
         **kwargs: Any,
     ) -> None:
+        if not password_reset_claim(user=context["user"]):
+            return
         with translation.override(context["user"].language):
             super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 

@@ -52,6 +52,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=clock.now)
+    # When the last password-reset email went out: one at most per PASSWORD_RESET_EVERY, so nobody
+    # can flood an inbox through the reset form.
+    password_reset_sent_at = models.DateTimeField(
+        _("password reset sent"), null=True, blank=True, editable=False
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

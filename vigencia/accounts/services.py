@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from vigencia.accounts import roles
@@ -166,6 +167,21 @@ def timezone_choices() -> list[str]:
     name, such as a legacy alias, is still accepted)."""
     legacy = ("Etc/", "SystemV/", "US/")
     return [*sorted(zone for zone in _timezones() if "/" in zone and not zone.startswith(legacy)), "UTC"]
+
+
+def password_reset_claim(*, user: User) -> bool:
+    """Whether a password-reset email may go to `user` now: True at most once per
+    settings.PASSWORD_RESET_EVERY, however many requests arrive at once (a conditional update)."""
+    now = clock.now()
+    claimed = (
+        User.objects.filter(pk=user.pk)
+        .filter(
+            Q(password_reset_sent_at__isnull=True)
+            | Q(password_reset_sent_at__lte=now - settings.PASSWORD_RESET_EVERY)
+        )
+        .update(password_reset_sent_at=now)
+    )
+    return claimed == 1
 
 
 def user_set_language(*, user: User, language: str) -> None:

@@ -232,6 +232,8 @@ NINJA_PAGINATION_MAX_LIMIT = 200
 VIGENCIA_DISPLAY_TIMEZONE = "America/Lima"
 # The country a contact mobile typed without + is read in (ISO 3166 alpha-2).
 VIGENCIA_PHONE_REGION = os.environ.get("VIGENCIA_PHONE_REGION", "PE")
+# One password-reset email per account per this long, whatever the form receives.
+PASSWORD_RESET_EVERY = timedelta(minutes=int(os.environ.get("VIGENCIA_PASSWORD_RESET_EVERY_MINUTES", "5")))
 VIGENCIA_API_TOKEN_TTL = timedelta(days=int(os.environ.get("VIGENCIA_API_TOKEN_TTL_DAYS", "30")))
 
 # Periodic jobs: `vigencia scheduler` enqueues each task once per period (a unique period key), so a
