@@ -7,4 +7,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".js-hide").forEach((element) => {
     element.hidden = true;
   });
+  // On a phone the menu scrolls sideways: show where the reader is.
+  const current = document.querySelector(".site-nav [aria-current]");
+  if (current) current.scrollIntoView({ block: "nearest", inline: "nearest" });
 });
