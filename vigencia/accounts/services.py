@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -182,6 +183,26 @@ def password_reset_claim(*, user: User) -> bool:
         .update(password_reset_sent_at=now)
     )
     return claimed == 1
+
+
+def user_erase(*, user: User) -> bool:
+    """The last step of closing an account (`support.services.account_close` does the rest first):
+    the personal data goes (name, phone; the email becomes a placeholder, so the address may sign up
+    again), the password becomes unusable (every session of the account ends), the API tokens are
+    revoked and the account is deactivated. What the account did stays, for the records the law and
+    the books need. Idempotent: False if it was erased already."""
+    with transaction.atomic():
+        erased = User.objects.filter(pk=user.pk, is_active=True).update(
+            email=f"closed-{user.pk}@closed.invalid",
+            name="",
+            phone="",
+            password=make_password(None),
+            is_active=False,
+            password_reset_sent_at=None,
+        )
+        ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+    user.refresh_from_db()
+    return erased == 1
 
 
 def user_set_language(*, user: User, language: str) -> None:

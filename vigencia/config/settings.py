@@ -41,20 +41,9 @@ ALLOWED_HOSTS = env_list("VIGENCIA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],te
 CSRF_TRUSTED_ORIGINS = env_list("VIGENCIA_CSRF_TRUSTED_ORIGINS")
 CSRF_FAILURE_VIEW = "vigencia.core.views.csrf_failure"
 
+# The project's apps first: where a string is also in Django's own catalogs ("History", "Remove"),
+# the translation of the app listed first wins, and ours are worded for this site's readers.
 INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
-    "django.contrib.humanize",
-    "axes",
-    "csp",
-    "ninja",
-    "django_tasks",
-    "django_tasks_db",
     "vigencia.core",
     "vigencia.accounts",
     "vigencia.catalog",
@@ -68,6 +57,19 @@ INSTALLED_APPS = [
     "vigencia.usage",
     "vigencia.stores",
     "vigencia.support",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "csp",
+    "ninja",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from vigencia.config.api import api
 from vigencia.core.views import healthz
+from vigencia.support import views as support_views
 
 admin.site.site_header = "Vigencia"
 admin.site.site_title = "Vigencia back office"
@@ -12,6 +13,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Closing an account touches every app's records: its view is the top app's (support).
+    path("accounts/close/", support_views.account_close_page, name="account_close"),
     path("accounts/", include("vigencia.accounts.urls")),
     path("lines/", include("vigencia.lines.urls")),
     path("plans/compare/", include("vigencia.catalog.compare_urls")),

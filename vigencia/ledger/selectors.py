@@ -36,6 +36,16 @@ def wallet_balances(*, users: Iterable[User], currency: str = "PEN") -> dict[int
     return {user_id: Money(balances.get(code) or 0, currency) for code, user_id in codes.items()}
 
 
+def owned_balances(*, user: User) -> list[Money]:
+    """The balances, not zero, of the accounts a person owns (wallets in any currency), by currency."""
+    rows = (
+        LedgerAccount.objects.filter(owner=user, kind__in=CACHED_KINDS)
+        .exclude(balance_minor=0)
+        .order_by("currency", "code")
+    )
+    return [Money(balance, currency) for balance, currency in rows.values_list("balance_minor", "currency")]
+
+
 def account_balance(*, account: LedgerAccount) -> Money:
     """The balance derived from the postings (not the cached column)."""
     total = account.postings.aggregate(total=Coalesce(Sum("amount_minor"), 0))["total"]

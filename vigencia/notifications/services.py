@@ -299,6 +299,8 @@ def _record_failure(notification: Notification, *, failure: str, permanent: bool
 
 def _attempt(notification: Notification) -> tuple[str, bool] | None:
     """Render and hand one claimed row to its channel; None when delivered, else (error, permanent)."""
+    if not notification.user.is_active:
+        return "the account is inactive (closed)", True
     try:
         rendered = render(
             kind=notification.kind, context=notification.context, language=notification.user.language

@@ -77,8 +77,10 @@ def _move(order: RenewalOrder, target: str, **changes: Any) -> None:
 
 
 def _locked(order_id: int) -> RenewalOrder:
+    """The order, locked, with its line, carrier and payer read (not locked: a payment must not
+    queue behind every other order of the carrier, nor wait on the payer's account row)."""
     return (
-        RenewalOrder.objects.select_for_update()
+        RenewalOrder.objects.select_for_update(of=("self",))
         .select_related("line", "line__carrier", "payer")
         .get(pk=order_id)
     )

@@ -75,3 +75,11 @@ class ActionForm(forms.Form):
         field = self.fields["order"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = RenewalOrder.objects.filter(payer=subscriber).order_by("-created_at")
+
+
+class AccountCloseForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password, to confirm"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -19,16 +19,20 @@ from django.utils.translation import gettext as _
 
 from vigencia.accounts import roles
 from vigencia.accounts.models import User
+from vigencia.accounts.services import user_erase
 from vigencia.catalog.promotions import promotion_release
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from vigencia.core.money import Money
+from vigencia.core.transitions import IllegalTransition
 from vigencia.fulfilment.models import FINAL_STATUSES as FULFILMENT_FINAL
 from vigencia.fulfilment.models import FulfilmentTransaction
 from vigencia.ledger.models import LedgerTransaction
+from vigencia.ledger.selectors import owned_balances
 from vigencia.ledger.services import account_system, account_wallet, ledger_post
 from vigencia.lines.models import Line
-from vigencia.notifications.services import notification_send
+from vigencia.lines.services import line_remove
+from vigencia.notifications.services import notification_send, webhook_endpoint_delete
 from vigencia.orders.models import (
     ORDER_TRANSITIONS,
     PSP_METHODS,
@@ -37,8 +41,8 @@ from vigencia.orders.models import (
     PaymentMethod,
     RenewalOrder,
 )
-from vigencia.payments.models import PaymentIntent
-from vigencia.payments.services import payment_refund
+from vigencia.payments.models import PaymentIntent, PaymentStatus
+from vigencia.payments.services import payment_cancel, payment_refund
 from vigencia.stores.models import Receipt
 from vigencia.support.models import (
     ACTION_TRANSITIONS,
@@ -569,3 +573,65 @@ def _retry_fulfilment(order: RenewalOrder) -> None:
     # Submitted again whatever its attempts; the gateway dedupes by external id: a retry never tops
     # up twice.
     submit_transactions.enqueue([topup.pk])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Closing an account, at the person's own request
+
+
+def account_close(*, user: User, password: str) -> None:
+    """Close a subscriber's own account, confirmed with the password: checkouts left open are
+    canceled, the lines leave the list (no reminder, auto-renewal or lifecycle notice follows), the
+    webhook endpoint goes, and the person's data is erased (`accounts.services.user_erase`). Orders,
+    payments, the ledger and tickets stay, tied to the erased account, for the records the books
+    need. Refused, with nothing changed: a wrong password (InvalidInput `wrong_password`), an account
+    with another role (PermissionDenied `not_a_subscriber_account`: an operator closes those), money
+    still moving — a payment being confirmed or a renewal on its way to the carrier (Conflict
+    `money_in_flight`) —, or money left in a wallet (Conflict `wallet_not_empty`: spend it or ask
+    support for a refund first)."""
+    if not user.is_active or not user.check_password(password):
+        raise InvalidInput(
+            _("The password is not right."), code="wrong_password", details={"field": "password"}
+        )
+    if user.is_staff or user.groups.exclude(name=roles.SUBSCRIBER).exists():
+        raise PermissionDenied(
+            _("This account has a role on the platform: an operator closes it."),
+            code="not_a_subscriber_account",
+        )
+    money_in_flight = Conflict(
+        _("A payment or a renewal of yours is still under way. Close the account when it has finished."),
+        code="money_in_flight",
+    )
+    # All or nothing, the account locked against a second closing at once (FOR NO KEY UPDATE: the
+    # rows a concurrent payment inserts take KEY SHARE on the account, which must not wait behind us
+    # while we wait for its payment); a checkout completed in another tab meanwhile makes its cancel
+    # fail, and the account stays open.
+    with transaction.atomic():
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
+        if (
+            RenewalOrder.objects.filter(
+                payer=user, status__in=[OrderStatus.PAID, OrderStatus.FULFILLING]
+            ).exists()
+            or PaymentIntent.objects.filter(payer=user, status=PaymentStatus.PROCESSING).exists()
+        ):
+            raise money_in_flight
+        for intent in PaymentIntent.objects.filter(payer=user, status=PaymentStatus.REQUIRES_ACTION):
+            try:
+                payment_cancel(intent=intent)  # its order or top-up is canceled by the payment's handler
+            except IllegalTransition:
+                raise money_in_flight from None
+        balances = owned_balances(user=user)
+        if balances:
+            raise Conflict(
+                _(
+                    "Your wallet still holds %(amount)s. Use it for a renewal, or ask support to refund "
+                    "it, then close the account."
+                )
+                % {"amount": ", ".join(str(balance) for balance in balances)},
+                code="wallet_not_empty",
+                details={"balances": [balance.as_dict() for balance in balances]},
+            )
+        for line in Line.objects.filter(owner=user, removed_at__isnull=True):
+            line_remove(line=line, actor=user)
+        webhook_endpoint_delete(user=user)
+        user_erase(user=user)

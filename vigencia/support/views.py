@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,14 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.core.errors import DomainError
+from vigencia.core.forms import form_add_domain_error
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_get
 from vigencia.orders.selectors import order_get
 from vigencia.stores.models import Receipt
-from vigencia.support.forms import ReplyForm, TicketForm
+from vigencia.support.forms import AccountCloseForm, ReplyForm, TicketForm
 from vigencia.support.models import TicketCategory, TicketStatus
 from vigencia.support.selectors import ticket_get, ticket_list
-from vigencia.support.services import ticket_open, ticket_reply, ticket_set_status
+from vigencia.support.services import account_close, ticket_open, ticket_reply, ticket_set_status
 from vigencia.usage.models import Anomaly
 
 
@@ -116,3 +119,20 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(
         request, "support/detail.html", {"ticket": ticket, "messages_": ticket.messages.all(), "form": form}
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_close_page(request: HttpRequest) -> HttpResponse:
+    """What closing the account does, and the password to confirm it; then the person is logged out."""
+    form = AccountCloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_close(user=request.user, password=form.cleaned_data["password"])  # type: ignore[arg-type]
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            logout(request)
+            messages.success(request, _("Your account is closed. Thank you for using Vigencia."))
+            return redirect("home")
+    return render(request, "support/account_close.html", {"form": form})
