@@ -4,12 +4,10 @@ existing and missing ids, odd query strings and a junk form."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.urlwalk import portal_routes, route_url
 from vigencia.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -21,26 +19,17 @@ ODD_QUERY = (
 JUNK_FORM = {"x": "\x00", "amount": "-1", "amount_minor": "1e999", "msisdn": "abc", "pin": "' OR 1=1"}
 
 
-def _routes(patterns, prefix: str = "") -> list[str]:
-    routes = []
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            routes += _routes(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            routes.append(prefix + str(pattern.pattern))
-    return routes
-
-
 def _url(route: str, value: int) -> str:
-    route = re.sub(r"<int:\w+>", str(value), route)
-    route = re.sub(r"<(?:str|slug):\w+>", "claro-pe" if value == 1 else "x", route)
-    return "/" + re.sub(r"<path:\w+>", "x/y", route)
+    def value_of(converter: str, _name: str) -> object:
+        if converter == "int":
+            return value
+        return "x/y" if converter == "path" else "claro-pe" if value == 1 else "x"
+
+    return route_url(route, value_of)
 
 
 def test_no_page_answers_a_server_error_to_anyone(seeded) -> None:
-    routes = sorted(
-        {route for route in _routes(get_resolver().url_patterns) if not route.startswith(("admin/", "api/"))}
-    )
+    routes = portal_routes()
     demo_users = list(User.objects.filter(email__endswith="@demo.vigencia.pe").order_by("email"))
     failures = []
     for user in [None, *demo_users]:
