@@ -107,6 +107,7 @@ class Bar:
 @dataclass(frozen=True)
 class Chart:
     kind: str
+    label: str
     unit: str
     width: int
     height: int
@@ -134,5 +135,6 @@ def statement_charts(statement: Statement, *, width: int = 600, height: int = 12
                     f"{statement.days[n]:%Y-%m-%d}: {amount} {_CHART_UNITS[UsageKind(kind)]}",
                 )
             )
-        charts.append(Chart(kind, _CHART_UNITS[UsageKind(kind)], slot * days, height, peak, bars))
+        unit = _CHART_UNITS[UsageKind(kind)]
+        charts.append(Chart(kind, str(UsageKind(kind).label), unit, slot * days, height, peak, bars))
     return charts

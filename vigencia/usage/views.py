@@ -12,8 +12,10 @@ from django.utils.dateparse import parse_date
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
 from vigencia.core.money import Money
+from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_get
 from vigencia.usage import services
+from vigencia.usage.models import UsageKind
 from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, balance_totals, statement_build
 from vigencia.usage.statements import statement_charts
 
@@ -32,13 +34,24 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
         date_from = date_to - timedelta(days=29)
     balances = balance_totals(line=line)
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
+    totals = [
+        (UsageKind(kind).label, total, Money(total.price_minor, built.currency))
+        for kind, total in built.totals.items()
+    ]
+    records = [
+        (record, UsageKind(record.kind).label, Money(record.price_minor, record.currency or built.currency))
+        for record in built.records[:500]
+    ]
     anomalies = [(a, services.anomaly_explain(a)) for a in anomaly_list(line=line)[:50]]
     return render(
         request,
         "usage/statement.html",
         {
             "line": line,
+            "number": msisdn_display(line.msisdn),
             "statement": built,
+            "totals": totals,
+            "records": records,
             "charts": statement_charts(built),
             "balances": balances,
             "balance_money": Money(balances["money"], line.carrier.currency),
