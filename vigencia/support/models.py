@@ -125,14 +125,26 @@ class TicketMessage(models.Model):
         return f"ticket {self.ticket_id} message {self.pk}"
 
 
+class TicketEventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    STATUS = "status", _("Status changed")
+    ASSIGNED = "assigned", _("Assigned")
+    PRIORITY = "priority", _("Priority changed")
+    ACTION = "action", _("Action taken")
+    ACTION_REQUESTED = "action_requested", _("Action waiting for approval")
+    ACTION_APPROVED = "action_approved", _("Action approved")
+    ACTION_REJECTED = "action_rejected", _("Action rejected")
+    ACTION_DONE = "action_done", _("Action done")
+
+
 class TicketEvent(models.Model):
     """The audit trail: status moves, assignment, priority, and every agent action."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30, choices=TicketEventKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
+    from_status = models.CharField(max_length=20, blank=True, choices=TicketStatus.choices)
+    to_status = models.CharField(max_length=20, blank=True, choices=TicketStatus.choices)
     at = models.DateTimeField(default=clock.now)
     data = models.JSONField(default=dict, blank=True)
 
