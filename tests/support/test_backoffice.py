@@ -264,3 +264,18 @@ def test_a_double_click_on_a_goodwill_credit_pays_once_and_a_new_form_pays_again
     assert (first.status_code, second.status_code, third.status_code) == (302, 302, 302)
     assert SupportAction.objects.count() == 2
     assert wallet_balance(user=user).amount_minor == 600
+
+
+def test_the_ticket_history_says_what_happened_in_the_agents_language(client, agent, ticket):
+    # given a ticket an agent put on hold for the customer
+    ticket_set_status(ticket=ticket, actor=agent, status="waiting_on_customer")
+    client.force_login(agent)
+
+    # when the agent opens it in Spanish
+    page = client.get(f"/backoffice/tickets/{ticket.pk}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    # then each event is named in words, with the statuses' labels, not their codes
+    history = page.split('<ul class="ticket-history">')[1].split("</ul>")[0]
+    assert " · Creado · " in history
+    assert " · Cambio de estado Abierto→Esperando al cliente · agent@example.com" in history
+    assert "waiting_on_customer" not in history

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vigencia.core import clock
 from vigencia.core.models import TimeStampedModel
@@ -126,15 +127,16 @@ class TicketMessage(models.Model):
 
 
 class TicketEventKind(models.TextChoices):
-    OPENED = "opened", _("Opened")
-    STATUS = "status", _("Status changed")
-    ASSIGNED = "assigned", _("Assigned")
-    PRIORITY = "priority", _("Priority changed")
-    ACTION = "action", _("Action taken")
-    ACTION_REQUESTED = "action_requested", _("Action waiting for approval")
-    ACTION_APPROVED = "action_approved", _("Action approved")
-    ACTION_REJECTED = "action_rejected", _("Action rejected")
-    ACTION_DONE = "action_done", _("Action done")
+    # In their own context: "Opened" is also a store shift's, "Status changed" a line's.
+    OPENED = "opened", pgettext_lazy("ticket event", "Opened")
+    STATUS = "status", pgettext_lazy("ticket event", "Status changed")
+    ASSIGNED = "assigned", pgettext_lazy("ticket event", "Assigned")
+    PRIORITY = "priority", pgettext_lazy("ticket event", "Priority changed")
+    ACTION = "action", pgettext_lazy("ticket event", "Action taken")
+    ACTION_REQUESTED = "action_requested", pgettext_lazy("ticket event", "Action waiting for approval")
+    ACTION_APPROVED = "action_approved", pgettext_lazy("ticket event", "Action approved")
+    ACTION_REJECTED = "action_rejected", pgettext_lazy("ticket event", "Action rejected")
+    ACTION_DONE = "action_done", pgettext_lazy("ticket event", "Action done")
 
 
 class TicketEvent(models.Model):
