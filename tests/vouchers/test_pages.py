@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from vigencia.vouchers import demo
 from vigencia.vouchers.models import ResellerProfile, VoucherBatch, VoucherCode
@@ -86,6 +87,24 @@ def test_the_operator_page_shows_the_failure_rate(client, db):
     client.force_login(staff)
 
     assert client.get("/vouchers/operator/").status_code == 200
+
+
+def test_batches_name_their_plan_in_the_readers_language(client, reseller_browser, make_batch, plan):
+    # given a batch of the Claro S/ 10 plan
+    make_batch(1)
+    client.force_login(UserFactory(is_staff=True))
+    with translation.override("zh-hans"):
+        in_chinese = plan.name
+
+    # when the operator and the reseller open their pages in Chinese
+    pages = [
+        browser.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN,zh").content.decode()
+        for browser, url in ((client, "/vouchers/operator/"), (reseller_browser, "/vouchers/reseller/"))
+    ]
+
+    # then both name the plan in Chinese
+    assert [f"<td>{in_chinese}</td>" in page for page in pages] == [True, True]
+    assert "索尔" in in_chinese
 
 
 def test_the_demo_is_idempotent_and_writes_its_export_under_var(seeded, settings):
