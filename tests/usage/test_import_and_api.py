@@ -292,3 +292,19 @@ def test_anomalies_are_flagged_explained_and_resolved(
     with pytest.raises(DomainError) as error:
         anomaly_resolve(anomaly=anomaly, actor=user)
     assert getattr(error.value, "code", None) == "anomaly_resolved"
+
+
+def test_statement_page_names_kinds_and_charges_for_people_in_the_readers_language(client, user, line):
+    # given a line with no usage in the period
+    client.force_login(user)
+
+    # when its holder opens the statement in Chinese
+    page = client.get(
+        f"/usage/lines/{line.pk}/statement/?from=2025-03-01&to=2025-03-03", HTTP_ACCEPT_LANGUAGE="zh-CN,zh"
+    ).content.decode()
+
+    # then kinds are words, charges are money, the number is formatted, and the tables scroll on phones
+    assert "<h1>+51 912 345 678 的账单</h1>" in page
+    assert "<tr><td>通话</td><td>0</td><td>0</td><td>0</td><td>S/\xa00.00</td></tr>" in page
+    assert "<figcaption>流量 (KB, " in page
+    assert page.count('<div class="table-scroll">') == 2
