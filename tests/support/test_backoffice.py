@@ -267,7 +267,8 @@ def test_a_double_click_on_a_goodwill_credit_pays_once_and_a_new_form_pays_again
 
 
 def test_the_ticket_history_says_what_happened_in_the_agents_language(client, agent, ticket):
-    # given a ticket an agent put on hold for the customer
+    # given a ticket an agent made urgent and put on hold for the customer
+    ticket_set_priority(ticket=ticket, actor=agent, priority="urgent")
     ticket_set_status(ticket=ticket, actor=agent, status="waiting_on_customer")
     client.force_login(agent)
 
@@ -278,4 +279,5 @@ def test_the_ticket_history_says_what_happened_in_the_agents_language(client, ag
     history = page.split('<ul class="ticket-history">')[1].split("</ul>")[0]
     assert " · Creado · " in history
     assert " · Cambio de estado Abierto→Esperando al cliente · agent@example.com" in history
+    assert " · Cambio de prioridad Urgente · agent@example.com" in history
     assert "waiting_on_customer" not in history

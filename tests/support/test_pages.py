@@ -33,6 +33,15 @@ def test_subscriber_opens_a_ticket_from_a_line_and_script_is_rendered_inert(clie
     assert ticket.status == "waiting_on_customer"
 
 
+def test_the_question_label_has_no_colon_after_it_in_chinese(client, user):
+    client.force_login(user)
+
+    page = client.get("/support/new/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh").content.decode()
+
+    assert '<label for="id_category">是关于什么的？</label>' in page
+    assert '<label for="id_subject">主题:</label>' in page
+
+
 def test_someone_elses_line_or_ticket_is_404(client, other_user, line, user):
     client.force_login(other_user)
     assert client.get(f"/support/new/?line={line.pk}").status_code == 404

@@ -17,7 +17,10 @@ from vigencia.support.selectors import support_agents
 
 
 class TicketForm(forms.Form):
-    category = forms.ChoiceField(label=_("What is it about?"), choices=TicketCategory.choices)
+    # A question needs no colon after it; Django adds one after a full-width "？" (Chinese).
+    category = forms.ChoiceField(
+        label=_("What is it about?"), label_suffix="", choices=TicketCategory.choices
+    )
     subject = forms.CharField(label=_("Subject"), max_length=MAX_SUBJECT_LENGTH)
     message = forms.CharField(label=_("Message"), max_length=MAX_MESSAGE_LENGTH, widget=forms.Textarea)
 

@@ -156,6 +156,12 @@ class TicketEvent(models.Model):
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} {self.kind}"
 
+    @property
+    def priority_label(self) -> str:
+        """The new priority of a priority change, for people."""
+        priority = self.data.get("priority")
+        return str(TicketPriority(priority).label) if priority in TicketPriority.values else ""
+
 
 class ActionKind(models.TextChoices):
     RETRY_FULFILMENT = "retry_fulfilment", _("Retry the top-up at the carrier")
