@@ -41,4 +41,3 @@ def test_every_string_is_translated_and_none_is_fuzzy(language: str) -> None:
                 problems.append(f"{app}: {message.id!r}{' (fuzzy)' if message.fuzzy else ''}")
 
     assert problems == []
-
