@@ -28,16 +28,36 @@ def _catalogs(language: str) -> list[tuple[str, Path]]:
 
 def _messages(path: Path):
     with path.open("rb") as handle:
-        return [message for message in read_po(handle) if message.id]
+        catalog = read_po(handle)
+    return catalog.num_plurals, [message for message in catalog if message.id]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_string_is_translated_and_none_is_fuzzy(language: str) -> None:
     problems = []
     for app, path in _catalogs(language):
-        for message in _messages(path):
+        plurals, messages = _messages(path)
+        for message in messages:
             strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            if message.fuzzy or not all(strings):
+            forms = plurals if isinstance(message.id, tuple) else 1
+            if message.fuzzy or len(strings) != forms or not all(strings):
                 problems.append(f"{app}: {message.id!r}{' (fuzzy)' if message.fuzzy else ''}")
 
     assert problems == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_string_two_apps_share_reads_the_same_in_both(language: str) -> None:
+    first: dict[tuple[str | None, object], tuple[str, object]] = {}
+    clashes = []
+    for app, path in _catalogs(language):
+        for message in _messages(path)[1]:
+            key = (message.context, message.id)
+            if key in first and first[key][1] != message.string:
+                winner, shown = first[key]
+                clashes.append(
+                    f"{message.id!r}: {app} says {message.string!r}, but {winner}'s {shown!r} is shown"
+                )
+            first.setdefault(key, (app, message.string))
+
+    assert clashes == []

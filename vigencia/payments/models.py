@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vigencia.core import clock
 from vigencia.core.models import TimeStampedModel
@@ -28,7 +29,7 @@ class PaymentStatus(models.TextChoices):
     REQUIRES_ACTION = "requires_action", _("Waiting for the customer")
     PROCESSING = "processing", _("Processing")
     SUCCEEDED = "succeeded", _("Paid")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("payment", "Failed")
     CANCELED = "canceled", _("Canceled")
     REFUNDED = "refunded", _("Refunded")
 

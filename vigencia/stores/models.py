@@ -27,7 +27,7 @@ def validate_timezone(value: str) -> None:
 
 
 class Service(models.TextChoices):
-    RENEWAL = "renewal", _("Renewals")
+    RENEWAL = "renewal", pgettext_lazy("store service", "Renewals")
     SIM_SALE = "sim_sale", _("SIM cards")
     VOUCHER_REDEEM = "voucher_redeem", _("Recharge codes")
     ID_CHECK = "id_check", _("ID check")
@@ -142,7 +142,7 @@ class Holiday(models.Model):
         verbose_name=_("store"),
     )
     name = models.CharField(_("name"), max_length=80, blank=True)
-    closed = models.BooleanField(_("closed"), default=True)
+    closed = models.BooleanField(pgettext_lazy("opening hours", "closed"), default=True)
 
     class Meta:
         ordering = ["date"]

@@ -28,7 +28,7 @@ class TicketStatus(models.TextChoices):
     OPEN = "open", _("Open")
     WAITING_ON_CUSTOMER = "waiting_on_customer", _("Waiting on customer")
     RESOLVED = "resolved", _("Resolved")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
 
 TICKET_TRANSITIONS = TransitionTable(
@@ -89,8 +89,8 @@ class Ticket(TimeStampedModel):
     first_response_due_at = models.DateTimeField(_("first response due"))
     resolution_due_at = models.DateTimeField(_("resolution due"))
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
-    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    resolved_at = models.DateTimeField(pgettext_lazy("ticket", "resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("ticket", "closed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -200,7 +200,10 @@ class SupportAction(TimeStampedModel):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     reason = models.CharField(_("reason"), max_length=300)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("agent")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=pgettext_lazy("support", "agent"),
     )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
