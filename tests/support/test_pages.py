@@ -39,7 +39,7 @@ def test_the_question_label_has_no_colon_after_it_in_chinese(client, user):
     page = client.get("/support/new/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh").content.decode()
 
     assert '<label for="id_category">是关于什么的？</label>' in page
-    assert '<label for="id_subject">主题:</label>' in page
+    assert '<label for="id_subject">主题：</label>' in page  # the full-width colon of Chinese
 
 
 def test_someone_elses_line_or_ticket_is_404(client, other_user, line, user):

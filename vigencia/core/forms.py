@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_noop
 
 from vigencia.core.errors import DomainError
+
+# Django translates the suffix it puts after a form label (":"), but its Chinese catalog keeps the
+# ASCII colon; the project's catalogs come first, so this entry gives Chinese its full-width "：".
+# Translators: the suffix after a form field's label.
+LABEL_SUFFIX = gettext_noop(":")
 
 
 def form_add_domain_error(
