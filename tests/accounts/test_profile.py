@@ -82,6 +82,15 @@ def test_the_settings_page_shows_the_account_in_the_users_language_with_places_f
     assert '<option value="America/Lima" selected>hora de Perú</option>' in html
 
 
+def test_the_settings_page_shows_the_mobile_as_people_write_it(client: Client, ana) -> None:
+    user_profile_update(user=ana, phone="912345678")
+    client.force_login(ana)
+
+    html = client.get(SETTINGS).content.decode()
+
+    assert 'name="phone" value="+51 912 345 678"' in html
+
+
 def test_saving_the_settings_changes_the_account_and_switches_the_ui_language(client: Client, ana) -> None:
     client.force_login(ana)
 

@@ -21,6 +21,7 @@ from vigencia.accounts.models import User
 from vigencia.accounts.services import user_profile_update, user_register
 from vigencia.core.errors import DomainError
 from vigencia.core.forms import form_add_domain_error
+from vigencia.core.phones import phone_display
 from vigencia.core.schemas import ErrorOut
 
 
@@ -89,7 +90,12 @@ class LogoutView(auth_views.LogoutView):
 def account_settings(request: HttpRequest) -> HttpResponseBase:
     """The person's name, SMS number, language and timezone; a link to change the password."""
     user: User = request.user  # type: ignore[assignment]
-    current = {"name": user.name, "phone": user.phone, "language": user.language, "timezone": user.timezone}
+    current = {
+        "name": user.name,
+        "phone": phone_display(user.phone) if user.phone else "",
+        "language": user.language,
+        "timezone": user.timezone,
+    }
     form = ProfileForm(request.POST or None, initial=current, current_timezone=user.timezone)
     if request.method == "POST" and form.is_valid():
         try:

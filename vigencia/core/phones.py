@@ -48,3 +48,12 @@ def mobile_normalize(raw: str, *, region: str) -> str:
             details={"field": "phone"},
         )
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """A number as people write it: +51 912 345 678 (as stored, if it does not parse)."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)

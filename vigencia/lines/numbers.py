@@ -9,7 +9,7 @@ from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 
 from vigencia.core.errors import InvalidInput
-from vigencia.core.phones import MOBILE_TYPES, phone_parse
+from vigencia.core.phones import MOBILE_TYPES, phone_display, phone_parse
 
 
 def msisdn_normalize(raw: str, *, country: str) -> str:
@@ -35,11 +35,7 @@ def msisdn_normalize(raw: str, *, country: str) -> str:
 
 def msisdn_display(e164: str) -> str:
     """The number as people write it: +51 912 345 678."""
-    try:
-        number = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+    return phone_display(e164)
 
 
 def iccid_normalize(raw: str) -> str:
