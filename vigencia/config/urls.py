@@ -13,8 +13,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    # Closing an account touches every app's records: its view is the top app's (support).
+    # Closing an account, or taking its data, touches every app's records: the top app's views (support).
     path("accounts/close/", support_views.account_close_page, name="account_close"),
+    path("accounts/data/", support_views.account_data_download, name="account_data"),
     path("accounts/", include("vigencia.accounts.urls")),
     path("lines/", include("vigencia.lines.urls")),
     path("plans/compare/", include("vigencia.catalog.compare_urls")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -10,6 +11,10 @@ from vigencia.accounts import roles
 from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
+from vigencia.ledger.models import AccountKind, Posting
+from vigencia.lines.models import Line
+from vigencia.notifications.models import Notification
+from vigencia.orders.models import RenewalOrder
 from vigencia.support.models import ACTIVE_STATUSES, ActionStatus, SupportAction, Ticket
 
 
@@ -62,3 +67,94 @@ def support_agents() -> QuerySet[User]:
         .distinct()
         .order_by("email")
     )
+
+
+def account_data(*, user: User) -> dict[str, Any]:
+    """Everything the platform keeps about a person, for them to take away (their right of access):
+    the account, lines, renewals, wallet movements, messages and tickets, as JSON-ready values."""
+
+    def money(amount_minor: int, currency: str) -> dict[str, Any]:
+        return {"amount_minor": amount_minor, "currency": currency}
+
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    wallet = (
+        Posting.objects.filter(account__owner=user, account__kind=AccountKind.WALLET)
+        .select_related("transaction")
+        .order_by("transaction__created_at", "id")
+    )
+    tickets = Ticket.objects.filter(subscriber=user).prefetch_related("messages").order_by("created_at", "id")
+    return {
+        "exported_at": clock.now().isoformat(),
+        "account": {
+            "email": user.email,
+            "name": user.name,
+            "phone": user.phone,
+            "language": user.language,
+            "timezone": user.timezone,
+            "joined": when(user.date_joined),
+        },
+        "lines": [
+            {
+                "msisdn": line.msisdn,
+                "carrier": line.carrier.code,
+                "nickname": line.nickname,
+                "status": line.status,
+                "last_recharge_at": when(line.last_recharge_at),
+                "valid_until": when(line.valid_until),
+                "added_at": when(line.created_at),
+                "removed_at": when(line.removed_at),
+            }
+            for line in Line.objects.filter(owner=user).select_related("carrier").order_by("created_at", "id")
+        ],
+        "renewals": [
+            {
+                "id": order.pk,
+                "created_at": when(order.created_at),
+                "msisdn": order.msisdn,
+                "plan": order.plan_name,
+                "channel": order.channel,
+                "payment_method": order.payment_method,
+                "status": order.status,
+                "total": money(order.amount_minor, order.currency),
+                "valid_until_after": when(order.valid_until_after),
+            }
+            for order in RenewalOrder.objects.filter(payer=user).order_by("created_at", "id")
+        ],
+        "wallet": [
+            {
+                "at": when(posting.transaction.created_at),
+                "amount": money(posting.amount_minor, posting.currency),
+                "kind": posting.transaction.kind,
+                "memo": posting.transaction.memo,
+            }
+            for posting in wallet
+        ],
+        "messages": [
+            {
+                "at": when(notification.created_at),
+                "kind": notification.kind,
+                "channel": notification.channel,
+                "status": notification.status,
+                "data": notification.context,
+            }
+            for notification in Notification.objects.filter(user=user).order_by("created_at", "id")
+        ],
+        "tickets": [
+            {
+                "id": ticket.pk,
+                "created_at": when(ticket.created_at),
+                "category": ticket.category,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "messages": [
+                    {"at": when(message.created_at), "from_support": message.from_staff, "body": message.body}
+                    for message in sorted(
+                        ticket.messages.all(), key=lambda message: (message.created_at, message.pk)
+                    )
+                ],
+            }
+            for ticket in tickets
+        ],
+    }

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,7 +20,7 @@ from vigencia.orders.selectors import order_get
 from vigencia.stores.models import Receipt
 from vigencia.support.forms import AccountCloseForm, ReplyForm, TicketForm
 from vigencia.support.models import TicketCategory, TicketStatus
-from vigencia.support.selectors import ticket_get, ticket_list
+from vigencia.support.selectors import account_data, ticket_get, ticket_list
 from vigencia.support.services import account_close, ticket_open, ticket_reply, ticket_set_status
 from vigencia.usage.models import Anomaly
 
@@ -136,3 +136,15 @@ def account_close_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your account is closed. Thank you for using Vigencia."))
             return redirect("home")
     return render(request, "support/account_close.html", {"form": form})
+
+
+@login_required
+@require_GET
+def account_data_download(request: HttpRequest) -> HttpResponse:
+    """Everything kept about the person, as a JSON file to save."""
+    response = JsonResponse(
+        account_data(user=request.user),  # type: ignore[arg-type]
+        json_dumps_params={"ensure_ascii": False, "indent": 2},
+    )
+    response["Content-Disposition"] = 'attachment; filename="vigencia-my-data.json"'
+    return response

@@ -1,0 +1,88 @@
+"""Download my data: everything kept about the person, as a JSON file, and nobody else's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
+from vigencia.core import clock
+from vigencia.lines.services import line_add
+from vigencia.notifications.services import notification_send
+from vigencia.orders.services import order_create
+from vigencia.support.services import ticket_open
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def li(claro, fund_wallet):
+    """A subscriber with a line, a wallet top-up, a renewal paid from it, a message and a ticket."""
+    li = UserFactory(email="li@example.com", name="李伟", language="zh-hans", timezone="Asia/Shanghai")
+    with clock.frozen(T0):
+        line = line_add(owner=li, msisdn="+51 912 345 678", carrier=claro, nickname="妈妈")
+        fund_wallet(li, 5000)
+        order_create(payer=li, line=line, plan=claro.plans.get(code="max-10"), payment_method="wallet")
+        notification_send(
+            user=li,
+            kind="message",
+            context={"subject": "你好", "body": "b"},
+            dedupe_key="k",
+            channels=["email"],
+        )
+        ticket_open(subscriber=li, category="other", subject="充值问题", message="没有到账")
+    return li
+
+
+def test_the_file_holds_the_persons_account_lines_renewals_wallet_messages_and_tickets(
+    client: Client, li
+) -> None:
+    stranger = UserFactory(email="someone@example.com")
+    line_add(owner=stranger, msisdn="+51 987 654 321", carrier=li.lines.get().carrier)
+    client.force_login(li)
+
+    with clock.frozen(T0):
+        response = client.get("/accounts/data/")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="vigencia-my-data.json"'
+    assert "李伟" in response.content.decode()  # written as people read it, not \\u escapes
+    data = json.loads(response.content)
+    assert list(data) == ["exported_at", "account", "lines", "renewals", "wallet", "messages", "tickets"]
+    assert data["account"] == {
+        "email": "li@example.com",
+        "name": "李伟",
+        "phone": "",
+        "language": "zh-hans",
+        "timezone": "Asia/Shanghai",
+        "joined": li.date_joined.isoformat(),
+    }
+    assert [(line["msisdn"], line["nickname"]) for line in data["lines"]] == [("+51912345678", "妈妈")]
+    [renewal] = data["renewals"]
+    assert (renewal["msisdn"], renewal["payment_method"], renewal["total"]) == (
+        "+51912345678",
+        "wallet",
+        {"amount_minor": 1000, "currency": "PEN"},
+    )
+    assert [movement["amount"]["amount_minor"] for movement in data["wallet"]] == [5000, -1000]
+    assert [(message["kind"], message["data"]["subject"]) for message in data["messages"]] == [
+        ("message", "你好")
+    ]
+    [ticket] = data["tickets"]
+    assert (ticket["subject"], [message["body"] for message in ticket["messages"]]) == (
+        "充值问题",
+        ["没有到账"],
+    )
+    assert "someone@example.com" not in response.content.decode()
+    assert "+51987654321" not in response.content.decode()
+
+
+def test_the_download_needs_a_login() -> None:
+    response = Client().get("/accounts/data/")
+
+    assert (response.status_code, response.url) == (302, "/accounts/login/?next=/accounts/data/")
