@@ -47,10 +47,7 @@ def user_register(
         raise InvalidInput(
             _("Enter a valid email address."), code="invalid_email", details={"field": "email"}
         )
-    if language not in Language.values:
-        raise InvalidInput(
-            _("Unsupported language."), code="invalid_language", details={"allowed": Language.values}
-        )
+    _check_language(language)
     candidate = User(email=email, name=name)
     try:
         password_validation.validate_password(password, candidate)
@@ -65,6 +62,15 @@ def user_register(
     except IntegrityError:
         raise Conflict(_("An account with this email already exists."), code="email_taken")
     return user
+
+
+def _check_language(language: str) -> None:
+    if language not in Language.values:
+        raise InvalidInput(
+            _("Unsupported language."),
+            code="invalid_language",
+            details={"field": "language", "allowed": Language.values},
+        )
 
 
 def _digest(token: str) -> str:
@@ -136,12 +142,7 @@ def user_profile_update(
             mobile_normalize(phone, region=settings.VIGENCIA_PHONE_REGION) if phone.strip() else ""
         )
     if language is not None:
-        if language not in Language.values:
-            raise InvalidInput(
-                _("Unsupported language."),
-                code="invalid_language",
-                details={"field": "language", "allowed": Language.values},
-            )
+        _check_language(language)
         changes["language"] = language
     if timezone is not None:
         if timezone not in _timezones():

@@ -96,5 +96,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "Something went wrong on our side. Try again in a moment; if it keeps happening, contact support."
     )
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "server_error", "message": message, "details": None}, status=500)
+        return JsonResponse(ErrorOut(code="server_error", message=message).model_dump(), status=500)
     return HttpResponse(render_to_string("core/500.html", {"message": message}), status=500)

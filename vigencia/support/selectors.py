@@ -11,6 +11,7 @@ from vigencia.accounts import roles
 from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
+from vigencia.core.money import Money
 from vigencia.ledger.models import AccountKind, Posting
 from vigencia.lines.models import Line
 from vigencia.notifications.models import Notification
@@ -73,9 +74,6 @@ def account_data(*, user: User) -> dict[str, Any]:
     """Everything the platform keeps about a person, for them to take away (their right of access):
     the account, lines, renewals, wallet movements, messages and tickets, as JSON-ready values."""
 
-    def money(amount_minor: int, currency: str) -> dict[str, Any]:
-        return {"amount_minor": amount_minor, "currency": currency}
-
     def when(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
 
@@ -117,7 +115,7 @@ def account_data(*, user: User) -> dict[str, Any]:
                 "channel": order.channel,
                 "payment_method": order.payment_method,
                 "status": order.status,
-                "total": money(order.amount_minor, order.currency),
+                "total": order.total.as_dict(),
                 "valid_until_after": when(order.valid_until_after),
             }
             for order in RenewalOrder.objects.filter(payer=user).order_by("created_at", "id")
@@ -125,7 +123,7 @@ def account_data(*, user: User) -> dict[str, Any]:
         "wallet": [
             {
                 "at": when(posting.transaction.created_at),
-                "amount": money(posting.amount_minor, posting.currency),
+                "amount": Money(posting.amount_minor, posting.currency).as_dict(),
                 "kind": posting.transaction.kind,
                 "memo": posting.transaction.memo,
             }
