@@ -157,3 +157,46 @@ def test_the_close_page_needs_a_login() -> None:
     response = Client().get(CLOSE)
 
     assert (response.status_code, response.url) == (302, f"/accounts/login/?next={CLOSE}")
+
+
+def test_closing_by_api_ends_the_token_and_erases_the_person(ana) -> None:
+    api = ApiClient(api_token_issue(user=ana)[1])
+
+    response = api.post_json("/api/v1/auth/me/close", {"password": PASSWORD})
+
+    assert (response.status_code, response.content) == (204, b"")
+    ana.refresh_from_db()
+    assert (ana.email, ana.is_active) == (f"closed-{ana.pk}@closed.invalid", False)
+    assert api.get("/api/v1/auth/me").status_code == 401
+    assert ApiToken.objects.filter(user=ana, revoked_at__isnull=True).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"password": "not-the-password"}, 422, "wrong_password"),
+        ({}, 422, "invalid"),
+        ({"password": 12}, 422, "invalid"),
+    ],
+)
+def test_closing_by_api_with_a_bad_body_is_refused_and_changes_nothing(ana, body, status, code) -> None:
+    api = ApiClient(api_token_issue(user=ana)[1])
+    before = _state(ana)
+
+    response = api.post_json("/api/v1/auth/me/close", body)
+
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert _state(ana) == before
+
+
+def test_closing_by_api_with_money_in_the_wallet_is_a_conflict(ana, fund_wallet) -> None:
+    fund_wallet(ana, 1250)
+    User.objects.filter(pk=ana.pk).update(language="es")  # the API answers in the account's language
+    api = ApiClient(api_token_issue(user=ana)[1])
+    before = _state(ana)
+
+    response = api.post_json("/api/v1/auth/me/close", {"password": PASSWORD})
+
+    assert (response.status_code, response.json()["code"]) == (409, "wallet_not_empty")
+    assert response.json()["message"].startswith("Tu billetera todavía tiene S/\xa012.50.")
+    assert _state(ana) == before

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from tests.conftest import ApiClient
 from tests.factories import UserFactory
+from vigencia.accounts.services import api_token_issue
 from vigencia.core import clock
 from vigencia.lines.services import line_add
 from vigencia.notifications.services import notification_send
@@ -86,3 +88,21 @@ def test_the_download_needs_a_login() -> None:
     response = Client().get("/accounts/data/")
 
     assert (response.status_code, response.url) == (302, "/accounts/login/?next=/accounts/data/")
+
+
+def test_the_api_gives_the_same_data_as_the_portal(client: Client, li) -> None:
+    client.force_login(li)
+    api = ApiClient(api_token_issue(user=li)[1])
+
+    with clock.frozen(T0):
+        portal = json.loads(client.get("/accounts/data/").content)
+        response = api.get("/api/v1/auth/me/data")
+
+    assert response.status_code == 200
+    assert response.json() == portal
+
+
+def test_the_api_download_needs_a_token() -> None:
+    response = ApiClient().get("/api/v1/auth/me/data")
+
+    assert response.status_code == 401

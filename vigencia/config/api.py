@@ -28,6 +28,7 @@ from vigencia.payments.api import (
 )
 from vigencia.stores.api import pos_router
 from vigencia.stores.api import router as stores_router
+from vigencia.support.api import account_router
 from vigencia.support.api import router as support_router
 from vigencia.usage.api import router as usage_router
 from vigencia.vouchers.api import reseller_router
@@ -86,6 +87,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/auth", accounts_router)
+api.add_router("/auth", account_router)
 api.add_router("/", compare_router)
 api.add_router("/", catalog_router)
 api.add_router("/lines", lines_router)

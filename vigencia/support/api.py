@@ -1,4 +1,5 @@
-"""/api/v1/tickets: a subscriber's support tickets and their threads."""
+"""/api/v1/tickets: a subscriber's support tickets and their threads; and /api/v1/auth/me's data
+download and closing, which support owns as it does their pages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import InvalidInput, NotFound
@@ -15,11 +16,12 @@ from vigencia.lines.selectors import line_get
 from vigencia.orders.selectors import order_get
 from vigencia.stores.models import Receipt
 from vigencia.support.models import Ticket, TicketStatus
-from vigencia.support.selectors import ticket_get, ticket_list
-from vigencia.support.services import ticket_open, ticket_reply, ticket_set_status
+from vigencia.support.selectors import account_data, ticket_get, ticket_list
+from vigencia.support.services import account_close, ticket_open, ticket_reply, ticket_set_status
 from vigencia.usage.models import Anomaly
 
 router = Router(tags=["support"], auth=bearer)
+account_router = Router(tags=["accounts"], auth=bearer)
 
 
 class TicketIn(Schema):
@@ -30,6 +32,10 @@ class TicketIn(Schema):
     order_id: int | None = None
     receipt_id: int | None = None
     anomaly_id: int | None = None
+
+
+class AccountCloseIn(Schema):
+    password: Text = Field(max_length=1024)
 
 
 class MessageIn(Schema):
@@ -168,3 +174,30 @@ def set_status(request: HttpRequest, ticket_id: int, payload: StatusIn):
     return ticket_set_status(
         ticket=ticket_get(subscriber=user, ticket_id=ticket_id), actor=user, status=payload.status
     )
+
+
+@account_router.get(
+    "/me/data",
+    response={200: dict[str, Any], 401: ErrorOut},
+    summary="Everything kept about you (your right of access)",
+    description="The account, lines, renewals, wallet movements, messages and tickets, as the "
+    "portal's Download my data gives them.",
+)
+def me_data(request: HttpRequest) -> dict[str, Any]:
+    return account_data(user=api_user(request))
+
+
+@account_router.post(
+    "/me/close",
+    response={204: None, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Close your account for good, confirmed with your password",
+    description="Open checkouts are canceled, the lines leave your list (no reminder or "
+    "auto-renewal follows), the webhook and every token go and your personal data is erased; orders, "
+    "payments and tickets stay for the records. Refused with nothing changed: 422 `wrong_password`, "
+    "403 `not_a_subscriber_account` (an operator closes accounts with a role), 409 `money_in_flight` "
+    "(a payment or renewal still under way) or `wallet_not_empty` (spend the wallet or ask support "
+    "for a refund first).",
+)
+def me_close(request: HttpRequest, payload: AccountCloseIn) -> Status[None]:
+    account_close(user=api_user(request), password=payload.password)
+    return Status(204, None)
