@@ -167,6 +167,7 @@ def test_the_api_reads_and_changes_the_callers_account(ana, ana_api) -> None:
         "phone": "+51912345678",
         "language": "es",
         "timezone": "Asia/Shanghai",
+        "calendar_url": "",
     }
     assert (changed.status_code, changed.json()) == (200, expected)
     assert (read.status_code, read.json()) == (200, expected)

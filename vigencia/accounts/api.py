@@ -15,6 +15,9 @@ from vigencia.accounts.schemas import MeIn, MeOut, RegisterIn, RegisterOut, Toke
 from vigencia.accounts.services import (
     api_token_issue,
     api_token_revoke_presented,
+    calendar_key_remove,
+    calendar_key_renew,
+    calendar_url,
     user_profile_update,
     user_register,
 )
@@ -85,6 +88,7 @@ def _me(user: User) -> MeOut:
         phone=user.phone,
         language=user.language,
         timezone=user.timezone,
+        calendar_url=calendar_url(user),
     )
 
 
@@ -106,4 +110,30 @@ def me_get(request: HttpRequest) -> MeOut:
 )
 def me_update(request: HttpRequest, payload: MeIn) -> MeOut:
     user = user_profile_update(user=api_user(request), **payload.model_dump(exclude_unset=True))
+    return _me(user)
+
+
+@router.post(
+    "/me/calendar",
+    auth=bearer,
+    response={200: MeOut, 401: ErrorOut},
+    summary="Turn your deadline calendar on, or give it a new address",
+    description="The answer's `calendar_url` is the new address; an address given before stops working.",
+)
+def me_calendar_renew(request: HttpRequest) -> MeOut:
+    user = api_user(request)
+    calendar_key_renew(user=user)
+    return _me(user)
+
+
+@router.delete(
+    "/me/calendar",
+    auth=bearer,
+    response={200: MeOut, 401: ErrorOut},
+    summary="Turn your deadline calendar off",
+    description="Its address stops working; `calendar_url` is empty.",
+)
+def me_calendar_remove(request: HttpRequest) -> MeOut:
+    user = api_user(request)
+    calendar_key_remove(user=user)
     return _me(user)

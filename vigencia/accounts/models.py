@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +59,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("password reset sent"), null=True, blank=True, editable=False
     )
 
+    # The secret in the address of the person's deadline calendar (calendar apps fetch it without a
+    # login, as they do Google's secret address); blank while the calendar is off.
+    calendar_key = models.CharField(_("calendar key"), max_length=43, blank=True, editable=False)
+
     objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
@@ -67,7 +72,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                fields=["calendar_key"],
+                condition=~Q(calendar_key=""),
+                name="accounts_user_calendar_key_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -38,6 +38,10 @@ class MeOut(Schema):
     phone: str = Field(description="The mobile number SMS reminders go to, in E.164; empty if none.")
     language: str
     timezone: str = Field(description="IANA timezone: dates and quiet hours follow it.")
+    calendar_url: str = Field(
+        description="The secret address of your lines' deadline calendar (iCalendar) for a calendar "
+        "app to subscribe to; empty while it is off."
+    )
 
 
 class MeIn(Schema):

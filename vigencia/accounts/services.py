@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from vigencia.accounts import roles
@@ -186,6 +187,35 @@ def password_reset_claim(*, user: User) -> bool:
     return claimed == 1
 
 
+def calendar_key_renew(*, user: User) -> str:
+    """Turn the person's deadline calendar on, or give it a new secret address: the old address stops
+    working at once (for an address that was shared or leaked)."""
+    key = secrets.token_urlsafe(24)
+    User.objects.filter(pk=user.pk).update(calendar_key=key)
+    user.calendar_key = key
+    return key
+
+
+def calendar_key_remove(*, user: User) -> None:
+    """Turn the deadline calendar off: its address stops working."""
+    User.objects.filter(pk=user.pk).update(calendar_key="")
+    user.calendar_key = ""
+
+
+def calendar_url(user: User) -> str:
+    """The address of the person's deadline calendar ("" while it is off)."""
+    if not user.calendar_key:
+        return ""
+    return settings.SITE_URL.rstrip("/") + reverse("lines:calendar", args=[user.calendar_key])
+
+
+def user_by_calendar_key(*, key: str) -> User | None:
+    """The active person whose deadline calendar is at `key`, if any."""
+    if not key or len(key) > User._meta.get_field("calendar_key").max_length or not key.isprintable():
+        return None
+    return User.objects.filter(calendar_key=key, is_active=True).first()
+
+
 def user_erase(*, user: User) -> bool:
     """The last step of closing an account (`support.services.account_close` does the rest first):
     the personal data goes (name, phone; the email becomes a placeholder, so the address may sign up
@@ -200,6 +230,7 @@ def user_erase(*, user: User) -> bool:
             password=make_password(None),
             is_active=False,
             password_reset_sent_at=None,
+            calendar_key="",
         )
         ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
     user.refresh_from_db()

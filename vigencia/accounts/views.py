@@ -12,13 +12,20 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from vigencia.accounts.forms import EmailLoginForm, LanguagePasswordResetForm, ProfileForm, SignupForm
 from vigencia.accounts.models import User
-from vigencia.accounts.services import user_profile_update, user_register
+from vigencia.accounts.services import (
+    calendar_key_remove,
+    calendar_key_renew,
+    calendar_url,
+    user_profile_update,
+    user_register,
+)
 from vigencia.core.errors import DomainError
 from vigencia.core.forms import form_add_domain_error
 from vigencia.core.phones import phone_display
@@ -106,7 +113,30 @@ def account_settings(request: HttpRequest) -> HttpResponseBase:
             with translation.override(user.language):
                 messages.success(request, _("Your account is saved."))
             return _with_language(redirect("accounts:settings"), user.language)
-    return render(request, "accounts/settings.html", {"form": form})
+    return render(request, "accounts/settings.html", {"form": form, **_calendar(user)})
+
+
+def _calendar(user: User) -> dict[str, str]:
+    url = calendar_url(user)
+    return {"calendar_url": url, "calendar_webcal": "webcal" + url[url.index(":") :] if url else ""}
+
+
+@login_required
+@require_POST
+def account_calendar(request: HttpRequest) -> HttpResponseBase:
+    """Turn the deadline calendar on, give it a new address (the old one stops working) or turn it off."""
+    user: User = request.user  # type: ignore[assignment]
+    if request.POST.get("action") == "off":
+        calendar_key_remove(user=user)
+        messages.success(request, _("The calendar is off: its address no longer works."))
+    else:
+        renewed = bool(user.calendar_key)
+        calendar_key_renew(user=user)
+        if renewed:
+            messages.success(request, _("The calendar has a new address; the old one no longer works."))
+        else:
+            messages.success(request, _("The calendar is on. Add it to your calendar app."))
+    return redirect(reverse("accounts:settings") + "#calendar")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -184,7 +184,7 @@ def _shift(day: date, days: int) -> date:
         return date.max if days > 0 else date.min
 
 
-def _renew_url(line: Line) -> str:
+def renew_url(line: Line) -> str:
     try:
         path = reverse("orders:renew", args=[line.pk])
     except NoReverseMatch:  # a deployment without the orders pages: the line's page has the way
@@ -196,13 +196,7 @@ def reminder_message(line: Line, deadline: TimelineEvent, *, today: date) -> tup
     """Subject and body of a reminder, in the active language: what happens on which date, and the
     one-tap renew link."""
     days_left = (deadline.at - today).days
-    values = {
-        "number": msisdn_display(line.msisdn),
-        "carrier": line.carrier.name,
-        "date": formats.date_format(deadline.at, "DATE_FORMAT"),
-        "days": days_left,
-        "url": _renew_url(line),
-    }
+    values = {"number": msisdn_display(line.msisdn), "days": days_left, "url": renew_url(line)}
     subject = (
         ngettext(
             "%(number)s: %(days)d day left to recharge",
@@ -211,17 +205,25 @@ def reminder_message(line: Line, deadline: TimelineEvent, *, today: date) -> tup
         )
         % values
     )
-    if deadline.kind == LineStatus.RESTRICTED:
-        what = _("On %(date)s outgoing service on %(number)s (%(carrier)s) will be restricted.") % values
-    elif deadline.kind == LineStatus.SUSPENDED:
-        what = _("On %(date)s %(carrier)s will cut off %(number)s.") % values
-    else:
-        what = (
-            _("On %(date)s %(carrier)s will give %(number)s to someone else; it cannot be recovered then.")
-            % values
-        )
-    body = what + "\n\n" + _("Recharge before then in one tap: %(url)s") % values
+    body = deadline_sentence(line, deadline) + "\n\n" + _("Recharge before then in one tap: %(url)s") % values
     return subject, body
+
+
+def deadline_sentence(line: Line, deadline: TimelineEvent) -> str:
+    """What happens to the line on the deadline's date, in the active language."""
+    values = {
+        "number": msisdn_display(line.msisdn),
+        "carrier": line.carrier.name,
+        "date": formats.date_format(deadline.at, "DATE_FORMAT"),
+    }
+    if deadline.kind == LineStatus.RESTRICTED:
+        return _("On %(date)s outgoing service on %(number)s (%(carrier)s) will be restricted.") % values
+    if deadline.kind == LineStatus.SUSPENDED:
+        return _("On %(date)s %(carrier)s will cut off %(number)s.") % values
+    return (
+        _("On %(date)s %(carrier)s will give %(number)s to someone else; it cannot be recovered then.")
+        % values
+    )
 
 
 def _send_one(

@@ -6,6 +6,7 @@ app_name = "lines"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("add/", views.line_add_view, name="add"),
+    path("calendar/<slug:key>.ics", views.calendar_feed, name="calendar"),
     path("<int:line_id>/", views.line_detail, name="detail"),
     path("<int:line_id>/edit/", views.line_edit, name="edit"),
     path("<int:line_id>/remove/", views.line_remove_view, name="remove"),

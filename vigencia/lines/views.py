@@ -11,11 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.accounts.models import User
+from vigencia.accounts.services import user_by_calendar_key
 from vigencia.core.errors import DomainError, NotFound
 from vigencia.core.forms import form_add_domain_error
+from vigencia.lines.calendar import deadlines_calendar
 from vigencia.lines.forms import LineAddForm, LineEditForm
 from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import msisdn_display
@@ -148,3 +150,17 @@ def line_remove_view(request: HttpRequest, line_id: int) -> HttpResponse:
         messages.success(request, _("Line %(number)s removed.") % {"number": number})
         return redirect("lines:dashboard")
     return render(request, "lines/remove.html", {"line": line, "number": number})
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, key: str) -> HttpResponse:
+    """The person's deadline calendar, at the secret address their calendar app fetches without a
+    login (My account turns it on, gives a new address or turns it off)."""
+    user = user_by_calendar_key(key=key)
+    if user is None:
+        raise Http404
+    response = HttpResponse(deadlines_calendar(user=user), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="vigencia.ics"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
