@@ -1,6 +1,8 @@
 """Every page a person can open, in a real browser at phone width (390 × 844), for a visitor and each
 demo role, in Chinese and Spanish (and English for the subscriber): it opens, nothing sticks out
-sideways, no script fails, the Content-Security-Policy blocks nothing, and every file it loads is there.
+sideways, no script fails, the Content-Security-Policy blocks nothing, every file it loads is there,
+and axe-core (the accessibility rules of WCAG 2.1 AA: contrast, names, labels, keyboard reach) finds
+nothing, checked once per role.
 
 The pages come from the URLconf (tests/urlwalk.py), with the ids of rows that exist in the demo data
 plus what a week of use leaves behind (a card renewal waiting for its payment, a store sale, a ticket,
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import Client
 
@@ -49,6 +52,10 @@ ROLES = {
     "agent@demo.vigencia.pe": ("zh-hans", "es"),
     "reseller@demo.vigencia.pe": ("zh-hans", "es"),
     "operator@demo.vigencia.pe": ("zh-hans", "es"),
+}
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
 }
 
 # Names what sticks out past the right edge (outside any element that scrolls or clips it): the
@@ -233,6 +240,7 @@ def test_every_page_opens_cleanly_on_a_phone_in_every_language(live_server, chro
     routes = portal_routes()
     pages = {who: _pages_of(who, routes) for who in ROLES}
     problems = PageProblems(origin=live_server.url)
+    axe = Axe()
     opened = 0
 
     # when each role opens each of its pages on a phone, in each of its languages
@@ -257,6 +265,10 @@ def test_every_page_opens_cleanly_on_a_phone_in_every_language(live_server, chro
                 overflow = page.evaluate(OVERFLOW_SCRIPT)
                 if overflow:
                     problems.add(overflow)
+                if language == languages[0]:
+                    for violation in axe.run(page, options=AXE_OPTIONS).response["violations"]:
+                        targets = [node["target"] for node in violation["nodes"]][:3]
+                        problems.add(f"axe {violation['id']} ({violation['impact']}): {targets}")
                 if SCREENSHOTS:
                     name = f"{who.split('@')[0]}-{language}-{path.strip('/').replace('/', '_') or 'home'}.png"
                     page.screenshot(path=os.path.join(SCREENSHOTS, name), full_page=True)

@@ -307,4 +307,4 @@ def test_statement_page_names_kinds_and_charges_for_people_in_the_readers_langua
     assert "<h1>+51 912 345 678 的账单</h1>" in page
     assert "<tr><td>通话</td><td>0</td><td>0</td><td>0</td><td>S/\xa00.00</td></tr>" in page
     assert "<figcaption>流量 (KB, " in page
-    assert page.count('<div class="table-scroll">') == 2
+    assert page.count('<div class="table-scroll" tabindex="0">') == 2
