@@ -3,9 +3,12 @@ planner's "turn this into auto-renew"."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 
 from tests.lines.keepalive_helpers import lima
 from vigencia.catalog.models import Plan
@@ -140,3 +143,33 @@ def test_auto_renew_form_and_another_users_line(browser, line, other_user):
         == 404
     )
     assert browser.get(f"/lines/{line.pk}/auto-renew/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("language", "first", "price"),
+    [
+        ("en", "Choose a plan", "S/\u00a05.00"),
+        ("es", "Elige un plan", "S/\u00a05.00"),
+        ("zh-hans", "选择套餐", "S/\u00a05.00"),
+    ],
+)
+def test_the_auto_renew_form_names_each_plan_and_its_price_in_the_persons_language(
+    browser, line, language, first, price
+):
+    # given a subscriber reading in `language`
+    line.owner.language = language
+    line.owner.save(update_fields=["language"])
+    plan = Plan.objects.get(code="ilimitado-5")
+
+    # when the line page is shown
+    with clock.frozen(lima(TODAY)), translation.override(language):
+        page = browser.get(f"/lines/{line.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        name = plan.name
+
+    # then the plan choice says what the plan is and costs, never its internal code
+    options = re.findall(
+        r'<option value="(\d*)"[^>]*>([^<]*)</option>', page.split('name="plan"')[1].split("</select>")[0]
+    )
+    assert options[0] == ("", first)
+    assert (str(plan.pk), html.escape(f"{name} ({price})")) in options
+    assert [label.startswith("Bitel ") for _value, label in options[1:]] == [True] * 5

@@ -59,9 +59,19 @@ class ReminderForm(forms.Form):
             ]
 
 
+class PlanChoiceField(forms.ModelChoiceField):
+    """A plan as the subscriber knows it, its name and price as the planner shows them, not its code."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        plan = cast(Plan, obj)
+        return f"{plan.name} ({plan.price})"
+
+
 class AutoRenewForm(forms.Form):
     enabled = forms.BooleanField(label=gettext_lazy("Renew automatically from my wallet"), required=False)
-    plan = forms.ModelChoiceField(label=gettext_lazy("Plan"), queryset=Plan.objects.none())
+    plan = PlanChoiceField(
+        label=gettext_lazy("Plan"), queryset=Plan.objects.none(), empty_label=gettext_lazy("Choose a plan")
+    )
     days_before = forms.IntegerField(
         label=gettext_lazy("Days before the deadline"), min_value=2, max_value=60
     )
