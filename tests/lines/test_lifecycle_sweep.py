@@ -312,8 +312,8 @@ def test_the_command_walks_a_bitel_line_through_reminders_and_its_auto_renewal_o
         "reminders sent: 0\n",  # 30 Nov: no 1-day reminder, the deadline moved
     ]
     assert [m.subject for m in mailoutbox] == [
-        "+51 987 654 321: 30 days left to recharge",
-        "+51 987 654 321: 7 days left to recharge",
+        "+51 987 654 321: 29 days left to recharge",
+        "+51 987 654 321: 6 days left to recharge",
         "Auto-renew of +51 987 654 321 on Nov. 28, 2026",
         "Your line +51 987 654 321 is renewed until Dec. 5, 2026",
     ]

@@ -9,6 +9,7 @@ from django.core import mail
 
 from tests.lines.keepalive_helpers import lima
 from vigencia.catalog.models import Carrier
+from vigencia.core import clock
 from vigencia.core.errors import InvalidInput
 from vigencia.lines.models import Line, ReminderSent, ReminderSetting
 from vigencia.lines.reminders import in_quiet_hours, reminder_settings_set, reminders_send
@@ -42,7 +43,7 @@ def test_thirty_days_before_the_deadline_one_email_reminder_is_sent_once(claro_l
     [notification] = Notification.objects.filter(user=user)
     assert notification.channel == "email"
     assert notification.dedupe_key == f"reminder:{claro_line.pk}:2026-05-02:30:email"
-    assert notification.context["subject"] == "+51 912 345 678: 30 days left to recharge"
+    assert notification.context["subject"] == "+51 912 345 678: 29 days left to recharge"
     assert (
         "On May 2, 2026 outgoing service on +51 912 345 678 (Claro Perú) will be restricted."
         in (notification.context["body"])
@@ -178,15 +179,15 @@ def test_reminder_email_is_delivered_once_by_the_worker(claro_line, user, run_ta
     reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7), time(13, 0)))
     run_tasks()
 
-    assert [message.subject for message in mail.outbox] == ["+51 912 345 678: 7 days left to recharge"]
+    assert [message.subject for message in mail.outbox] == ["+51 912 345 678: 6 days left to recharge"]
     assert mail.outbox[0].to == [user.email]
 
 
 @pytest.mark.parametrize(
     ("language", "subject"),
     [
-        ("es", "+51 912 345 678: quedan 7 días para recargar"),
-        ("zh-hans", "+51 912 345 678：距离充值截止还剩 7 天"),
+        ("es", "+51 912 345 678: quedan 6 días para recargar"),
+        ("zh-hans", "+51 912 345 678：距离充值截止还剩 6 天"),
     ],
 )
 def test_the_reminder_speaks_the_owners_language(claro_line, user, language, subject):
@@ -214,3 +215,30 @@ def test_the_due_reminders_of_many_lines_are_written_together(claro, django_asse
     assert set(_sent()) == {(RESTRICTED_ON, 7, "email")}
     assert ReminderSent.objects.count() == 25
     assert Notification.objects.filter(kind="message", channel="email").count() == 25
+
+
+@pytest.mark.parametrize(
+    ("before", "subject", "days_left"),
+    [
+        (7, "+51 912 345 678: 6 days left to recharge", "6 days left"),
+        (2, "+51 912 345 678: 1 day left to recharge", "1 day left"),
+        (1, "+51 912 345 678: today is the last day to recharge", "Last day today"),
+    ],
+)
+def test_a_reminder_counts_the_days_left_as_the_line_page_does(
+    claro_line, user, client, before, subject, days_left
+):
+    # given a Claro line restricted on 2 May (its last day to recharge is 1 May) with a reminder that day
+    reminder_settings_set(line=claro_line, lead_days=[before], channels=["email"])
+    at = lima(RESTRICTED_ON - timedelta(days=before))
+
+    # when the reminder goes out and the subscriber opens the line's page the same day
+    with clock.frozen(at):
+        assert reminders_send(at=at) == 1
+        client.force_login(user)
+        page = client.get(f"/lines/{claro_line.pk}/").content.decode()
+
+    # then the email and the page give the same days left
+    [notification] = Notification.objects.filter(user=user)
+    assert notification.context["subject"] == subject
+    assert days_left in page

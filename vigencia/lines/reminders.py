@@ -194,17 +194,21 @@ def renew_url(line: Line) -> str:
 
 def reminder_message(line: Line, deadline: TimelineEvent, *, today: date) -> tuple[str, str]:
     """Subject and body of a reminder, in the active language: what happens on which date, and the
-    one-tap renew link."""
-    days_left = (deadline.at - today).days
+    one-tap renew link. The days left count to the last day to recharge, the day before the deadline
+    (as the line's page and the deadline calendar count them), so all three agree on any day."""
+    days_left = max((deadline.at - today).days - 1, 0)
     values = {"number": msisdn_display(line.msisdn), "days": days_left, "url": renew_url(line)}
-    subject = (
-        ngettext(
-            "%(number)s: %(days)d day left to recharge",
-            "%(number)s: %(days)d days left to recharge",
-            days_left,
+    if days_left == 0:
+        subject = _("%(number)s: today is the last day to recharge") % values
+    else:
+        subject = (
+            ngettext(
+                "%(number)s: %(days)d day left to recharge",
+                "%(number)s: %(days)d days left to recharge",
+                days_left,
+            )
+            % values
         )
-        % values
-    )
     body = deadline_sentence(line, deadline) + "\n\n" + _("Recharge before then in one tap: %(url)s") % values
     return subject, body
 
