@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import date
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.backends.sqlite3.base import DatabaseWrapper
+from django.db.utils import ConnectionHandler
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Plan
+from vigencia.lines.management.commands.simulate import Command as SimulateCommand
 from vigencia.lines.models import Line
-from vigencia.lines.simulate import simulate
+from vigencia.lines.simulate import private_database, simulate
 from vigencia.orders.models import RenewalOrder
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +117,72 @@ def test_auto_renew_buys_the_plan_the_planner_picks_for_the_line(demo_catalog):
                 key=lambda p: (p.price_minor, -p.validity_days),
             )
             assert setting.plan == (schedule.steps[0].plan if schedule.steps else cheapest)
+
+
+def test_on_an_sqlite_file_the_simulation_plays_on_a_private_copy_and_never_locks_the_live_file(tmp_path):
+    # given an SQLite file a running server reads and writes, and a Django connection to it
+    live = tmp_path / "vigencia.sqlite3"
+    with closing(sqlite3.connect(live)) as server:
+        server.execute("CREATE TABLE t (note TEXT)")
+        server.execute("INSERT INTO t VALUES ('before')")
+        server.commit()
+    settings = ConnectionHandler().configure_settings(
+        {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(live)}}
+    )["default"]
+    db = DatabaseWrapper(settings, alias="live")
+    scratch: list[str] = []
+
+    # when the simulation's long write transaction is open on it
+    with private_database(db):
+        scratch.append(db.settings_dict["NAME"])
+        with db.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("INSERT INTO t VALUES ('simulated')")
+            cursor.execute("SELECT note FROM t ORDER BY rowid")
+            seen = [row[0] for row in cursor.fetchall()]
+            # then the server still writes the live file at once (no "database is locked")
+            with closing(sqlite3.connect(live, timeout=0)) as server:
+                server.execute("INSERT INTO t VALUES ('served meanwhile')")
+                server.commit()
+            cursor.execute("ROLLBACK")
+
+    # and the simulation saw the live rows, wrote only to its copy, which is gone; the connection is back
+    assert seen == ["before", "simulated"]
+    assert scratch[0] != str(live)
+    assert not Path(scratch[0]).exists()
+    assert db.settings_dict["NAME"] == str(live)
+    with closing(sqlite3.connect(live)) as server:
+        assert [row[0] for row in server.execute("SELECT note FROM t ORDER BY rowid")] == [
+            "before",
+            "served meanwhile",
+        ]
+    db.close()
+
+
+def test_inside_an_open_transaction_the_simulation_stays_on_its_database(demo_catalog):
+    # given the test's own transaction (its rows would not be in a copy)
+    name = connection.settings_dict["NAME"]
+
+    # when the private database is asked for, then nothing is copied
+    with private_database(connection):
+        assert connection.settings_dict["NAME"] == name
+        assert Plan.objects.filter(code="ilimitado-5").count() == 1
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_on_a_terminal_is_not_coloured_as_an_error(demo_catalog):
+    # given a terminal, on which Django colours a command's stderr red
+    terminal = _Terminal()
+
+    # when a small simulation runs
+    command = SimulateCommand(stderr=terminal, force_color=True)
+    call_command(command, lines=2, months=1, seed=1, stdout=StringIO())
+
+    # then the bar is drawn to the last day, in the terminal's own colour
+    shown = terminal.getvalue()
+    assert "simulating: 100%" in shown
+    assert "\x1b[" not in shown

@@ -2,7 +2,8 @@
 services — the keep-alive tick (lifecycle sweep, reminders, auto-renew), the order pipeline, the
 in-process carrier simulator with injected faults, fulfilment reconciliation and the worker in burst
 mode. Everything runs in one transaction that is rolled back at the end, so a simulation leaves the
-database as it found it.
+database as it found it (on an SQLite file, a private copy of it, so the running server is not
+locked out meanwhile).
 
 Time is event-driven: the clock jumps from one day on which something may be due to the next (a
 status change, a reminder's lead time, an auto-renew charge or its notice, a retry, a top-up to
@@ -18,12 +19,17 @@ enough for the whole horizon), `autorenew_short` (the same, wallet for at most o
 from __future__ import annotations
 
 import random
+import sqlite3
+import tempfile
 import time as timer
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, cast
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -31,6 +37,7 @@ from dateutil.relativedelta import relativedelta
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Max, Min, QuerySet, Sum
 from django.test import override_settings
 
@@ -116,6 +123,7 @@ def simulate(
     began = timer.perf_counter()
     try:
         with (
+            private_database(connection),
             override_settings(
                 EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
                 VIGENCIA_CARRIER_GATEWAY="simulator",
@@ -128,6 +136,30 @@ def simulate(
         pass
     report.seconds = round(timer.perf_counter() - began, 2)
     return report
+
+
+@contextmanager
+def private_database(db: BaseDatabaseWrapper) -> Iterator[None]:
+    """On an SQLite file, play on a private copy of it: the simulation's one long write transaction
+    would otherwise lock the file, and `make run`'s web server and worker beside it would fail with
+    "database is locked" (the worker exits, and the whole `make run` with it). PostgreSQL's readers
+    and writers are not blocked by it, an in-memory database is private already, and inside an open
+    transaction (a test) the copy would not see its rows: those run where they are."""
+    if db.vendor != "sqlite" or cast(Any, db).is_in_memory_db() or db.in_atomic_block:
+        yield
+        return
+    live = db.settings_dict["NAME"]
+    with tempfile.TemporaryDirectory(prefix="vigencia-simulate-") as scratch:
+        copy = Path(scratch) / "simulation.sqlite3"
+        with closing(sqlite3.connect(live)) as source, closing(sqlite3.connect(copy)) as target:
+            source.backup(target)
+        db.close()
+        db.settings_dict["NAME"] = str(copy)
+        try:
+            yield
+        finally:
+            db.close()
+            db.settings_dict["NAME"] = live
 
 
 def _noon(day: date) -> datetime:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from tqdm import tqdm
 
 from vigencia.core import clock
@@ -15,6 +15,23 @@ from vigencia.lines.simulate import simulate
 
 def _minor(amounts: dict[str, int]) -> str:
     return ", ".join(f"{currency} {amount / 100:,.2f}" for currency, amount in sorted(amounts.items())) or "0"
+
+
+class _Uncoloured:
+    """The command's stderr for the progress bar, without the red Django gives errors on a terminal:
+    a progress bar is not an error."""
+
+    def __init__(self, out: OutputWrapper) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, style_func=str, ending="")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.out, name)
 
 
 class Command(BaseCommand):
@@ -32,7 +49,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = (clock.today() + relativedelta(months=max(options["months"], 0)) - clock.today()).days
-        bar = tqdm(total=days, unit="day", desc="simulating", disable=options["json"], file=self.stderr)
+        bar = tqdm(
+            total=days, unit="day", desc="simulating", disable=options["json"], file=_Uncoloured(self.stderr)
+        )
 
         def progress(done: int) -> None:
             bar.update(done - bar.n)
