@@ -199,3 +199,26 @@ def test_a_huge_line_id_is_not_found(portal: Client) -> None:
 def test_pages_need_a_login(client: Client) -> None:
     response = client.get("/lines/add/")
     assert (response.status_code, response.url) == (302, "/accounts/login/?next=/lines/add/")
+
+
+def test_someone_in_shanghai_past_midnight_sees_the_days_left_of_the_carriers_calendar(
+    user: User, claro: Carrier, api
+) -> None:
+    # given a subscriber in Shanghai keeping a Lima line valid until 5 June (Lima's calendar)
+    user.timezone = "Asia/Shanghai"
+    user.save(update_fields=["timezone"])
+    line = line_add(owner=user, msisdn="912345678", carrier=claro, valid_until=date(2025, 6, 5))
+    portal = Client()
+    portal.force_login(user)
+
+    # when they look at 04:30 on 2 June in Shanghai, still 1 June (15:30) in Lima
+    with clock.frozen(datetime(2025, 6, 1, 20, 30, tzinfo=UTC)):
+        dashboard = portal.get("/lines/").content.decode()
+        page = portal.get(f"/lines/{line.pk}/").content.decode()
+        body = api.get(f"/api/v1/lines/{line.pk}").json()
+
+    # then every place counts 4 days to 5 June from Lima's today, as the timeline's "Today" does
+    assert "4 days left" in dashboard
+    assert "4 days left" in page
+    assert "Today: June 1, 2025" in page
+    assert (body["deadline"], body["days_left"], body["urgency"]) == ("2025-06-05", 4, "urgent")

@@ -13,7 +13,7 @@ from vigencia.core.schemas import Text
 from vigencia.lines.lifecycle import line_timeline
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
-from vigencia.lines.selectors import Urgency, line_deadline, line_urgency
+from vigencia.lines.selectors import line_deadline, line_urgency
 
 
 class LineIn(Schema):
@@ -89,17 +89,12 @@ class LineOut(Schema):
         return line_deadline(line)
 
     @staticmethod
-    def resolve_days_left(line: Line, context: dict[str, Any]) -> int | None:
-        return _urgency(line, context).days_left
+    def resolve_days_left(line: Line) -> int | None:
+        return line_urgency(line).days_left
 
     @staticmethod
-    def resolve_urgency(line: Line, context: dict[str, Any]) -> str:
-        return _urgency(line, context).level
-
-
-def _urgency(line: Line, context: dict[str, Any]) -> Urgency:
-    user = getattr(context.get("request"), "auth", None)
-    return line_urgency(line, tz=getattr(user, "timezone", None))
+    def resolve_urgency(line: Line) -> str:
+        return line_urgency(line).level
 
 
 class LineEventOut(Schema):

@@ -63,11 +63,14 @@ class Urgency:
     level: str  # "ok" | "soon" | "urgent" | "overdue" | "unknown"
 
 
-def line_urgency(line: Line, *, tz: str | None = None) -> Urgency:
+def line_urgency(line: Line) -> Urgency:
+    """Days left to the line's deadline, counted in the carrier's calendar, where the deadline is a
+    date (as the timeline, the reminders and the calendar count them): someone in Shanghai keeping a
+    Lima number, past midnight at home, still has Lima's today to recharge."""
     deadline = line_deadline(line)
     if deadline is None:
         return Urgency(None, "unknown")
-    days_left = (deadline - clock.today(tz)).days
+    days_left = (deadline - clock.today(line.carrier.timezone)).days
     if days_left < 0:
         level = "overdue"
     elif days_left <= URGENT_DAYS:

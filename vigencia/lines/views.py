@@ -48,10 +48,8 @@ class LineCard:
         return (_URGENCY_ORDER[self.urgency.level], self.urgency.days_left or 0, self.line.pk)
 
 
-def _card(line: Line, user: User) -> LineCard:
-    return LineCard(
-        line, msisdn_display(line.msisdn), line_deadline(line), line_urgency(line, tz=user.timezone)
-    )
+def _card(line: Line) -> LineCard:
+    return LineCard(line, msisdn_display(line.msisdn), line_deadline(line), line_urgency(line))
 
 
 def _subscriber(request: HttpRequest) -> User:
@@ -82,7 +80,7 @@ def _event_summary(event: LineEvent) -> str:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = sorted(
-        (_card(line, _subscriber(request)) for line in line_list(owner=_subscriber(request))),
+        (_card(line) for line in line_list(owner=_subscriber(request))),
         key=lambda c: c.sort_key,
     )
     return render(request, "lines/dashboard.html", {"cards": cards})
@@ -116,7 +114,7 @@ def line_add_view(request: HttpRequest) -> HttpResponse:
 def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
     events = [(event, _event_summary(event)) for event in line_events(line=line).select_related("actor")]
-    context = {"card": _card(line, _subscriber(request)), "events": events}
+    context = {"card": _card(line), "events": events}
     context.update(keepalive_context(line, user=_subscriber(request)))
     return render(request, "lines/detail.html", context)
 
