@@ -35,7 +35,9 @@ run: setup
 	@echo "    store agent agent@demo.vigencia.pe"
 	@echo "    reseller    reseller@demo.vigencia.pe"
 	@echo ""
-	@VIGENCIA_SECURE_COOKIES=0 VIGENCIA_HSTS_SECONDS=0 HOST=$(HOST) PORT=$(PORT) $(VENV)/honcho start -f Procfile
+# honcho gives each process its own PORT (worker +100, scheduler +200): the links in the emails the worker
+# and the scheduler send must name the web server's.
+	@VIGENCIA_SECURE_COOKIES=0 VIGENCIA_HSTS_SECONDS=0 VIGENCIA_SITE_URL=$${VIGENCIA_SITE_URL:-http://$(HOST):$(PORT)} HOST=$(HOST) PORT=$(PORT) $(VENV)/honcho start -f Procfile
 
 lint: setup
 	$(VENV)/ruff check .
