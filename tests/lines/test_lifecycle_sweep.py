@@ -18,6 +18,7 @@ from vigencia.core.models import PeriodicRun
 from vigencia.core.scheduler import scheduler_tick
 from vigencia.lines.lifecycle import lifecycle_sweep
 from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
+from vigencia.lines.numbers import msisdn_display
 
 pytestmark = pytest.mark.django_db
 
@@ -191,24 +192,48 @@ def sent(monkeypatch):
     return calls
 
 
-def test_owners_are_told_in_their_language_with_one_dedupe_key_per_line_status_and_day(demo_catalog, sent):
+@pytest.mark.parametrize(
+    ("language", "subject", "body"),
+    [
+        (
+            "en",
+            "Your line +51 912 345 678 is cut off",
+            "Claro Perú cut off +51 912 345 678 because it was not recharged in time. Recharge it "
+            "before March 1, 2027 or the number will be given to someone else.",
+        ),
+        (
+            "es",
+            "Tu línea +51 912 345 678 está suspendida",
+            "Claro Perú suspendió +51 912 345 678 porque no se recargó a tiempo. Recarga la línea antes "
+            "del 1 de marzo de 2027 o el número se asignará a otra persona.",
+        ),
+        (
+            "zh-hans",
+            "您的号码 +51 912 345 678 已停机",
+            "Claro Perú 因 +51 912 345 678 未及时充值已将其停机。"
+            "请在 2027年3月1日 之前充值，否则该号码将被分配给他人。",
+        ),
+    ],
+)
+def test_owners_are_told_in_their_language_with_one_dedupe_key_per_line_status_and_day(
+    demo_catalog, sent, language, subject, body
+):
+    # given a Claro line whose owner reads `language`, cut off at the sweep
     claro = Carrier.objects.get(code="claro-pe")
-    owner = UserFactory(language="en")
-    line = make_line(claro, owner=owner, last_recharge_at=date(2026, 3, 5))
+    owner = UserFactory(language=language)
+    line = Line.objects.create(
+        owner=owner, msisdn="+51912345678", carrier=claro, last_recharge_at=date(2026, 3, 5)
+    )
 
+    # when the sweep runs
     lifecycle_sweep(at=AT)
 
+    # then they are told once, the number and the date written as the reminders and the portal write them
     assert sent == [
         {
             "user": owner,
             "kind": "message",
-            "context": {
-                "subject": f"Your line {line.msisdn} is cut off",
-                "body": (
-                    f"Claro Perú cut off {line.msisdn} because it was not recharged in time. Recharge it "
-                    "before 2027-03-01 or the number will be given to someone else."
-                ),
-            },
+            "context": {"subject": subject, "body": body},
             "dedupe_key": f"line:{line.pk}:suspended:2026-12-01",
         }
     ]
@@ -261,7 +286,9 @@ def test_a_spanish_speaking_owner_is_told_in_spanish(demo_catalog, sent):
 
     lifecycle_sweep(at=AT)
 
-    assert [call["context"]["subject"] for call in sent] == [f"Tu línea {line.msisdn} está restringida"]
+    assert [call["context"]["subject"] for call in sent] == [
+        f"Tu línea {msisdn_display(line.msisdn)} está restringida"
+    ]
 
 
 def test_the_command_walks_a_bitel_line_through_reminders_and_its_auto_renewal_once(

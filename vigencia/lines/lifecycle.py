@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from vigencia.catalog.models import Carrier, PolicyKind
@@ -259,7 +259,11 @@ def _notify_transitions(line_ids: Sequence[int], to_status: str, *, on: date | N
 
 
 def _transition_message(line: Line, status: str) -> tuple[str, str]:
-    values = {"number": line.msisdn, "carrier": line.carrier.name}
+    """Subject and body in the active language, with the number and the date written as the reminders
+    and the portal write them."""
+    from vigencia.lines.numbers import msisdn_display
+
+    values = {"number": msisdn_display(line.msisdn), "carrier": line.carrier.name}
     if status == LineStatus.RESTRICTED:
         return (
             _("Your line %(number)s is restricted") % values,
@@ -271,7 +275,7 @@ def _transition_message(line: Line, status: str) -> tuple[str, str]:
         )
     if status == LineStatus.SUSPENDED:
         lost_at = line_timeline(line).number_lost_at
-        values["date"] = lost_at.isoformat() if lost_at else "?"
+        values["date"] = formats.date_format(lost_at, "DATE_FORMAT") if lost_at else "?"
         return (
             _("Your line %(number)s is cut off") % values,
             _(
