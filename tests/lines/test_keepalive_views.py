@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import translation
 
-from tests.lines.keepalive_helpers import lima
+from tests.lines.keepalive_helpers import fund, lima
 from vigencia.catalog.models import Plan
 from vigencia.core import clock
 from vigencia.lines.models import AutoRenewSetting, Line, ReminderSetting
@@ -173,3 +173,36 @@ def test_the_auto_renew_form_names_each_plan_and_its_price_in_the_persons_langua
     assert options[0] == ("", first)
     assert (str(plan.pk), html.escape(f"{name} ({price})")) in options
     assert [label.startswith("Bitel ") for _value, label in options[1:]] == [True] * 5
+
+
+@pytest.mark.parametrize(
+    ("funds", "warning"),
+    [
+        (
+            0,
+            "Your wallet holds S/\u00a00.00 and this renewal costs S/\u00a05.00: "
+            '<a href="/wallet/">top it up</a> before June 4, 2026 or it will fail.',
+        ),
+        (499, "Your wallet holds S/\u00a04.99 and this renewal costs S/\u00a05.00"),
+        (500, None),
+    ],
+)
+def test_the_line_page_warns_when_the_wallet_cannot_pay_the_next_auto_renewal(browser, line, funds, warning):
+    # given auto-renew on with a S/ 5 plan (the next charge 3 days before the 7 June cut-off) and
+    # a wallet holding `funds`
+    from vigencia.lines.autorenew import autorenew_set
+
+    autorenew_set(line=line, enabled=True, plan=Plan.objects.get(code="ilimitado-5"), days_before=3)
+    if funds:
+        fund(line.owner, funds)
+
+    # when the owner opens the line's page
+    with clock.frozen(lima(TODAY)):
+        page = browser.get(f"/lines/{line.pk}/").content.decode()
+
+    # then it says, next to the next charge, what the wallet holds and where to top it up — only if short
+    assert "Next charge on June 4, 2026, before the deadline of June 7, 2026." in page
+    if warning is None:
+        assert "this renewal costs" not in page
+    else:
+        assert warning in page

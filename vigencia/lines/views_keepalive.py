@@ -21,6 +21,8 @@ from vigencia.catalog.models import Plan
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
 from vigencia.core.errors import DomainError, NotFound
+from vigencia.core.money import Money
+from vigencia.ledger.selectors import wallet_balance
 from vigencia.lines.autorenew import autorenew_next, autorenew_set
 from vigencia.lines.lifecycle import line_anchor, line_timeline
 from vigencia.lines.models import AutoRenewSetting, Line, LineStatus
@@ -179,6 +181,10 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
     prefs = reminder_prefs(line)
     setting = AutoRenewSetting.objects.filter(line=line).select_related("plan").first()
     upcoming = autorenew_next(line, setting, today=today) if setting and setting.enabled else None
+    short: Money | None = None  # the wallet, when it cannot pay the next charge
+    if setting is not None and upcoming is not None:
+        balance = wallet_balance(user=line.owner, currency=setting.plan.currency)
+        short = balance if balance.amount_minor < setting.plan.price_minor else None
     return {
         "picture": _picture(line, plan, today),
         "keepalive_plan": plan,
@@ -197,6 +203,8 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
             },
         ),
         "autorenew_next": upcoming,
+        "autorenew_short": short,
+        "autorenew_price": setting.plan.price if setting is not None else None,
     }
 
 
