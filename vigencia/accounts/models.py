@@ -42,6 +42,9 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=(username or "").strip())
 
 
+CALENDAR_KEY_MAX_LENGTH = 43
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email"), max_length=254, unique=True)
     name = models.CharField(_("name"), max_length=150, blank=True)
@@ -61,7 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     # The secret in the address of the person's deadline calendar (calendar apps fetch it without a
     # login, as they do Google's secret address); blank while the calendar is off.
-    calendar_key = models.CharField(_("calendar key"), max_length=43, blank=True, editable=False)
+    calendar_key = models.CharField(
+        _("calendar key"), max_length=CALENDAR_KEY_MAX_LENGTH, blank=True, editable=False
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from vigencia.accounts import roles
-from vigencia.accounts.models import ApiToken, Language, User
+from vigencia.accounts.models import CALENDAR_KEY_MAX_LENGTH, ApiToken, Language, User
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.phones import mobile_normalize
@@ -211,7 +211,7 @@ def calendar_url(user: User) -> str:
 
 def user_by_calendar_key(*, key: str) -> User | None:
     """The active person whose deadline calendar is at `key`, if any."""
-    if not key or len(key) > User._meta.get_field("calendar_key").max_length or not key.isprintable():
+    if not key or len(key) > CALENDAR_KEY_MAX_LENGTH or not key.isprintable():
         return None
     return User.objects.filter(calendar_key=key, is_active=True).first()
 
