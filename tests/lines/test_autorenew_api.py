@@ -66,6 +66,9 @@ def test_reminders_default_then_put_and_get(api, line, user):
         ({"lead_days": [7], "channels": ["sms"]}, 422, "phone_missing"),
         ({"lead_days": [7], "channels": ["email", "webhook"]}, 422, "webhook_missing"),
         ({"lead_days": "7", "channels": ["email"]}, 422, None),
+        ({"lead_days": [True], "channels": ["email"]}, 422, "invalid"),
+        ({"lead_days": ["7"], "channels": ["email"]}, 422, "invalid"),
+        ({"lead_days": [7.0], "channels": ["email"]}, 422, "invalid"),
         ({"channels": ["email"]}, 422, None),
     ],
 )

@@ -9,6 +9,7 @@ from typing import Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from pydantic import StrictInt
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.catalog.models import Plan
@@ -135,7 +136,7 @@ def keepalive_compare_get(request: HttpRequest, query: Query[PlanQuery]) -> list
 
 
 class RemindersIn(Schema):
-    lead_days: list[int] = Field(
+    lead_days: list[StrictInt] = Field(
         description="Days before the next deadline, each 1 to 90, at most 5; [] turns reminders off."
     )
     channels: list[str] = Field(description="email, sms (needs a phone on the account) and/or webhook.")
