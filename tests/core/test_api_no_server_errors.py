@@ -75,3 +75,43 @@ def test_no_api_operation_answers_a_server_error_to_anyone(seeded) -> None:
 
     assert len(requests) > 2_000  # the schema was walked
     assert failures == []
+
+
+@pytest.mark.parametrize(
+    ("email", "path"),
+    [
+        ("tom@demo.vigencia.pe", "/api/v1/orders"),
+        ("tom@demo.vigencia.pe", "/api/v1/tickets"),
+        ("reseller@demo.vigencia.pe", "/api/v1/reseller/batches"),
+    ],
+)
+@pytest.mark.parametrize("query", ["offset=99999999999999999999999", "offset=1000000001", "offset=-1", "limit=0"])
+def test_a_page_out_of_range_is_422_on_every_paged_list(seeded, email, path, query) -> None:
+    # Given a paged list and its owner's token
+    _row, token = api_token_issue(user=User.objects.get(email=email))
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    # When one of its page parameters alone is out of range (an offset past 64 bits was a 500)
+    response = client.get(f"{path}?{query}", HTTP_ACCEPT_LANGUAGE="en")
+
+    # Then it is a 422 naming the bounds
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "code": "invalid_pagination",
+            "message": "The request is not valid.",
+            "details": {"limit": "1..200", "offset": "0..1000000000"},
+        },
+    )
+
+
+def test_the_last_offset_a_list_takes_answers_an_empty_page(seeded) -> None:
+    # Given a subscriber with renewals
+    _row, token = api_token_issue(user=User.objects.get(email="tom@demo.vigencia.pe"))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    # When they ask for the page at the largest offset
+    response = client.get("/api/v1/orders?offset=1000000000")
+
+    # Then it is an empty page
+    assert (response.status_code, response.json()) == (200, [])

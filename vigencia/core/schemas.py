@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import AfterValidator
 
+from vigencia.core.errors import InvalidInput
+
 
 class ErrorOut(Schema):
     """Every 4xx body: a stable machine code, a message in the caller's language, optional details."""
@@ -43,3 +45,17 @@ def _currency(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_currency)]
 """A currency code in a request (query or body): three ASCII letters, upper-cased (what `Money`
 takes); anything else is a 422 like any invalid field."""
+
+
+# The largest offset a list takes: beyond it no list has rows, and a bigger number overflows the
+# database's 64-bit integers (a 500 instead of an answer).
+MAX_OFFSET = 1_000_000_000
+
+
+def page_slice(*, limit: int, offset: int) -> slice:
+    """The rows `limit` and `offset` of a list query ask for; out of range is a 422 `invalid_pagination`."""
+    if not (1 <= limit <= 200 and 0 <= offset <= MAX_OFFSET):
+        raise InvalidInput(
+            code="invalid_pagination", details={"limit": "1..200", "offset": f"0..{MAX_OFFSET}"}
+        )
+    return slice(offset, offset + limit)

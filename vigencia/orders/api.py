@@ -9,10 +9,9 @@ from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
-from vigencia.core.errors import InvalidInput
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
-from vigencia.core.schemas import Currency, ErrorOut, MoneyOut
+from vigencia.core.schemas import Currency, ErrorOut, MoneyOut, page_slice
 from vigencia.ledger.selectors import wallet_balance
 from vigencia.orders.models import RenewalOrder, WalletTopup
 from vigencia.orders.selectors import order_get, order_list, renewal_subject_get
@@ -148,9 +147,7 @@ def create_order(
 
 @router.get("/orders", response=list[OrderOut])
 def list_orders(request: HttpRequest, limit: int = 50, offset: int = 0):
-    if not (1 <= limit <= 200 and offset >= 0):
-        raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
-    orders = order_list(payer=api_user(request))[offset : offset + limit]
+    orders = order_list(payer=api_user(request))[page_slice(limit=limit, offset=offset)]
     return [_order_out(request, order) for order in orders]
 
 

@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 
 from vigencia.accounts.auth import api_user, bearer
 from vigencia.core.errors import InvalidInput, NotFound
-from vigencia.core.schemas import ErrorOut, Text
+from vigencia.core.schemas import ErrorOut, Text, page_slice
 from vigencia.lines.selectors import line_get
 from vigencia.orders.selectors import order_get
 from vigencia.stores.models import Receipt
@@ -127,14 +127,13 @@ def open_ticket(request: HttpRequest, payload: TicketIn):
 
 @router.get("/tickets", response={200: list[TicketOut], 422: ErrorOut})
 def list_tickets(request: HttpRequest, limit: int = 50, offset: int = 0, status: str | None = None):
-    if not (1 <= limit <= 200 and offset >= 0):
-        raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
+    rows = page_slice(limit=limit, offset=offset)
     tickets = ticket_list(subscriber=api_user(request))
     if status:
         if status not in TicketStatus.values:
             raise InvalidInput(code="invalid_status", details={"allowed": TicketStatus.values})
         tickets = tickets.filter(status=status)
-    return tickets[offset : offset + limit]
+    return tickets[rows]
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketDetailOut, 404: ErrorOut})

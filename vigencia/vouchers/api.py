@@ -16,7 +16,7 @@ from vigencia.accounts.services import api_token_authenticate
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.errors import InvalidInput, NotFound
 from vigencia.core.idempotency import idempotent
-from vigencia.core.schemas import Currency, ErrorOut, MoneyOut
+from vigencia.core.schemas import Currency, ErrorOut, MoneyOut, page_slice
 from vigencia.ledger.selectors import account_balance
 from vigencia.lines.selectors import line_get
 from vigencia.orders.models import RenewalOrder
@@ -196,11 +196,8 @@ def verify(request: HttpRequest, serial: str = ""):
 
 @reseller_router.get("/batches", response={200: list[BatchOut], 401: ErrorOut, 422: ErrorOut})
 def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
-    if not (1 <= limit <= 200 and offset >= 0):
-        raise InvalidInput(code="invalid_pagination", details={"limit": "1..200", "offset": ">= 0"})
-    return Status(
-        200, [_batch_out(b) for b in batch_list(reseller=api_user(request))[offset : offset + limit]]
-    )
+    rows = page_slice(limit=limit, offset=offset)
+    return Status(200, [_batch_out(b) for b in batch_list(reseller=api_user(request))[rows]])
 
 
 @reseller_router.post(
