@@ -256,6 +256,51 @@ def test_a_declined_card_says_so_and_charges_nothing(client, user, line, plan, r
     assert Notification.objects.filter(user=user).count() == 0
 
 
+def test_a_declined_e_wallet_payment_is_not_called_a_card(client, user, line, plan, run_tasks):
+    _pay(client, line, plan, "sandbox_ewallet")
+    order = RenewalOrder.objects.get()
+
+    # when the subscriber declines in the Yape-style app (approval code 000000)
+    client.post(f"/payments/sandbox/checkout/{order.payment_id}/", {"phone": "912 345 678", "code": "000000"})
+    run_tasks()
+
+    # then the order page names the e-wallet, not a bank card, and nothing was charged
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "The payment did not go through. Nothing was charged." in page
+    assert "The payment was declined in your e-wallet app." in page
+    assert "Your bank declined the card." not in page
+    assert wallet_balance(user=user).amount_minor == 0
+    assert LedgerTransaction.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "says"),
+    [
+        ("sandbox_card", "Your bank declined the card."),
+        ("sandbox_ewallet", "The payment was declined in your e-wallet app."),
+        ("sandbox_paypal", "PayPal declined the payment."),
+    ],
+)
+def test_a_payment_the_test_helper_fails_is_explained_by_its_method(
+    client, api, user, line, plan, run_tasks, method, says
+):
+    # given a renewal waiting for its payment
+    body = api.post_json(
+        "/api/v1/orders",
+        {"line_id": line.pk, "plan_id": plan.pk, "payment_method": method},
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    ).json()
+
+    # when the test helper fails it, as a PSP's test mode does
+    api.post_json(f"/api/v1/test-helpers/payments/{body['payment']['id']}/fail")
+    run_tasks()
+
+    # then the order page gives the reason of that method
+    page = client.get(f"/orders/{body['id']}/").content.decode()
+    assert says in page
+    assert RenewalOrder.objects.get().status == "canceled"
+
+
 def test_a_carrier_decline_shows_the_money_back_in_the_wallet(
     client, user, line, plan, fund_wallet, run_tasks, simulator
 ):

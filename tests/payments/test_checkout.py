@@ -115,7 +115,7 @@ def test_bad_card_input_is_a_form_error_and_nothing_happens(make_intent, browser
 
 
 @pytest.mark.parametrize(
-    ("code", "outcome"), [("123456", ("succeeded", "")), ("000000", ("failed", "card_declined"))]
+    ("code", "outcome"), [("123456", ("succeeded", "")), ("000000", ("failed", "ewallet_declined"))]
 )
 def test_ewallet(make_intent, browser, run_tasks, handled, code, outcome):
     intent = make_intent(method="sandbox_ewallet")

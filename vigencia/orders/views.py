@@ -160,6 +160,8 @@ def _payment_problem(intent: PaymentIntent | None) -> str:
         return _("You canceled the payment.")
     return {
         "card_declined": _("Your bank declined the card."),
+        "ewallet_declined": _("The payment was declined in your e-wallet app."),
+        "paypal_declined": _("PayPal declined the payment."),
         "authentication_failed": _("The payment was not authorised with your bank."),
     }.get(intent.failure_code, _("The payment was declined."))
 

@@ -40,6 +40,14 @@ class PaymentMethod(models.TextChoices):
     SANDBOX_PAYPAL = "sandbox_paypal", _("PayPal-style (test)")
 
 
+# The failure code of a payment its method's provider refused: a declined Yape payment is no card.
+DECLINE_CODES = {
+    PaymentMethod.SANDBOX_CARD: "card_declined",
+    PaymentMethod.SANDBOX_EWALLET: "ewallet_declined",
+    PaymentMethod.SANDBOX_PAYPAL: "paypal_declined",
+}
+
+
 class NextAction(models.TextChoices):
     NONE = "", _("None")
     THREE_D_SECURE = "three_d_secure", _("Authorise with the card issuer")

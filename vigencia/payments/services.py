@@ -20,6 +20,7 @@ from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.core.transitions import IllegalTransition
 from vigencia.payments.models import (
+    DECLINE_CODES,
     OUTCOME_STATUSES,
     PAYMENT_TRANSITIONS,
     PaymentEvent,
@@ -221,7 +222,9 @@ def payment_simulate(*, intent: PaymentIntent, outcome: Literal["succeed", "fail
     with transaction.atomic():
         _lock(intent)
         if outcome == "fail":
-            return payment_fail(intent=intent, code="card_declined", message=_("The payment was declined."))
+            return payment_fail(
+                intent=intent, code=DECLINE_CODES[intent.method], message=_("The payment was declined.")
+            )
         if intent.status == PaymentStatus.REQUIRES_ACTION:
             payment_process(intent=intent)
         return payment_succeed(intent=intent)

@@ -22,6 +22,7 @@ from stdnum import luhn
 from vigencia.core import clock
 from vigencia.core.errors import InvalidInput
 from vigencia.core.money import Money
+from vigencia.payments.models import DECLINE_CODES
 from vigencia.payments.providers.base import (
     SIGNATURE_HEADER,
     Confirmation,
@@ -138,7 +139,7 @@ class SandboxProvider(PaymentProvider):
             self.event_schedule(intent=intent, type="payment.succeeded")
         else:
             code, message = {
-                "decline": ("card_declined", _("The payment was declined.")),
+                "decline": (DECLINE_CODES[intent.method], _("The payment was declined.")),
                 "decline_3ds": ("authentication_failed", _("The payment was not authorised.")),
             }[behaviour]
             self.event_schedule(
