@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
@@ -13,7 +12,13 @@ from ninja.openapi.docs import Swagger
 from vigencia.accounts.api import router as accounts_router
 from vigencia.catalog.api import router as catalog_router
 from vigencia.catalog.api_compare import router as compare_router
-from vigencia.core.errors import DomainError
+from vigencia.core.errors import (
+    MALFORMED_BODY_MESSAGE,
+    UNAUTHORIZED_MESSAGE,
+    DomainError,
+    InvalidInput,
+    NotFound,
+)
 from vigencia.core.schemas import ErrorOut
 from vigencia.fulfilment.api import router as fulfilment_router
 from vigencia.lines.api import router as lines_router
@@ -65,24 +70,24 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         }
         for error in exc.errors
     ]
-    return _error(request, 422, "invalid", _("The request is not valid."), details)
+    return _error(request, 422, "invalid", str(InvalidInput.default_message), details)
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthorized", _("Log in first: send a valid bearer token."))
+    return _error(request, 401, "unauthorized", str(UNAUTHORIZED_MESSAGE))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", _("Not found."))
+    return _error(request, 404, "not_found", str(NotFound.default_message))
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
         # ninja raises 400 for a body it cannot parse (not JSON, not UTF-8, a form instead of JSON).
-        return _error(request, 400, "malformed_body", _("The request body is not valid JSON."))
+        return _error(request, 400, "malformed_body", str(MALFORMED_BODY_MESSAGE))
     return _error(request, exc.status_code, "error", str(exc))
 
 

@@ -41,7 +41,7 @@ class PaymentMethod(models.TextChoices):
 
 
 # The failure code of a payment its method's provider refused: a declined Yape payment is no card.
-DECLINE_CODES = {
+DECLINE_CODES: dict[str, str] = {
     PaymentMethod.SANDBOX_CARD: "card_declined",
     PaymentMethod.SANDBOX_EWALLET: "ewallet_declined",
     PaymentMethod.SANDBOX_PAYPAL: "paypal_declined",
