@@ -174,3 +174,22 @@ def test_a_wrong_api_key_is_no_answer_not_a_decline(carrier_sim, settings):
 
     assert transaction.status == FulfilmentStatus.CREATED
     assert transaction.last_error == "POST /transactions: HTTP 401"
+
+
+def test_the_test_number_is_declined_by_the_simulator_server_too(carrier_sim) -> None:
+    # Given the aggregator simulator server and the README's carrier-decline test number
+    carrier_sim()
+    gateway = gateway_get()
+
+    # When a top-up to it is created and confirmed
+    created = gateway.create_transaction(
+        external_id="walk-decline-1",
+        msisdn="+51999000002",
+        operator="claro-pe",
+        product="claro-pe-topup-1000",
+        amount=Money(1000, "PEN"),
+    )
+    confirmed = gateway.confirm_transaction(gateway_transaction_id=created.gateway_transaction_id)
+
+    # Then the carrier declined it
+    assert (created.status, confirmed.status) == ("created", "declined")

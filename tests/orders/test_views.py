@@ -256,6 +256,39 @@ def test_a_declined_card_says_so_and_charges_nothing(client, user, line, plan, r
     assert Notification.objects.filter(user=user).count() == 0
 
 
+def test_the_readmes_carrier_decline_number_ends_with_the_card_payment_back_in_the_wallet(
+    client, user, claro, plan, run_tasks
+):
+    # given the line the README gives for trying a carrier decline, added in the portal
+    client.post(
+        "/lines/add/",
+        {"carrier": claro.pk, "msisdn": "+51 999 000 002", "nickname": "", "last_recharge_at": ""},
+    )
+    line = user.lines.get()
+    valid_until = line.valid_until
+
+    # when it is renewed with the succeeding test card
+    _pay(client, line, plan, "sandbox_card")
+    order = RenewalOrder.objects.get()
+    client.post(
+        f"/payments/sandbox/checkout/{order.payment_id}/",
+        {"number": "4242 4242 4242 4242", "expiry": "12/40", "cvc": "123"},
+    )
+    run_tasks()
+
+    # then the carrier declined, the S/ 10.00 paid is in the wallet, the line is unchanged, and the
+    # page and a message say so
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert (order.status, order.failure_code) == ("refunded", "carrier_declined")
+    assert line.valid_until == valid_until
+    assert wallet_balance(user=user).amount_minor == 1000
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "The carrier could not renew this line." in page
+    assert "We returned S/\xa010.00 to your wallet." in page
+    assert list(Notification.objects.filter(user=user).values_list("kind", flat=True)) == ["renewal_failed"]
+
+
 def test_a_declined_e_wallet_payment_is_not_called_a_card(client, user, line, plan, run_tasks):
     _pay(client, line, plan, "sandbox_ewallet")
     order = RenewalOrder.objects.get()

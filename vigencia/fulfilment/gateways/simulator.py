@@ -36,6 +36,9 @@ OPERATORS = {
 CURRENCIES = {"claro-pe": "PEN", "giffgaff-uk": "GBP", "cmhk-hk": "HKD", "china-mobile-cn": "CNY"}
 # A ranged product: any amount in these bounds (minor units) is sold.
 MIN_AMOUNT, MAX_AMOUNT = 100, 1_000_000
+# Test numbers, like a PSP's test cards: the carrier declines every top-up to them, so anyone trying
+# Vigencia can watch a carrier decline end with the money back (README, "Renew online").
+DECLINED_NUMBERS = frozenset({"+51999000002"})
 
 
 @dataclass
@@ -125,6 +128,7 @@ class CarrierSimulator:
             topup = self.transactions[topup_id]
             if topup.status != "CREATED":
                 return topup
+            decline = decline or topup.msisdn in DECLINED_NUMBERS
             steps = ["CONFIRMED", "SUBMITTED", "DECLINED" if decline else "COMPLETED"]
             topup.status = steps[-1]
             if not decline:
