@@ -85,7 +85,9 @@ def test_no_api_operation_answers_a_server_error_to_anyone(seeded) -> None:
         ("reseller@demo.vigencia.pe", "/api/v1/reseller/batches"),
     ],
 )
-@pytest.mark.parametrize("query", ["offset=99999999999999999999999", "offset=1000000001", "offset=-1", "limit=0"])
+@pytest.mark.parametrize(
+    "query", ["offset=99999999999999999999999", "offset=1000000001", "offset=-1", "limit=0"]
+)
 def test_a_page_out_of_range_is_422_on_every_paged_list(seeded, email, path, query) -> None:
     # Given a paged list and its owner's token
     _row, token = api_token_issue(user=User.objects.get(email=email))
