@@ -97,6 +97,6 @@ def test_cash_sale_from_login_to_printed_and_verified_receipt(live_server, chrom
     assert page.locator(".pos-expected").inner_text() == "S/\xa0110.00"
     page.get_by_label("Cash counted in the drawer (S/)").fill("109")
     page.get_by_role("button", name="Close the shift").click()
-    assert page.locator(".pos-difference").inner_text() == "S/\xa0-1.00"
+    assert page.locator(".pos-difference").inner_text() == "-S/\xa01.00"
     assert Shift.objects.get().status == "closed"
     assert problems == []

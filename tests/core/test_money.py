@@ -35,3 +35,16 @@ def test_formats_soles_as_peruvians_write_them(language, expected):
 
 def test_formats_yuan_with_its_symbol():
     assert Money(800, "CNY").format("zh-hans") == "¥\xa08.00"
+
+
+@pytest.mark.parametrize(
+    ("money", "language", "expected"),
+    [
+        (Money(-1000, "PEN"), "es", "-S/\xa010.00"),
+        (Money(-123450, "PEN"), "zh-hans", "-S/\xa01,234.50"),
+        (Money(-800, "CNY"), "en", "-¥\xa08.00"),
+        (Money(-1, "PEN"), "en", "-S/\xa00.01"),
+    ],
+)
+def test_a_negative_amount_has_its_sign_before_the_symbol(money, language, expected):
+    assert money.format(language) == expected

@@ -477,3 +477,19 @@ def test_a_form_without_its_key_asks_to_send_again_with_a_fresh_one(client, line
     fresh = re.search(r'name="idempotency_key" value="([0-9a-f-]{36})"', page)
     assert fresh is not None
     _nothing_written()
+
+
+def test_the_wallet_history_writes_a_payment_with_its_sign_before_the_symbol(
+    client, user, line, plan, fund_wallet, run_tasks
+):
+    # given S/ 50.00 in the wallet, and a renewal paid from it
+    fund_wallet(user, 5000)
+    _pay(client, line, plan, "wallet")
+    run_tasks()
+
+    # when the subscriber opens the wallet
+    page = client.get("/wallet/").content.decode()
+
+    # then the renewal reads -S/ 10.00, as a credit reads +S/ 50.00
+    assert "-S/\xa010.00" in page
+    assert "S/\xa0-10.00" not in page

@@ -147,7 +147,7 @@ def test_operator_reviews_in_the_back_office(agent, open_shift, client, seeded_o
     # the changelist shows expected, counted and difference
     page = client.get("/admin/stores/shift/")
     assert page.status_code == 200
-    assert "S/\xa0-5.00" in page.content.decode()
+    assert "-S/\xa05.00" in page.content.decode()
 
     # when the operator runs the review action
     response = client.post(
@@ -171,7 +171,7 @@ def test_close_page_shows_expected_and_records_the_count(agent, open_shift, clie
     assert response.status_code == 200
     open_shift.refresh_from_db()
     assert (open_shift.status, open_shift.difference_minor) == ("closed", -50)
-    assert "S/\xa0-0.50" in response.content.decode()
+    assert "-S/\xa00.50" in response.content.decode()
 
 
 def test_close_page_refuses_a_bad_count(agent, open_shift, client, base_template):

@@ -88,7 +88,9 @@ class Money:
         precision = get_currency_precision(self.currency)
         pattern = "#,##0" + ("." + "0" * precision if precision else "")
         symbol = get_currency_symbol(self.currency, _HOME_LOCALES.get(self.currency, locale))
-        return f"{symbol}\xa0{format_decimal(self.decimal, format=pattern, locale=locale)}"
+        # The sign goes before the symbol (-S/ 5.00), as "+S/ 5.00" beside it in a history.
+        sign = "-" if self.amount_minor < 0 else ""
+        return f"{sign}{symbol}\xa0{format_decimal(abs(self.decimal), format=pattern, locale=locale)}"
 
     def __str__(self) -> str:
         return self.format()
