@@ -94,6 +94,7 @@ def test_a_bad_number_shows_a_form_error_and_writes_nothing(portal: Client, clar
             "999999999999999999999999",
             "Select a valid choice. That choice is not one of the available choices.",
         ),
+        ("carrier", "", "This field is required."),
     ],
 )
 def test_bad_input_never_writes(portal: Client, claro: Carrier, field: str, value: str, error: str) -> None:
@@ -222,3 +223,9 @@ def test_someone_in_shanghai_past_midnight_sees_the_days_left_of_the_carriers_ca
     assert "4 days left" in page
     assert "Today: June 1, 2025" in page
     assert (body["deadline"], body["days_left"], body["urgency"]) == ("2025-06-05", 4, "urgent")
+
+
+def test_the_add_form_asks_for_the_carrier_instead_of_picking_one(portal: Client, claro: Carrier) -> None:
+    page = portal.get("/lines/add/").content.decode()
+
+    assert '<option value="" selected>Choose your carrier</option>' in page

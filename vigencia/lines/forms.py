@@ -41,7 +41,9 @@ class LineEditForm(forms.Form):
 
 
 class LineAddForm(LineEditForm):
-    carrier = forms.ModelChoiceField(label=_("Carrier"), queryset=Carrier.objects.none(), empty_label=None)
+    carrier = forms.ModelChoiceField(
+        label=_("Carrier"), queryset=Carrier.objects.none(), empty_label=_("Choose your carrier")
+    )
     msisdn = forms.CharField(
         label=_("Mobile number"),
         max_length=32,
