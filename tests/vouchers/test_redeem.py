@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -177,3 +177,51 @@ def test_voiding_a_range_gives_the_reseller_back_the_face_value_of_the_sold_code
         ).balance.amount_minor
         == 2_000
     )
+
+
+def test_a_locked_account_is_told_when_to_come_back_in_its_language(
+    api, user, line, make_batch, settings, frozen_clock
+):
+    # given an account that has used up its wrong PINs, 100 s into a 15-minute window
+    settings.VIGENCIA_VOUCHER_LIMITS = {**settings.VIGENCIA_VOUCHER_LIMITS, "account": (2, 900)}
+    made = make_batch(1)
+    now = int(clock.now().timestamp())
+    start = datetime.fromtimestamp(now - now % 900 + 100, tz=UTC)
+    with frozen_clock(start):
+        for _ in range(2):
+            _redeem(api, "1111 2222 3333 4444", line_id=line.pk)
+
+        # when it tries the right PIN, in Chinese
+        response = api.post_json(
+            "/api/v1/vouchers/redeem",
+            {"pin": made.pins[0], "line_id": line.pk},
+            REMOTE_ADDR="10.1.1.1",
+            HTTP_ACCEPT_LANGUAGE="zh-CN,zh",
+        )
+
+    # then 429 with the seconds left in the window, as a header and in the body
+    assert response.status_code == 429
+    assert response["Retry-After"] == "800"
+    assert response.json() == {
+        "code": "rate_limited",
+        "message": "错误的充值码次数过多，请稍后再试。",
+        "details": {"limits": ["account"], "retry_after": 800},
+    }
+    assert VoucherCode.objects.get().status == "active"
+
+
+def test_another_persons_line_is_not_found_in_the_callers_language(api, other_user, claro, make_batch):
+    from vigencia.lines.services import line_add
+
+    theirs = line_add(owner=other_user, msisdn="+51 987 654 321", carrier=claro)
+    made = make_batch(1)
+
+    response = api.post_json(
+        "/api/v1/vouchers/redeem",
+        {"pin": made.pins[0], "line_id": theirs.pk},
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"code": "line_not_found", "message": "No encontrado.", "details": None}
+    assert VoucherCode.objects.get().status == "active"

@@ -152,3 +152,22 @@ def test_verify_is_rate_limited_per_ip(db, anon_api, settings, frozen_clock):
 
     assert statuses == [200] * 5 + [429, 429]
     assert other_ip == 200
+
+
+def test_a_verify_past_the_limit_says_when_to_retry_in_the_callers_language(
+    db, anon_api, settings, frozen_clock
+):
+    from vigencia.core import clock
+
+    settings.VIGENCIA_VOUCHER_LIMITS = {**settings.VIGENCIA_VOUCHER_LIMITS, "verify_ip": (1, 60)}
+    with frozen_clock(clock.now().replace(second=15)):
+        anon_api.get("/api/v1/vouchers/verify?serial=1")
+        refused = anon_api.get("/api/v1/vouchers/verify?serial=1", HTTP_ACCEPT_LANGUAGE="es")
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "45"
+    assert refused.json() == {
+        "code": "rate_limited",
+        "message": "Demasiados intentos. Inténtalo de nuevo más tarde.",
+        "details": {"retry_after": 45},
+    }

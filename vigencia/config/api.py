@@ -57,7 +57,12 @@ def _error(request: HttpRequest, status: int, code: str, message: str, details: 
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    response = _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    if exc.status == 429 and isinstance(retry_after, int):
+        # RFC 9110: how many seconds until the limit's window passes.
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -508,6 +508,13 @@ def _counts(user: User | None, ip: str | None) -> dict[str, int]:
     return counts
 
 
+def _retry_after(scopes: list[str]) -> int:
+    """Seconds until every one of these scopes' current window has passed."""
+    limits = settings.VIGENCIA_VOUCHER_LIMITS
+    now = int(clock.now().timestamp())
+    return max(limits[scope][1] - now % limits[scope][1] for scope in scopes)
+
+
 def _locked_scopes(user: User | None, ip: str | None) -> list[str]:
     """The scopes whose current window has reached its limit."""
     limits = settings.VIGENCIA_VOUCHER_LIMITS
@@ -616,7 +623,7 @@ def voucher_redeem(
         raise RateLimited(
             _("Too many wrong recharge codes. Try again later."),
             code="rate_limited",
-            details={"limits": locked},
+            details={"limits": locked, "retry_after": _retry_after(locked)},
         )
     if line is None and (carrier is None or not msisdn):
         raise InvalidInput(
