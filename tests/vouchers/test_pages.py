@@ -1,9 +1,12 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import translation
 
+from vigencia.accounts import roles
+from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import demo
 from vigencia.vouchers.models import ResellerProfile, VoucherBatch, VoucherCode
 
@@ -24,14 +27,129 @@ def reseller_browser(reseller):
     return client
 
 
-def test_a_subscriber_redeems_a_code_in_the_portal(browser, line, make_batch):
+def test_a_subscriber_redeems_a_code_in_the_portal_and_lands_on_the_renewal(browser, line, make_batch, user):
+    # given a Spanish reader with a card of Claro Max S/ 10
+    user.language = "es"
+    user.save()
     made = make_batch(1)
 
-    response = browser.post("/vouchers/redeem/", {"pin": made.pins[0], "line": line.pk})
+    # when she redeems its PIN on her line
+    response = browser.post(
+        "/vouchers/redeem/", {"pin": made.pins[0], "line": line.pk}, HTTP_ACCEPT_LANGUAGE="es", follow=True
+    )
 
-    assert response.status_code == 200
-    assert "is on its way to +51912345678" in response.content.decode()
+    # then she is on the renewal's own page, told in Spanish which plan goes to which number
+    order = RenewalOrder.objects.get()
+    assert response.redirect_chain == [(f"/orders/{order.pk}/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Listo: Claro Max S/ 10 · 7 días va en camino a +51 912 345 678."
+    ]
     assert VoucherCode.objects.get().status == "redeemed"
+    assert order.channel == "voucher"
+
+
+def test_the_redeem_page_names_each_line_by_number_nickname_and_carrier(browser, line):
+    line.nickname = "Mine"
+    line.save()
+
+    body = browser.get("/vouchers/redeem/").content.decode()
+
+    assert f'<option value="{line.pk}">+51 912 345 678 · Mine · Claro Perú</option>' in body
+
+
+def test_a_reseller_buys_by_plan_name_not_its_code(reseller_browser, plan):
+    body = reseller_browser.get("/vouchers/reseller/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert f'<option value="{plan.pk}">Claro Max S/ 10 · 7 days</option>' in body
+    assert "claro-pe/max-10" not in body
+
+
+@pytest.mark.parametrize(
+    ("who", "href"),
+    [
+        ("anonymous", "/vouchers/verify/"),
+        ("subscriber", "/vouchers/redeem/"),
+        ("reseller", "/vouchers/reseller/"),
+    ],
+)
+def test_the_menu_leads_each_person_to_their_recharge_code_page(client, user, reseller, who, href):
+    if who != "anonymous":
+        client.force_login(user if who == "subscriber" else reseller)
+
+    body = client.get("/plans/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert f'<a href="{href}">Recharge codes</a>' in body
+
+
+def test_the_operator_dashboard_links_the_redemption_figures(client, db):
+    roles.roles_ensure()
+    operator = UserFactory(is_staff=True)
+    operator.groups.add(Group.objects.get(name=roles.OPERATOR))
+    client.force_login(operator)
+
+    body = client.get("/backoffice/dashboard/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<a href="/vouchers/operator/">Recharge codes: redemptions</a>' in body
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("active", "is genuine and can be redeemed."),
+        ("redeemed", "is genuine, but it has already been redeemed."),
+        ("void", "is genuine, but its seller cancelled it: it cannot be redeemed."),
+        ("expired", "is genuine, but it has expired."),
+        ("created", "is genuine, but it is not on sale yet: ask the shop."),
+    ],
+)
+def test_anyone_checks_a_card_by_its_serial_on_the_verify_page(client, make_batch, status, says):
+    # given a card in each state
+    made = make_batch(1)
+    VoucherCode.objects.update(status=status)
+    serial = made.serials[0]
+    printed = f"{serial[:6]}-{serial[6:13]}-{serial[13:]}"
+
+    # when a visitor types its serial as printed (or without the dashes)
+    answers = [
+        client.get("/vouchers/verify/", {"serial": typed}, HTTP_ACCEPT_LANGUAGE="en")
+        for typed in (printed, serial)
+    ]
+
+    # then the page says it is genuine, and what can be done with it
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [f"Serial {printed} {says}" in a.content.decode() for a in answers] == [True, True]
+    assert made.pins[0] not in answers[0].content.decode()
+
+
+def test_an_unknown_serial_is_not_genuine_and_an_empty_one_is_422_in_chinese(client, make_batch):
+    made = make_batch(1)
+    wrong_check = made.serials[0][:13] + str((int(made.serials[0][13]) + 1) % 10)
+
+    unknown = client.get("/vouchers/verify/", {"serial": wrong_check}, HTTP_ACCEPT_LANGUAGE="en")
+    empty = client.get("/vouchers/verify/", {"serial": ""}, HTTP_ACCEPT_LANGUAGE="zh-CN,zh")
+    fresh = client.get("/vouchers/verify/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh")
+
+    assert unknown.status_code == 200
+    assert f"We do not know serial {wrong_check}." in unknown.content.decode()
+    assert empty.status_code == 422
+    assert "此项为必填。" in empty.content.decode()
+    assert fresh.status_code == 200
+    assert "验证充值卡" in fresh.content.decode()
+
+
+def test_the_verify_page_shares_the_per_ip_limit_with_the_api(db, client, anon_api, settings, frozen_clock):
+    from vigencia.core import clock
+
+    settings.VIGENCIA_VOUCHER_LIMITS = {**settings.VIGENCIA_VOUCHER_LIMITS, "verify_ip": (3, 60)}
+    with frozen_clock(clock.now().replace(second=0)):
+        api = [anon_api.get("/api/v1/vouchers/verify?serial=1").status_code for _ in range(2)]
+        pages = [
+            client.get("/vouchers/verify/", {"serial": "1"}, HTTP_ACCEPT_LANGUAGE="es") for _ in range(2)
+        ]
+
+    assert api == [200, 200]
+    assert [p.status_code for p in pages] == [200, 429]
+    assert "Demasiadas verificaciones desde aquí." in pages[1].content.decode()
 
 
 def test_a_wrong_pin_in_the_portal_is_a_form_error_in_spanish(browser, line, make_batch, user):

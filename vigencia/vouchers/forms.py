@@ -5,6 +5,22 @@ from django.utils.translation import gettext_lazy as _
 
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.lines.models import Line
+from vigencia.lines.numbers import msisdn_display
+
+
+class LineChoiceField(forms.ModelChoiceField):
+    """A line as its holder knows it: the number written for people, its nickname and carrier."""
+
+    def label_from_instance(self, obj: Line) -> str:  # type: ignore[override]
+        parts = (msisdn_display(obj.msisdn), obj.nickname, obj.carrier.name)
+        return " · ".join(part for part in parts if part)
+
+
+class PlanChoiceField(forms.ModelChoiceField):
+    """A plan by its name in the reader's language (which says its carrier, price and days)."""
+
+    def label_from_instance(self, obj: Plan) -> str:  # type: ignore[override]
+        return obj.name
 
 
 class RedeemForm(forms.Form):
@@ -13,7 +29,7 @@ class RedeemForm(forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
-    line = forms.ModelChoiceField(label=_("One of my lines"), queryset=Line.objects.none(), required=False)
+    line = LineChoiceField(label=_("One of my lines"), queryset=Line.objects.none(), required=False)
     msisdn = forms.CharField(label=_("Or another number (a gift)"), max_length=30, required=False)
     carrier = forms.ModelChoiceField(label=_("Its carrier"), queryset=Carrier.objects.all(), required=False)
 
@@ -24,8 +40,9 @@ class RedeemForm(forms.Form):
 
 
 class BuyForm(forms.Form):
-    plan = forms.ModelChoiceField(
-        label=_("Plan"), queryset=Plan.objects.filter(is_active=True).select_related("carrier")
+    plan = PlanChoiceField(
+        label=_("Plan"),
+        queryset=Plan.objects.filter(is_active=True).select_related("carrier"),
     )
     count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
 
@@ -33,3 +50,11 @@ class BuyForm(forms.Form):
 class VoidForm(forms.Form):
     serial_from = forms.CharField(label=_("First serial"), max_length=20, required=False)
     serial_to = forms.CharField(label=_("Last serial"), max_length=20, required=False)
+
+
+class VerifyForm(forms.Form):
+    serial = forms.CharField(
+        label=_("Serial number on the card"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "autofocus": True}),
+    )

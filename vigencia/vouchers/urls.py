@@ -5,6 +5,7 @@ from vigencia.vouchers import views
 app_name = "vouchers"
 urlpatterns = [
     path("redeem/", views.redeem_page, name="redeem"),
+    path("verify/", views.verify_page, name="verify"),
     path("resellers/", views.resellers_page, name="resellers"),
     path("reseller/", views.reseller_dashboard, name="reseller"),
     path("reseller/buy/", views.reseller_buy, name="reseller_buy"),

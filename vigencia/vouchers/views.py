@@ -15,13 +15,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from vigencia.accounts.models import User
-from vigencia.core.errors import DomainError, NotFound
+from vigencia.core.errors import DomainError, NotFound, RateLimited
+from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_list
 from vigencia.vouchers import exports, services
-from vigencia.vouchers.codes import serial_clean
-from vigencia.vouchers.forms import BuyForm, RedeemForm, VoidForm
+from vigencia.vouchers.codes import serial_clean, serial_display
+from vigencia.vouchers.forms import BuyForm, RedeemForm, VerifyForm, VoidForm
 from vigencia.vouchers.models import VoucherBatch
-from vigencia.vouchers.selectors import batch_get, batch_list, redemption_failure_rate, resellers_listed
+from vigencia.vouchers.selectors import (
+    batch_get,
+    batch_list,
+    redemption_failure_rate,
+    resellers_listed,
+    voucher_verify,
+)
 
 
 def _batch(reseller: User, batch_id: int) -> VoucherBatch:
@@ -40,9 +47,10 @@ def _reseller(request: HttpRequest) -> User:
 
 @login_required
 def redeem_page(request: HttpRequest) -> HttpResponse:
+    """Redeem a PIN on one of my lines or as a gift; on success, the renewal's own page, which follows
+    it until the carrier confirms the new valid-until."""
     user: User = request.user  # type: ignore[assignment]
     form = RedeemForm(request.POST or None, lines=line_list(owner=user))
-    order = None
     if request.method == "POST" and form.is_valid():
         try:
             order = services.voucher_redeem(
@@ -54,10 +62,38 @@ def redeem_page(request: HttpRequest) -> HttpResponse:
                 carrier=form.cleaned_data["carrier"],
                 channel="portal",
             )
-            form = RedeemForm(lines=line_list(owner=user))
         except DomainError as error:
             form.add_error(None, str(error.message))
-    return render(request, "vouchers/redeem.html", {"form": form, "order": order})
+        else:
+            messages.success(
+                request,
+                _("Done: %(plan)s is on its way to %(number)s.")
+                % {"plan": order.plan.name, "number": msisdn_display(order.msisdn)},
+            )
+            return redirect("orders:detail", order.pk)
+    return render(request, "vouchers/redeem.html", {"form": form})
+
+
+def verify_page(request: HttpRequest) -> HttpResponse:
+    """Public: is the card in my hand genuine, and can it still be redeemed? By its printed serial,
+    never the PIN; the same per-IP limit as GET /api/v1/vouchers/verify."""
+    form = VerifyForm(request.GET or None)
+    context: dict[str, object] = {"form": form}
+    status = 200
+    if form.is_valid():
+        try:
+            services.verify_throttle(ip=request.META.get("REMOTE_ADDR"))
+        except RateLimited:
+            form.add_error(None, _("Too many checks from here. Wait a minute and try again."))
+            return render(request, "vouchers/verify.html", context, status=429)
+        typed = form.cleaned_data["serial"]
+        clean = serial_clean(typed)
+        context.update(
+            voucher_verify(serial=typed), checked=True, serial=serial_display(clean) if clean else typed
+        )
+    elif form.is_bound:
+        status = 422
+    return render(request, "vouchers/verify.html", context, status=status)
 
 
 def resellers_page(request: HttpRequest) -> HttpResponse:
