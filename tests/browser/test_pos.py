@@ -80,6 +80,16 @@ def test_cash_sale_from_login_to_printed_and_verified_receipt(live_server, chrom
     assert page.locator(".site-header").is_hidden()
     assert page.locator(".js-print").is_hidden()
     assert page.locator(".receipt").is_visible()
+    # on the 72 mm of printable paper the labels wrap, so the receipt number and the verification code
+    # (which the customer types on the check page) each stay on one line
+    lines = page.locator(".receipt-rows").evaluate(
+        """rows => Object.fromEntries([...rows.querySelectorAll("dt")].map(dt => {
+            const range = document.createRange();
+            range.selectNodeContents(dt.nextElementSibling);
+            return [dt.textContent, new Set([...range.getClientRects()].map(r => r.top)).size];
+        }))"""
+    )
+    assert (lines["Receipt"], lines["Verification code"]) == (1, 1)
     page.screenshot(path=SCREENSHOT, full_page=True)
     page.emulate_media(media="screen")
 
