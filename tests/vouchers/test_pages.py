@@ -60,6 +60,7 @@ def test_the_redeem_page_names_each_line_by_number_nickname_and_carrier(browser,
 def test_a_reseller_buys_by_plan_name_not_its_code(reseller_browser, plan):
     body = reseller_browser.get("/vouchers/reseller/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
+    assert '<optgroup label="Claro Perú">' in body
     assert f'<option value="{plan.pk}">Claro Max S/ 10 · 7 days</option>' in body
     assert "claro-pe/max-10" not in body
 

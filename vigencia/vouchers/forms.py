@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import groupby
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +47,19 @@ class BuyForm(forms.Form):
         queryset=Plan.objects.filter(is_active=True).select_related("carrier"),
     )
     count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # Grouped by carrier: some plans' names do not say whose they are (Plan básico ¥19).
+        field = self.fields["plan"]
+        plans = list(field.queryset)  # type: ignore[attr-defined]
+        field.choices = [  # type: ignore[attr-defined]
+            ("", "---------"),
+            *(
+                (carrier, [(plan.pk, plan.name) for plan in group])
+                for carrier, group in groupby(plans, key=lambda plan: plan.carrier.name)
+            ),
+        ]
 
 
 class VoidForm(forms.Form):
