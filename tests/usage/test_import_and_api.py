@@ -308,3 +308,34 @@ def test_statement_page_names_kinds_and_charges_for_people_in_the_readers_langua
     assert "<tr><td>通话</td><td>0</td><td>0</td><td>0</td><td>S/\xa00.00</td></tr>" in page
     assert "<figcaption>流量 (KB, " in page
     assert page.count('<div class="table-scroll" tabindex="0">') == 2
+
+
+def test_a_flagged_charge_notifies_the_subscriber_and_every_operator_once_each(
+    tmp_path, line, plan, tariff, user
+):
+    # given an operator on duty and a file with the same SMS twice under different ids
+    from tests.factories import UserFactory
+    from vigencia.notifications.models import Notification
+
+    operator = UserFactory()
+    operator.groups.add(Group.objects.get_or_create(name="operator")[0])
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+    path = tmp_path / "usage.csv"
+    path.write_bytes(
+        HEADER
+        + b"d1,+51912345678,sms,2025-03-01T13:00:00+00:00,1,+51987654321,\n"
+        + b"d2,+51912345678,sms,2025-03-01T13:00:00+00:00,1,+51987654321,\n"
+    )
+    # when it is imported, and imported again
+    _import(path)
+    _import(path)
+    # then the repeat is flagged once and the subscriber and the operator each get one message about it
+    anomaly = Anomaly.objects.get()
+    assert anomaly.kind == "duplicate"
+    assert UsageRecord.objects.filter(rated_at__isnull=False).count() == 2
+    sent = Notification.objects.filter(dedupe_key__startswith="usage-anomaly:").order_by("user_id", "channel")
+    assert [(n.user_id, n.channel, n.context["subject"]) for n in sent] == [
+        (user.pk, "email", "Possible wrong charge on +51912345678"),
+        (operator.pk, "email", "Possible wrong charge on +51912345678"),
+    ]

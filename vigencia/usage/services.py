@@ -1263,7 +1263,7 @@ def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
                     user=user,
                     subject=_("Possible wrong charge on %(number)s") % {"number": anomaly.line.msisdn},
                     body=anomaly_explain(anomaly),
-                    dedupe_key=f"usage-anomaly:{anomaly.pk}",
+                    dedupe_key=f"usage-anomaly:{anomaly.pk}:{user.pk}",
                 )
     return new
 
