@@ -11,10 +11,11 @@ from django.conf import settings
 from vigencia.catalog.models import Plan
 from vigencia.core import clock
 from vigencia.lines.models import Line
-from vigencia.usage.models import AlertRule, Tariff
+from vigencia.usage.models import AlertRule, Bucket, BucketKind, Tariff
 from vigencia.usage.services import alert_rule_set, bucket_credit_renewal
 
 DEMO_FILE = "demo-usage.csv"
+CREDITED_DAYS_AGO = 15
 
 
 def seed(out: TextIO) -> None:
@@ -37,13 +38,18 @@ def seed(out: TextIO) -> None:
     rows = []
     for line in lines:
         plans = Plan.objects.filter(carrier=line.carrier)
+        # A plan still valid today when credited before the usage starts, so the usage draws its
+        # buckets down (not the out-of-bundle rates of buckets that expired on the way).
         plan: Plan | None = (
-            plans.filter(data_mb__gt=0).order_by("data_mb", "price_minor").first() or plans.first()
+            plans.filter(data_mb__gt=0, validity_days__gte=CREDITED_DAYS_AGO + 1)
+            .order_by("data_mb", "price_minor")
+            .first()
+            or plans.filter(validity_days__gte=CREDITED_DAYS_AGO + 1).order_by("price_minor").first()
+            or plans.first()
         )
         if plan is None:
             continue
-        # Credited before the demo usage starts, so the usage draws the buckets down.
-        with clock.frozen(now - timedelta(days=15)):
+        with clock.frozen(now - timedelta(days=CREDITED_DAYS_AGO)):
             bucket_credit_renewal(line=line, plan=plan, reference=f"demo:{line.pk}")
         for day in range(14, 0, -1):
             at = now - timedelta(days=day, hours=3)
@@ -96,7 +102,13 @@ def seed(out: TextIO) -> None:
         )
     for line in lines[:1]:
         if not AlertRule.objects.filter(line=line).exists():
-            alert_rule_set(line=line, data_below_mb=2048, expiring_within_days=3)
+            # Crossed half-way through the demo usage, so importing it sends the "data low" email.
+            data_mb = (
+                sum(bucket.initial for bucket in Bucket.objects.filter(line=line, kind=BucketKind.DATA))
+                // 1024
+            )
+            used_mb = sum(int(row[4]) for row in rows if row[1] == line.msisdn and row[2] == "data") // 2**20
+            alert_rule_set(line=line, data_below_mb=max(1, data_mb - used_mb // 2), expiring_within_days=3)
     path = settings.VAR_DIR / DEMO_FILE
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
