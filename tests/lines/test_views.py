@@ -144,6 +144,23 @@ def test_the_line_page_shows_details_and_history(portal: Client, claro: Carrier,
     assert "Claro Perú" in html
 
 
+@pytest.mark.parametrize(
+    ("language", "label"), [("en", "Balance and usage"), ("es", "Saldo y consumo"), ("zh-hans", "余额与用量")]
+)
+def test_the_line_page_leads_to_its_balance_and_usage_statement(
+    portal: Client, claro: Carrier, user: User, language: str, label: str
+) -> None:
+    # given a subscriber reading in their language, on one of their lines
+    user.language = language
+    user.save(update_fields=["language"])
+    line = line_add(owner=user, msisdn="912345678", carrier=claro)
+    # when they open the line's page
+    html = portal.get(f"/lines/{line.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # then it links to the statement with balances, the chart and flagged charges, and that page opens
+    assert f'<a href="/usage/lines/{line.pk}/statement/">{label}</a>' in html
+    assert portal.get(f"/usage/lines/{line.pk}/statement/").status_code == 200
+
+
 def test_edit_changes_the_dates_and_records_an_event(portal: Client, claro: Carrier, user: User) -> None:
     line = line_add(owner=user, msisdn="912345678", carrier=claro)
     response = portal.post(
