@@ -107,7 +107,9 @@ def seed(out: TextIO) -> None:
                 sum(bucket.initial for bucket in Bucket.objects.filter(line=line, kind=BucketKind.DATA))
                 // 1024
             )
-            used_mb = sum(int(row[4]) for row in rows if row[1] == line.msisdn and row[2] == "data") // 2**20
+            used_mb = (
+                sum(int(str(row[4])) for row in rows if row[1] == line.msisdn and row[2] == "data") // 2**20
+            )
             alert_rule_set(line=line, data_below_mb=max(1, data_mb - used_mb // 2), expiring_within_days=3)
     path = settings.VAR_DIR / DEMO_FILE
     with path.open("w", newline="") as handle:
