@@ -305,8 +305,8 @@ def test_statement_page_names_kinds_and_charges_for_people_in_the_readers_langua
 
     # then kinds are words, charges are money, the number is formatted, and the tables scroll on phones
     assert "<h1>+51 912 345 678 的账单</h1>" in page
-    assert "<tr><td>通话</td><td>0</td><td>0</td><td>0</td><td>S/\xa00.00</td></tr>" in page
-    assert "<figcaption>流量 (KB, " in page
+    assert "<tr><td>通话</td><td>0</td><td>0 分钟</td><td>0 分钟</td><td>S/\xa00.00</td></tr>" in page
+    assert "<figcaption>流量 (峰值 0.0 MB)</figcaption>" in page
     assert page.count('<div class="table-scroll" tabindex="0">') == 2
 
 
@@ -339,3 +339,33 @@ def test_a_flagged_charge_notifies_the_subscriber_and_every_operator_once_each(
         (user.pk, "email", "Possible wrong charge on +51912345678"),
         (operator.pk, "email", "Possible wrong charge on +51912345678"),
     ]
+
+
+def test_statement_page_shows_usage_in_minutes_and_megabytes_not_raw_seconds_and_bytes(
+    client, user, line, plan, tariff, tmp_path
+):
+    # given a call of 3 min 13 s, one of exactly 2 min and 120 MB of data, imported and rated
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+    path = tmp_path / "usage.csv"
+    path.write_bytes(
+        HEADER
+        + b"v1,+51912345678,voice,2025-03-01T13:00:00+00:00,193,+51987654321,\n"
+        + b"v2,+51912345678,voice,2025-03-01T14:00:00+00:00,120,+51987654321,\n"
+        + b"d1,+51912345678,data,2025-03-01T15:00:00+00:00,125829120,,\n"
+    )
+    _import(path)
+    client.force_login(user)
+
+    # when its holder opens the statement in Spanish
+    page = client.get(
+        f"/usage/lines/{line.pk}/statement/?from=2025-03-01&to=2025-03-02", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    # then quantities read in minutes and seconds and in MB, in the totals, the chart and the records
+    assert "<tr><td>Voz</td><td>2</td><td>5 min 13 s</td><td>5 min</td>" in page
+    assert "<tr><td>Datos</td><td>1</td><td>120,0 MB</td><td>10,0 MB</td>" in page
+    assert "<figcaption>Datos (máximo 120,0 MB)</figcaption>" in page
+    assert "<td>Voz</td><td>3 min 13 s</td>" in page
+    assert "<td>Voz</td><td>2 min</td>" in page
+    assert "<td>Datos</td><td>120,0 MB</td>" in page

@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
@@ -35,11 +37,22 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
     balances = balance_totals(line=line)
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
     totals = [
-        (UsageKind(kind).label, total, Money(total.price_minor, built.currency))
+        (
+            UsageKind(kind).label,
+            total,
+            quantity_display(kind, total.rated_quantity, rated=True),
+            quantity_display(kind, total.in_bundle_quantity, rated=True),
+            Money(total.price_minor, built.currency),
+        )
         for kind, total in built.totals.items()
     ]
     records = [
-        (record, UsageKind(record.kind).label, Money(record.price_minor, record.currency or built.currency))
+        (
+            record,
+            UsageKind(record.kind).label,
+            quantity_display(record.kind, record.quantity, rated=False),
+            Money(record.price_minor, record.currency or built.currency),
+        )
         for record in built.records[:500]
     ]
     anomalies = [(a, services.anomaly_explain(a)) for a in anomaly_list(line=line)[:50]]
@@ -52,12 +65,29 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
             "statement": built,
             "totals": totals,
             "records": records,
-            "charts": statement_charts(built),
+            "charts": [
+                (chart, quantity_display(chart.kind, chart.peak, rated=True))
+                for chart in statement_charts(built)
+            ],
             "balances": balances,
             "balance_money": Money(balances["money"], line.carrier.currency),
             "anomalies": anomalies,
         },
     )
+
+
+def quantity_display(kind: str, amount: int, *, rated: bool) -> str:
+    """An amount of usage as people read it: voice in minutes and seconds, data in MB (a record's
+    quantity is in bytes, a rated one in KB), SMS as a count."""
+    if kind == UsageKind.VOICE:
+        minutes, seconds = divmod(amount, 60)
+        if seconds == 0:
+            return _("%(minutes)s min") % {"minutes": minutes}
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
+    if kind == UsageKind.DATA:
+        megabytes = amount / 1024 if rated else amount / 2**20
+        return _("%(megabytes)s MB") % {"megabytes": number_format(round(megabytes, 1), 1)}
+    return str(amount)
 
 
 def _is_date(value: str | None) -> bool:
