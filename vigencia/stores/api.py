@@ -18,7 +18,8 @@ from vigencia.core.schemas import ErrorOut, Text
 from vigencia.stores.iddocs import IdDocument, id_blind_index, id_document_validate
 from vigencia.stores.models import Receipt, Service
 from vigencia.stores.selectors import MAX_LIMIT, NearbyStore, coordinates_parse, store_nearest, store_of_agent
-from vigencia.stores.services import SalePayment, pos_sale_create
+from vigencia.stores.services import SalePayment, pos_sale_create, pos_voucher_redeem
+from vigencia.vouchers.api import RedeemedOrderOut, order_out
 
 router = Router(tags=["stores"])
 
@@ -211,3 +212,32 @@ def pos_sale(
             action=action,
         )
     )
+
+
+class PosVoucherIn(Schema):
+    msisdn: Text = Field(max_length=40, examples=["+51912345678"])
+    carrier: Text = Field(max_length=40, examples=["claro-pe"])
+    pin: Text = Field(max_length=40)
+
+
+@pos_router.post(
+    "/vouchers/redeem",
+    response={200: RedeemedOrderOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Redeem a recharge code the customer brings to the counter",
+    description=(
+        "Store agents only. Renews the number for its holder (the subscriber who registered it, else "
+        "the walk-in holder); no money goes through the drawer, the code is already paid. Unknown, "
+        "used, void and expired PINs all answer 422 `voucher_invalid`; a code of another carrier 422 "
+        "`voucher_wrong_carrier`; wrong PINs count against the agent and the counter's address (429). "
+        "Exactly once per code, so no Idempotency-Key is needed."
+    ),
+)
+def pos_voucher(request: HttpRequest, payload: PosVoucherIn) -> dict[str, Any]:
+    order = pos_voucher_redeem(
+        agent=api_user(request),
+        msisdn=payload.msisdn,
+        carrier_code=payload.carrier,
+        pin=payload.pin,
+        ip=request.META.get("REMOTE_ADDR") or None,
+    )
+    return order_out(order)

@@ -96,3 +96,11 @@ class SaleForm(forms.Form):
     def __init__(self, *args, plans: list[tuple[int, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["plan"]).choices = plans
+
+
+class PosVoucherForm(forms.Form):
+    pin = forms.CharField(
+        label=_("Recharge code PIN"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )

@@ -9,9 +9,11 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, cast
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,7 +25,7 @@ from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
 from vigencia.lines.numbers import msisdn_display, msisdn_normalize
 from vigencia.lines.selectors import line_deadline
-from vigencia.stores.forms import LineLookupForm, SaleForm, ShiftCloseForm, ShiftOpenForm
+from vigencia.stores.forms import LineLookupForm, PosVoucherForm, SaleForm, ShiftCloseForm, ShiftOpenForm
 from vigencia.stores.iddocs import IdDocument, id_blind_index, id_document_validate
 from vigencia.stores.models import Shift
 from vigencia.stores.receipts import msisdn_mask, receipt_pdf, receipt_qr_data_uri, receipt_view
@@ -37,7 +39,7 @@ from vigencia.stores.selectors import (
     shift_sales,
     store_of_agent,
 )
-from vigencia.stores.services import SalePayment, pos_sale_create, shift_close, shift_open
+from vigencia.stores.services import SalePayment, pos_sale_create, pos_voucher_redeem, shift_close, shift_open
 
 SALE_FIELDS = {
     "id_document": "id_number",
@@ -205,8 +207,48 @@ def pos_sale(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "stores/pos/sale.html",
-        {**found, "shift": shift, "form": form, "lookup": lookup},
+        {**found, "shift": shift, "form": form, "lookup": lookup, "voucher_form": PosVoucherForm()},
         status=422 if request.method == "POST" else 200,
+    )
+
+
+@agent_required
+@require_POST
+def pos_voucher(request: HttpRequest) -> HttpResponse:
+    """Redeem a recharge code the customer brings for the looked-up number (on the sale page)."""
+    agent = _agent(request)
+    shift = shift_current(agent=agent)
+    if shift is None:
+        return redirect("stores:pos")
+    lookup = LineLookupForm(request.GET, carriers=_carriers(request))
+    found = _sale_context(request, lookup)
+    if found is None:
+        return redirect("stores:pos")
+    voucher_form = PosVoucherForm(request.POST)
+    if voucher_form.is_valid():
+        try:
+            order = pos_voucher_redeem(
+                agent=agent,
+                msisdn=found["msisdn"],
+                carrier_code=found["carrier"].code,
+                pin=voucher_form.cleaned_data["pin"],
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        except DomainError as error:
+            form_add_domain_error(voucher_form, error, fields={"pin": "pin"})
+        else:
+            messages.success(
+                request,
+                _("Code redeemed: %(plan)s for %(number)s. The renewal is on its way to the carrier.")
+                % {"plan": order.plan.name, "number": found["number"]},
+            )
+            return redirect("stores:pos")
+    form = SaleForm(plans=found["plan_choices"], initial={"idempotency_key": uuid.uuid4()})
+    return render(
+        request,
+        "stores/pos/sale.html",
+        {**found, "shift": shift, "form": form, "lookup": lookup, "voucher_form": voucher_form},
+        status=422,
     )
 
 

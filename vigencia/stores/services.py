@@ -29,7 +29,7 @@ from vigencia.ledger.services import account_system, ledger_post
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_normalize
 from vigencia.lines.services import line_add
-from vigencia.orders.models import Channel, PaymentMethod
+from vigencia.orders.models import Channel, PaymentMethod, RenewalOrder
 from vigencia.orders.services import order_create
 from vigencia.stores.hours import DayHours, hours_parse
 from vigencia.stores.iddocs import IdDocument, id_blind_index, id_encrypt
@@ -54,6 +54,7 @@ from vigencia.stores.selectors import (
     pos_lines_of_number,
     store_of_agent,
 )
+from vigencia.vouchers.services import voucher_redeem
 
 logger = logging.getLogger(__name__)
 
@@ -506,6 +507,48 @@ def _receipt_sequence(store: Store) -> int:
     return counter.last_number + 1
 
 
+def _counter_number(store: Store, *, msisdn: str, carrier_code: str) -> tuple[Carrier, str]:
+    """The carrier and E.164 number a counter renewal is for, checked: a carrier the store serves,
+    a valid number, and not one registered with another carrier."""
+    carrier = carrier_get(code=carrier_code) if isinstance(carrier_code, str) else None
+    if carrier is None:
+        raise InvalidInput(_("Unknown carrier."), code="invalid_carrier", details={"field": "carrier"})
+    if not store.carriers.filter(pk=carrier.pk).exists():
+        raise InvalidInput(
+            _("This store does not sell %(carrier)s renewals.") % {"carrier": carrier.name},
+            code="carrier_not_served",
+            details={"field": "carrier"},
+        )
+    e164 = msisdn_normalize(msisdn, country=carrier.country)
+    registered = pos_lines_of_number(msisdn=e164)
+    if registered and not any(line.carrier_id == carrier.pk for line in registered):
+        raise InvalidInput(
+            _("This number belongs to another carrier (%(carrier)s).")
+            % {"carrier": registered[0].carrier.name},
+            code="msisdn_other_carrier",
+            details={"field": "msisdn", "carrier": registered[0].carrier.code},
+        )
+    return carrier, e164
+
+
+def pos_voucher_redeem(
+    *, agent: User, msisdn: str, carrier_code: str, pin: str, ip: str | None
+) -> RenewalOrder:
+    """Redeem a recharge code at the counter for the customer's number: the renewal is the line's
+    holder's (the subscriber who registered the number, else the walk-in holder, who is registered
+    only once the code is good). No money moves through the drawer: the code paid when its reseller
+    bought it. The agent is the redeemer, so wrong PINs count against the agent and the counter's
+    address like anyone's (`vouchers.services.voucher_redeem`)."""
+    store = store_of_agent(user=agent).store
+    carrier, e164 = _counter_number(store, msisdn=msisdn, carrier_code=carrier_code)
+    line = pos_line_find(msisdn=e164, carrier=carrier)
+    if line is not None:
+        return voucher_redeem(pin=pin, redeemer=agent, ip=ip, line=line, holder=line.owner, channel="pos")
+    return voucher_redeem(
+        pin=pin, redeemer=agent, ip=ip, msisdn=e164, carrier=carrier, holder=_walk_in_holder(), channel="pos"
+    )
+
+
 def pos_sale_create(
     *,
     agent: User,
@@ -529,24 +572,7 @@ def pos_sale_create(
     store = assignment.store
     if store_id is not None and store_id != store.pk:
         raise PermissionDenied(_("You can only sell for your own store."), code="wrong_store")
-    carrier = carrier_get(code=carrier_code) if isinstance(carrier_code, str) else None
-    if carrier is None:
-        raise InvalidInput(_("Unknown carrier."), code="invalid_carrier", details={"field": "carrier"})
-    if not store.carriers.filter(pk=carrier.pk).exists():
-        raise InvalidInput(
-            _("This store does not sell %(carrier)s renewals.") % {"carrier": carrier.name},
-            code="carrier_not_served",
-            details={"field": "carrier"},
-        )
-    e164 = msisdn_normalize(msisdn, country=carrier.country)
-    registered = pos_lines_of_number(msisdn=e164)
-    if registered and not any(line.carrier_id == carrier.pk for line in registered):
-        raise InvalidInput(
-            _("This number belongs to another carrier (%(carrier)s).")
-            % {"carrier": registered[0].carrier.name},
-            code="msisdn_other_carrier",
-            details={"field": "msisdn", "carrier": registered[0].carrier.code},
-        )
+    carrier, e164 = _counter_number(store, msisdn=msisdn, carrier_code=carrier_code)
     plan = plan_list_on_sale(carrier=carrier).filter(pk=plan_id).first() if isinstance(plan_id, int) else None
     if plan is None:
         raise InvalidInput(

@@ -110,7 +110,7 @@ def _ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _order_out(order: RenewalOrder) -> dict[str, Any]:
+def order_out(order: RenewalOrder) -> dict[str, Any]:
     return {
         "id": order.pk,
         "status": order.status,
@@ -178,7 +178,7 @@ def redeem(request: HttpRequest, payload: RedeemIn):
         msisdn=payload.msisdn or "",
         carrier=carrier,
     )
-    return Status(200, _order_out(order))
+    return Status(200, order_out(order))
 
 
 @router.get(

@@ -607,9 +607,12 @@ def voucher_redeem(
     msisdn: str = "",
     carrier: Carrier | None = None,
     channel: str = "api",
+    holder: User | None = None,
 ) -> RenewalOrder:
     """Redeem a PIN for a renewal of `line` (one of the redeemer's), or as a gift of `msisdn` on
-    `carrier` (registered as the redeemer's line if it is not yet). Exactly once per code under any
+    `carrier` (registered as the redeemer's line if it is not yet). `holder`, when the redeemer acts
+    for someone else (a store agent at the counter), is whom the order is for and a gift line is
+    registered to; failures still count against the redeemer. Exactly once per code under any
     concurrency: the code is found and locked in one query, and moves active -> redeemed by a
     conditional update in the same transaction as the order (paid from the batch's voucher
     liability), so both commit or neither; a concurrent attempt waits for the lock and finds it used.
@@ -649,15 +652,15 @@ def voucher_redeem(
                 raise VoucherInvalid()
             batch = code.batch
             plan = batch.plan
+            if (line.carrier_id if line is not None else carrier.pk if carrier else None) != plan.carrier_id:
+                raise InvalidInput(
+                    _("This recharge code is for another carrier."), code="voucher_wrong_carrier"
+                )
             if line is None:
                 assert carrier is not None
-                if carrier.pk != plan.carrier_id:
-                    raise InvalidInput(
-                        _("This recharge code is for another carrier."), code="voucher_wrong_carrier"
-                    )
-                line = _gift_line(redeemer=redeemer, msisdn=msisdn, carrier=carrier)
+                line = _gift_line(redeemer=holder or redeemer, msisdn=msisdn, carrier=carrier)
             order = order_create(
-                payer=redeemer,
+                payer=holder or redeemer,
                 line=line,
                 plan=plan,
                 payment_method=PaymentMethod.VOUCHER,
