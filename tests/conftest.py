@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 
 from vigencia.accounts.models import User
 from vigencia.accounts.services import api_token_issue
@@ -31,6 +32,15 @@ def _fresh_carrier() -> None:
     from vigencia.fulfilment.gateways.simulator import simulator
 
     simulator.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language: a request answered in a user's language (the API
+    activates it for the thread) must not decide the language of the next test's service calls."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -92,7 +92,7 @@ def test_expiry_alert_fires_once_inside_the_window(line, plan, tariff, monkeypat
     with clock.frozen(T0 + timedelta(days=23)):
         assert alerts_check(line_ids=[line.pk]) == 1
         assert alerts_check(line_ids=[line.pk]) == 0
-    assert sent == ["A Balance bucket of line +51912345678 expires on 2025-03-31."]
+    assert sent == ["A Balance bucket of line +51 912 345 678 expires on 2025-03-31."]
 
 
 def test_monthly_spend_alert_fires_when_rating_crosses_it(line, plan, tariff, monkeypatch):
@@ -107,7 +107,7 @@ def test_monthly_spend_alert_fires_when_rating_crosses_it(line, plan, tariff, mo
         assert sent == []
         _ingest(("v2", line.msisdn, "voice", T0 + timedelta(hours=2), 120, "+8613800138000", None))
         usage_rate_pending()  # + 300 = 750 > 700
-    assert sent == ["Line +51912345678 spent S/\xa07.50 beyond its bundles this month."]
+    assert sent == ["Line +51 912 345 678 spent S/\xa07.50 beyond its bundles this month."]
 
 
 def test_spike_against_the_lines_own_history_is_flagged_once(line, plan, tariff, monkeypatch):

@@ -232,7 +232,7 @@ def test_alert_notifies_once_per_crossing_and_rearms(api, line, plan, tariff, mo
         Bucket.objects.filter(kind="data").update(remaining=4 * 1024)
         assert alerts_check(line_ids=[line.pk]) == 1
         assert alerts_check(line_ids=[line.pk]) == 0
-        assert sent == ["Line +51912345678 has 4 MB of data left."]
+        assert sent == ["Line +51 912 345 678 has 4 MB of data left."]
         Bucket.objects.filter(kind="data").update(remaining=6 * 1024)
         assert alerts_check(line_ids=[line.pk]) == 0
         assert AlertRule.objects.get().data_fired is False
@@ -336,8 +336,8 @@ def test_a_flagged_charge_notifies_the_subscriber_and_every_operator_once_each(
     assert UsageRecord.objects.filter(rated_at__isnull=False).count() == 2
     sent = Notification.objects.filter(dedupe_key__startswith="usage-anomaly:").order_by("user_id", "channel")
     assert [(n.user_id, n.channel, n.context["subject"]) for n in sent] == [
-        (user.pk, "email", "Possible wrong charge on +51912345678"),
-        (operator.pk, "email", "Possible wrong charge on +51912345678"),
+        (user.pk, "email", "Possible wrong charge on +51 912 345 678"),
+        (operator.pk, "email", "Possible wrong charge on +51 912 345 678"),
     ]
 
 

@@ -39,6 +39,7 @@ from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.core.money import Money
 from vigencia.lines.models import Line, LineStatus
+from vigencia.lines.numbers import msisdn_display
 from vigencia.usage import import_sql, rating_sql, tasks
 from vigencia.usage.ingest import (
     MAX_LINE_BYTES,
@@ -871,20 +872,21 @@ def _alert_messages(rule: AlertRule, at: datetime) -> dict[str, tuple[bool, str]
         left_mb = totals[BucketKind.DATA] // 1024
         checks["data_fired"] = (
             totals[BucketKind.DATA] < rule.data_below_mb * 1024,
-            _("Line %(number)s has %(left)s MB of data left.") % {"number": line.msisdn, "left": left_mb},
+            _("Line %(number)s has %(left)s MB of data left.")
+            % {"number": msisdn_display(line.msisdn), "left": left_mb},
         )
     if rule.money_below_minor is not None:
         checks["money_fired"] = (
             totals[BucketKind.MONEY] < rule.money_below_minor,
             _("Line %(number)s has %(left)s of balance left.")
-            % {"number": line.msisdn, "left": Money(totals[BucketKind.MONEY], currency)},
+            % {"number": msisdn_display(line.msisdn), "left": Money(totals[BucketKind.MONEY], currency)},
         )
     if rule.monthly_spend_above_minor is not None:
         spent = month_spend_minor(line=line, at=at)
         checks["spend_fired"] = (
             spent > rule.monthly_spend_above_minor,
             _("Line %(number)s spent %(spent)s beyond its bundles this month.")
-            % {"number": line.msisdn, "spent": Money(spent, currency)},
+            % {"number": msisdn_display(line.msisdn), "spent": Money(spent, currency)},
         )
     if rule.expiring_within_days is not None:
         soon = (
@@ -902,7 +904,7 @@ def _alert_messages(rule: AlertRule, at: datetime) -> dict[str, tuple[bool, str]
             _("A %(kind)s bucket of line %(number)s expires on %(date)s.")
             % {
                 "kind": soon.get_kind_display() if soon else "",
-                "number": line.msisdn,
+                "number": msisdn_display(line.msisdn),
                 "date": f"{soon.expires_at:%Y-%m-%d}" if soon else "",
             },
         )
@@ -930,7 +932,8 @@ def alerts_check(*, line_ids: Iterable[int]) -> int:
                     if crossed and not getattr(rule, flag):
                         _notify(
                             user=owner,
-                            subject=_("Vigencia alert for %(number)s") % {"number": rule.line.msisdn},
+                            subject=_("Vigencia alert for %(number)s")
+                            % {"number": msisdn_display(rule.line.msisdn)},
                             body=message,
                             dedupe_key=f"usage-alert:{rule.pk}:{flag}:{at.isoformat()}",
                         )
@@ -951,6 +954,9 @@ SPIKE_MIN_HISTORY_DAYS = 7
 SPIKE_FLOOR = {UsageKind.DATA: 50 * 1024 * 1024, UsageKind.VOICE: 30 * 60, UsageKind.SMS: 50}
 
 
+EXPIRED = "expired"  # an inactive-line anomaly's state when the line was active but past its valid-until
+
+
 def anomaly_explain(anomaly: Anomaly) -> str:
     """The anomaly in plain words, in the active language."""
     d = anomaly.details
@@ -962,7 +968,15 @@ def anomaly_explain(anomaly: Anomaly) -> str:
             % d
         )
     if anomaly.kind == AnomalyKind.INACTIVE_LINE:
-        return _("Record %(record)s was used and charged on %(date)s while the line was %(state)s.") % d
+        state = d.get("state", "")
+        if state == EXPIRED:
+            state = _("past its valid-until date")
+        elif state in LineStatus.values:
+            state = LineStatus(state).label
+        return _("Record %(record)s was used and charged on %(date)s while the line was %(state)s.") % {
+            **d,
+            "state": state,
+        }
     if anomaly.kind == AnomalyKind.CHARGE_MISMATCH:
         return _("Record %(record)s: the carrier charged %(carrier)s but the plan's rates give %(ours)s.") % d
     return (
@@ -1088,9 +1102,8 @@ def _anomalies_found(
             details={
                 "record": record_id,
                 "date": day.isoformat(),
-                "state": str(LineStatus(status).label)
-                if status != LineStatus.ACTIVE
-                else _("past its valid-until date"),
+                # A code, worded when explained: the reader's language, not the importer's.
+                "state": status if status != LineStatus.ACTIVE else EXPIRED,
             },
         )
         for pk, record_id, line_id, day, status in inactive
@@ -1261,7 +1274,8 @@ def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
             with translation.override(user.language):
                 _notify(
                     user=user,
-                    subject=_("Possible wrong charge on %(number)s") % {"number": anomaly.line.msisdn},
+                    subject=_("Possible wrong charge on %(number)s")
+                    % {"number": msisdn_display(anomaly.line.msisdn)},
                     body=anomaly_explain(anomaly),
                     dedupe_key=f"usage-anomaly:{anomaly.pk}:{user.pk}",
                 )
