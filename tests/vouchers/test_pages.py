@@ -6,6 +6,7 @@ from django.test import Client
 from django.utils import translation
 
 from vigencia.accounts import roles
+from vigencia.catalog.models import Plan
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import demo
 from vigencia.vouchers.models import ResellerProfile, VoucherBatch, VoucherCode
@@ -63,6 +64,19 @@ def test_a_reseller_buys_by_plan_name_not_its_code(reseller_browser, plan):
     assert '<optgroup label="Claro Perú">' in body
     assert f'<option value="{plan.pk}">Claro Max S/ 10 · 7 days</option>' in body
     assert "claro-pe/max-10" not in body
+
+
+def test_a_reseller_is_offered_only_plans_its_balances_can_pay(reseller_browser, reseller, plan):
+    # given a reseller with a sol balance only, and plans priced in yuan on sale
+    yuan = Plan.objects.filter(currency="CNY").order_by("pk").first()
+
+    body = reseller_browser.get("/vouchers/reseller/").content.decode()
+    bought = reseller_browser.post("/vouchers/reseller/buy/", {"plan": yuan.pk, "count": 1})
+
+    assert f'<option value="{plan.pk}">' in body
+    assert f'<option value="{yuan.pk}">' not in body
+    assert bought.status_code == 302
+    assert VoucherBatch.objects.count() == 0
 
 
 @pytest.mark.parametrize(

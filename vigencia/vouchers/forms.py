@@ -48,10 +48,12 @@ class BuyForm(forms.Form):
     )
     count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        # Grouped by carrier: some plans' names do not say whose they are (Plan básico ¥19).
+        # Only plans the reseller's prepaid balances can pay for, grouped by carrier: some plans'
+        # names do not say whose they are (Plan básico ¥19).
         field = self.fields["plan"]
+        field.queryset = field.queryset.filter(currency__in=currencies)  # type: ignore[attr-defined]
         plans = list(field.queryset)  # type: ignore[attr-defined]
         field.choices = [  # type: ignore[attr-defined]
             ("", "---------"),

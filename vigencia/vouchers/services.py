@@ -94,6 +94,13 @@ def reseller_prepaid_account(*, reseller: User, currency: str) -> LedgerAccount:
     )
 
 
+def reseller_currencies(*, reseller: User) -> list[str]:
+    """The currencies of the reseller's prepaid balances (PEN, the one the reseller page shows, at
+    least): the plans it can buy codes of."""
+    held = LedgerAccount.objects.filter(kind="reseller_prepaid", owner=reseller)
+    return sorted({"PEN", *held.values_list("currency", flat=True)})
+
+
 def reseller_prepaid_credit(*, reseller: User, amount: Money, reference: str) -> LedgerTransaction:
     """Credit a reseller's prepaid balance with money received (a bank transfer). Exactly once per
     `reference` (a repeat returns the first transaction)."""

@@ -105,7 +105,7 @@ def reseller_dashboard(request: HttpRequest) -> HttpResponse:
     reseller = _reseller(request)
     context = {
         "batches": batch_list(reseller=reseller)[:100],
-        "buy_form": BuyForm(),
+        "buy_form": BuyForm(currencies=services.reseller_currencies(reseller=reseller)),
         "void_form": VoidForm(),
         "balance": services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance,
     }
@@ -116,7 +116,7 @@ def reseller_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def reseller_buy(request: HttpRequest) -> HttpResponse:
     reseller = _reseller(request)
-    form = BuyForm(request.POST)
+    form = BuyForm(request.POST, currencies=services.reseller_currencies(reseller=reseller))
     if not form.is_valid():
         messages.error(request, _("Choose a plan and a number of codes."))
         return redirect("vouchers:reseller")
