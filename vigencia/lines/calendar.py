@@ -112,7 +112,7 @@ def deadlines_calendar(*, user: User) -> bytes:
         calendar.add("x-wr-calname", _("Vigencia: line deadlines"))
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", REFRESH)
-        lines = line_list(owner=user).select_related("autorenew_setting__plan")
+        lines = line_list(owner=user).select_related("autorenew_setting__plan", "reminder_setting")
         for line in lines:
             today = clock.today(line.carrier.timezone)
             setting = getattr(line, "autorenew_setting", None)
