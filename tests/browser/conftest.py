@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
+from django.test import Client
+
+from vigencia.accounts.models import User
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -47,3 +51,19 @@ def chromium(live_http) -> Iterator[Any]:
             # connection, which Django's teardown never sees: close it here, or it outlives the
             # session and the test database cannot be dropped.
             connection.close()
+
+
+@pytest.fixture
+def log_in(live_server) -> Callable[[Any, User], None]:
+    """`log_in(context, user)`: the Playwright browser context is logged in as `user` — it carries the
+    session cookie of a test client's login, so a test that is not about the login form skips it."""
+
+    def log_in(context: Any, user: User) -> None:
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+
+    return log_in

@@ -15,7 +15,7 @@ SCREENSHOT = "/tmp/vigencia-calendar-phone.png"
 
 
 def test_turn_the_calendar_on_from_my_lines_and_subscribe(
-    live_server, chromium, claro, settings, client
+    live_server, chromium, claro, settings, log_in
 ) -> None:
     # given a subscriber with a line, logged in on a phone
     settings.SITE_URL = live_server.url
@@ -23,17 +23,8 @@ def test_turn_the_calendar_on_from_my_lines_and_subscribe(
     line_add(
         owner=ana, msisdn="+51 912 345 678", carrier=claro, nickname="Mamá", last_recharge_at=date.today()
     )
-    client.force_login(ana)
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="es-PE")
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies["sessionid"].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    log_in(context, ana)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))

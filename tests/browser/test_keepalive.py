@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 
 from tests.factories import UserFactory
 from vigencia.catalog.models import Carrier
@@ -18,7 +17,7 @@ SCREENSHOT = "/tmp/vigencia-line-keepalive.png"
 
 
 def test_the_timeline_picture_and_turning_the_plan_into_auto_renew(
-    live_server, chromium, demo_catalog, client
+    live_server, chromium, demo_catalog, log_in
 ):
     # given a subscriber with a Bitel line recharged 250 days ago, signed in
     user = UserFactory()
@@ -28,17 +27,8 @@ def test_the_timeline_picture_and_turning_the_plan_into_auto_renew(
         carrier=Carrier.objects.get(code="bitel-pe"),
         last_recharge_at=clock.today() - timedelta(days=250),
     )
-    client.force_login(user)
     context = chromium.new_context(viewport={"width": 390, "height": 1400}, locale="en-US")
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies["sessionid"].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    log_in(context, user)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))

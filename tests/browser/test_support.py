@@ -17,29 +17,22 @@ from vigencia.support.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = "/tmp/vigencia-support-{}.png"
-PASSWORD = "Quechua-mountain-41"
 
 
-def _log_in(browser, url: str, email: str):
+def _my_lines(browser, url: str, log_in, user):
     page = browser.new_page(locale="en-US")
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{url}/lines/")
+    log_in(page.context, user)
+    page.goto(f"{url}/lines/")
     return page
 
 
 def test_a_renewal_that_did_not_arrive_is_answered_and_refunded_from_the_back_office(
-    live_server, chromium, api, user, line, plan, run_tasks
+    live_server, chromium, log_in, api, user, line, plan, run_tasks
 ) -> None:
     # given a subscriber whose card renewal the carrier reported done, but that did not arrive
-    user.set_password(PASSWORD)
     user.language = "en"
     user.save()
     agent = UserFactory(email="sam@example.com", is_staff=True)
-    agent.set_password(PASSWORD)
-    agent.save()
     agent.groups.add(Group.objects.get_or_create(name=roles.SUPPORT)[0])
     body = api.post_json(
         "/api/v1/orders",
@@ -52,7 +45,7 @@ def test_a_renewal_that_did_not_arrive_is_answered_and_refunded_from_the_back_of
     assert order.status == "completed"
 
     # when they open a ticket from the renewal's page
-    subscriber = _log_in(chromium, live_server.url, user.email)
+    subscriber = _my_lines(chromium, live_server.url, log_in, user)
     subscriber.goto(f"{live_server.url}/orders/{order.pk}/")
     subscriber.get_by_role("link", name="Get help with this renewal").click()
     assert f"About order #{order.pk}" in subscriber.locator("main").inner_text()
@@ -64,7 +57,7 @@ def test_a_renewal_that_did_not_arrive_is_answered_and_refunded_from_the_back_of
     assert (ticket.order_id, ticket.subject) == (order.pk, f"Renewal #{order.pk} of +51 912 345 678")
 
     # and the support agent finds it in the queue, takes it, answers and refunds it to the wallet
-    desk = _log_in(chromium, live_server.url, agent.email)
+    desk = _my_lines(chromium, live_server.url, log_in, agent)
     desk.get_by_role("link", name="Back office").click()
     desk.get_by_role("link", name=str(ticket.pk), exact=True).click()
     desk.locator("#id_assign-assignee").select_option(label=agent.email)
