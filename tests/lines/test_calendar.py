@@ -5,16 +5,21 @@ and the next auto-renew charge; turned on, renewed and off from My account or th
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from unittest.mock import Mock
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from icalendar import Calendar
 
 from tests.conftest import ApiClient
 from tests.factories import UserFactory
 from vigencia.accounts.services import api_token_issue, calendar_key_renew, user_by_calendar_key, user_erase
 from vigencia.core import clock
+from vigencia.lines import lifecycle
 from vigencia.lines.autorenew import autorenew_set
+from vigencia.lines.calendar import deadlines_calendar
 from vigencia.lines.services import line_add, line_remove
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +101,29 @@ def test_the_calendar_shows_the_last_day_to_recharge_the_number_lost_and_the_aut
     assert str(renewal["description"]) == (
         "Claro Max S/ 10 · 7 days for S/\xa010.00 from your wallet. Keep enough money in it."
     )
+
+
+def test_each_lines_timeline_is_worked_out_once_and_the_queries_do_not_grow_with_the_lines(
+    ana, claro, monkeypatch
+) -> None:
+    # given a subscriber with one auto-renewed line, and the same with two more lines
+    autorenew_set(line=ana.lines.get(), enabled=True, plan=claro.plans.get(code="max-10"), days_before=3)
+    timelines = Mock(wraps=lifecycle.carrier_timeline)
+    monkeypatch.setattr(lifecycle, "carrier_timeline", timelines)
+    with CaptureQueriesContext(connection) as one_line:
+        deadlines_calendar(user=ana)
+    for msisdn in ("+51 987 654 321", "+51 955 555 555"):
+        line = line_add(owner=ana, msisdn=msisdn, carrier=claro, last_recharge_at=date(2026, 11, 1))
+        autorenew_set(line=line, enabled=True, plan=claro.plans.get(code="max-10"), days_before=3)
+    timelines.reset_mock()
+
+    # when the calendar is written for three lines
+    with CaptureQueriesContext(connection) as three_lines:
+        calendar = Calendar.from_ical(deadlines_calendar(user=ana))
+
+    # then each line's timeline was worked out once, in as many queries as for one line
+    assert (len(calendar.events), timelines.call_count) == (9, 3)
+    assert len(three_lines) == len(one_line)
 
 
 def test_the_calendar_speaks_the_persons_language(ana) -> None:

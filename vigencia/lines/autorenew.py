@@ -36,7 +36,7 @@ from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, DomainError, InvalidInput
 from vigencia.core.money import Money
-from vigencia.lines.lifecycle import TimelineEvent, line_timeline
+from vigencia.lines.lifecycle import Timeline, TimelineEvent, line_timeline
 from vigencia.lines.models import (
     AUTORENEW_TRANSITIONS,
     AutoRenewRun,
@@ -119,14 +119,18 @@ class AutoRenewPlan:
     overdue: bool
 
 
-def autorenew_next(line: Line, setting: AutoRenewSetting, *, today: date) -> AutoRenewPlan | None:
+def autorenew_next(
+    line: Line, setting: AutoRenewSetting, *, today: date, timeline: Timeline | None = None
+) -> AutoRenewPlan | None:
     """The next auto-renewal of a line, or None (no known deadline). A line already restricted or cut
-    off is renewed at once. Pure."""
-    deadline = line_timeline(line, today=today).next_deadline
+    off is renewed at once. Pure; `timeline` is the line's on `today` when the caller has it already."""
+    if timeline is None:
+        timeline = line_timeline(line, today=today)
+    deadline = timeline.next_deadline
     if deadline is None:
         return None
     overdue = line.status != LineStatus.ACTIVE or any(
-        event.kind != "notice" and event.at <= today for event in line_timeline(line, today=today).events
+        event.kind != "notice" and event.at <= today for event in timeline.events
     )
     charge_on = _shift(deadline.at, -setting.days_before)
     return AutoRenewPlan(deadline=deadline, charge_on=today if overdue else charge_on, overdue=overdue)

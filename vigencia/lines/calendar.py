@@ -86,7 +86,11 @@ def _line_events(line: Line, setting: AutoRenewSetting | None, today: date) -> l
                 url,
             )
         )
-    upcoming = autorenew_next(line, setting, today=today) if setting is not None and setting.enabled else None
+    upcoming = (
+        autorenew_next(line, setting, today=today, timeline=timeline)
+        if setting is not None and setting.enabled
+        else None
+    )
     if upcoming is not None:
         values = {"line": name, "plan": setting.plan.name, "price": setting.plan.price}  # type: ignore[union-attr]
         events.append(
