@@ -9,7 +9,7 @@ import pytest
 
 from tests.fulfilment import handlers
 from tests.fulfilment.conftest import SECRET
-from vigencia.fulfilment.gateways.signing import signature_header
+from vigencia.core.signing import signature_header
 from vigencia.fulfilment.models import FulfilmentEvent, FulfilmentStatus
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,8 @@ def _body(status: str, external_id: str = "order-42", topup_id: str = "sim-00000
 
 
 def _post(client, body: bytes, *, secret: str = SECRET, timestamp: int | None = None, url: str = URL):
-    header = signature_header(body=body, secret=secret, timestamp=timestamp)
+    at = int(time.time()) if timestamp is None else timestamp
+    header = signature_header(body=body, secret=secret, timestamp=at)
     return client.post(url, data=body, content_type="application/json", HTTP_VIGENCIA_SIGNATURE=header)
 
 
@@ -42,13 +43,14 @@ def test_a_signed_callback_moves_the_top_up(start, anon_api):
 @pytest.mark.parametrize(
     "sign",
     [
-        lambda body: signature_header(body=body, secret="not-the-secret"),
-        lambda body: signature_header(body=body + b" ", secret=SECRET),
+        lambda body: signature_header(body=body, secret="not-the-secret", timestamp=int(time.time())),
+        lambda body: signature_header(body=body + b" ", secret=SECRET, timestamp=int(time.time())),
         lambda body: signature_header(body=body, secret=SECRET, timestamp=int(time.time()) - 301),
         lambda body: "t=abc,v1=00",
+        lambda body: f"t={int(time.time())},v1=é",
         lambda body: "",
     ],
-    ids=["wrong-secret", "other-body", "too-old", "garbage", "missing"],
+    ids=["wrong-secret", "other-body", "too-old", "garbage", "not-ascii", "missing"],
 )
 def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(start, anon_api, sign):
     transaction = start()

@@ -11,8 +11,8 @@ from django.test import RequestFactory
 
 from vigencia.core import clock
 from vigencia.core.money import Money
+from vigencia.core.signing import signature_header
 from vigencia.payments.models import PaymentIntent
-from vigencia.payments.providers.base import signature_header
 from vigencia.payments.services import payment_create
 
 # What the test handler saw: (payment id, status) per call.

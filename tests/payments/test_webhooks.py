@@ -187,7 +187,7 @@ def test_a_body_that_is_not_json_is_422(anon_api):
     body, header = b"\xff\xfe not json", None
     from django.conf import settings
 
-    from vigencia.payments.providers.base import signature_header
+    from vigencia.core.signing import signature_header
 
     header = signature_header(
         secret=settings.VIGENCIA_SANDBOX_WEBHOOK_SECRET, body=body, timestamp=int(clock.now().timestamp())

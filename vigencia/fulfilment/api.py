@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from vigencia.fulfilment.gateways.signing import SIGNATURE_HEADER
+from vigencia.core.signing import SIGNATURE_HEADER
 from vigencia.fulfilment.services import fulfilment_callback_receive
 
 router = Router(tags=["fulfilment"])

@@ -11,8 +11,6 @@ checked, so a name cannot point elsewhere between the check and the call.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import json
 import socket
@@ -24,17 +22,12 @@ import httpx
 from django.conf import settings
 
 from vigencia.core import clock
+from vigencia.core.signing import SIGNATURE_HEADER, signature_header
 from vigencia.notifications.channels import DeliveryError
 from vigencia.notifications.models import Notification, WebhookEndpoint
 from vigencia.notifications.rendering import Rendered
 
-SIGNATURE_HEADER = "Vigencia-Signature"
 EVENT_ID_HEADER = "Vigencia-Event-Id"
-
-
-def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def webhook_body(notification: Notification) -> bytes:
@@ -101,8 +94,8 @@ def deliver(notification: Notification, rendered: Rendered) -> None:
         "Content-Type": "application/json",
         "User-Agent": "Vigencia-Webhooks/1",
         EVENT_ID_HEADER: str(notification.event_id),
-        SIGNATURE_HEADER: webhook_signature(
-            secret=endpoint.secret, timestamp=int(clock.now().timestamp()), body=body
+        SIGNATURE_HEADER: signature_header(
+            secret=endpoint.secret, body=body, timestamp=int(clock.now().timestamp())
         ),
     }
     client = _client(public_only=not settings.VIGENCIA_WEBHOOK_ALLOW_INTERNAL_HOSTS)

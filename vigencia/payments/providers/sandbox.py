@@ -22,15 +22,9 @@ from stdnum import luhn
 from vigencia.core import clock
 from vigencia.core.errors import InvalidInput
 from vigencia.core.money import Money
+from vigencia.core.signing import SIGNATURE_HEADER, signature_header
 from vigencia.payments.models import DECLINE_CODES
-from vigencia.payments.providers.base import (
-    SIGNATURE_HEADER,
-    Confirmation,
-    PaymentProvider,
-    ProviderEvent,
-    signature_header,
-    signature_verify,
-)
+from vigencia.payments.providers.base import Confirmation, PaymentProvider, ProviderEvent, signature_verify
 
 if TYPE_CHECKING:
     from vigencia.payments.models import PaymentIntent

@@ -25,8 +25,8 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from vigencia.core.signing import SIGNATURE_HEADER, signature_header
 from vigencia.fulfilment.gateways.http import API_KEY_HEADER
-from vigencia.fulfilment.gateways.signing import SIGNATURE_HEADER, signature_header
 from vigencia.fulfilment.gateways.simulator import CarrierSimulator, SimTopup, SimulatorInputError
 
 _FINAL = {"COMPLETED", "DECLINED", "REVERSED"}
@@ -69,7 +69,7 @@ class CallbackSender:
         body = json.dumps(topup.as_json()).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature_header(body=body, secret=self.secret),
+            SIGNATURE_HEADER: signature_header(secret=self.secret, body=body, timestamp=int(time.time())),
         }
         with contextlib.suppress(httpx.HTTPError):  # best effort: the client polls as the fallback
             client.post(self.url, content=body, headers=headers)
