@@ -8,20 +8,17 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.accounts.models import ApiToken, User
+from vigencia.core.admin import ReadOnlyAdminMixin
 
 
-class ApiTokenInline(admin.TabularInline):
+class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ApiToken
     extra = 0
-    can_delete = False
     # Only the prefix identifies a token; its digest is never shown.
     fields = ("name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     ordering = ("-created_at",)
     verbose_name_plural = _("API tokens (prefix only)")
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(User)

@@ -1,20 +1,18 @@
 from django.contrib import admin
 
+from vigencia.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from vigencia.fulfilment.models import FulfilmentEvent, FulfilmentTransaction
 
 
-class FulfilmentEventInline(admin.TabularInline):
+class FulfilmentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = FulfilmentEvent
     extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "kind", "data")
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
+    fields = ("created_at", "kind", "data")
+    readonly_fields = fields
 
 
 @admin.register(FulfilmentTransaction)
-class FulfilmentTransactionAdmin(admin.ModelAdmin):
+class FulfilmentTransactionAdmin(ReadOnlyAdmin):
     # Read-only: states move only through the services (callbacks, polling, reconciliation).
     list_display = (
         "external_id",
@@ -30,13 +28,6 @@ class FulfilmentTransactionAdmin(admin.ModelAdmin):
     list_filter = ("status", "carrier_code", "gateway")
     search_fields = ("external_id", "reference", "msisdn", "gateway_transaction_id")
     date_hierarchy = "created_at"
+    # Every field, those only the system sets too (a view-only page would show only the editable).
+    readonly_fields = [field.name for field in FulfilmentTransaction._meta.fields]
     inlines = [FulfilmentEventInline]
-
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False

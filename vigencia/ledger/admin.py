@@ -1,24 +1,17 @@
 """Read-only back office for the ledger: it is append-only, so nothing is added or changed here."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from vigencia.core.admin import ReadOnlyAdmin
+from vigencia.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from vigencia.ledger.models import LedgerAccount, LedgerTransaction, Posting
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Posting
     fields = ("account", "amount_display")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("amount"))
     def amount_display(self, posting: Posting) -> str:

@@ -1,36 +1,27 @@
 from django.contrib import admin
 
+from vigencia.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from vigencia.notifications.models import Notification, NotificationEvent, WebhookEndpoint
 
 
-class NotificationEventInline(admin.TabularInline):
+class NotificationEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NotificationEvent
     extra = 0
-    can_delete = False
-    readonly_fields = ("at", "kind", "data")
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
+    fields = ("at", "kind", "data")
+    readonly_fields = fields
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     # Read-only: rows move only through delivery (the outbox and its retries).
     list_display = ("id", "user", "kind", "channel", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "channel", "kind")
     search_fields = ("user__email", "dedupe_key", "event_id")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
+    # Every field, those only the system sets too (a view-only page would show only the editable).
+    readonly_fields = [field.name for field in Notification._meta.fields]
     inlines = [NotificationEventInline]
-
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(WebhookEndpoint)

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
-from vigencia.core.admin import ReadOnlyAdmin
+from vigencia.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from vigencia.payments.models import PaymentEvent, PaymentIntent, WebhookEvent
 
 
-class PaymentEventInline(admin.TabularInline):
+class PaymentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PaymentEvent
     extra = 0
-    can_delete = False
-    readonly_fields = ["from_status", "to_status", "at", "data"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    fields = ("from_status", "to_status", "at", "data")
+    readonly_fields = fields
 
 
 @admin.register(PaymentIntent)
