@@ -8,15 +8,6 @@ from vigencia.catalog.selectors import plan_list_on_sale
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_compare_two_carriers_by_price_per_day(anon_api, demo_catalog):
     response = anon_api.get("/api/v1/plans/compare?carriers=claro-pe,entel-pe&sort=price_per_day&months=12")
 

@@ -13,15 +13,6 @@ from vigencia.lines.services import line_add
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def staff(client):
     admin = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)

@@ -10,15 +10,6 @@ from vigencia.notifications.services import notification_send, webhook_endpoint_
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_admin_pages_render_read_only_without_secrets(client, user):
     _endpoint, secret = webhook_endpoint_set(user=user, url="https://hooks.example.com/h")
     [email_row, _webhook_row] = notification_send(

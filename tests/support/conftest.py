@@ -21,15 +21,6 @@ def operator(db):
     return _with_role(roles.OPERATOR, "operator@example.com")
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Tests do not run collectstatic; the manifest storage would refuse every {% static %}.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def cashier(claro):
     """A store agent at a Claro counter in Lima, with an open shift (a S/ 50 float)."""
