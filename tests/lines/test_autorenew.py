@@ -27,21 +27,6 @@ CHARGE_ON = RESTRICTED_ON - timedelta(days=3)
 
 
 @pytest.fixture
-def simulator(settings):
-    from vigencia.fulfilment.gateways.simulator import simulator
-
-    settings.VIGENCIA_CARRIER_GATEWAY = "simulator"
-    simulator.reset()
-    yield simulator
-    simulator.reset()
-
-
-@pytest.fixture
-def plan(claro) -> Plan:
-    return Plan.objects.get(carrier=claro, code="max-10")
-
-
-@pytest.fixture
 def line(user, claro, plan) -> Line:
     line = Line.objects.create(owner=user, msisdn="+51912345678", carrier=claro, last_recharge_at=D0)
     autorenew_set(line=line, enabled=True, plan=plan, days_before=3)

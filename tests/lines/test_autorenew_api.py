@@ -22,16 +22,6 @@ TODAY = date(2026, 6, 1)
 
 
 @pytest.fixture
-def simulator(settings):
-    from vigencia.fulfilment.gateways.simulator import simulator
-
-    settings.VIGENCIA_CARRIER_GATEWAY = "simulator"
-    simulator.reset()
-    yield simulator
-    simulator.reset()
-
-
-@pytest.fixture
 def line(user, claro) -> Line:
     return Line.objects.create(owner=user, msisdn="+51912345678", carrier=claro, last_recharge_at=TODAY)
 
