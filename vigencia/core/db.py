@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
-from django.db import connections, models, router
+from django.db import InterfaceError, OperationalError, connections, models, router
 from django.db.models.constants import OnConflict
+
+T = TypeVar("T")
 
 
 def insert_unless_taken(instance: models.Model) -> bool:
@@ -76,3 +79,39 @@ def rows_update(
             cursor.execute(sql, params)
             updated += cursor.rowcount
     return updated
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed unreachable (or locked) through every attempt."""
+
+
+def outlast_database_outages(
+    step: Callable[[], T],
+    *,
+    report: Callable[[str], None],
+    attempts: int | None = None,
+    first_wait: float = 1.0,
+    max_wait: float = 30.0,
+) -> T:
+    """Call `step` until it returns, through the database being away for a while: a SQLite file
+    another process keeps locked past the timeout, PostgreSQL restarted or not reachable. Each time
+    it says so through `report`, closes every connection (a broken one is not reused) and waits,
+    twice as long each time up to `max_wait`, before calling `step` again from the start — so `step`
+    must be safe to start over (a worker's loop, a scheduler's tick). With `attempts`, it gives up
+    after that many with DatabaseUnavailable. Other database errors (integrity, programming) are
+    bugs and pass through."""
+    wait, attempt = first_wait, 0
+    while True:
+        started = time.monotonic()
+        try:
+            return step()
+        except (OperationalError, InterfaceError) as error:
+            attempt += 1
+            if time.monotonic() - started > max_wait:
+                wait, attempt = first_wait, 1  # it ran well for a while: a new outage
+            if attempts is not None and attempt >= attempts:
+                raise DatabaseUnavailable(f"the database is unavailable: {error}") from error
+            report(f"The database is unavailable ({error}); trying again in {wait:g} s.")
+            connections.close_all()
+            time.sleep(wait)
+            wait = min(wait * 2, max_wait)
