@@ -41,6 +41,7 @@ def test_the_list_is_rendered_without_javascript(page, frozen_clock):
     assert "1.0 km" in html
     assert "Open now" in html
     assert "Mon-Sun 10:00-22:00" in html
+    assert '<a class="nowrap" href="tel:+5114452101">+51 1 4452101</a>' in html
     assert len(response.context["rows"]) == 20
 
 

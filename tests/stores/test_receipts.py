@@ -73,6 +73,21 @@ def test_receipt_pdf(client, agent, receipt):
     assert DNI.encode() not in response.content
 
 
+def test_the_receipt_gives_the_store_phone_as_people_dial_it(client, agent, receipt):
+    # given the store has a phone, stored in E.164
+    receipt.store.phone = "+5114452101"
+    receipt.store.save(update_fields=["phone"])
+    client.force_login(agent)
+
+    # when the agent prints the receipt, as a page and as a PDF
+    html = client.get(f"/stores/pos/receipts/{receipt.number}/").content.decode()
+    pdf = client.get(f"/stores/pos/receipts/{receipt.number}/pdf/").content
+
+    # then both give it grouped, and the page lets a phone dial it
+    assert 'Tel. <a class="nowrap" href="tel:+5114452101">+51 1 4452101</a>' in html
+    assert b"Tel. +51 1 4452101" in pdf_strings(pdf)
+
+
 def test_receipt_pdf_in_chinese_shows_the_chinese_text(client, agent, receipt):
     # given an agent who works in Chinese
     agent.language = "zh-hans"

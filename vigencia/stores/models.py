@@ -15,6 +15,7 @@ from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.models import TimeStampedModel
 from vigencia.core.money import Money
+from vigencia.core.phones import phone_display
 from vigencia.core.transitions import TransitionTable
 from vigencia.stores.iddocs import DocumentType
 
@@ -81,6 +82,11 @@ class Store(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.district or self.city})"
+
+    @property
+    def phone_display(self) -> str:
+        """The store's phone as people dial it from anywhere: +51 1 4111111."""
+        return phone_display(self.phone) if self.phone else ""
 
 
 class StoreService(models.Model):

@@ -120,6 +120,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     header = [
         paragraph(store.name, size=12, bold=True, align=TA_CENTER),
         paragraph(f"{store.address}, {store.city}", size=8, align=TA_CENTER),
+        *([paragraph(f"{_('Tel.')} {store.phone_display}", size=8, align=TA_CENTER)] if store.phone else []),
     ]
     rows = [(paragraph(label, size=8, bold=True), paragraph(value, size=8)) for label, value in view.rows]
     footer = paragraph(_("Scan to verify this receipt."), size=7, align=TA_CENTER)
