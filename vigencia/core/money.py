@@ -15,6 +15,11 @@ _BABEL_LOCALES = {"es": "es_PE", "en": "en_US", "zh-hans": "zh_Hans_CN"}
 _HOME_LOCALES = {"PEN": "es_PE", "CNY": "zh_Hans_CN", "GBP": "en_GB", "HKD": "en_HK", "USD": "en_US"}
 
 
+def currency_symbol(currency: str, locale: str = "en_US") -> str:
+    """The symbol people use where the currency lives (S/ for PEN), else the one of `locale`."""
+    return get_currency_symbol(currency, _HOME_LOCALES.get(currency, locale))
+
+
 class CurrencyMismatch(ValueError):
     pass
 
@@ -87,7 +92,7 @@ class Money:
         locale = _BABEL_LOCALES.get(language, _BABEL_LOCALES.get(language.split("-")[0], "en_US"))
         precision = get_currency_precision(self.currency)
         pattern = "#,##0" + ("." + "0" * precision if precision else "")
-        symbol = get_currency_symbol(self.currency, _HOME_LOCALES.get(self.currency, locale))
+        symbol = currency_symbol(self.currency, locale)
         # The sign goes before the symbol (-S/ 5.00), as "+S/ 5.00" beside it in a history.
         sign = "-" if self.amount_minor < 0 else ""
         return f"{sign}{symbol}\xa0{format_decimal(abs(self.decimal), format=pattern, locale=locale)}"

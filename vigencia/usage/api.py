@@ -193,6 +193,17 @@ def alerts_put(request: HttpRequest, line_id: int, payload: AlertsIn) -> dict[st
     return _alerts_out(services.alert_rule_set(line=line, **payload.model_dump()))
 
 
+@router.patch(
+    "/lines/{int:line_id}/alerts",
+    response={200: AlertsOut, **_ONE, 422: ErrorOut},
+    summary="Change some of a line's alert thresholds (those given; null: off)",
+)
+def alerts_patch(request: HttpRequest, line_id: int, payload: AlertsIn) -> dict[str, int | None]:
+    line = line_get(owner=api_user(request), line_id=line_id)
+    given = payload.model_dump(exclude_unset=True)
+    return _alerts_out(services.alert_rule_change(line=line, **given))
+
+
 @router.get(
     "/lines/{int:line_id}/alerts", response={200: AlertsOut, **_ONE}, summary="A line's alert thresholds"
 )

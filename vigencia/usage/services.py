@@ -823,7 +823,16 @@ ALERT_FIELDS = ("data_below_mb", "money_below_minor", "monthly_spend_above_minor
 
 
 def alert_rule_set(*, line: Line, **thresholds: int | None) -> AlertRule:
-    """Replace the line's thresholds (None switches one off). A changed threshold re-arms."""
+    """Replace the line's thresholds (None, or not given, switches one off). A changed threshold re-arms."""
+    return _alert_rule_write(line, thresholds, partial=False)
+
+
+def alert_rule_change(*, line: Line, **thresholds: int | None) -> AlertRule:
+    """Change only the thresholds given (None switches one off); the others stay as they are."""
+    return _alert_rule_write(line, thresholds, partial=True)
+
+
+def _alert_rule_write(line: Line, thresholds: dict[str, int | None], *, partial: bool) -> AlertRule:
     unknown = set(thresholds) - set(ALERT_FIELDS)
     if unknown:
         raise InvalidInput(
@@ -853,6 +862,8 @@ def alert_rule_set(*, line: Line, **thresholds: int | None) -> AlertRule:
             "expiring_within_days": "expiring_fired",
         }
         for name in ALERT_FIELDS:
+            if partial and name not in thresholds:
+                continue
             value = thresholds.get(name)
             if getattr(rule, name) != value:
                 setattr(rule, name, value)

@@ -6,6 +6,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from babel.dates import format_skeleton
+from django.utils import translation
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -105,21 +107,57 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class Tick:
+    x: int
+    label: str
+    anchor: str  # SVG text-anchor: start, middle or end
+
+
+@dataclass(frozen=True)
 class Chart:
     kind: str
     label: str
     unit: str
     width: int
-    height: int
+    height: int  # of the bars; the date axis is drawn below, down to total_height
     peak: int
     bars: list[Bar]
+    ticks: list[Tick]
+
+    @property
+    def total_height(self) -> int:
+        return self.height + AXIS_HEIGHT
+
+
+AXIS_HEIGHT = 34  # room under the bars for the dates (usage.css: 18 units high, 26 on a phone)
+_TICKS = 4  # at most this many dates along the axis, so "12月31日" fits between them on a phone
+
+
+def _ticks(statement: Statement, slot: int) -> list[Tick]:
+    """Dates under the bars, in the reader's language: the first day, the last, and evenly spaced
+    days between them, none closer to the last than the spacing."""
+    days = statement.days
+    if not days:
+        return []
+    locale = translation.to_locale(translation.get_language() or "en")
+    step = max(-(-len(days) // _TICKS), 1)
+    chosen = [n for n in range(0, len(days) - 1, step) if n == 0 or len(days) - 1 - n >= step]
+    chosen.append(len(days) - 1)
+    ticks = []
+    for n in dict.fromkeys(chosen):  # one day alone is both the first and the last
+        anchor = "start" if n == 0 else "end" if n == len(days) - 1 else "middle"
+        x = {"start": n * slot, "middle": n * slot + slot // 2, "end": (n + 1) * slot}[anchor]
+        ticks.append(Tick(x, format_skeleton("MMMd", days[n], locale=locale), anchor))
+    return ticks
 
 
 def statement_charts(statement: Statement, *, width: int = 600, height: int = 120) -> list[Chart]:
-    """One bar chart per kind (a bar per day), as coordinates the template draws in SVG."""
+    """One bar chart per kind (a bar per day), as coordinates the template draws in SVG, with the
+    dates along the bottom."""
     charts = []
     days = len(statement.days) or 1
     slot = max(width // days, 1)
+    ticks = _ticks(statement, slot)
     for kind in UsageKind.values:
         series = statement.daily.get(kind, [])
         peak = max(series, default=0)
@@ -136,5 +174,5 @@ def statement_charts(statement: Statement, *, width: int = 600, height: int = 12
                 )
             )
         unit = _CHART_UNITS[UsageKind(kind)]
-        charts.append(Chart(kind, str(UsageKind(kind).label), unit, slot * days, height, peak, bars))
+        charts.append(Chart(kind, str(UsageKind(kind).label), unit, slot * days, height, peak, bars, ticks))
     return charts

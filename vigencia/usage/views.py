@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from vigencia.core import clock
-from vigencia.core.errors import NotFound
+from vigencia.core.errors import DomainError, NotFound
+from vigencia.core.forms import form_add_domain_error
 from vigencia.core.money import Money
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_get
 from vigencia.usage import services
-from vigencia.usage.models import UsageKind
+from vigencia.usage.forms import AlertsForm
+from vigencia.usage.models import AlertRule, UsageKind
 from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, balance_totals, statement_build
 from vigencia.usage.statements import statement_charts
 
@@ -28,6 +32,26 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
         line = line_get(owner=request.user, line_id=line_id)  # type: ignore[arg-type]
     except NotFound as error:
         raise Http404 from error
+    currency = line.carrier.currency
+    if request.method == "POST":
+        form = AlertsForm(request.POST, currency=currency)
+        if form.is_valid():
+            try:
+                services.alert_rule_set(line=line, **form.thresholds())
+            except DomainError as error:
+                form_add_domain_error(
+                    form,
+                    error,
+                    fields={
+                        "money_below_minor": "money_below",
+                        "monthly_spend_above_minor": "monthly_spend_above",
+                    },
+                )
+            else:
+                messages.success(request, _("Alerts saved."))
+                return redirect(reverse("usage:statement", args=[line.pk]) + "#alerts")
+    else:
+        form = AlertsForm(currency=currency, rule=AlertRule.objects.filter(line=line).first())
     date_to = parse_date(request.GET.get("to") or "") if _is_date(request.GET.get("to")) else None
     date_to = date_to or clock.today()
     date_from = parse_date(request.GET.get("from") or "") if _is_date(request.GET.get("from")) else None
@@ -70,8 +94,11 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
                 for chart in statement_charts(built)
             ],
             "balances": balances,
-            "balance_money": Money(balances["money"], line.carrier.currency),
+            "balance_data": quantity_display(UsageKind.DATA, balances["data"], rated=True),
+            "balance_voice": quantity_display(UsageKind.VOICE, balances["voice"], rated=True),
+            "balance_money": Money(balances["money"], currency),
             "anomalies": anomalies,
+            "alerts_form": form,
         },
     )
 
