@@ -1,3 +1,4 @@
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -7,9 +8,10 @@ from django.utils import translation
 
 from vigencia.accounts import roles
 from vigencia.catalog.models import Plan
+from vigencia.core import clock
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import demo
-from vigencia.vouchers.models import ResellerProfile, VoucherBatch, VoucherCode
+from vigencia.vouchers.models import RedemptionAttempt, ResellerProfile, VoucherBatch, VoucherCode
 
 from ..factories import UserFactory
 
@@ -215,11 +217,18 @@ def test_reseller_pages_are_closed_to_subscribers_and_other_resellers_batches(
     assert reseller_browser.post(f"/vouchers/reseller/batches/{other.batch.pk}/download/").status_code == 404
 
 
-def test_the_operator_page_shows_the_failure_rate(client, db):
-    staff = UserFactory(is_staff=True)
-    client.force_login(staff)
+def test_the_operator_page_shows_the_failure_rate_as_a_percentage(client, db):
+    # given one redemption and two wrong PINs in the last hour, and one wrong PIN yesterday
+    for outcome, ago in (("redeemed", 5), ("invalid", 6), ("invalid", 7), ("invalid", 60 * 20)):
+        RedemptionAttempt.objects.create(outcome=outcome, created_at=clock.now() - timedelta(minutes=ago))
+    client.force_login(UserFactory(is_staff=True))
 
-    assert client.get("/vouchers/operator/").status_code == 200
+    # when an operator opens the page in Spanish
+    page = client.get("/vouchers/operator/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    # then each period's failure rate is a percentage, written as in Peru
+    assert "<tr><th>Última hora</th><td>3</td><td>1</td><td>2</td><td>0</td><td>66.7%</td></tr>" in page
+    assert "<tr><th>Últimas 24 horas</th><td>4</td><td>1</td><td>3</td><td>0</td><td>75.0%</td></tr>" in page
 
 
 def test_batches_name_their_plan_in_the_readers_language(client, reseller_browser, make_batch, plan):

@@ -15,6 +15,12 @@ _BABEL_LOCALES = {"es": "es_PE", "en": "en_US", "zh-hans": "zh_Hans_CN"}
 _HOME_LOCALES = {"PEN": "es_PE", "CNY": "zh_Hans_CN", "GBP": "en_GB", "HKD": "en_HK", "USD": "en_US"}
 
 
+def babel_locale(language: str | None = None) -> str:
+    """Babel's locale for a UI language (the active one by default): es_PE, en_US or zh_Hans_CN."""
+    language = (language or translation.get_language() or "en").lower()
+    return _BABEL_LOCALES.get(language, _BABEL_LOCALES.get(language.split("-")[0], "en_US"))
+
+
 def currency_symbol(currency: str, locale: str = "en_US") -> str:
     """The symbol people use where the currency lives (S/ for PEN), else the one of `locale`."""
     return get_currency_symbol(currency, _HOME_LOCALES.get(currency, locale))
@@ -88,8 +94,7 @@ class Money:
         return {"amount_minor": self.amount_minor, "currency": self.currency}
 
     def format(self, language: str | None = None) -> str:
-        language = (language or translation.get_language() or "en").lower()
-        locale = _BABEL_LOCALES.get(language, _BABEL_LOCALES.get(language.split("-")[0], "en_US"))
+        locale = babel_locale(language)
         precision = get_currency_precision(self.currency)
         pattern = "#,##0" + ("." + "0" * precision if precision else "")
         symbol = currency_symbol(self.currency, locale)

@@ -7,13 +7,12 @@ import io
 from dataclasses import dataclass
 
 from babel.dates import format_skeleton
-from django.utils import translation
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from vigencia.core.money import Money
+from vigencia.core.money import Money, babel_locale
 from vigencia.core.pdf import font_for
 from vigencia.usage.models import UsageKind
 from vigencia.usage.selectors import Statement
@@ -139,7 +138,7 @@ def _ticks(statement: Statement, slot: int) -> list[Tick]:
     days = statement.days
     if not days:
         return []
-    locale = translation.to_locale(translation.get_language() or "en")
+    locale = babel_locale()
     step = max(-(-len(days) // _TICKS), 1)
     chosen = [n for n in range(0, len(days) - 1, step) if n == 0 or len(days) - 1 - n >= step]
     chosen.append(len(days) - 1)

@@ -4,7 +4,9 @@ the operator's view of redemption failures."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
+from babel.numbers import format_percent
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from vigencia.accounts.models import User
 from vigencia.core.errors import DomainError, NotFound, RateLimited
+from vigencia.core.money import babel_locale
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_list
 from vigencia.vouchers import exports, services
@@ -181,14 +184,21 @@ def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     return redirect("vouchers:reseller")
 
 
+def _with_percent(stats: dict[str, Any]) -> dict[str, Any]:
+    percent = format_percent(stats["failure_rate"], "#,##0.0%", locale=babel_locale())
+    return {**stats, "failure_percent": percent}
+
+
 @staff_member_required
 def operator_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "vouchers/operator.html",
         {
-            "hour": redemption_failure_rate(minutes=60),
-            "day": redemption_failure_rate(minutes=1440),
+            "periods": [
+                (_("Last hour"), _with_percent(redemption_failure_rate(minutes=60))),
+                (_("Last 24 hours"), _with_percent(redemption_failure_rate(minutes=1440))),
+            ],
             "batches": batch_list()[:50],
         },
     )
