@@ -1,6 +1,6 @@
 """The store counter in a real browser: the demo agent logs in, opens a shift, sells a renewal for
 cash with a DNI, prints the receipt, the customer verifies it by its QR link, the agent closes the
-shift with a counted difference."""
+shift with a counted difference; and on a phone, a recharge code redeemed at the counter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from io import StringIO
 import pytest
 
 from vigencia.accounts.models import User
+from vigencia.catalog.models import Plan
 from vigencia.stores.models import Receipt, Shift
+from vigencia.stores.services import shift_open
+from vigencia.vouchers.codes import serial_display
+from vigencia.vouchers.models import VoucherBatch
+from vigencia.vouchers.services import batch_activate, batch_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = "/tmp/vigencia-pos-receipt.png"
@@ -109,4 +114,37 @@ def test_cash_sale_from_login_to_printed_and_verified_receipt(live_server, chrom
     page.get_by_role("button", name="Close the shift").click()
     assert page.locator(".pos-difference").inner_text() == "-S/\xa01.00"
     assert Shift.objects.get().status == "closed"
+    assert problems == []
+
+
+def test_a_code_redeemed_at_the_counter_prints_its_receipt_on_a_phone(
+    live_server, chromium, demo, log_in
+) -> None:
+    # given the demo agent on a phone with a shift open, and a code a reseller sold for Claro S/ 10
+    agent = User.objects.get(email="agent@demo.vigencia.pe")
+    shift_open(agent=agent, float_minor=10_000)
+    plan = Plan.objects.get(carrier__code="claro-pe", price_minor=1000)
+    pairs: list[tuple[str, str]] = []
+    batch_create(plan=plan, count=1, sink=lambda _batch, chunk: pairs.extend(chunk))
+    [(serial, pin)] = pairs
+    batch_activate(batch=VoucherBatch.objects.get())
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="en-US")
+    log_in(context, agent)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+
+    # when the agent finds the customer's number and redeems the PIN the customer brings
+    page.goto(f"{live_server.url}/stores/pos/sale/?msisdn=987654321&carrier=claro-pe")
+    page.get_by_label("Recharge code PIN").fill(pin)
+    page.get_by_role("button", name="Redeem the code").click()
+
+    # then the receipt is there to print: how it was paid and which card, no PIN, no ID
+    page.wait_for_url(f"{live_server.url}/stores/pos/receipts/**")
+    text = page.locator(".receipt").inner_text()
+    for expected in ("Recharge code", serial_display(serial), "+51 ****4321", "Claro Max S/ 10 · 7 days"):
+        assert expected in text, expected
+    assert pin not in page.content()
+    assert "ID document" not in text
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert problems == []

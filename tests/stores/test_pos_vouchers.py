@@ -9,13 +9,16 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 
 from tests.factories import UserFactory
+from tests.pdfs import pdf_strings
 from vigencia.accounts import roles
 from vigencia.catalog.models import Plan
 from vigencia.core.money import Money
 from vigencia.lines.models import Line
 from vigencia.lines.services import line_add
 from vigencia.orders.models import Channel, RenewalOrder
+from vigencia.stores.models import Receipt
 from vigencia.stores.selectors import WALK_IN_EMAIL, shift_cash_taken
+from vigencia.vouchers.codes import serial_display
 from vigencia.vouchers.models import VoucherCode, VoucherStatus
 from vigencia.vouchers.services import batch_create, reseller_prepaid_credit
 
@@ -45,16 +48,69 @@ def test_a_code_redeemed_at_the_counter_renews_the_subscribers_line(
     # when the agent redeems it for the number
     response = client.post(VOUCHER_URL, {"pin": pin})
 
-    # then the renewal is the subscriber's, paid by the code, and the drawer took nothing
-    assert (response.status_code, response.url) == (302, "/stores/pos/")
+    # then the renewal is the subscriber's, paid by the code, the drawer took nothing, and the agent
+    # has the store's next receipt to print
+    assert (response.status_code, response.url) == (302, "/stores/pos/receipts/T-1-000001/")
     assert [str(message) for message in get_messages(response.wsgi_request)] == [
         "Code redeemed: Claro Max S/ 10 · 7 days for +51 912 345 678. "
         "The renewal is on its way to the carrier."
     ]
     order = RenewalOrder.objects.get()
     assert (order.payer, order.line, order.plan, order.channel) == (user, line, claro_plan, Channel.VOUCHER)
-    assert VoucherCode.objects.filter(status=VoucherStatus.REDEEMED).get().order == order
+    code = VoucherCode.objects.filter(status=VoucherStatus.REDEEMED).get()
+    assert code.order == order
     assert shift_cash_taken(open_shift) == Money(0, "PEN")
+    receipt = Receipt.objects.get()
+    assert (receipt.order, receipt.shift, receipt.agent, receipt.payment) == (
+        order,
+        open_shift,
+        agent,
+        "voucher",
+    )
+
+
+def test_the_counter_receipt_for_a_code_names_the_card_never_its_pin(
+    client, agent, open_shift, user, claro, claro_plan
+) -> None:
+    # given a code redeemed at the counter for a subscriber's line
+    line_add(owner=user, msisdn="912345678", carrier=claro)
+    pin, _other = _pins(claro_plan)
+    client.force_login(agent)
+    client.post(VOUCHER_URL, {"pin": pin})
+    serial = serial_display(VoucherCode.objects.get(status=VoucherStatus.REDEEMED).serial)
+
+    # when the agent prints the receipt, as a page and as a PDF
+    html = client.get("/stores/pos/receipts/T-1-000001/").content.decode()
+    pdf = pdf_strings(client.get("/stores/pos/receipts/T-1-000001/pdf/").content)
+
+    # then it says how it was paid and which card, with no ID document (none was asked) and no PIN
+    for row in (
+        "<dt>Line</dt><dd>+51 ****5678 · Claro Perú</dd>",
+        "<dt>Plan</dt><dd>Claro Max S/ 10 · 7 days</dd>",
+        "<dt>Payment</dt><dd>Recharge code</dd>",
+        f"<dt>Recharge card serial</dt><dd>{serial}</dd>",
+        "<dt>Valid until</dt><dd>pending carrier confirmation</dd>",
+    ):
+        assert row in html, row
+    assert "ID document" not in html
+    assert serial.encode() in pdf
+    digits = pin.replace("-", "")
+    for shown in (html, pdf.decode("latin-1")):
+        assert digits not in shown.replace("-", "").replace(" ", "")
+
+
+def test_a_refused_code_issues_no_receipt_and_skips_no_number(
+    client, agent, open_shift, user, claro, claro_plan
+) -> None:
+    line_add(owner=user, msisdn="912345678", carrier=claro)
+    pin, _other = _pins(claro_plan)
+    client.force_login(agent)
+
+    client.post(VOUCHER_URL, {"pin": "1234-5678-9012-3456"})
+    good = client.post(VOUCHER_URL, {"pin": pin})
+
+    assert good.url == "/stores/pos/receipts/T-1-000001/"
+    assert Receipt.objects.count() == 1
 
 
 def test_a_walk_in_number_is_registered_only_once_the_code_is_good(
@@ -131,9 +187,31 @@ def test_the_pos_api_redeems_a_code_for_the_number(agent_api, open_shift, user, 
     assert first.status_code == 200
     order = RenewalOrder.objects.get()
     assert (first.json()["id"], order.payer, order.line) == (order.pk, user, line)
+    receipt = Receipt.objects.get()
+    assert first.json()["receipt"] == {
+        "number": "T-1-000001",
+        "verification_code": receipt.verification_code,
+        "url": "/stores/pos/receipts/T-1-000001/",
+        "pdf_url": "/stores/pos/receipts/T-1-000001/pdf/",
+    }
     assert (again.status_code, again.json()["code"]) == (422, "voucher_invalid")
     assert (other_carrier.status_code, other_carrier.json()["code"]) == (422, "invalid_carrier")
     assert RenewalOrder.objects.count() == 1
+
+
+def test_a_code_redeemed_by_api_outside_a_shift_still_has_its_receipt(
+    agent_api, user, claro, claro_plan
+) -> None:
+    line_add(owner=user, msisdn="912345678", carrier=claro)
+    pin, _other = _pins(claro_plan)
+
+    response = agent_api.post_json(
+        "/api/v1/pos/vouchers/redeem", {"msisdn": "912345678", "carrier": "claro-pe", "pin": pin}
+    )
+
+    assert response.status_code == 200
+    receipt = Receipt.objects.get()
+    assert (receipt.number, receipt.shift, receipt.payment) == ("T-1-000001", None, "voucher")
 
 
 def test_the_pos_api_is_for_store_agents_only(api, claro_plan) -> None:

@@ -139,16 +139,17 @@ class SaleOut(Schema):
     receipt: ReceiptOut
 
 
+def _receipt_out(receipt: Receipt) -> ReceiptOut:
+    return ReceiptOut(
+        number=receipt.number,
+        verification_code=receipt.verification_code,
+        url=reverse("stores:pos_receipt", args=[receipt.number]),
+        pdf_url=reverse("stores:pos_receipt_pdf", args=[receipt.number]),
+    )
+
+
 def _sale_out(receipt: Receipt) -> dict[str, Any]:
-    return SaleOut(
-        order_id=receipt.order_id,
-        receipt=ReceiptOut(
-            number=receipt.number,
-            verification_code=receipt.verification_code,
-            url=reverse("stores:pos_receipt", args=[receipt.number]),
-            pdf_url=reverse("stores:pos_receipt_pdf", args=[receipt.number]),
-        ),
-    ).dict()
+    return SaleOut(order_id=receipt.order_id, receipt=_receipt_out(receipt)).dict()
 
 
 def _fingerprinted(payload: SaleIn) -> dict[str, Any]:
@@ -220,24 +221,29 @@ class PosVoucherIn(Schema):
     pin: Text = Field(max_length=40)
 
 
+class PosVoucherOut(RedeemedOrderOut):
+    receipt: ReceiptOut
+
+
 @pos_router.post(
     "/vouchers/redeem",
-    response={200: RedeemedOrderOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: PosVoucherOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Redeem a recharge code the customer brings to the counter",
     description=(
         "Store agents only. Renews the number for its holder (the subscriber who registered it, else "
         "the walk-in holder); no money goes through the drawer, the code is already paid. Unknown, "
         "used, void and expired PINs all answer 422 `voucher_invalid`; a code of another carrier 422 "
         "`voucher_wrong_carrier`; wrong PINs count against the agent and the counter's address (429). "
-        "Exactly once per code, so no Idempotency-Key is needed."
+        "Exactly once per code, so no Idempotency-Key is needed. The answer is the order with the "
+        "store's receipt (no ID document on it: none is asked for a code)."
     ),
 )
 def pos_voucher(request: HttpRequest, payload: PosVoucherIn) -> dict[str, Any]:
-    order = pos_voucher_redeem(
+    receipt = pos_voucher_redeem(
         agent=api_user(request),
         msisdn=payload.msisdn,
         carrier_code=payload.carrier,
         pin=payload.pin,
         ip=request.META.get("REMOTE_ADDR") or None,
     )
-    return order_out(order)
+    return {**order_out(receipt.order), "receipt": _receipt_out(receipt)}

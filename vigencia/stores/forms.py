@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.stores.iddocs import DocumentType
-from vigencia.stores.models import PosPayment
+from vigencia.stores.models import SALE_PAYMENTS, PosPayment
 
 # Large, keyboard-first fields: the number field takes the focus, digits bring up the number pad.
 _NUMERIC = {"inputmode": "decimal", "autocomplete": "off"}
@@ -68,7 +68,10 @@ class SaleForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "size": 3}),
     )
     payment = forms.ChoiceField(
-        label=_("Payment"), choices=PosPayment.choices, initial=PosPayment.CASH, widget=forms.RadioSelect
+        label=_("Payment"),
+        choices=[(value, label) for value, label in PosPayment.choices if value in SALE_PAYMENTS],
+        initial=PosPayment.CASH,
+        widget=forms.RadioSelect,
     )
     tendered = forms.DecimalField(
         label=_("Cash tendered (S/)"),

@@ -303,11 +303,17 @@ class ReceiptCounter(models.Model):
 class PosPayment(models.TextChoices):
     CASH = "cash", _("Cash")
     CARD = "card", _("Card")
+    VOUCHER = "voucher", _("Recharge code")  # redeemed at the counter: no money through the store
+
+
+SALE_PAYMENTS = (PosPayment.CASH, PosPayment.CARD)
 
 
 class Receipt(TimeStampedModel):
-    """A store sale: the renewal order it created, the shift and agent, the payment taken, and the
-    holder's ID document (only encrypted, with a blind index and the mask shown to people)."""
+    """A renewal at a store's counter: the order it created, the shift and agent, and how it was paid.
+    A sale takes cash or card and the holder's ID document (only encrypted, with a blind index and
+    the mask shown to people); a recharge code redeemed at the counter takes neither, and may come
+    outside a shift."""
 
     store = models.ForeignKey(
         Store, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("store")
@@ -319,7 +325,12 @@ class Receipt(TimeStampedModel):
         "orders.RenewalOrder", on_delete=models.PROTECT, related_name="store_receipt", verbose_name=_("order")
     )
     shift = models.ForeignKey(
-        Shift, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("shift")
+        Shift,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="receipts",
+        verbose_name=_("shift"),
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("agent")
@@ -328,7 +339,7 @@ class Receipt(TimeStampedModel):
     tendered_minor = models.BigIntegerField(_("tendered (minor units)"), null=True, blank=True)
     change_minor = models.BigIntegerField(_("change (minor units)"), null=True, blank=True)
     card_reference = models.CharField(_("terminal reference"), max_length=40, blank=True)
-    id_type = models.CharField(_("ID document"), max_length=10, choices=DocumentType.choices)
+    id_type = models.CharField(_("ID document"), max_length=10, choices=DocumentType.choices, blank=True)
     id_country = models.CharField(_("issuing country"), max_length=2, blank=True)
     id_number_encrypted = models.TextField(_("ID number (encrypted)"), editable=False)
     id_blind_index = models.CharField(max_length=64, db_index=True, editable=False)
@@ -342,6 +353,10 @@ class Receipt(TimeStampedModel):
             models.UniqueConstraint(fields=["store", "sequence"], name="stores_receipt_gapless_per_store"),
             models.CheckConstraint(
                 condition=Q(payment__in=PosPayment.values), name="stores_receipt_payment_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment=PosPayment.VOUCHER) | (Q(shift__isnull=False) & ~Q(id_type="")),
+                name="stores_receipt_sale_in_shift_with_id",
             ),
         ]
 

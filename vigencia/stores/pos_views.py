@@ -227,7 +227,7 @@ def pos_voucher(request: HttpRequest) -> HttpResponse:
     voucher_form = PosVoucherForm(request.POST)
     if voucher_form.is_valid():
         try:
-            order = pos_voucher_redeem(
+            receipt = pos_voucher_redeem(
                 agent=agent,
                 msisdn=found["msisdn"],
                 carrier_code=found["carrier"].code,
@@ -240,9 +240,9 @@ def pos_voucher(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("Code redeemed: %(plan)s for %(number)s. The renewal is on its way to the carrier.")
-                % {"plan": order.plan.name, "number": found["number"]},
+                % {"plan": receipt.order.plan.name, "number": found["number"]},
             )
-            return redirect("stores:pos")
+            return redirect("stores:pos_receipt", receipt.number)
     form = SaleForm(plans=found["plan_choices"], initial={"idempotency_key": uuid.uuid4()})
     return render(
         request,

@@ -27,6 +27,7 @@ from vigencia.core.pdf import paragraph
 from vigencia.orders.models import OrderStatus
 from vigencia.stores.iddocs import DocumentType
 from vigencia.stores.models import PosPayment, Receipt
+from vigencia.vouchers.codes import serial_display
 
 RECEIPT_WIDTH_MM = 80
 
@@ -63,6 +64,7 @@ class ReceiptView:
     change: str
     valid_until: str  # the new date, or "pending carrier confirmation", or why there is none
     verify_url: str
+    voucher_serial: str
 
     @property
     def rows(self) -> list[tuple[str, str]]:
@@ -73,15 +75,17 @@ class ReceiptView:
             (_("Store"), receipt.store.name),
             (_("Agent"), receipt.agent.name or receipt.agent.email),
             (_("Line"), f"{self.line} · {receipt.order.line.carrier.name}"),
-            (_("ID document"), self.document),
+            *([(_("ID document"), self.document)] if receipt.id_type else []),
             (_("Plan"), receipt.order.plan.name),  # in the reader's language, as the order pages show it
             (_("Amount"), self.amount),
             (_("Payment"), self.payment),
         ]
         if receipt.payment == PosPayment.CASH:
             rows += [(_("Tendered"), self.tendered), (pgettext("money handed back", "Change"), self.change)]
-        else:
+        elif receipt.payment == PosPayment.CARD:
             rows.append((_("Terminal reference"), receipt.card_reference))
+        else:  # the card's public serial, never its PIN
+            rows.append((_("Recharge card serial"), self.voucher_serial))
         rows += [(_("Valid until"), self.valid_until), (_("Verification code"), receipt.verification_code)]
         return rows
 
@@ -101,13 +105,16 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
         issued_at=formats.date_format(receipt.created_at.astimezone(tz), "DATETIME_FORMAT"),
         line=msisdn_mask(order.msisdn),
         document=f"{DocumentType(receipt.id_type).label} {receipt.id_masked}"
-        + (f" ({receipt.id_country})" if receipt.id_country else ""),
+        + (f" ({receipt.id_country})" if receipt.id_country else "")
+        if receipt.id_type
+        else "",
         amount=order.total.format(),
         payment=str(PosPayment(receipt.payment).label),
         tendered=Money(receipt.tendered_minor or 0, currency).format(),
         change=Money(receipt.change_minor or 0, currency).format(),
         valid_until=valid_until,
         verify_url=receipt_verify_url(receipt),
+        voucher_serial=serial_display(order.voucher.serial) if receipt.payment == PosPayment.VOUCHER else "",
     )
 
 

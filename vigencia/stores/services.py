@@ -531,21 +531,59 @@ def _counter_number(store: Store, *, msisdn: str, carrier_code: str) -> tuple[Ca
     return carrier, e164
 
 
-def pos_voucher_redeem(
-    *, agent: User, msisdn: str, carrier_code: str, pin: str, ip: str | None
-) -> RenewalOrder:
-    """Redeem a recharge code at the counter for the customer's number: the renewal is the line's
-    holder's (the subscriber who registered the number, else the walk-in holder, who is registered
-    only once the code is good). No money moves through the drawer: the code paid when its reseller
-    bought it. The agent is the redeemer, so wrong PINs count against the agent and the counter's
-    address like anyone's (`vouchers.services.voucher_redeem`)."""
+def pos_voucher_redeem(*, agent: User, msisdn: str, carrier_code: str, pin: str, ip: str | None) -> Receipt:
+    """Redeem a recharge code at the counter for the customer's number, with the store's next
+    receipt (in the agent's shift, if one is open) issued in the same transaction. The renewal is the
+    line's holder's (the subscriber who registered the number, else the walk-in holder, who is
+    registered only once the code is good). No money moves through the drawer: the code paid when
+    its reseller bought it. The agent is the redeemer, so wrong PINs count against the agent and the
+    counter's address like anyone's (`vouchers.services.voucher_redeem`)."""
     store = store_of_agent(user=agent).store
     carrier, e164 = _counter_number(store, msisdn=msisdn, carrier_code=carrier_code)
     line = pos_line_find(msisdn=e164, carrier=carrier)
+    issued: list[Receipt] = []
+
+    def issue(order: RenewalOrder) -> None:
+        shift = Shift.objects.filter(agent=agent, store=store, status=ShiftStatus.OPEN).first()
+        issued.append(
+            _receipt_issue(store, order=order, agent=agent, shift=shift, payment=PosPayment.VOUCHER)
+        )
+
     if line is not None:
-        return voucher_redeem(pin=pin, redeemer=agent, ip=ip, line=line, holder=line.owner, channel="pos")
-    return voucher_redeem(
-        pin=pin, redeemer=agent, ip=ip, msisdn=e164, carrier=carrier, holder=_walk_in_holder(), channel="pos"
+        voucher_redeem(
+            pin=pin, redeemer=agent, ip=ip, line=line, holder=line.owner, channel="pos", on_redeemed=issue
+        )
+    else:
+        voucher_redeem(
+            pin=pin,
+            redeemer=agent,
+            ip=ip,
+            msisdn=e164,
+            carrier=carrier,
+            holder=_walk_in_holder(),
+            channel="pos",
+            on_redeemed=issue,
+        )
+    [receipt] = issued
+    logger.info("store code redemption %s: order %s", receipt.number, receipt.order_id)
+    return receipt
+
+
+def _receipt_issue(
+    store: Store, *, order: RenewalOrder, agent: User, shift: Shift | None, payment: str, **fields: Any
+) -> Receipt:
+    """The store's next receipt for `order` (its counter row locked, so numbers have no gaps)."""
+    sequence = _receipt_sequence(store)
+    return Receipt.objects.create(
+        store=store,
+        sequence=sequence,
+        number=f"{store.code or store.pk}-{sequence:06d}",
+        verification_code=secrets.token_hex(5).upper(),
+        order=order,
+        shift=shift,
+        agent=agent,
+        payment=payment,
+        **fields,
     )
 
 
@@ -608,12 +646,8 @@ def pos_sale_create(
             promo_code=promo_code,
         )
         payment = _payment_check(payment, price=order.total)
-        sequence = _receipt_sequence(store)
-        receipt = Receipt.objects.create(
-            store=store,
-            sequence=sequence,
-            number=f"{store.code or store.pk}-{sequence:06d}",
-            verification_code=secrets.token_hex(5).upper(),
+        receipt = _receipt_issue(
+            store,
             order=order,
             shift=shift,
             agent=agent,

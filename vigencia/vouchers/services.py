@@ -615,14 +615,17 @@ def voucher_redeem(
     carrier: Carrier | None = None,
     channel: str = "api",
     holder: User | None = None,
+    on_redeemed: Callable[[RenewalOrder], object] | None = None,
 ) -> RenewalOrder:
     """Redeem a PIN for a renewal of `line` (one of the redeemer's), or as a gift of `msisdn` on
     `carrier` (registered as the redeemer's line if it is not yet). `holder`, when the redeemer acts
     for someone else (a store agent at the counter), is whom the order is for and a gift line is
-    registered to; failures still count against the redeemer. Exactly once per code under any
-    concurrency: the code is found and locked in one query, and moves active -> redeemed by a
-    conditional update in the same transaction as the order (paid from the batch's voucher
-    liability), so both commit or neither; a concurrent attempt waits for the lock and finds it used.
+    registered to; failures still count against the redeemer. `on_redeemed(order)` runs in the
+    redemption's transaction (a store's receipt is issued with it or not at all). Exactly once per
+    code under any concurrency: the code is found and locked in one query, and moves active ->
+    redeemed by a conditional update in the same transaction as the order (paid from the batch's
+    voucher liability), so both commit or neither; a concurrent attempt waits for the lock and finds
+    it used.
 
     Unknown, used, void and expired PINs raise the one VoucherInvalid (422). Failures are counted per
     account, per IP and overall; past any limit every attempt, even a correct PIN, raises RateLimited
@@ -714,6 +717,8 @@ def voucher_redeem(
                 actor=redeemer,
             )
             _attempt(redeemer, ip, channel, AttemptOutcome.REDEEMED, code)
+            if on_redeemed is not None:
+                on_redeemed(order)
     except VoucherInvalid:
         _failure_record(redeemer, ip, channel, code)
         raise
