@@ -168,28 +168,62 @@ def _sale_context(request: HttpRequest, lookup: LineLookupForm) -> dict[str, Any
     }
 
 
+def _counter(request: HttpRequest) -> tuple[User, Shift | None, LineLookupForm, dict[str, Any] | None]:
+    """The agent, their open shift, and the number looked up (in the query) with its line and plans
+    — None with the error on the lookup form if it is not one the counter can renew."""
+    agent = _agent(request)
+    shift = shift_current(agent=agent)
+    lookup = LineLookupForm(request.GET, carriers=_carriers(request))
+    return agent, shift, lookup, _sale_context(request, lookup) if shift is not None else None
+
+
+def _lookup_failed(request: HttpRequest, shift: Shift, lookup: LineLookupForm) -> HttpResponse:
+    return render(
+        request,
+        "stores/pos/home.html",
+        {
+            "store": shift.store,
+            "shift": shift,
+            "lookup_form": lookup,
+            "cash_taken": shift_cash_taken(shift),
+            "sales": shift_sales(shift),
+        },
+        status=422,
+    )
+
+
+def _sale_page(
+    request: HttpRequest,
+    found: dict[str, Any],
+    *,
+    shift: Shift,
+    lookup: LineLookupForm,
+    form: SaleForm | None = None,
+    voucher_form: PosVoucherForm | None = None,
+) -> HttpResponse:
+    """The number's page: the plans to sell, and a code to redeem; 422 when a form came back wrong."""
+    return render(
+        request,
+        "stores/pos/sale.html",
+        {
+            **found,
+            "shift": shift,
+            "lookup": lookup,
+            "form": form or SaleForm(plans=found["plan_choices"], initial={"idempotency_key": uuid.uuid4()}),
+            "voucher_form": voucher_form or PosVoucherForm(),
+        },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
 @agent_required
 @require_http_methods(["GET", "POST"])
 def pos_sale(request: HttpRequest) -> HttpResponse:
-    agent = _agent(request)
-    shift = shift_current(agent=agent)
+    agent, shift, lookup, found = _counter(request)
     if shift is None:
         return redirect("stores:pos")
-    lookup = LineLookupForm(request.GET, carriers=_carriers(request))
-    found = _sale_context(request, lookup)
     if found is None:
-        return render(
-            request,
-            "stores/pos/home.html",
-            {
-                "store": shift.store,
-                "shift": shift,
-                "lookup_form": lookup,
-                "cash_taken": shift_cash_taken(shift),
-                "sales": shift_sales(shift),
-            },
-            status=422,
-        )
+        return _lookup_failed(request, shift, lookup)
     form = SaleForm(
         request.POST or None, plans=found["plan_choices"], initial={"idempotency_key": uuid.uuid4()}
     )
@@ -204,26 +238,18 @@ def pos_sale(request: HttpRequest) -> HttpResponse:
         fresh = request.POST.copy()
         fresh["idempotency_key"] = str(uuid.uuid4())
         form.data = fresh
-    return render(
-        request,
-        "stores/pos/sale.html",
-        {**found, "shift": shift, "form": form, "lookup": lookup, "voucher_form": PosVoucherForm()},
-        status=422 if request.method == "POST" else 200,
-    )
+    return _sale_page(request, found, shift=shift, lookup=lookup, form=form)
 
 
 @agent_required
 @require_POST
 def pos_voucher(request: HttpRequest) -> HttpResponse:
     """Redeem a recharge code the customer brings for the looked-up number (on the sale page)."""
-    agent = _agent(request)
-    shift = shift_current(agent=agent)
+    agent, shift, lookup, found = _counter(request)
     if shift is None:
         return redirect("stores:pos")
-    lookup = LineLookupForm(request.GET, carriers=_carriers(request))
-    found = _sale_context(request, lookup)
     if found is None:
-        return redirect("stores:pos")
+        return _lookup_failed(request, shift, lookup)
     voucher_form = PosVoucherForm(request.POST)
     if voucher_form.is_valid():
         try:
@@ -243,13 +269,7 @@ def pos_voucher(request: HttpRequest) -> HttpResponse:
                 % {"plan": receipt.order.plan.name, "number": found["number"]},
             )
             return redirect("stores:pos_receipt", receipt.number)
-    form = SaleForm(plans=found["plan_choices"], initial={"idempotency_key": uuid.uuid4()})
-    return render(
-        request,
-        "stores/pos/sale.html",
-        {**found, "shift": shift, "form": form, "lookup": lookup, "voucher_form": voucher_form},
-        status=422,
-    )
+    return _sale_page(request, found, shift=shift, lookup=lookup, voucher_form=voucher_form)
 
 
 def _sell(agent: User, found: dict[str, Any], data: dict[str, Any]) -> str:
