@@ -24,6 +24,7 @@ from vigencia.orders.services import order_create
 from vigencia.payments.models import PaymentIntent
 from vigencia.support.models import Ticket
 from vigencia.support.services import ticket_open
+from vigencia.usage.models import AlertRule
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +34,7 @@ PARAMETER = re.compile(r"\{(\w+)\}")
 NOT_A_SUBSCRIBERS = {"batch_id", "provider", "gateway"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/api/v1/lines/{line_id}"): {"nickname": "mine now"},
+    ("patch", "/api/v1/lines/{line_id}/alerts"): {"data_below_mb": 1},
     ("post", "/api/v1/tickets/{ticket_id}/messages"): {"message": "mine now"},
     ("post", "/api/v1/tickets/{ticket_id}/status"): {"status": "resolved"},
 }
@@ -45,6 +47,7 @@ def _state(owner) -> list[Any]:
         list(PaymentIntent.objects.filter(payer=owner).values()),
         list(Ticket.objects.filter(subscriber=owner).values()),
         [ticket.messages.count() for ticket in Ticket.objects.filter(subscriber=owner)],
+        list(AlertRule.objects.filter(line__owner=owner).values()),
     ]
 
 
@@ -89,7 +92,7 @@ def test_no_api_operation_reaches_another_persons_objects(owned) -> None:
             response = intruder_api.generic(method.upper(), path, data, "application/json")
             answers[(method, template)] = response.status_code
 
-    assert len(answers) == 22
+    assert len(answers) == 23
     assert {operation: status for operation, status in answers.items() if status != 404} == {}
     assert _state(owner) == before
 

@@ -1,3 +1,5 @@
+import re
+import uuid
 from datetime import timedelta
 from io import StringIO
 
@@ -9,11 +11,15 @@ from django.utils import translation
 from vigencia.accounts import roles
 from vigencia.catalog.models import Plan
 from vigencia.core import clock
+from vigencia.core.money import Money
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import demo
 from vigencia.vouchers.models import RedemptionAttempt, ResellerProfile, VoucherBatch, VoucherCode
+from vigencia.vouchers.services import reseller_prepaid_account
 
 from ..factories import UserFactory
+
+KEY = str(uuid.uuid4())  # a rendered buy form's key
 
 
 @pytest.fixture
@@ -73,7 +79,9 @@ def test_a_reseller_is_offered_only_plans_its_balances_can_pay(reseller_browser,
     yuan = Plan.objects.filter(currency="CNY").order_by("pk").first()
 
     body = reseller_browser.get("/vouchers/reseller/").content.decode()
-    bought = reseller_browser.post("/vouchers/reseller/buy/", {"plan": yuan.pk, "count": 1})
+    bought = reseller_browser.post(
+        "/vouchers/reseller/buy/", {"plan": yuan.pk, "count": 1, "idempotency_key": KEY}
+    )
 
     assert f'<option value="{plan.pk}">' in body
     assert f'<option value="{yuan.pk}">' not in body
@@ -191,9 +199,29 @@ def test_the_authorised_resellers_page_is_public(client, reseller):
     assert "Not a reseller" not in body
 
 
+def test_a_double_tap_on_buy_buys_one_batch(reseller_browser, reseller, plan):
+    # given the reseller's page, whose form carries its own key
+    page = reseller_browser.get("/vouchers/reseller/").content.decode()
+    key = re.search(r'name="idempotency_key" value="([0-9a-f-]+)"', page).group(1)
+    body = {"plan": plan.pk, "count": 2, "idempotency_key": key}
+
+    # when the buy button is tapped twice
+    first = reseller_browser.post("/vouchers/reseller/buy/", body, follow=True)
+    second = reseller_browser.post("/vouchers/reseller/buy/", body, follow=True)
+
+    # then one batch was bought and paid for, and both answers name it
+    batch = VoucherBatch.objects.get()
+    for response in (first, second):
+        assert f"Batch #{batch.pk} is ready: download its codes now." in response.content.decode()
+    assert VoucherCode.objects.count() == 2
+    assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(
+        100_000 - 2 * 1000, "PEN"
+    )
+
+
 def test_a_reseller_buys_downloads_once_and_voids_in_the_pages(reseller_browser, plan):
     assert reseller_browser.get("/vouchers/reseller/").status_code == 200
-    reseller_browser.post("/vouchers/reseller/buy/", {"plan": plan.pk, "count": 2})
+    reseller_browser.post("/vouchers/reseller/buy/", {"plan": plan.pk, "count": 2, "idempotency_key": KEY})
     batch = VoucherBatch.objects.get()
 
     first = reseller_browser.post(f"/vouchers/reseller/batches/{batch.pk}/download/")

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core.errors import DomainError
-from vigencia.core.idempotency import idempotent
+from vigencia.core.forms import form_submit_once
 from vigencia.core.money import Money
 from vigencia.ledger.selectors import wallet_balance, wallet_history
 from vigencia.lines.models import LineStatus
@@ -45,35 +45,6 @@ def _order_or_404(request: HttpRequest, order_id: int) -> Any:
 
 def _intent(public_id: str) -> PaymentIntent | None:
     return PaymentIntent.objects.filter(public_id=public_id).first() if public_id else None
-
-
-def _submit_once(
-    form: Any, request: HttpRequest, *, scope: str, payload: dict[str, Any], action: Any
-) -> str | None:
-    """Run `action` once per rendered form (its hidden key): a double tap or a resubmitted page
-    replays the first answer instead of buying twice. Returns where to go, or None with the domain
-    error on the form (nothing was written: the key's record rolls back with it)."""
-    user: Any = request.user
-    try:
-        _status, body = idempotent(
-            owner_id=user.pk,
-            key=str(form.cleaned_data["idempotency_key"]),
-            scope=scope,
-            payload=payload,
-            action=action,
-        )
-    except DomainError as error:
-        if error.code == "idempotency_key_reused":
-            # The page was sent before with other choices (the back button): start a fresh form.
-            form.fresh_key()
-            form.add_error(
-                None, _("This page was already sent with other choices. Check them and try again.")
-            )
-        else:
-            form.add_error(None, str(error.message))
-            form.error_code = error.code
-        return None
-    return str(body["redirect"])
 
 
 @login_required
@@ -125,15 +96,15 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
             target = intent.checkout_url if intent is not None else reverse("orders:detail", args=[order.pk])
             return 201, {"redirect": target}
 
-        target = _submit_once(
+        done = form_submit_once(
             form,
             request,
             scope="portal.order",
             payload={"line": line.pk, "plan": plan.pk, "method": method, "promo_code": promo_code},
             action=action,
         )
-        if target is not None:
-            return redirect(target)
+        if done is not None:
+            return redirect(done["redirect"])
     elif "idempotency_key" in form.errors:
         form.fresh_key()
     return render(
@@ -244,15 +215,15 @@ def wallet(request: HttpRequest) -> HttpResponse:
             assert intent is not None
             return 201, {"redirect": intent.checkout_url}
 
-        target = _submit_once(
+        done = form_submit_once(
             form,
             request,
             scope="portal.topup",
             payload={"amount": amount.amount_minor, "method": method},
             action=action,
         )
-        if target is not None:
-            return redirect(target)
+        if done is not None:
+            return redirect(done["redirect"])
     elif "idempotency_key" in form.errors:
         form.fresh_key()
     pending = list(topup_list(user=user).filter(status=TopupStatus.PENDING)[:5])

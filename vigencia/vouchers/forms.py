@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.catalog.models import Carrier, Plan
+from vigencia.core.forms import OncePerPageForm
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
 
@@ -41,7 +42,7 @@ class RedeemForm(forms.Form):
             self.fields["line"].queryset = lines  # type: ignore[attr-defined]
 
 
-class BuyForm(forms.Form):
+class BuyForm(OncePerPageForm):
     plan = PlanChoiceField(
         label=_("Plan"),
         queryset=Plan.objects.filter(is_active=True).select_related("carrier"),

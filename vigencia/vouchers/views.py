@@ -4,6 +4,7 @@ the operator's view of redemption failures."""
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from babel.numbers import format_percent
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from vigencia.accounts.models import User
 from vigencia.core.errors import DomainError, NotFound, RateLimited
+from vigencia.core.forms import form_submit_once
 from vigencia.core.money import babel_locale
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_list
@@ -108,7 +110,10 @@ def reseller_dashboard(request: HttpRequest) -> HttpResponse:
     reseller = _reseller(request)
     context = {
         "batches": batch_list(reseller=reseller)[:100],
-        "buy_form": BuyForm(currencies=services.reseller_currencies(reseller=reseller)),
+        "buy_form": BuyForm(
+            currencies=services.reseller_currencies(reseller=reseller),
+            initial={"idempotency_key": uuid.uuid4()},
+        ),
         "void_form": VoidForm(),
         "balance": services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance,
     }
@@ -123,26 +128,34 @@ def reseller_buy(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a plan and a number of codes."))
         return redirect("vouchers:reseller")
-    stream = io.StringIO()
-    export: list[exports.BatchExport] = []
+    plan, count = form.cleaned_data["plan"], form.cleaned_data["count"]
 
-    def sink(batch: VoucherBatch, pairs: list[tuple[str, str]]) -> None:
-        if not export:
-            export.append(exports.BatchExport(stream, batch=batch))
-        export[0].add(pairs)
+    def buy() -> tuple[int, dict[str, Any]]:
+        stream = io.StringIO()
+        export: list[exports.BatchExport] = []
 
-    try:
+        def sink(batch: VoucherBatch, pairs: list[tuple[str, str]]) -> None:
+            if not export:
+                export.append(exports.BatchExport(stream, batch=batch))
+            export[0].add(pairs)
+
         batch = services.batch_create(
-            plan=form.cleaned_data["plan"],
-            count=form.cleaned_data["count"],
-            reseller=reseller,
-            created_by=reseller,
-            sink=sink,
+            plan=plan, count=count, reseller=reseller, created_by=reseller, sink=sink
         )
         services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
-        messages.success(request, _("Batch #%(id)s is ready: download its codes now.") % {"id": batch.pk})
-    except DomainError as error:
-        messages.error(request, str(error.message))
+        return 201, {"batch": batch.pk}
+
+    # A double tap or a resent page buys once: the second answer is the first one's batch.
+    done = form_submit_once(
+        form, request, scope="portal.reseller_buy", payload={"plan": plan.pk, "count": count}, action=buy
+    )
+    if done is None:
+        for error in form.non_field_errors():
+            messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Batch #%(id)s is ready: download its codes now.") % {"id": done["batch"]}
+        )
     return redirect("vouchers:reseller")
 
 
