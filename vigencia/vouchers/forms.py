@@ -5,6 +5,8 @@ from itertools import groupby
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from vigencia.accounts import roles
+from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.forms import OncePerPageForm
 from vigencia.lines.models import Line
@@ -42,6 +44,19 @@ class RedeemForm(forms.Form):
             self.fields["line"].queryset = lines  # type: ignore[attr-defined]
 
 
+def _plans_by_carrier(field: forms.ModelChoiceField) -> None:
+    """Offer the field's plans grouped by carrier: some plans' names do not say whose they are
+    (Plan básico ¥19)."""
+    plans = list(field.queryset)  # type: ignore[arg-type]
+    field.choices = [
+        ("", "---------"),
+        *(
+            (carrier, [(plan.pk, plan.name) for plan in group])
+            for carrier, group in groupby(plans, key=lambda plan: plan.carrier.name)
+        ),
+    ]
+
+
 class BuyForm(OncePerPageForm):
     plan = PlanChoiceField(
         label=_("Plan"),
@@ -51,18 +66,44 @@ class BuyForm(OncePerPageForm):
 
     def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        # Only plans the reseller's prepaid balances can pay for, grouped by carrier: some plans'
-        # names do not say whose they are (Plan básico ¥19).
+        # Only plans the reseller's prepaid balances can pay for.
         field = self.fields["plan"]
         field.queryset = field.queryset.filter(currency__in=currencies)  # type: ignore[attr-defined]
-        plans = list(field.queryset)  # type: ignore[attr-defined]
-        field.choices = [  # type: ignore[attr-defined]
-            ("", "---------"),
-            *(
-                (carrier, [(plan.pk, plan.name) for plan in group])
-                for carrier, group in groupby(plans, key=lambda plan: plan.carrier.name)
-            ),
-        ]
+        _plans_by_carrier(field)  # type: ignore[arg-type]
+
+
+class ResellerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return f"{obj.name} <{obj.email}>" if obj.name else obj.email
+
+
+class OperatorBatchForm(OncePerPageForm):
+    """A batch the operator creates: sold at once to a reseller (from their prepaid balance), or the
+    operator's own (promotional codes, put on sale after the download)."""
+
+    plan = PlanChoiceField(
+        label=_("Plan"),
+        queryset=Plan.objects.filter(is_active=True)
+        .select_related("carrier")
+        .order_by("carrier__name", "price_minor"),
+    )
+    count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
+    reseller = ResellerChoiceField(
+        label=_("Reseller"),
+        queryset=User.objects.filter(is_active=True, groups__name=roles.RESELLER).order_by("email"),
+        required=False,
+        empty_label=_("None: promotional codes of the operator"),
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: in a year."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        _plans_by_carrier(self.fields["plan"])  # type: ignore[arg-type]
 
 
 class VoidForm(forms.Form):

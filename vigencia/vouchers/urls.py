@@ -12,4 +12,11 @@ urlpatterns = [
     path("reseller/batches/<int:batch_id>/download/", views.reseller_download, name="reseller_download"),
     path("reseller/batches/<int:batch_id>/void/", views.reseller_void, name="reseller_void"),
     path("operator/", views.operator_page, name="operator"),
+    path("operator/batches/", views.operator_batch_create, name="operator_batch_create"),
+    path(
+        "operator/batches/<int:batch_id>/download/", views.operator_batch_download, name="operator_download"
+    ),
+    path(
+        "operator/batches/<int:batch_id>/activate/", views.operator_batch_activate, name="operator_activate"
+    ),
 ]

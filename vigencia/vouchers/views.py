@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from vigencia.accounts.models import User
 from vigencia.core.errors import DomainError, NotFound, RateLimited
@@ -25,7 +25,7 @@ from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_list
 from vigencia.vouchers import exports, services
 from vigencia.vouchers.codes import serial_clean, serial_display
-from vigencia.vouchers.forms import BuyForm, RedeemForm, VerifyForm, VoidForm
+from vigencia.vouchers.forms import BuyForm, OperatorBatchForm, RedeemForm, VerifyForm, VoidForm
 from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.selectors import (
     batch_get,
@@ -120,6 +120,29 @@ def reseller_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "vouchers/reseller.html", context)
 
 
+def _batch_create_held(**fields: Any) -> VoucherBatch:
+    """A new batch (services.batch_create's fields) whose export — its codes as CSV and a printable
+    PDF of cards — is held for its one download."""
+    stream = io.StringIO()
+    export: list[exports.BatchExport] = []
+
+    def sink(batch: VoucherBatch, pairs: list[tuple[str, str]]) -> None:
+        if not export:
+            export.append(exports.BatchExport(stream, batch=batch))
+        export[0].add(pairs)
+
+    batch = services.batch_create(sink=sink, **fields)
+    services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
+    return batch
+
+
+def _export_response(batch: VoucherBatch, content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="vigencia-batch-{batch.pk}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 @require_POST
 def reseller_buy(request: HttpRequest) -> HttpResponse:
@@ -131,18 +154,7 @@ def reseller_buy(request: HttpRequest) -> HttpResponse:
     plan, count = form.cleaned_data["plan"], form.cleaned_data["count"]
 
     def buy() -> tuple[int, dict[str, Any]]:
-        stream = io.StringIO()
-        export: list[exports.BatchExport] = []
-
-        def sink(batch: VoucherBatch, pairs: list[tuple[str, str]]) -> None:
-            if not export:
-                export.append(exports.BatchExport(stream, batch=batch))
-            export[0].add(pairs)
-
-        batch = services.batch_create(
-            plan=plan, count=count, reseller=reseller, created_by=reseller, sink=sink
-        )
-        services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
+        batch = _batch_create_held(plan=plan, count=count, reseller=reseller, created_by=reseller)
         return 201, {"batch": batch.pk}
 
     # A double tap or a resent page buys once: the second answer is the first one's batch.
@@ -168,10 +180,7 @@ def reseller_download(request: HttpRequest, batch_id: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, str(error.message))
         return redirect("vouchers:reseller")
-    response = HttpResponse(content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="vigencia-batch-{batch.pk}.zip"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return _export_response(batch, content)
 
 
 @login_required
@@ -203,7 +212,13 @@ def _with_percent(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 @staff_member_required
+@require_GET
 def operator_page(request: HttpRequest) -> HttpResponse:
+    return _operator_page(request)
+
+
+def _operator_page(request: HttpRequest, form: OperatorBatchForm | None = None) -> HttpResponse:
+    """The redemption figures, the batches, and the new-batch form (422 when it came back wrong)."""
     return render(
         request,
         "vouchers/operator.html",
@@ -212,6 +227,90 @@ def operator_page(request: HttpRequest) -> HttpResponse:
                 (_("Last hour"), _with_percent(redemption_failure_rate(minutes=60))),
                 (_("Last 24 hours"), _with_percent(redemption_failure_rate(minutes=1440))),
             ],
-            "batches": batch_list()[:50],
+            "batches": batch_list().order_by("-pk")[:50],
+            "batch_form": form or OperatorBatchForm(initial={"idempotency_key": uuid.uuid4()}),
         },
+        status=422 if form is not None else 200,
     )
+
+
+@staff_member_required
+@require_POST
+def operator_batch_create(request: HttpRequest) -> HttpResponse:
+    form = OperatorBatchForm(request.POST)
+    if not form.is_valid():
+        if "idempotency_key" in form.errors:
+            form.fresh_key()
+        return _operator_page(request, form)
+    data = form.cleaned_data
+    operator: User = request.user  # type: ignore[assignment]
+
+    def create() -> tuple[int, dict[str, Any]]:
+        batch = _batch_create_held(
+            plan=data["plan"],
+            count=data["count"],
+            reseller=data["reseller"],
+            expires_on=data["expires_on"],
+            created_by=operator,
+        )
+        return 201, {"batch": batch.pk}
+
+    done = form_submit_once(
+        form,
+        request,
+        scope="portal.operator_batch",
+        payload={
+            "plan": data["plan"].pk,
+            "count": data["count"],
+            "reseller": data["reseller"].pk if data["reseller"] else None,
+            "expires_on": data["expires_on"],
+        },
+        action=create,
+    )
+    if done is None:
+        return _operator_page(request, form)
+    if data["reseller"] is not None:
+        messages.success(
+            request,
+            _("Batch #%(id)s is sold to %(reseller)s: its codes wait for the reseller's one download.")
+            % {"id": done["batch"], "reseller": data["reseller"].email},
+        )
+    else:
+        messages.success(
+            request,
+            _("Batch #%(id)s is created: download its codes (once), then put it on sale.")
+            % {"id": done["batch"]},
+        )
+    return redirect("vouchers:operator")
+
+
+def _operator_batch(batch_id: int) -> VoucherBatch:
+    """One of the operator's own batches (a reseller's codes are for the reseller alone)."""
+    batch = batch_list().filter(pk=batch_id, reseller__isnull=True).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+@staff_member_required
+@require_POST
+def operator_batch_download(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _operator_batch(batch_id)
+    try:
+        content = services.batch_export_take(batch=batch)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect("vouchers:operator")
+    return _export_response(batch, content)
+
+
+@staff_member_required
+@require_POST
+def operator_batch_activate(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _operator_batch(batch_id)
+    moved = services.batch_activate(batch=batch, actor=request.user)  # type: ignore[arg-type]
+    if moved:
+        messages.success(request, _("%(count)d codes are on sale.") % {"count": moved})
+    else:
+        messages.info(request, _("This batch was already on sale."))
+    return redirect("vouchers:operator")

@@ -1,0 +1,122 @@
+"""The operator creates recharge-code batches on the operator page: sold at once to a reseller, or
+the operator's own promotional codes, downloaded once and then put on sale."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+
+from tests.factories import UserFactory
+from vigencia.core.money import Money
+from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherStatus
+from vigencia.vouchers.services import reseller_prepaid_account
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/vouchers/operator/"
+CREATE = "/vouchers/operator/batches/"
+
+
+@pytest.fixture
+def operator_browser(client) -> Client:
+    client.force_login(UserFactory(is_staff=True, email="ops@example.com"))
+    return client
+
+
+def _key(client: Client) -> str:
+    page = client.get(PAGE).content.decode()
+    return re.search(r'name="idempotency_key" value="([0-9a-f-]+)"', page).group(1)
+
+
+def test_a_batch_for_a_reseller_is_sold_to_them_and_waits_for_their_download(
+    operator_browser, reseller, plan
+):
+    # given the operator page, which offers the reseller
+    page = operator_browser.get(PAGE).content.decode()
+    assert f'<option value="{reseller.pk}">{escape(f"{reseller.name} <shop@example.com>")}</option>' in page
+
+    # when the operator creates 3 codes of the Claro S/ 10 plan for the reseller
+    body = {"plan": plan.pk, "count": 3, "reseller": reseller.pk, "idempotency_key": _key(operator_browser)}
+    response = operator_browser.post(CREATE, body, follow=True)
+
+    # then the reseller paid for them, they are on sale, and only the reseller can download them
+    batch = VoucherBatch.objects.get()
+    assert (batch.reseller, batch.count, batch.created_by.email) == (reseller, 3, "ops@example.com")
+    assert VoucherCode.objects.filter(status=VoucherStatus.ACTIVE).count() == 3
+    assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(100_000 - 3000, "PEN")
+    assert (
+        f"Batch #{batch.pk} is sold to shop@example.com: its codes wait for the reseller&#x27;s one download."
+        in response.content.decode()
+    )
+    assert operator_browser.post(f"/vouchers/operator/batches/{batch.pk}/download/").status_code == 404
+
+
+def test_the_operators_own_batch_is_downloaded_once_then_put_on_sale(operator_browser, plan):
+    # given a promotional batch of 2 codes, created twice by a double tap
+    body = {"plan": plan.pk, "count": 2, "idempotency_key": _key(operator_browser)}
+    first = operator_browser.post(CREATE, body, follow=True)
+    second = operator_browser.post(CREATE, body, follow=True)
+    batch = VoucherBatch.objects.get()
+    message = f"Batch #{batch.pk} is created: download its codes (once), then put it on sale."
+    assert message in first.content.decode()
+    assert message in second.content.decode()
+    assert VoucherCode.objects.filter(status=VoucherStatus.CREATED).count() == 2
+
+    # when the operator downloads the codes, tries again, and puts the batch on sale (twice)
+    download = operator_browser.post(f"/vouchers/operator/batches/{batch.pk}/download/")
+    again = operator_browser.post(f"/vouchers/operator/batches/{batch.pk}/download/", follow=True)
+    on_sale = operator_browser.post(f"/vouchers/operator/batches/{batch.pk}/activate/", follow=True)
+    repeat = operator_browser.post(f"/vouchers/operator/batches/{batch.pk}/activate/", follow=True)
+
+    # then the download had the CSV and the printable cards, once; the codes are on sale, once
+    assert download["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    assert sorted(names) == ["cards.pdf", "codes.csv"]
+    assert "already" in again.content.decode()
+    assert "2 codes are on sale." in on_sale.content.decode()
+    assert "This batch was already on sale." in repeat.content.decode()
+    assert VoucherCode.objects.filter(status=VoucherStatus.ACTIVE).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"count": 0}, "Ensure this value is greater than or equal to 1."),
+        ({"count": 100_001}, "Ensure this value is less than or equal to 100000."),
+        ({"plan": 999_999}, "Select a valid choice. That choice is not one of the available choices."),
+        ({"expires_on": "2000-01-01"}, "The expiry must be after today and within three years."),
+        ({"idempotency_key": ""}, "This page has expired. Check your choices and send it again."),
+    ],
+)
+def test_bad_input_is_shown_on_the_form_and_creates_nothing(operator_browser, plan, change, error):
+    body = {"plan": plan.pk, "count": 2, "idempotency_key": _key(operator_browser), **change}
+
+    response = operator_browser.post(CREATE, body)
+
+    assert response.status_code == 422
+    assert error in response.content.decode()
+    assert not VoucherBatch.objects.exists()
+
+
+def test_a_reseller_without_the_funds_is_refused(operator_browser, reseller, plan):
+    body = {"plan": plan.pk, "count": 101, "reseller": reseller.pk, "idempotency_key": _key(operator_browser)}
+
+    response = operator_browser.post(CREATE, body)
+
+    assert response.status_code == 422
+    assert not VoucherBatch.objects.exists()
+    assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(100_000, "PEN")
+
+
+def test_only_staff_create_batches(client, reseller, plan):
+    client.force_login(reseller)
+
+    response = client.post(CREATE, {"plan": plan.pk, "count": 1, "idempotency_key": "x"})
+
+    assert response.status_code == 302  # to the back office's login
+    assert not VoucherBatch.objects.exists()
