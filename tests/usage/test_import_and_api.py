@@ -198,9 +198,10 @@ def test_a_statement_pdf_in_chinese_shows_the_chinese_text(line):
     # then the Chinese lines are drawn in the standard Simplified Chinese font, the others in Helvetica
     assert b"/BaseFont /STSong-Light" in pdf
     shown = pdf_strings(pdf)
-    title = f"{line.msisdn} 的账单，2025-03-01 至 2025-03-02"
+    title = "+51 912 345 678 的账单，2025年3月1日 至 2025年3月2日"
     assert title.encode("utf-16-be") in shown
     assert "合计扣费：".encode("utf-16-be") in shown
+    assert "通话：0 条记录 · 0 分钟 · S/\xa00.00".encode("utf-16-be") in shown
     assert b"?" not in shown
 
 

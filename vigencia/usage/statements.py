@@ -7,13 +7,17 @@ import io
 from dataclasses import dataclass
 
 from babel.dates import format_skeleton
+from django.utils import formats, timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from vigencia.core.money import Money, babel_locale
 from vigencia.core.pdf import font_for
+from vigencia.lines.numbers import msisdn_display
 from vigencia.usage.models import UsageKind
 from vigencia.usage.selectors import Statement
 
@@ -55,42 +59,79 @@ def statement_csv(statement: Statement) -> str:
     return out.getvalue()
 
 
+def quantity_display(kind: str, amount: int, *, rated: bool) -> str:
+    """An amount of usage as people read it: voice in minutes and seconds, data in MB (a record's
+    quantity is in bytes, a rated one in KB), SMS as a count."""
+    if kind == UsageKind.VOICE:
+        minutes, seconds = divmod(amount, 60)
+        if seconds == 0:
+            return _("%(minutes)s min") % {"minutes": minutes}
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
+    if kind == UsageKind.DATA:
+        megabytes = amount / 1024 if rated else amount / 2**20
+        return _("%(megabytes)s MB") % {"megabytes": number_format(round(megabytes, 1), 1)}
+    return str(amount)
+
+
+# A record's columns on the page, from the left margin (mm): when, what, how much, to whom, charged.
+_RECORD_COLUMNS = (0, 34, 54, 84, 124)
+
+
 def statement_pdf(statement: Statement) -> bytes:
-    """A4 pages: the period's totals, then a line per record (the first 5,000)."""
+    """A4 pages in the reader's language: the period's totals, then a line per record (the first
+    5,000) in columns, as the statement page shows them."""
     currency = statement.currency
-    lines = [  # (text, line height in mm)
+    number = msisdn_display(statement.line.msisdn)
+    title = _("Statement for %(number)s, %(start)s to %(end)s") % {
+        "number": number,
+        "start": formats.date_format(statement.date_from, "DATE_FORMAT"),
+        "end": formats.date_format(statement.date_to, "DATE_FORMAT"),
+    }
+    rows: list[tuple[list[tuple[int, str]], int]] = [([(0, title)], 8)]  # (cells at x mm, height mm)
+    for kind, total in statement.totals.items():
+        records = ngettext("%(count)s record", "%(count)s records", total.records) % {"count": total.records}
+        rated = quantity_display(kind, total.rated_quantity, rated=True)
+        charged = Money(total.price_minor, currency)
+        line = _("%(kind)s: %(records)s · %(rated)s · %(charged)s") % {
+            "kind": UsageKind(kind).label,
+            "records": records,
+            "rated": rated,
+            "charged": charged,
+        }
+        rows.append(([(0, line)], 6))
+    rows += [([(0, _("Total charged: %(total)s") % {"total": statement.price_total})], 6), ([], 4)]
+    rows += [
         (
-            _("Statement for %(number)s, %(start)s to %(end)s")
-            % {"number": statement.line.msisdn, "start": statement.date_from, "end": statement.date_to},
-            8,
-        )
-    ]
-    lines += [
-        (f"{kind}: {total.records} / {total.rated_quantity} / {Money(total.price_minor, currency)}", 6)
-        for kind, total in statement.totals.items()
-    ]
-    lines += [(_("Total charged: %(total)s") % {"total": statement.price_total}, 6), ("", 4)]
-    lines += [
-        (
-            f"{r.started_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.quantity:>12}  {r.destination:16} "
-            f"{Money(r.price_minor, r.currency or currency)}",
+            list(
+                zip(
+                    _RECORD_COLUMNS,
+                    (
+                        formats.date_format(timezone.localtime(r.started_at), "SHORT_DATETIME_FORMAT"),
+                        str(UsageKind(r.kind).label),
+                        quantity_display(r.kind, r.quantity, rated=False),
+                        r.destination,
+                        str(Money(r.price_minor, r.currency or currency)),
+                    ),
+                    strict=True,
+                )
+            ),
             5,
         )
         for r in statement.records[:5000]
     ]
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
-    pdf.setTitle(lines[0][0])
+    pdf.setTitle(title)
     page_top, margin, bottom = A4[1] - 10 * mm, 10 * mm, 20 * mm
     top = page_top
-    for text, height in lines:
+    for cells, height in rows:
         if top - height * mm < bottom:
             pdf.showPage()
             top = page_top
         top -= height * mm
-        if text:
+        for x, text in cells:
             pdf.setFont(font_for(text), 10)
-            pdf.drawString(margin, top + height * mm / 2 - 3, text)  # centred in its line
+            pdf.drawString(margin + x * mm, top + height * mm / 2 - 3, text)  # centred in its line
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from vigencia.core import clock
@@ -23,7 +22,7 @@ from vigencia.usage import services
 from vigencia.usage.forms import AlertsForm
 from vigencia.usage.models import AlertRule, UsageKind
 from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, balance_totals, statement_build
-from vigencia.usage.statements import statement_charts
+from vigencia.usage.statements import quantity_display, statement_charts
 
 
 @login_required
@@ -101,20 +100,6 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
             "alerts_form": form,
         },
     )
-
-
-def quantity_display(kind: str, amount: int, *, rated: bool) -> str:
-    """An amount of usage as people read it: voice in minutes and seconds, data in MB (a record's
-    quantity is in bytes, a rated one in KB), SMS as a count."""
-    if kind == UsageKind.VOICE:
-        minutes, seconds = divmod(amount, 60)
-        if seconds == 0:
-            return _("%(minutes)s min") % {"minutes": minutes}
-        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
-    if kind == UsageKind.DATA:
-        megabytes = amount / 1024 if rated else amount / 2**20
-        return _("%(megabytes)s MB") % {"megabytes": number_format(round(megabytes, 1), 1)}
-    return str(amount)
 
 
 def _is_date(value: str | None) -> bool:
