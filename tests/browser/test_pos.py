@@ -142,7 +142,13 @@ def test_a_code_redeemed_at_the_counter_prints_its_receipt_on_a_phone(
     # then the receipt is there to print: how it was paid and which card, no PIN, no ID
     page.wait_for_url(f"{live_server.url}/stores/pos/receipts/**")
     text = page.locator(".receipt").inner_text()
-    for expected in ("Recharge code", serial_display(serial), "+51 ****4321", "Claro Max S/ 10 · 7 days"):
+    for expected in (
+        "Payment\nRecharge code",
+        f"Recharge card serial\n{serial_display(serial)}",
+        "Paid at the counter\nS/\xa00.00",
+        "+51 ****4321",
+        "Claro Max S/ 10 · 7 days",
+    ):
         assert expected in text, expected
     assert pin not in page.content()
     assert "ID document" not in text

@@ -4,6 +4,8 @@ gets the one answer every channel gives, changing nothing."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
@@ -15,9 +17,11 @@ from vigencia.catalog.models import Plan
 from vigencia.core.money import Money
 from vigencia.lines.models import Line
 from vigencia.lines.services import line_add
-from vigencia.orders.models import Channel, RenewalOrder
+from vigencia.orders.models import Channel, OrderStatus, RenewalOrder
 from vigencia.stores.models import Receipt
+from vigencia.stores.receipts import receipt_view
 from vigencia.stores.selectors import WALK_IN_EMAIL, shift_cash_taken
+from vigencia.stores.services import pos_voucher_redeem
 from vigencia.vouchers.codes import serial_display
 from vigencia.vouchers.models import VoucherCode, VoucherStatus
 from vigencia.vouchers.services import batch_create, reseller_prepaid_credit
@@ -89,6 +93,7 @@ def test_the_counter_receipt_for_a_code_names_the_card_never_its_pin(
         "<dt>Plan</dt><dd>Claro Max S/ 10 · 7 days</dd>",
         "<dt>Payment</dt><dd>Recharge code</dd>",
         f"<dt>Recharge card serial</dt><dd>{serial}</dd>",
+        "<dt>Paid at the counter</dt><dd>S/\xa00.00</dd>",
         "<dt>Valid until</dt><dd>pending carrier confirmation</dd>",
     ):
         assert row in html, row
@@ -97,6 +102,62 @@ def test_the_counter_receipt_for_a_code_names_the_card_never_its_pin(
     digits = pin.replace("-", "")
     for shown in (html, pdf.decode("latin-1")):
         assert digits not in shown.replace("-", "").replace(" ", "")
+
+
+def test_the_service_issues_the_receipt_of_a_code_with_its_rows(
+    agent, open_shift, user, claro, claro_plan
+) -> None:
+    # given a subscriber's line and a code for it
+    line_add(owner=user, msisdn="912345678", carrier=claro)
+    pin, _other = _pins(claro_plan)
+
+    # when the agent redeems it at the counter, and the carrier then confirms the renewal
+    receipt = pos_voucher_redeem(agent=agent, msisdn="912345678", carrier_code="claro-pe", pin=pin, ip=None)
+    RenewalOrder.objects.filter(pk=receipt.order_id).update(
+        status=OrderStatus.COMPLETED, valid_until_after=date(2026, 12, 31)
+    )
+    receipt.refresh_from_db()
+    receipt.order.refresh_from_db()
+
+    # then the receipt is the store's next, in the open shift, and reads as the customer needs it
+    serial = serial_display(VoucherCode.objects.get(status=VoucherStatus.REDEEMED).serial)
+    assert (receipt.number, receipt.shift, receipt.payment, receipt.id_type) == (
+        "T-1-000001",
+        open_shift,
+        "voucher",
+        "",
+    )
+    rows = dict(receipt_view(receipt).rows)
+    del rows["Date"], rows["Verification code"]
+    assert rows == {
+        "Receipt": "T-1-000001",
+        "Store": receipt.store.name,
+        "Agent": agent.name or agent.email,
+        "Line": "+51 ****5678 · Claro Perú",
+        "Plan": "Claro Max S/ 10 · 7 days",
+        "Amount": "S/\xa010.00",
+        "Payment": "Recharge code",
+        "Recharge card serial": serial,
+        "Paid at the counter": "S/\xa00.00",
+        "Valid until": "Dec. 31, 2026",
+    }
+
+
+def test_an_agent_of_another_store_cannot_open_a_codes_receipt(
+    client, agent, open_shift, user, claro, claro_plan, make_store, agent_at
+) -> None:
+    # given a code redeemed at this store's counter
+    line_add(owner=user, msisdn="912345678", carrier=claro)
+    pin, _other = _pins(claro_plan)
+    receipt = pos_voucher_redeem(agent=agent, msisdn="912345678", carrier_code="claro-pe", pin=pin, ip=None)
+
+    # when an agent of another store asks for it
+    client.force_login(agent_at(make_store(name="Other")))
+    page = client.get(f"/stores/pos/receipts/{receipt.number}/")
+    pdf = client.get(f"/stores/pos/receipts/{receipt.number}/pdf/")
+
+    # then there is no such receipt for them
+    assert (page.status_code, pdf.status_code) == (404, 404)
 
 
 def test_a_refused_code_issues_no_receipt_and_skips_no_number(

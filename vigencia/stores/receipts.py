@@ -84,8 +84,11 @@ class ReceiptView:
             rows += [(_("Tendered"), self.tendered), (pgettext("money handed back", "Change"), self.change)]
         elif receipt.payment == PosPayment.CARD:
             rows.append((_("Terminal reference"), receipt.card_reference))
-        else:  # the card's public serial, never its PIN
-            rows.append((_("Recharge card serial"), self.voucher_serial))
+        else:  # the card's public serial, never its PIN; nothing tendered (the code was paid where bought)
+            rows += [
+                (_("Recharge card serial"), self.voucher_serial),
+                (_("Paid at the counter"), self.tendered),
+            ]
         rows += [(_("Valid until"), self.valid_until), (_("Verification code"), receipt.verification_code)]
         return rows
 
