@@ -120,3 +120,33 @@ def test_only_staff_create_batches(client, reseller, plan):
 
     assert response.status_code == 302  # to the back office's login
     assert not VoucherBatch.objects.exists()
+
+
+def test_the_operator_voids_a_resellers_lost_range_and_the_reseller_is_refunded(
+    operator_browser, reseller, plan
+):
+    # given a reseller's batch of 3 codes, created on the operator page
+    body = {"plan": plan.pk, "count": 3, "reseller": reseller.pk, "idempotency_key": _key(operator_browser)}
+    operator_browser.post(CREATE, body)
+    batch = VoucherBatch.objects.get()
+    first, second = (
+        VoucherCode.objects.filter(batch=batch).order_by("serial").values_list("serial", flat=True)[:2]
+    )
+
+    # when the reseller calls about two lost cards and the operator voids them, then sends junk
+    voided = operator_browser.post(
+        f"/vouchers/operator/batches/{batch.pk}/void/",
+        {"serial_from": first, "serial_to": second},
+        follow=True,
+    )
+    junk = operator_browser.post(
+        f"/vouchers/operator/batches/{batch.pk}/void/", {"serial_from": "nope", "serial_to": ""}, follow=True
+    )
+
+    # then those two are void, their face value is back on the reseller's balance, and junk changed nothing
+    assert "2 codes voided." in voided.content.decode()
+    assert "Those serials are not valid." in junk.content.decode()
+    assert VoucherCode.objects.filter(status=VoucherStatus.VOID).count() == 2
+    assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(100_000 - 1000, "PEN")
+    page = operator_browser.get(PAGE).content.decode()
+    assert f'<label for="void-{batch.pk}-from">First serial</label>' in page

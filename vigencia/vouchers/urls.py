@@ -19,4 +19,5 @@ urlpatterns = [
     path(
         "operator/batches/<int:batch_id>/activate/", views.operator_batch_activate, name="operator_activate"
     ),
+    path("operator/batches/<int:batch_id>/void/", views.operator_batch_void, name="operator_void"),
 ]

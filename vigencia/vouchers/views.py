@@ -187,7 +187,12 @@ def reseller_download(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     reseller = _reseller(request)
-    batch = _batch(reseller, batch_id)
+    _void(request, _batch(reseller, batch_id), actor=reseller)
+    return redirect("vouchers:reseller")
+
+
+def _void(request: HttpRequest, batch: VoucherBatch, *, actor: User) -> None:
+    """Void the batch, or the range of its serials posted, and say how it went."""
     form = VoidForm(request.POST)
     bounds = [
         serial_clean(s) if s else ""
@@ -195,15 +200,14 @@ def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     ]
     if not form.is_valid() or None in bounds:
         messages.error(request, _("Those serials are not valid."))
-        return redirect("vouchers:reseller")
+        return
     try:
         voided = services.voucher_void(
-            batch=batch, actor=reseller, serial_from=bounds[0] or "", serial_to=bounds[1] or ""
+            batch=batch, actor=actor, serial_from=bounds[0] or "", serial_to=bounds[1] or ""
         )
         messages.success(request, _("%(count)d codes voided.") % {"count": voided})
     except DomainError as error:
         messages.error(request, str(error.message))
-    return redirect("vouchers:reseller")
 
 
 def _with_percent(stats: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +233,7 @@ def _operator_page(request: HttpRequest, form: OperatorBatchForm | None = None) 
             ],
             "batches": batch_list().order_by("-pk")[:50],
             "batch_form": form or OperatorBatchForm(initial={"idempotency_key": uuid.uuid4()}),
+            "void_form": VoidForm(),
         },
         status=422 if form is not None else 200,
     )
@@ -313,4 +318,15 @@ def operator_batch_activate(request: HttpRequest, batch_id: int) -> HttpResponse
         messages.success(request, _("%(count)d codes are on sale.") % {"count": moved})
     else:
         messages.info(request, _("This batch was already on sale."))
+    return redirect("vouchers:operator")
+
+
+@staff_member_required
+@require_POST
+def operator_batch_void(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Void a lost batch or range, any reseller's (a reseller who calls) or the operator's own."""
+    batch = batch_list().filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404
+    _void(request, batch, actor=request.user)  # type: ignore[arg-type]
     return redirect("vouchers:operator")
