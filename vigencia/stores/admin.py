@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from vigencia.core.errors import DomainError
 from vigencia.stores.hours import hours_format
@@ -145,7 +146,12 @@ class ShiftAdmin(admin.ModelAdmin):
                 reviewed += 1
             except DomainError as error:
                 self.message_user(request, f"#{shift.pk}: {error.message}", messages.ERROR)
-        self.message_user(request, _("%(count)d shifts reviewed.") % {"count": reviewed}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d shift reviewed.", "%(count)d shifts reviewed.", reviewed)
+            % {"count": reviewed},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Receipt)

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from vigencia.core.errors import Conflict
 from vigencia.usage.models import AlertRule, Anomaly, Bucket, Charge, Credit, Rerating, Tariff, UsageRecord
@@ -102,4 +103,8 @@ class AnomalyAdmin(admin.ModelAdmin):
                 done += 1
             except Conflict:
                 continue
-        self.message_user(request, _("%(count)d resolved.") % {"count": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d anomaly resolved.", "%(count)d anomalies resolved.", done) % {"count": done},
+            messages.SUCCESS,
+        )

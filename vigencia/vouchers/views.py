@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from vigencia.accounts.models import User
@@ -205,7 +206,9 @@ def _void(request: HttpRequest, batch: VoucherBatch, *, actor: User) -> None:
         voided = services.voucher_void(
             batch=batch, actor=actor, serial_from=bounds[0] or "", serial_to=bounds[1] or ""
         )
-        messages.success(request, _("%(count)d codes voided.") % {"count": voided})
+        messages.success(
+            request, ngettext("%(count)d code voided.", "%(count)d codes voided.", voided) % {"count": voided}
+        )
     except DomainError as error:
         messages.error(request, str(error.message))
 
@@ -315,7 +318,10 @@ def operator_batch_activate(request: HttpRequest, batch_id: int) -> HttpResponse
     batch = _operator_batch(batch_id)
     moved = services.batch_activate(batch=batch, actor=request.user)  # type: ignore[arg-type]
     if moved:
-        messages.success(request, _("%(count)d codes are on sale.") % {"count": moved})
+        messages.success(
+            request,
+            ngettext("%(count)d code is on sale.", "%(count)d codes are on sale.", moved) % {"count": moved},
+        )
     else:
         messages.info(request, _("This batch was already on sale."))
     return redirect("vouchers:operator")
