@@ -365,8 +365,8 @@ def test_statement_page_shows_usage_in_minutes_and_megabytes_not_raw_seconds_and
 
     # then quantities read in minutes and seconds and in MB, in the totals, the chart and the records
     assert "<tr><td>Voz</td><td>2</td><td>5 min 13 s</td><td>5 min</td>" in page
-    assert "<tr><td>Datos</td><td>1</td><td>120,0 MB</td><td>10,0 MB</td>" in page
-    assert "<figcaption>Datos (máximo 120,0 MB)</figcaption>" in page
+    assert "<tr><td>Datos</td><td>1</td><td>120.0 MB</td><td>10.0 MB</td>" in page
+    assert "<figcaption>Datos (máximo 120.0 MB)</figcaption>" in page
     assert "<td>Voz</td><td>3 min 13 s</td>" in page
     assert "<td>Voz</td><td>2 min</td>" in page
-    assert "<td>Datos</td><td>120,0 MB</td>" in page
+    assert "<td>Datos</td><td>120.0 MB</td>" in page

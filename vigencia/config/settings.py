@@ -164,6 +164,7 @@ AXES_VERBOSE = False
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español"), ("zh-hans", "简体中文")]
 LOCALE_PATHS: list[str] = []  # each app keeps its own catalog in <app>/locale/
+FORMAT_MODULE_PATH = ["vigencia.config.formats"]  # Spanish numbers as in Peru (formats/es)
 TIME_ZONE = "America/Lima"
 USE_I18N = True
 USE_TZ = True
