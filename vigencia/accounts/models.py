@@ -96,13 +96,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 class ApiToken(models.Model):
     """A bearer token for the API. Only its SHA-256 is stored; the token is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100, default="api")
     prefix = models.CharField(_("prefix"), max_length=12, db_index=True)
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=clock.now)
+    digest = models.CharField(max_length=64, unique=True, verbose_name=_("digest"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:

@@ -87,7 +87,9 @@ class Carrier(TimeStampedModel):
 
 
 class Plan(TimeStampedModel):
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="plans")
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="plans", verbose_name=_("carrier")
+    )
     code = models.SlugField(_("code"), max_length=60)
     name_en = models.CharField(_("name (English)"), max_length=120)
     name_es = models.CharField(_("name (Spanish)"), max_length=120)
@@ -222,11 +224,17 @@ class Promotion(TimeStampedModel):
 class PromotionUse(models.Model):
     """How many times one subscriber holds a promotion: a counter row moved by a conditional UPDATE."""
 
-    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="uses")
-    subscriber = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
-    used = models.PositiveIntegerField(default=0)
+    promotion = models.ForeignKey(
+        Promotion, on_delete=models.CASCADE, related_name="uses", verbose_name=_("promotion")
+    )
+    subscriber = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("subscriber")
+    )
+    used = models.PositiveIntegerField(default=0, verbose_name=_("used"))
 
     class Meta:
+        verbose_name = _("promotion use")
+        verbose_name_plural = _("promotion uses")
         constraints = [
             models.UniqueConstraint(fields=["promotion", "subscriber"], name="catalog_promotion_use_once"),
         ]

@@ -15,15 +15,17 @@ class TimeStampedModel(models.Model):
 class IdempotencyRecord(models.Model):
     """One API write per (owner, Idempotency-Key), with the response it produced."""
 
-    owner_id = models.BigIntegerField()
-    key = models.CharField(max_length=255)
-    scope = models.CharField(max_length=60)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    response = models.JSONField(null=True)
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    owner_id = models.BigIntegerField(verbose_name=_("owner id"))
+    key = models.CharField(max_length=255, verbose_name=_("idempotency key"))
+    scope = models.CharField(max_length=60, verbose_name=_("scope"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("fingerprint"))
+    status_code = models.PositiveSmallIntegerField(null=True, verbose_name=_("status code"))
+    response = models.JSONField(null=True, verbose_name=_("response"))
+    created_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["owner_id", "key"], name="core_idempotency_owner_key")]
 
     def __str__(self) -> str:
@@ -33,11 +35,13 @@ class IdempotencyRecord(models.Model):
 class PeriodicRun(models.Model):
     """A periodic job's run for one period: the unique key makes a second scheduler a no-op."""
 
-    name = models.CharField(max_length=80)
-    period_start = models.DateTimeField()
-    enqueued_at = models.DateTimeField(default=clock.now)
+    name = models.CharField(max_length=80, verbose_name=_("job"))
+    period_start = models.DateTimeField(verbose_name=_("period start"))
+    enqueued_at = models.DateTimeField(default=clock.now, verbose_name=_("enqueued at"))
 
     class Meta:
+        verbose_name = _("periodic run")
+        verbose_name_plural = _("periodic runs")
         constraints = [
             models.UniqueConstraint(fields=["name", "period_start"], name="core_periodic_run_once")
         ]

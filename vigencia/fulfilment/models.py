@@ -117,7 +117,12 @@ class FulfilmentEventKind(models.TextChoices):
 
 
 class FulfilmentEvent(models.Model):
-    transaction = models.ForeignKey(FulfilmentTransaction, on_delete=models.CASCADE, related_name="events")
+    transaction = models.ForeignKey(
+        FulfilmentTransaction,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("carrier top-up"),
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=FulfilmentEventKind.choices)
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), default=clock.now, editable=False)

@@ -63,9 +63,10 @@ class LedgerAccount(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="ledger_accounts",
+        verbose_name=_("owner"),
     )
     balance_minor = models.BigIntegerField(_("balance (minor units)"), default=0)
-    created_at = models.DateTimeField(default=clock.now, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["code"]
@@ -94,10 +95,12 @@ class LedgerAccount(models.Model):
 
 class LedgerTransaction(models.Model):
     kind = models.CharField(_("kind"), max_length=40)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200, unique=True, verbose_name=_("idempotency key"))
     memo = models.CharField(_("memo"), max_length=300, blank=True)
     reference = models.CharField(_("reference"), max_length=80, blank=True, db_index=True)
-    created_at = models.DateTimeField(default=clock.now, editable=False, db_index=True)
+    created_at = models.DateTimeField(
+        default=clock.now, editable=False, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,12 +112,21 @@ class LedgerTransaction(models.Model):
 
 
 class Posting(models.Model):
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
+    transaction = models.ForeignKey(
+        LedgerTransaction,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        verbose_name=_("ledger transaction"),
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="postings", verbose_name=_("ledger account")
+    )
+    amount_minor = models.BigIntegerField(verbose_name=_("amount (minor units)"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
 
     class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=~Q(amount_minor=0), name="ledger_posting_not_zero")]
         indexes = [models.Index(fields=["account", "transaction"])]

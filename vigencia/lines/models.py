@@ -32,9 +32,13 @@ LINE_TRANSITIONS = TransitionTable(
 
 
 class Line(TimeStampedModel):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lines")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lines", verbose_name=_("owner")
+    )
     msisdn = models.CharField(_("number"), max_length=16, help_text=_("E.164, e.g. +51912345678"))
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="lines")
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="lines", verbose_name=_("carrier")
+    )
     nickname = models.CharField(_("nickname"), max_length=60, blank=True)
     iccid = models.CharField(_("ICCID"), max_length=22, blank=True)
     status = models.CharField(
@@ -85,11 +89,16 @@ class LineEventKind(models.TextChoices):
 
 
 class LineEvent(models.Model):
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="events")
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="events", verbose_name=_("line"))
     kind = models.CharField(_("kind"), max_length=24, choices=LineEventKind.choices)
     at = models.DateTimeField(_("at"), default=clock.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
 
@@ -112,7 +121,9 @@ class ReminderSetting(TimeStampedModel):
     """How a line's owner wants to be reminded of its next deadline. A line without a row gets the
     defaults (30, 7 and 1 days before, by email); an empty `lead_days` turns reminders off."""
 
-    line = models.OneToOneField(Line, on_delete=models.CASCADE, related_name="reminder_setting")
+    line = models.OneToOneField(
+        Line, on_delete=models.CASCADE, related_name="reminder_setting", verbose_name=_("line")
+    )
     lead_days = models.JSONField(_("days before the deadline"), default=list)
     channels = models.JSONField(_("channels"), default=list)
     # Quiet hours in the owner's timezone; start == end means none.
@@ -131,7 +142,9 @@ class ReminderSent(models.Model):
     """One reminder sent: the unique constraint is what makes it exactly one per line, deadline,
     lead time and channel, whatever the retries or concurrent runs."""
 
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="reminders_sent")
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="reminders_sent", verbose_name=_("line")
+    )
     deadline = models.DateField(_("deadline"))
     deadline_kind = models.CharField(_("deadline kind"), max_length=12)
     lead_days = models.PositiveSmallIntegerField(_("days before"))
@@ -155,9 +168,13 @@ class ReminderSent(models.Model):
 class AutoRenewSetting(TimeStampedModel):
     """Auto-renew of one line: the plan bought from the owner's wallet `days_before` its deadline."""
 
-    line = models.OneToOneField(Line, on_delete=models.CASCADE, related_name="autorenew_setting")
+    line = models.OneToOneField(
+        Line, on_delete=models.CASCADE, related_name="autorenew_setting", verbose_name=_("line")
+    )
     enabled = models.BooleanField(_("enabled"), default=False)
-    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        "catalog.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("plan")
+    )
     days_before = models.PositiveSmallIntegerField(_("days before the deadline"), default=3)
 
     class Meta:
@@ -196,12 +213,16 @@ class AutoRenewRun(TimeStampedModel):
     """The auto-renewal of one line for one period (the deadline it renews before). The unique
     (line, period) makes it exactly once per period, however many schedulers or retries."""
 
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="autorenew_runs")
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="autorenew_runs", verbose_name=_("line")
+    )
     period = models.DateField(_("deadline renewed before"))
     status = models.CharField(
         _("status"), max_length=10, choices=AutoRenewStatus.choices, default=AutoRenewStatus.PENDING
     )
-    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        "catalog.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("plan")
+    )
     # The renewal order of the latest attempt (orders sits above lines, so no foreign key here).
     order_id = models.BigIntegerField(_("order"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

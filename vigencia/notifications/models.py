@@ -96,7 +96,9 @@ class NotificationEventKind(models.TextChoices):
 class NotificationEvent(models.Model):
     """The history of one outbox row: queued, each failed attempt, and its outcome."""
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="events")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="events", verbose_name=_("notification")
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=NotificationEventKind.choices)
     at = models.DateTimeField(_("at"), default=clock.now)
     data = models.JSONField(_("details"), default=dict, blank=True)

@@ -64,9 +64,11 @@ ONLINE_METHODS = (PaymentMethod.WALLET, *PSP_METHODS)
 
 
 class RenewalOrder(TimeStampedModel):
-    payer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="orders")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders")
+    payer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("payer")
+    )
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="orders", verbose_name=_("line"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders", verbose_name=_("plan"))
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.ONLINE)
     payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices)
     status = models.CharField(
@@ -83,13 +85,18 @@ class RenewalOrder(TimeStampedModel):
     payment_id = models.CharField(_("payment"), max_length=40, blank=True, db_index=True)
     valid_until_before = models.DateField(_("valid until before"), null=True, blank=True)
     valid_until_after = models.DateField(_("new valid until"), null=True, blank=True)
-    failure_code = models.CharField(max_length=60, blank=True)
-    failure_message = models.CharField(max_length=300, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True, verbose_name=_("failure code"))
+    failure_message = models.CharField(max_length=300, blank=True, verbose_name=_("failure message"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
     # A promotion applied at checkout: amount_minor is what the payer pays, discount_minor what
     # promotions expense pays; the carrier gets both (list_price).
     promotion = models.ForeignKey(
-        "catalog.Promotion", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+        "catalog.Promotion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("promotion"),
     )
     discount_minor = models.BigIntegerField(_("discount (minor units)"), default=0)
     bonus_data_mb = models.PositiveIntegerField(_("bonus data (MB)"), default=0)
@@ -131,14 +138,18 @@ class RenewalOrder(TimeStampedModel):
 
 
 class OrderEvent(models.Model):
-    order = models.ForeignKey(RenewalOrder, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16, blank=True)
-    at = models.DateTimeField(default=clock.now)
-    data = models.JSONField(default=dict, blank=True)
+    order = models.ForeignKey(
+        RenewalOrder, on_delete=models.CASCADE, related_name="events", verbose_name=_("order")
+    )
+    kind = models.CharField(max_length=40, verbose_name=_("kind"))
+    from_status = models.CharField(max_length=16, blank=True, verbose_name=_("from status"))
+    to_status = models.CharField(max_length=16, blank=True, verbose_name=_("to status"))
+    at = models.DateTimeField(default=clock.now, verbose_name=_("at"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
@@ -158,14 +169,25 @@ TOPUP_TRANSITIONS = TransitionTable(
 
 
 class WalletTopup(TimeStampedModel):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet_topups")
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3, default="PEN")
-    payment_method = models.CharField(max_length=20, choices=PaymentMethod.choices)
-    payment_id = models.CharField(max_length=40, blank=True, db_index=True)
-    status = models.CharField(max_length=12, choices=TopupStatus.choices, default=TopupStatus.PENDING)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="wallet_topups",
+        verbose_name=_("user"),
+    )
+    amount_minor = models.BigIntegerField(verbose_name=_("amount (minor units)"))
+    currency = models.CharField(max_length=3, default="PEN", verbose_name=_("currency"))
+    payment_method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, verbose_name=_("payment method")
+    )
+    payment_id = models.CharField(max_length=40, blank=True, db_index=True, verbose_name=_("payment id"))
+    status = models.CharField(
+        max_length=12, choices=TopupStatus.choices, default=TopupStatus.PENDING, verbose_name=_("status")
+    )
 
     class Meta:
+        verbose_name = _("wallet top-up")
+        verbose_name_plural = _("wallet top-ups")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="orders_topup_amount_positive")

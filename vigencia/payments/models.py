@@ -89,7 +89,10 @@ class PaymentIntent(TimeStampedModel):
     purpose = models.CharField(_("purpose"), max_length=30)
     purpose_id = models.CharField(_("purpose id"), max_length=64)
     payer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_intents"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payment_intents",
+        verbose_name=_("payer"),
     )
     provider_reference = models.CharField(_("provider reference"), max_length=80, blank=True)
     failure_code = models.CharField(_("failure code"), max_length=40, blank=True)
@@ -144,7 +147,9 @@ class PaymentIntent(TimeStampedModel):
 class PaymentEvent(models.Model):
     """One row per transition of a payment (and its creation), in order."""
 
-    intent = models.ForeignKey(PaymentIntent, on_delete=models.CASCADE, related_name="events")
+    intent = models.ForeignKey(
+        PaymentIntent, on_delete=models.CASCADE, related_name="events", verbose_name=_("payment")
+    )
     from_status = models.CharField(_("from"), max_length=16, blank=True)
     to_status = models.CharField(_("to"), max_length=16)
     at = models.DateTimeField(_("at"), default=clock.now, db_index=True)

@@ -92,7 +92,9 @@ class Store(TimeStampedModel):
 class StoreService(models.Model):
     """One service a store offers (a row each, so the locator filters in SQL on every database)."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="services")
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="services", verbose_name=_("store")
+    )
     service = models.CharField(_("service"), max_length=20, choices=Service.choices)
 
     class Meta:
@@ -114,7 +116,7 @@ class OpeningHours(models.Model):
     `closes` earlier than `opens` runs past midnight into the next day; `closes` equal to `opens`
     means 24 hours. A weekday may have several rows (a lunch break)."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="hours")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="hours", verbose_name=_("store"))
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))
@@ -275,14 +277,18 @@ class Shift(TimeStampedModel):
 
 
 class ShiftEvent(models.Model):
-    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10)
-    at = models.DateTimeField(default=clock.now)
-    data = models.JSONField(default=dict, blank=True)
+    shift = models.ForeignKey(Shift, on_delete=models.CASCADE, related_name="events", verbose_name=_("shift"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("actor")
+    )
+    from_status = models.CharField(max_length=10, blank=True, verbose_name=_("from status"))
+    to_status = models.CharField(max_length=10, verbose_name=_("to status"))
+    at = models.DateTimeField(default=clock.now, verbose_name=_("at"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("shift event")
+        verbose_name_plural = _("shift events")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
@@ -293,8 +299,14 @@ class ReceiptCounter(models.Model):
     """The last receipt number a store issued. A sale locks this row (select_for_update) in its own
     transaction, so numbers are handed out in order and a rolled-back sale leaves no gap."""
 
-    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="receipt_counter")
-    last_number = models.PositiveIntegerField(default=0)
+    store = models.OneToOneField(
+        Store, on_delete=models.CASCADE, related_name="receipt_counter", verbose_name=_("store")
+    )
+    last_number = models.PositiveIntegerField(default=0, verbose_name=_("last number"))
+
+    class Meta:
+        verbose_name = _("receipt counter")
+        verbose_name_plural = _("receipt counters")
 
     def __str__(self) -> str:
         return f"{self.store.code or self.store.pk}: {self.last_number}"
@@ -342,7 +354,9 @@ class Receipt(TimeStampedModel):
     id_type = models.CharField(_("ID document"), max_length=10, choices=DocumentType.choices, blank=True)
     id_country = models.CharField(_("issuing country"), max_length=2, blank=True)
     id_number_encrypted = models.TextField(_("ID number (encrypted)"), editable=False)
-    id_blind_index = models.CharField(max_length=64, db_index=True, editable=False)
+    id_blind_index = models.CharField(
+        max_length=64, db_index=True, editable=False, verbose_name=_("ID blind index (HMAC)")
+    )
     id_masked = models.CharField(_("ID number"), max_length=12, editable=False)
 
     class Meta:

@@ -75,15 +75,37 @@ class Ticket(TimeStampedModel):
         verbose_name=_("assigned to"),
     )
     # What the ticket is about (any of them, or none), and a snapshot of it when it was opened.
-    line = models.ForeignKey("lines.Line", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(
+        "lines.Line",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("line"),
+    )
     order = models.ForeignKey(
-        "orders.RenewalOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        "orders.RenewalOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("order"),
     )
     receipt = models.ForeignKey(
-        "stores.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "stores.Receipt",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("receipt"),
     )
     anomaly = models.ForeignKey(
-        "usage.Anomaly", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "usage.Anomaly",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("anomaly"),
     )
     context = models.JSONField(_("context"), default=dict, blank=True)
     first_response_due_at = models.DateTimeField(_("first response due"))
@@ -111,11 +133,15 @@ class Ticket(TimeStampedModel):
 
 
 class TicketMessage(models.Model):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
     from_staff = models.BooleanField(_("from support"), default=False)
     body = models.TextField(_("message"), max_length=MAX_MESSAGE_LENGTH)
-    created_at = models.DateTimeField(default=clock.now, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -142,15 +168,29 @@ class TicketEventKind(models.TextChoices):
 class TicketEvent(models.Model):
     """The audit trail: status moves, assignment, priority, and every agent action."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=30, choices=TicketEventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    from_status = models.CharField(max_length=20, blank=True, choices=TicketStatus.choices)
-    to_status = models.CharField(max_length=20, blank=True, choices=TicketStatus.choices)
-    at = models.DateTimeField(default=clock.now)
-    data = models.JSONField(default=dict, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    kind = models.CharField(max_length=30, choices=TicketEventKind.choices, verbose_name=_("kind"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    from_status = models.CharField(
+        max_length=20, blank=True, choices=TicketStatus.choices, verbose_name=_("from status")
+    )
+    to_status = models.CharField(
+        max_length=20, blank=True, choices=TicketStatus.choices, verbose_name=_("to status")
+    )
+    at = models.DateTimeField(default=clock.now, verbose_name=_("at"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
@@ -190,11 +230,18 @@ class SupportAction(TimeStampedModel):
     """One thing an agent did for a ticket through the normal services (a ledger transaction for
     money), with its reason, the agent and, above the limit, the operator who approved it."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="actions")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="actions", verbose_name=_("ticket")
+    )
     kind = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
     status = models.CharField(_("status"), max_length=20, choices=ActionStatus.choices)
     order = models.ForeignKey(
-        "orders.RenewalOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="support_actions"
+        "orders.RenewalOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="support_actions",
+        verbose_name=_("order"),
     )
     amount_minor = models.BigIntegerField(_("amount (minor units)"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
@@ -214,7 +261,12 @@ class SupportAction(TimeStampedModel):
         verbose_name=_("approved by"),
     )
     ledger_transaction = models.ForeignKey(
-        "ledger.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "ledger.LedgerTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ledger transaction"),
     )
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
 

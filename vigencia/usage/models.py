@@ -52,7 +52,7 @@ class Tariff(models.Model):
     """How a plan rates usage: what a renewal credits beyond the plan's bundle, rounding, and the
     out-of-bundle rates (minor units per minute, per SMS, per MB) by destination class."""
 
-    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="tariff")
+    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="tariff", verbose_name=_("plan"))
     money_credit_minor = models.BigIntegerField(_("balance credited per renewal (minor units)"), default=0)
     voice_rounding = models.CharField(
         _("voice rounding"), max_length=12, choices=VoiceRounding.choices, default=VoiceRounding.PER_SECOND
@@ -93,8 +93,10 @@ class Credit(models.Model):
     """One renewal's credit to a line's buckets; the reference makes crediting idempotent. The line's
     latest credit names the plan (and so the tariff) its usage is rated with."""
 
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="usage_credits")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="usage_credits", verbose_name=_("line")
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
     reference = models.CharField(_("reference"), max_length=120, unique=True)
     credited_at = models.DateTimeField(_("credited"), default=clock.now)
     debt_settled_minor = models.BigIntegerField(
@@ -116,8 +118,16 @@ class Bucket(models.Model):
     `remaining` is in no index: those updates stay on their page and touch no index (HOT)."""
 
     # (line, kind, expires_at) and (credit, kind) serve the lookups by line and by credit.
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="buckets", db_index=False)
-    credit = models.ForeignKey(Credit, on_delete=models.CASCADE, related_name="buckets", db_index=False)
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="buckets", db_index=False, verbose_name=_("line")
+    )
+    credit = models.ForeignKey(
+        Credit,
+        on_delete=models.CASCADE,
+        related_name="buckets",
+        db_index=False,
+        verbose_name=_("renewal credit"),
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=BucketKind.choices)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     initial = models.BigIntegerField(_("credited"))
@@ -172,19 +182,27 @@ class UsageRecord(models.Model):
     # costs more than the insert on a million-record import, and the import joins the line itself.
     # Lines are never deleted (a removed registration keeps its row).
     line = models.ForeignKey(
-        Line, on_delete=models.CASCADE, related_name="usage_records", db_constraint=False, db_index=False
+        Line,
+        on_delete=models.CASCADE,
+        related_name="usage_records",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("line"),
     )
     kind = models.CharField(_("kind"), max_length=8, choices=UsageKind.choices)
     started_at = models.DateTimeField(_("started"))
     quantity = models.BigIntegerField(_("quantity (seconds, count or bytes)"))
     destination = models.CharField(_("destination"), max_length=32, blank=True)
     destination_class = models.CharField(
-        max_length=14, choices=DestinationClass.choices, default=DestinationClass.NATIONAL
+        max_length=14,
+        choices=DestinationClass.choices,
+        default=DestinationClass.NATIONAL,
+        verbose_name=_("destination class"),
     )
     carrier_charged_minor = models.BigIntegerField(_("carrier's charge (minor units)"), null=True, blank=True)
     # Same usage under another record id hashes the same; duplicates are looked up by (line,
     # started_at) and then this, so it needs no index of its own.
-    content_hash = models.CharField(max_length=32)
+    content_hash = models.CharField(max_length=32, verbose_name=_("content hash"))
     received_at = models.DateTimeField(_("received"), default=clock.now)
     # Rating results (rated_at is null until rated; re-rating clears and sets them again).
     rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
@@ -239,10 +257,19 @@ class Charge(models.Model):
     # Written only by rating, in the transaction that reads the record and locks the bucket: no
     # per-row database FK checks (see UsageRecord.line).
     record = models.ForeignKey(
-        UsageRecord, on_delete=models.CASCADE, related_name="charges", db_constraint=False
+        UsageRecord,
+        on_delete=models.CASCADE,
+        related_name="charges",
+        db_constraint=False,
+        verbose_name=_("usage record"),
     )
     bucket = models.ForeignKey(
-        Bucket, on_delete=models.CASCADE, related_name="charges", db_constraint=False, db_index=False
+        Bucket,
+        on_delete=models.CASCADE,
+        related_name="charges",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("bucket"),
     )
     amount = models.BigIntegerField(_("amount (bucket units)"))
     reversed_by = models.ForeignKey(
@@ -253,6 +280,7 @@ class Charge(models.Model):
         related_name="reversed_charges",
         db_constraint=False,
         db_index=False,
+        verbose_name=_("reversed by"),
     )
 
     class Meta:
@@ -272,16 +300,22 @@ class Charge(models.Model):
 class Rerating(models.Model):
     """The audit row of one re-rating: who, why, which lines and period, and the totals before/after."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("actor")
+    )
     reason = models.CharField(_("reason"), max_length=300)
-    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    period_from = models.DateTimeField()
-    period_to = models.DateTimeField()
-    records = models.PositiveIntegerField(default=0)
-    price_before_minor = models.BigIntegerField(default=0)
-    price_after_minor = models.BigIntegerField(default=0)
-    at = models.DateTimeField(default=clock.now)
+    line = models.ForeignKey(
+        Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("line")
+    )
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("plan")
+    )
+    period_from = models.DateTimeField(verbose_name=_("period from"))
+    period_to = models.DateTimeField(verbose_name=_("period to"))
+    records = models.PositiveIntegerField(default=0, verbose_name=_("records re-rated"))
+    price_before_minor = models.BigIntegerField(default=0, verbose_name=_("price before (minor units)"))
+    price_after_minor = models.BigIntegerField(default=0, verbose_name=_("price after (minor units)"))
+    at = models.DateTimeField(default=clock.now, verbose_name=_("at"))
 
     class Meta:
         verbose_name = _("re-rating")
@@ -295,15 +329,25 @@ class AlertRule(models.Model):
     """A subscriber's thresholds on one line; each `*_fired` flag makes a crossing notify once and
     re-arms when the value is back on the safe side."""
 
-    line = models.OneToOneField(Line, on_delete=models.CASCADE, related_name="usage_alerts")
-    data_below_mb = models.PositiveIntegerField(null=True, blank=True)
-    money_below_minor = models.PositiveBigIntegerField(null=True, blank=True)
-    monthly_spend_above_minor = models.PositiveBigIntegerField(null=True, blank=True)
-    expiring_within_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    data_fired = models.BooleanField(default=False)
-    money_fired = models.BooleanField(default=False)
-    spend_fired = models.BooleanField(default=False)
-    expiring_fired = models.BooleanField(default=False)
+    line = models.OneToOneField(
+        Line, on_delete=models.CASCADE, related_name="usage_alerts", verbose_name=_("line")
+    )
+    data_below_mb = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("data alert below (MB)")
+    )
+    money_below_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name=_("balance alert below (minor units)")
+    )
+    monthly_spend_above_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name=_("monthly spend alert above (minor units)")
+    )
+    expiring_within_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("expiry alert within (days)")
+    )
+    data_fired = models.BooleanField(default=False, verbose_name=_("data alert sent"))
+    money_fired = models.BooleanField(default=False, verbose_name=_("balance alert sent"))
+    spend_fired = models.BooleanField(default=False, verbose_name=_("spend alert sent"))
+    expiring_fired = models.BooleanField(default=False, verbose_name=_("expiry alert sent"))
 
     class Meta:
         verbose_name = _("alert rule")
@@ -321,16 +365,30 @@ class AnomalyKind(models.TextChoices):
 
 
 class Anomaly(models.Model):
-    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="usage_anomalies")
+    line = models.ForeignKey(
+        Line, on_delete=models.CASCADE, related_name="usage_anomalies", verbose_name=_("line")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=AnomalyKind.choices)
     # What makes it one anomaly (a record id, or a day and kind for spikes): detection is idempotent.
-    key = models.CharField(max_length=120)
-    record = models.ForeignKey(UsageRecord, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    details = models.JSONField(default=dict, blank=True)
+    key = models.CharField(max_length=120, verbose_name=_("dedupe key"))
+    record = models.ForeignKey(
+        UsageRecord,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("usage record"),
+    )
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     detected_at = models.DateTimeField(_("detected"), default=clock.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
     resolution_note = models.CharField(_("resolution note"), max_length=300, blank=True)
 

@@ -40,13 +40,16 @@ VOUCHER_TRANSITIONS = TransitionTable(
 
 
 class VoucherBatch(TimeStampedModel):
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="voucher_batches")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="voucher_batches", verbose_name=_("plan")
+    )
     reseller = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="voucher_batches",
+        verbose_name=_("reseller"),
     )
     count = models.PositiveIntegerField(_("codes"))
     # Face value snapshot: what the reseller paid per code and what the liability holds per code.
@@ -54,7 +57,12 @@ class VoucherBatch(TimeStampedModel):
     currency = models.CharField(_("currency"), max_length=3)
     expires_on = models.DateField(_("expires on"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     sold_at = models.DateTimeField(_("sold"), null=True, blank=True)
     # The PINs leave once: set when the export was written out or downloaded; never cleared.
@@ -88,12 +96,17 @@ class VoucherCode(models.Model):
     # million-code COPY. Codes are only inserted by batch_create, in the transaction that creates their
     # batch, and a batch is never deleted (PROTECT still guards deletes through the ORM).
     batch = models.ForeignKey(
-        VoucherBatch, on_delete=models.PROTECT, related_name="codes", db_index=False, db_constraint=False
+        VoucherBatch,
+        on_delete=models.PROTECT,
+        related_name="codes",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("batch"),
     )
     serial = models.CharField(_("serial"), max_length=20)
     # HMAC-SHA256 of the PIN under settings.VIGENCIA_VOUCHER_PIN_KEY, its first 128 bits (codes.pin_digest):
     # not an identifier, a uuid column is just 16 fixed bytes. The unique index is the lookup.
-    pin_digest = models.UUIDField()
+    pin_digest = models.UUIDField(verbose_name=_("PIN digest (HMAC)"))
     status = models.CharField(
         _("status"), max_length=10, choices=VoucherStatus.choices, default=VoucherStatus.CREATED
     )
@@ -105,9 +118,15 @@ class VoucherCode(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name=_("redeemed by"),
     )
     order = models.OneToOneField(
-        "orders.RenewalOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="voucher"
+        "orders.RenewalOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voucher",
+        verbose_name=_("order"),
     )
 
     class Meta:
@@ -131,21 +150,35 @@ class VoucherEvent(models.Model):
     """A state change of one code (a redemption) or of many codes of a batch at once (sale, void,
     expiry), with how many codes moved."""
 
-    batch = models.ForeignKey(VoucherBatch, on_delete=models.PROTECT, related_name="events")
+    batch = models.ForeignKey(
+        VoucherBatch, on_delete=models.PROTECT, related_name="events", verbose_name=_("batch")
+    )
     code = models.ForeignKey(
-        VoucherCode, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+        VoucherCode,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("recharge code"),
     )
-    from_status = models.CharField(max_length=10)
-    to_status = models.CharField(max_length=10)
-    count = models.PositiveIntegerField(default=1)
-    serial_from = models.CharField(max_length=20, blank=True)
-    serial_to = models.CharField(max_length=20, blank=True)
+    from_status = models.CharField(max_length=10, verbose_name=_("from status"))
+    to_status = models.CharField(max_length=10, verbose_name=_("to status"))
+    count = models.PositiveIntegerField(default=1, verbose_name=_("count"))
+    serial_from = models.CharField(max_length=20, blank=True, verbose_name=_("serial from"))
+    serial_to = models.CharField(max_length=20, blank=True, verbose_name=_("serial to"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    created_at = models.DateTimeField(default=clock.now, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("voucher event")
+        verbose_name_plural = _("voucher events")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -162,13 +195,27 @@ class RedemptionAttempt(models.Model):
     """Audit of every redemption attempt. Never the PIN: only who, from where, and what happened."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    channel = models.CharField(max_length=12, default="api")
-    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
-    code = models.ForeignKey(VoucherCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=clock.now, editable=False, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
+    channel = models.CharField(max_length=12, default="api", verbose_name=_("channel"))
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices, verbose_name=_("outcome"))
+    code = models.ForeignKey(
+        VoucherCode,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recharge code"),
+    )
+    created_at = models.DateTimeField(
+        default=clock.now, editable=False, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -184,12 +231,14 @@ class AttemptCounter(models.Model):
     split into shards; verify lookups per IP; the spike alert's once-per-window marker), shared by
     every process through the database."""
 
-    scope = models.CharField(max_length=16)
-    key = models.CharField(max_length=64)
-    window = models.BigIntegerField()  # window start, in seconds since the epoch
-    count = models.PositiveIntegerField(default=0)
+    scope = models.CharField(max_length=16, verbose_name=_("scope"))
+    key = models.CharField(max_length=64, verbose_name=_("key"))
+    window = models.BigIntegerField(verbose_name=_("window"))  # window start, in seconds since the epoch
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
 
     class Meta:
+        verbose_name = _("attempt counter")
+        verbose_name_plural = _("attempt counters")
         constraints = [
             models.UniqueConstraint(fields=["scope", "key", "window"], name="vouchers_counter_unique")
         ]
@@ -202,13 +251,16 @@ class ResellerApiKey(models.Model):
     """An API key of a reseller. Only its SHA-256 is stored; the key is shown once."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reseller_api_keys"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reseller_api_keys",
+        verbose_name=_("user"),
     )
     name = models.CharField(_("name"), max_length=100, default="api")
     prefix = models.CharField(_("prefix"), max_length=12)
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=clock.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    digest = models.CharField(max_length=64, unique=True, verbose_name=_("digest"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
@@ -223,7 +275,10 @@ class ResellerProfile(models.Model):
     """What the public "authorised resellers" page shows of a reseller."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reseller_profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reseller_profile",
+        verbose_name=_("user"),
     )
     display_name = models.CharField(_("shop name"), max_length=120)
     city = models.CharField(_("city"), max_length=80, blank=True)
