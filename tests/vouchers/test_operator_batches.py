@@ -13,6 +13,7 @@ from django.utils.html import escape
 
 from tests.factories import UserFactory
 from vigencia.core.money import Money
+from vigencia.ledger.selectors import ledger_verify
 from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherStatus
 from vigencia.vouchers.services import reseller_prepaid_account
 
@@ -54,6 +55,7 @@ def test_a_batch_for_a_reseller_is_sold_to_them_and_waits_for_their_download(
         in response.content.decode()
     )
     assert operator_browser.post(f"/vouchers/operator/batches/{batch.pk}/download/").status_code == 404
+    assert ledger_verify() == []
 
 
 def test_the_operators_own_batch_is_downloaded_once_then_put_on_sale(operator_browser, plan):
@@ -122,6 +124,26 @@ def test_only_staff_create_batches(client, reseller, plan):
     assert not VoucherBatch.objects.exists()
 
 
+@pytest.mark.parametrize("action", ["download", "activate", "void"])
+def test_only_staff_download_put_on_sale_or_void_a_batch(client, reseller, make_batch, action):
+    # given the operator's own batch of 2 codes, not yet downloaded nor on sale
+    made = make_batch(count=2, reseller=None)
+    batch = made.batch
+
+    # when a reseller posts to one of its actions
+    client.force_login(reseller)
+    response = client.post(
+        f"/vouchers/operator/batches/{batch.pk}/{action}/",
+        {"serial_from": made.serials[0], "serial_to": made.serials[1]},
+    )
+
+    # then it is sent to the back office's login and the batch is unchanged
+    batch.refresh_from_db()
+    assert response.status_code == 302
+    assert (batch.exported_at, batch.sold_at) == (None, None)
+    assert not VoucherCode.objects.filter(batch=batch, status=VoucherStatus.VOID).exists()
+
+
 def test_the_operator_voids_a_resellers_lost_range_and_the_reseller_is_refunded(
     operator_browser, reseller, plan
 ):
@@ -148,5 +170,6 @@ def test_the_operator_voids_a_resellers_lost_range_and_the_reseller_is_refunded(
     assert "Those serials are not valid." in junk.content.decode()
     assert VoucherCode.objects.filter(status=VoucherStatus.VOID).count() == 2
     assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(100_000 - 1000, "PEN")
+    assert ledger_verify() == []
     page = operator_browser.get(PAGE).content.decode()
     assert f'<label for="void-{batch.pk}-from">First serial</label>' in page
