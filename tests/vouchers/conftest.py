@@ -35,6 +35,15 @@ def reseller(db) -> User:
     return user
 
 
+@pytest.fixture
+def operator(db) -> User:
+    """Staff with the operator role: runs the business (support agents are staff too)."""
+    roles.roles_ensure()
+    user = UserFactory(email="ops@example.com", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.OPERATOR))
+    return user
+
+
 @dataclass
 class Made:
     batch: VoucherBatch

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import zipfile
 
 import pytest
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils.html import escape
 
 from tests.factories import UserFactory
+from vigencia.accounts import roles
 from vigencia.core.money import Money
 from vigencia.ledger.selectors import ledger_verify
 from vigencia.vouchers.models import VoucherBatch, VoucherCode, VoucherStatus
@@ -24,8 +27,8 @@ CREATE = "/vouchers/operator/batches/"
 
 
 @pytest.fixture
-def operator_browser(client) -> Client:
-    client.force_login(UserFactory(is_staff=True, email="ops@example.com"))
+def operator_browser(client, operator) -> Client:
+    client.force_login(operator)
     return client
 
 
@@ -113,6 +116,25 @@ def test_a_reseller_without_the_funds_is_refused(operator_browser, reseller, pla
     assert response.status_code == 422
     assert not VoucherBatch.objects.exists()
     assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(100_000, "PEN")
+
+
+def test_a_support_agent_is_staff_but_does_not_run_the_operators_codes(client, plan, make_batch):
+    # given a support agent (staff, as they work in the back office) and an operator's batch
+    roles.roles_ensure()
+    agent = UserFactory(is_staff=True)
+    agent.groups.add(Group.objects.get(name=roles.SUPPORT))
+    batch = make_batch(2, reseller=None).batch
+    client.force_login(agent)
+
+    # when they open the operator page, create a batch, and void the operator's
+    page = client.get(PAGE)
+    created = client.post(CREATE, {"plan": plan.pk, "count": 1, "idempotency_key": str(uuid.uuid4())})
+    voided = client.post(f"/vouchers/operator/batches/{batch.pk}/void/", {"serial_from": "", "serial_to": ""})
+
+    # then each sends them to log in as someone who may, and nothing changed
+    assert [response.status_code for response in (page, created, voided)] == [302, 302, 302]
+    assert VoucherBatch.objects.count() == 1
+    assert not VoucherCode.objects.filter(status=VoucherStatus.VOID).exists()
 
 
 def test_only_staff_create_batches(client, reseller, plan):

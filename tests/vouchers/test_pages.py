@@ -245,11 +245,11 @@ def test_reseller_pages_are_closed_to_subscribers_and_other_resellers_batches(
     assert reseller_browser.post(f"/vouchers/reseller/batches/{other.batch.pk}/download/").status_code == 404
 
 
-def test_the_operator_page_shows_the_failure_rate_as_a_percentage(client, db):
+def test_the_operator_page_shows_the_failure_rate_as_a_percentage(client, operator):
     # given one redemption and two wrong PINs in the last hour, and one wrong PIN yesterday
     for outcome, ago in (("redeemed", 5), ("invalid", 6), ("invalid", 7), ("invalid", 60 * 20)):
         RedemptionAttempt.objects.create(outcome=outcome, created_at=clock.now() - timedelta(minutes=ago))
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(operator)
 
     # when an operator opens the page in Spanish
     page = client.get("/vouchers/operator/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
@@ -259,10 +259,12 @@ def test_the_operator_page_shows_the_failure_rate_as_a_percentage(client, db):
     assert "<tr><th>Últimas 24 horas</th><td>4</td><td>1</td><td>3</td><td>0</td><td>75.0%</td></tr>" in page
 
 
-def test_batches_name_their_plan_in_the_readers_language(client, reseller_browser, make_batch, plan):
+def test_batches_name_their_plan_in_the_readers_language(
+    client, reseller_browser, make_batch, plan, operator
+):
     # given a batch of the Claro S/ 10 plan
     make_batch(1)
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(operator)
     with translation.override("zh-hans"):
         in_chinese = plan.name
 

@@ -55,6 +55,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 }
 
 
+def is_operator(user: Any) -> bool:
+    """Runs the business: a superuser or someone with the operator role (support agents are staff too,
+    and may not)."""
+    return bool(user.is_authenticated and (user.is_superuser or user.groups.filter(name=OPERATOR).exists()))
+
+
 def roles_ensure(**_: Any) -> None:
     """Create the role groups and grant their permissions (idempotent)."""
     from django.contrib.auth.models import Group, Permission

@@ -63,6 +63,7 @@ from vigencia.support.models import (
 from vigencia.usage.models import Anomaly
 
 AGENT_ROLES = (roles.SUPPORT, roles.OPERATOR)
+is_operator = roles.is_operator
 MONEY_ACTIONS = (ActionKind.REFUND_WALLET, ActionKind.REFUND_ORIGINAL, ActionKind.GOODWILL_CREDIT)
 REFUND_ACTIONS = (ActionKind.REFUND_WALLET, ActionKind.REFUND_ORIGINAL)
 _PRIORITY_OF_CATEGORY = {
@@ -76,12 +77,6 @@ _PRIORITY_OF_CATEGORY = {
 def is_agent(user: Any) -> bool:
     return bool(
         user.is_authenticated and (user.is_superuser or user.groups.filter(name__in=AGENT_ROLES).exists())
-    )
-
-
-def is_operator(user: Any) -> bool:
-    return bool(
-        user.is_authenticated and (user.is_superuser or user.groups.filter(name=roles.OPERATOR).exists())
     )
 
 

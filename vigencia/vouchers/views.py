@@ -9,8 +9,7 @@ from typing import Any
 
 from babel.numbers import format_percent
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from vigencia.accounts.models import User
+from vigencia.accounts.roles import is_operator
 from vigencia.core.errors import DomainError, NotFound, RateLimited
 from vigencia.core.forms import form_submit_once
 from vigencia.core.money import babel_locale
@@ -35,6 +35,9 @@ from vigencia.vouchers.selectors import (
     resellers_listed,
     voucher_verify,
 )
+
+# Support agents are staff too: creating, voiding and selling codes is the operator's.
+operator_required = user_passes_test(is_operator)
 
 
 def _batch(reseller: User, batch_id: int) -> VoucherBatch:
@@ -218,7 +221,7 @@ def _with_percent(stats: dict[str, Any]) -> dict[str, Any]:
     return {**stats, "failure_percent": percent}
 
 
-@staff_member_required
+@operator_required
 @require_GET
 def operator_page(request: HttpRequest) -> HttpResponse:
     return _operator_page(request)
@@ -242,7 +245,7 @@ def _operator_page(request: HttpRequest, form: OperatorBatchForm | None = None) 
     )
 
 
-@staff_member_required
+@operator_required
 @require_POST
 def operator_batch_create(request: HttpRequest) -> HttpResponse:
     form = OperatorBatchForm(request.POST)
@@ -300,7 +303,7 @@ def _operator_batch(batch_id: int) -> VoucherBatch:
     return batch
 
 
-@staff_member_required
+@operator_required
 @require_POST
 def operator_batch_download(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _operator_batch(batch_id)
@@ -312,7 +315,7 @@ def operator_batch_download(request: HttpRequest, batch_id: int) -> HttpResponse
     return _export_response(batch, content)
 
 
-@staff_member_required
+@operator_required
 @require_POST
 def operator_batch_activate(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _operator_batch(batch_id)
@@ -327,7 +330,7 @@ def operator_batch_activate(request: HttpRequest, batch_id: int) -> HttpResponse
     return redirect("vouchers:operator")
 
 
-@staff_member_required
+@operator_required
 @require_POST
 def operator_batch_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Void a lost batch or range, any reseller's (a reseller who calls) or the operator's own."""
