@@ -140,7 +140,7 @@ def run_tasks(db):
     def run() -> int:
         before = DBTaskResult.objects.filter(status="SUCCESSFUL").count()
         with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
-            call_command("worker", burst=True, verbosity=0)
+            call_command("worker", burst=True, beat=0, verbosity=0)
         return DBTaskResult.objects.filter(status="SUCCESSFUL").count() - before
 
     return run

@@ -243,6 +243,15 @@ VIGENCIA_API_TOKEN_TTL = timedelta(days=int(os.environ.get("VIGENCIA_API_TOKEN_T
 # Periodic jobs: `vigencia scheduler` enqueues each task once per period (a unique period key), so a
 # second scheduler or a restart never runs a period twice. {name: {"task": dotted path, "every": seconds}}
 VIGENCIA_PERIODIC_JOBS: dict[str, dict[str, object]] = {}
+# Workers beat every VIGENCIA_WORKER_BEAT_SECONDS; a task left running by a worker not seen for
+# VIGENCIA_WORKER_LOST_AFTER (or failed with the database away) runs again, up to
+# VIGENCIA_TASK_MAX_ATTEMPTS tries in all (`vigencia.core.workers`).
+VIGENCIA_WORKER_BEAT_SECONDS = float(os.environ.get("VIGENCIA_WORKER_BEAT_SECONDS", "30"))
+VIGENCIA_WORKER_LOST_AFTER = timedelta(
+    seconds=int(os.environ.get("VIGENCIA_WORKER_LOST_AFTER_SECONDS", "300"))
+)
+VIGENCIA_TASK_MAX_ATTEMPTS = int(os.environ.get("VIGENCIA_TASK_MAX_ATTEMPTS", "5"))
+VIGENCIA_PERIODIC_JOBS["core.recover_tasks"] = {"task": "vigencia.core.tasks.tasks_recover_task", "every": 60}
 
 
 # fulfilment: the carrier gateway ("simulator", in-process and deterministic, or an aggregator API's

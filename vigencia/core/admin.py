@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from vigencia.core.models import PeriodicRun
+from vigencia.core.models import PeriodicRun, Worker
 
 
 class ReadOnlyAdminMixin:
@@ -33,3 +33,8 @@ class PeriodicRunAdmin(ReadOnlyAdmin):
     list_display = ("name", "period_start", "enqueued_at")
     list_filter = ("name",)
     date_hierarchy = "period_start"
+
+
+@admin.register(Worker)
+class WorkerAdmin(ReadOnlyAdmin):
+    list_display = ("worker_id", "started_at", "seen_at")

@@ -48,3 +48,19 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.period_start:%Y-%m-%d %H:%M:%S}"
+
+
+class Worker(models.Model):
+    """A `vigencia worker` process while it runs: it beats (`seen_at`) so that a task it claimed and
+    never finished can be told from one it is still running (`vigencia.core.workers`)."""
+
+    worker_id = models.CharField(max_length=64, unique=True, verbose_name=_("worker id"))
+    started_at = models.DateTimeField(default=clock.now, verbose_name=_("started at"))
+    seen_at = models.DateTimeField(default=clock.now, verbose_name=_("last seen at"))
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.worker_id
