@@ -30,6 +30,9 @@ from vigencia.core.errors import DomainError
 from vigencia.core.forms import form_add_domain_error
 from vigencia.core.phones import phone_display
 from vigencia.core.schemas import ErrorOut
+from vigencia.notifications.channels.telegram import telegram_configured
+from vigencia.notifications.selectors import telegram_connected_at
+from vigencia.notifications.telegram import TELEGRAM_LINK_SESSION_KEY
 
 
 def _with_language(response: HttpResponseBase, language: str) -> HttpResponseBase:
@@ -113,7 +116,13 @@ def account_settings(request: HttpRequest) -> HttpResponseBase:
             with translation.override(user.language):
                 messages.success(request, _("Your account is saved."))
             return _with_language(redirect("accounts:settings"), user.language)
-    return render(request, "accounts/settings.html", {"form": form, **_calendar(user)})
+    connected_at = telegram_connected_at(user=user)
+    telegram = {
+        "available": telegram_configured(),
+        "connected_at": connected_at,
+        "link": None if connected_at else request.session.get(TELEGRAM_LINK_SESSION_KEY),
+    }
+    return render(request, "accounts/settings.html", {"form": form, "telegram": telegram, **_calendar(user)})
 
 
 def _calendar(user: User) -> dict[str, str]:

@@ -229,7 +229,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VIGENCIA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # httpx logs each request's URL, and the Telegram Bot API's holds the bot's token.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
@@ -357,6 +362,16 @@ VIGENCIA_SMS_GATEWAY = os.environ.get(
     "VIGENCIA_SMS_GATEWAY", "vigencia.notifications.channels.sms.FileSmsGateway"
 )
 VIGENCIA_SMS_DIR = Path(os.environ.get("VIGENCIA_SMS_DIR", VAR_DIR / "sms"))
+# Telegram: the platform's bot (from @BotFather); without a token and a username the channel is not
+# offered. Telegram calls the webhook with VIGENCIA_TELEGRAM_WEBHOOK_SECRET (`vigencia telegram webhook`).
+VIGENCIA_TELEGRAM_BOT_TOKEN = os.environ.get("VIGENCIA_TELEGRAM_BOT_TOKEN", "")
+VIGENCIA_TELEGRAM_BOT_USERNAME = os.environ.get("VIGENCIA_TELEGRAM_BOT_USERNAME", "").lstrip("@")
+VIGENCIA_TELEGRAM_API_URL = os.environ.get("VIGENCIA_TELEGRAM_API_URL", "https://api.telegram.org")
+VIGENCIA_TELEGRAM_WEBHOOK_SECRET = os.environ.get("VIGENCIA_TELEGRAM_WEBHOOK_SECRET") or _local_secret(
+    "telegram_webhook_secret"
+)
+VIGENCIA_TELEGRAM_TIMEOUT_SECONDS = float(os.environ.get("VIGENCIA_TELEGRAM_TIMEOUT_SECONDS", "5"))
+VIGENCIA_TELEGRAM_LINK_LIFETIME = timedelta(hours=1)
 VIGENCIA_PERIODIC_JOBS["notifications.requeue_stale"] = {
     "task": "vigencia.notifications.tasks.notification_requeue_stale_task",
     "every": 600,

@@ -139,7 +139,12 @@ class RemindersIn(Schema):
     lead_days: list[StrictInt] = Field(
         description="Days before the next deadline, each 1 to 90, at most 5; [] turns reminders off."
     )
-    channels: list[str] = Field(description="email, sms (needs a phone on the account) and/or webhook.")
+    channels: list[str] = Field(
+        description=(
+            "email, sms (needs a phone on the account), webhook (needs an endpoint) and/or telegram "
+            "(needs a chat connected in the account)."
+        )
+    )
     quiet_start: dt.time | None = Field(None, description="Quiet hours start, owner's timezone (21:00).")
     quiet_end: dt.time | None = Field(None, description="Quiet hours end, owner's timezone (08:00).")
 
@@ -196,7 +201,10 @@ def line_reminders_get(request: HttpRequest, line_id: int) -> dict[str, object]:
     "/lines/{int:line_id}/reminders",
     response={200: RemindersOut, **_ONE},
     summary="Set a line's reminders",
-    description="422 `invalid_lead_days`, `invalid_channels` or `phone_missing`; nothing is written then.",
+    description=(
+        "422 `invalid_lead_days`, `invalid_channels`, `phone_missing`, `webhook_missing` or "
+        "`telegram_missing`; nothing is written then."
+    ),
 )
 def line_reminders_put(request: HttpRequest, line_id: int, payload: RemindersIn) -> dict[str, object]:
     line = line_get(owner=api_user(request), line_id=line_id)

@@ -35,9 +35,9 @@ from vigencia.lines.models import (
     ReminderSetting,
 )
 from vigencia.lines.numbers import msisdn_display
-from vigencia.notifications.selectors import webhook_endpoint_active
+from vigencia.notifications.selectors import telegram_connected_of, webhook_endpoint_active
 
-REMINDER_CHANNELS = ("email", "sms", "webhook")
+REMINDER_CHANNELS = ("email", "sms", "webhook", "telegram")
 LEAD_DAYS_MAX = 90
 LEAD_DAYS_COUNT_MAX = 5
 DEFAULT_QUIET = (time(21, 0), time(8, 0))
@@ -103,6 +103,12 @@ def _clean_channels(channels: object, *, line: Line) -> list[str]:
         raise InvalidInput(
             _("Set up a webhook endpoint (PUT /api/v1/notifications/webhook) to get reminders by webhook."),
             code="webhook_missing",
+            details={"field": "channels"},
+        )
+    if "telegram" in channels and not telegram_connected_of([line.owner]):
+        raise InvalidInput(
+            _("Connect Telegram in My account to get reminders by Telegram."),
+            code="telegram_missing",
             details={"field": "channels"},
         )
     return [channel for channel in REMINDER_CHANNELS if channel in channels]
@@ -323,12 +329,19 @@ def _due_batch(at: datetime) -> list[tuple[Line, TimelineEvent, int, list[str], 
         if any((pk, deadline.at, lead_days, channel) not in done for channel in channels)
     ]
     batch: list[tuple[Line, TimelineEvent, int, list[str], date]] = []
-    lines = Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting")
-    for line in lines.order_by("carrier_id", "pk"):
+    lines = list(Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting"))
+    # A chat disconnected since the owner chose Telegram: that reminder goes by email instead.
+    on_telegram = {line.owner for line in lines if "telegram" in reminder_prefs(line).channels}
+    connected = telegram_connected_of(on_telegram) if on_telegram else set()
+    for line in sorted(lines, key=lambda line: (line.carrier_id, line.pk)):
         line.carrier = carriers[line.carrier_id]
         prefs = reminder_prefs(line)
         deadline, lead_days, _channels = found[line.pk]
-        channels = [c for c in prefs.channels if (line.pk, deadline.at, lead_days, c) not in done]
+        reachable = dict.fromkeys(
+            "email" if channel == "telegram" and line.owner_id not in connected else channel
+            for channel in prefs.channels
+        )
+        channels = [c for c in reachable if (line.pk, deadline.at, lead_days, c) not in done]
         if not channels:
             continue
         if in_quiet_hours(at, tz=line.owner.timezone, start=prefs.quiet_start, end=prefs.quiet_end):

@@ -29,13 +29,14 @@ from vigencia.lines.models import AutoRenewSetting, Line, LineStatus
 from vigencia.lines.planner import KeepalivePlan, keepalive_plan
 from vigencia.lines.reminders import reminder_prefs, reminder_settings_set
 from vigencia.lines.selectors import line_get
-from vigencia.notifications.selectors import webhook_endpoint_active
+from vigencia.notifications.selectors import telegram_connected_of, webhook_endpoint_active
 
 LEAD_CHOICES = [(days, days) for days in (60, 30, 14, 7, 3, 1)]
 CHANNEL_CHOICES = [
     ("email", gettext_lazy("Email")),
     ("sms", gettext_lazy("SMS")),
     ("webhook", gettext_lazy("Webhook")),
+    ("telegram", gettext_lazy("Telegram")),
 ]
 PLAN_MONTHS = 12
 
@@ -52,13 +53,14 @@ class ReminderForm(forms.Form):
         label=gettext_lazy("By"), choices=CHANNEL_CHOICES, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args: Any, webhook: bool, **kwargs: Any) -> None:
-        """`webhook`: offer the webhook channel (the owner has an endpoint, set by API)."""
+    def __init__(self, *args: Any, webhook: bool, telegram: bool, **kwargs: Any) -> None:
+        """`webhook`, `telegram`: offer those channels (the owner set an endpoint by API, connected a
+        Telegram chat in their account)."""
         super().__init__(*args, **kwargs)
-        if not webhook:
-            cast(forms.MultipleChoiceField, self.fields["channels"]).choices = [
-                (value, label) for value, label in CHANNEL_CHOICES if value != "webhook"
-            ]
+        hidden = {name for name, offered in (("webhook", webhook), ("telegram", telegram)) if not offered}
+        cast(forms.MultipleChoiceField, self.fields["channels"]).choices = [
+            (value, label) for value, label in CHANNEL_CHOICES if value not in hidden
+        ]
 
 
 class PlanChoiceField(forms.ModelChoiceField):
@@ -193,6 +195,7 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         "reminder_form": ReminderForm(
             initial={"lead_days": prefs.lead_days, "channels": prefs.channels},
             webhook="webhook" in prefs.channels or webhook_endpoint_active(user=line.owner),
+            telegram="telegram" in prefs.channels or bool(telegram_connected_of([line.owner])),
         ),
         "autorenew_form": AutoRenewForm(
             line=line,
@@ -225,7 +228,7 @@ def _flash_errors(request: HttpRequest, form: forms.Form) -> None:
 @require_POST
 def line_reminders_save(request: HttpRequest, line_id: int) -> HttpResponse:
     line = _own_line(request, line_id)
-    form = ReminderForm(request.POST, webhook=True)  # the service refuses it without an endpoint
+    form = ReminderForm(request.POST, webhook=True, telegram=True)  # the service checks they are set up
     if form.is_valid():
         try:
             reminder_settings_set(

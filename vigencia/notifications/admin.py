@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from vigencia.core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
-from vigencia.notifications.models import Notification, NotificationEvent, WebhookEndpoint
+from vigencia.notifications.models import Notification, NotificationEvent, TelegramChat, WebhookEndpoint
 
 
 class NotificationEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -36,3 +36,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(TelegramChat)
+class TelegramChatAdmin(ReadOnlyAdmin):
+    list_display = ("user", "chat_id", "linked_at")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    # The link token's hash is of no use to a person, and never shown.
+    exclude = ("link_token_hash",)

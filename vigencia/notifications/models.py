@@ -18,6 +18,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
     WEBHOOK = "webhook", _("Webhook")
     SMS = "sms", _("SMS")
+    TELEGRAM = "telegram", _("Telegram")
 
 
 class NotificationStatus(models.TextChoices):
@@ -132,3 +133,32 @@ class WebhookEndpoint(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.url} ({self.user_id})"
+
+
+class TelegramChat(TimeStampedModel):
+    """The user's chat with the platform's Telegram bot, where their notifications go once linked.
+
+    The user asks for a link (`https://t.me/<bot>?start=<token>`) and opens it; Telegram sends the
+    bot `/start <token>` from their chat, and that chat is the user's. Only a hash of the token is
+    kept, and it works once, for a limited time. One per user."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="telegram_chat",
+        verbose_name=_("user"),
+    )
+    chat_id = models.BigIntegerField(_("chat id"), null=True, blank=True)
+    linked_at = models.DateTimeField(_("connected at"), null=True, blank=True)
+    link_token_hash = models.CharField(
+        _("link token hash"), max_length=64, unique=True, null=True, blank=True
+    )
+    link_expires_at = models.DateTimeField(_("link expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Telegram chat")
+        verbose_name_plural = _("Telegram chats")
+        indexes = [models.Index(fields=["chat_id"], name="notifications_telegram_chat")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.chat_id or '-'}"

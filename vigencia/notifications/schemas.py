@@ -40,3 +40,7 @@ class WebhookOut(Schema):
     secret: str | None = Field(None, description="Only when the endpoint was created or its secret rotated.")
     created_at: datetime
     updated_at: datetime
+
+
+class TelegramUpdateAck(Schema):
+    handled: str = Field(description="linked, link_refused, stopped, help or ignored.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from django.template import TemplateDoesNotExist
 from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
-from vigencia.notifications.models import Notification, WebhookEndpoint
+from vigencia.notifications.models import Notification, TelegramChat, WebhookEndpoint
 from vigencia.notifications.rendering import render
 
 
@@ -33,6 +34,24 @@ def webhook_endpoint_get(*, user: User) -> WebhookEndpoint | None:
 def webhook_endpoint_active(*, user: User) -> bool:
     """Whether the user's notifications can go to a webhook (an active endpoint is set)."""
     return WebhookEndpoint.objects.filter(user=user, active=True).exists()
+
+
+def telegram_connected_of(users: Iterable[User]) -> set[int]:
+    """Which of the users (their ids) have a Telegram chat connected, in one query."""
+    return set(
+        TelegramChat.objects.filter(user__in=list(users), chat_id__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def telegram_connected_at(*, user: User) -> datetime | None:
+    """When the user connected their Telegram chat, or None if none is connected."""
+    return (
+        TelegramChat.objects.filter(user=user, chat_id__isnull=False)
+        .values_list("linked_at", flat=True)
+        .first()
+    )
 
 
 @dataclass(frozen=True)

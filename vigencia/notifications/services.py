@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
@@ -30,6 +30,7 @@ from vigencia.notifications.models import (
     NotificationEvent,
     NotificationEventKind,
     NotificationStatus,
+    TelegramChat,
     WebhookEndpoint,
 )
 from vigencia.notifications.rendering import KINDS, context_dates, render
@@ -65,10 +66,7 @@ def _validated_context(kind: str, context: Any) -> dict[str, Any]:
 
 
 def _default_channels(user: User) -> list[str]:
-    channels = [Channel.EMAIL.value]
-    if WebhookEndpoint.objects.filter(user=user, active=True).exists():
-        channels.append(Channel.WEBHOOK.value)
-    return channels
+    return _default_channels_of({user})[user.pk]
 
 
 def notification_send(
@@ -80,7 +78,8 @@ def notification_send(
     Idempotent per `dedupe_key`: once rows exist for the key, a repeat writes nothing and returns them
     (unique (dedupe_key, channel); a concurrent duplicate waits on that index, then returns the
     winner's rows). Rendering happens at delivery, in the user's language then. Default channels:
-    email, plus webhook when the user has an active endpoint. Raises InvalidInput for an unknown kind
+    email, plus webhook when the user has an active endpoint and Telegram when they connected a chat
+    (`_default_channels_of`). Raises InvalidInput for an unknown kind
     or channel or an incomplete context, Conflict when the key is another user's; writes nothing then."""
     from vigencia.notifications.tasks import notification_deliver_task
 
@@ -206,13 +205,23 @@ def notification_send_many(requests: Sequence[NotificationRequest]) -> list[Noti
 
 
 def _default_channels_of(users: set[User]) -> dict[int, list[str]]:
-    """`_default_channels` for many users in one query."""
-    with_webhook = set(
-        WebhookEndpoint.objects.filter(user__in=users, active=True).values_list("user_id", flat=True)
+    """The channels a notification goes by unless its sender chooses: email, the webhook when the
+    user has an active endpoint, Telegram when they connected a chat (one query for all users)."""
+    rows = (
+        User.objects.filter(pk__in=[user.pk for user in users])
+        .annotate(
+            webhook=Exists(WebhookEndpoint.objects.filter(user=OuterRef("pk"), active=True)),
+            telegram=Exists(TelegramChat.objects.filter(user=OuterRef("pk"), chat_id__isnull=False)),
+        )
+        .values_list("pk", "webhook", "telegram")
     )
     return {
-        user.pk: [Channel.EMAIL.value, *([Channel.WEBHOOK.value] if user.pk in with_webhook else [])]
-        for user in users
+        pk: [
+            Channel.EMAIL.value,
+            *([Channel.WEBHOOK.value] if webhook else []),
+            *([Channel.TELEGRAM.value] if telegram else []),
+        ]
+        for pk, webhook, telegram in rows
     }
 
 

@@ -5,4 +5,5 @@ from vigencia.notifications import views
 app_name = "notifications"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("telegram/", views.telegram, name="telegram"),
 ]

@@ -23,11 +23,12 @@ ChannelDeliver = Callable[["Notification", "Rendered"], None]
 
 
 def channel_deliver(name: str) -> ChannelDeliver:
-    from vigencia.notifications.channels import email, sms, webhook
+    from vigencia.notifications.channels import email, sms, telegram, webhook
 
     channels: dict[str, ChannelDeliver] = {
         "email": email.deliver,
         "webhook": webhook.deliver,
         "sms": sms.deliver,
+        "telegram": telegram.deliver,
     }
     return channels[name]
