@@ -19,6 +19,9 @@ from vigencia.lines.services import line_add
 
 from .factories import UserFactory
 
+# Fixtures of fake outside services, shared by the apps' tests and the browser tests.
+pytest_plugins = ["tests.telegram_api"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings) -> None:

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from tests.factories import UserFactory
-from tests.telegram_api import telegram_api  # noqa: F401 - a fixture
 from vigencia.lines.models import ReminderSetting
 from vigencia.lines.services import line_add
 
@@ -36,8 +35,8 @@ def test_connect_telegram_from_my_account_and_choose_it_for_reminders(
     page.get_by_role("button", name="连接 Telegram").click()
 
     # then the page gives the link that opens the bot, and fits the phone
-    link = page.get_by_role("link", name="打开 Telegram").get_attribute("href")
-    assert link is not None and link.startswith("https://t.me/VigenciaTestBot?start=")
+    link = str(page.get_by_role("link", name="打开 Telegram").get_attribute("href"))
+    assert link.startswith("https://t.me/VigenciaTestBot?start=")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
     # when Telegram sends the bot /start from their chat (as it does when they tap Start)

@@ -17,7 +17,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.factories import UserFactory
-from tests.telegram_api import telegram_api  # noqa: F401 - a fixture
 
 RENEWAL_CONTEXT = {
     "order_id": 42,
