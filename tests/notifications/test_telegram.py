@@ -127,6 +127,12 @@ def test_the_webhook_refuses_a_wrong_secret_and_a_bad_body_and_is_absent_without
         anon_api.post_json(WEBHOOK, body, **SECRET).json()
         for body in ([], {"message": "x"}, {"edited_message": {}})
     ]
+    huge = [
+        anon_api.post_json(
+            WEBHOOK, {"message": {**update["message"], "chat": {"id": chat_id, "type": "private"}}}, **SECRET
+        ).json()
+        for chat_id in (2**63, -(2**63) - 1, 10**30)
+    ]
     group = anon_api.post_json(
         WEBHOOK, {"message": {**update["message"], "chat": {"id": -1, "type": "group"}}}, **SECRET
     )
@@ -136,6 +142,7 @@ def test_the_webhook_refuses_a_wrong_secret_and_a_bad_body_and_is_absent_without
     assert (broken.status_code, broken.json()["code"]) == (400, "malformed_body")
     assert odd == [{"handled": "ignored"}] * 3
     assert group.json() == {"handled": "ignored"}
+    assert huge == [{"handled": "ignored"}] * 3
     assert TelegramChat.objects.get(user=spanish_user).chat_id is None
     assert telegram_api.calls == []
 

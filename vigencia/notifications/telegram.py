@@ -89,8 +89,8 @@ def telegram_update_receive(update: Any) -> str:
     if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(text, str):
         return "ignored"
     chat_id = chat.get("id")
-    if isinstance(chat_id, bool) or not isinstance(chat_id, int):
-        return "ignored"
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int) or not -(2**63) <= chat_id < 2**63:
+        return "ignored"  # Telegram's chat ids fit in 52 bits; the column holds 64
     sender = message.get("from")
     language = str(sender.get("language_code") or "") if isinstance(sender, dict) else ""
     command, _space, argument = text.strip().partition(" ")
