@@ -172,7 +172,7 @@ def test_the_chart_gives_the_dates_in_the_readers_language(client, user, line):
     assert ">3月30日</text>" in chinese
     # and the balance left reads in the same units as the rest of the page
     assert "<li>通话: 0 分钟</li>" in chinese
-    assert "<li>流量: 0.0 MB</li>" in chinese
+    assert "<li>流量: 0 MB</li>" in chinese
 
 
 def test_a_one_day_statement_has_its_one_date_once(client, user, line):
@@ -181,3 +181,25 @@ def test_a_one_day_statement_has_its_one_date_once(client, user, line):
     page = client.get(_statement(line) + "?from=2025-03-01&to=2025-03-01").content.decode()
 
     assert page.count(">Mar 1</text>") == 3
+
+
+@pytest.mark.parametrize(
+    ("language", "data", "voice", "sms", "half"),
+    [
+        ("en", "15,360 MB", "9,999 min", "1,500", "0.5 MB"),
+        ("es", "15,360 MB", "9,999 min", "1,500", "0.5 MB"),
+        ("zh-hans", "15,360 MB", "9,999 分钟", "1,500", "0.5 MB"),
+    ],
+)
+def test_quantities_read_with_their_thousands_grouped_and_no_needless_decimal(
+    language, data, voice, sms, half
+):
+    from django.utils import translation
+
+    from vigencia.usage.statements import quantity_display
+
+    with translation.override(language):
+        assert quantity_display("data", 15_360 * 1024, rated=True) == data
+        assert quantity_display("voice", 9_999 * 60, rated=True) == voice
+        assert quantity_display("sms", 1_500, rated=True) == sms
+        assert quantity_display("data", 512 * 1024, rated=False) == half

@@ -65,12 +65,18 @@ def quantity_display(kind: str, amount: int, *, rated: bool) -> str:
     if kind == UsageKind.VOICE:
         minutes, seconds = divmod(amount, 60)
         if seconds == 0:
-            return _("%(minutes)s min") % {"minutes": minutes}
-        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
+            return _("%(minutes)s min") % {"minutes": _grouped(minutes)}
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": _grouped(minutes), "seconds": seconds}
     if kind == UsageKind.DATA:
-        megabytes = amount / 1024 if rated else amount / 2**20
-        return _("%(megabytes)s MB") % {"megabytes": number_format(round(megabytes, 1), 1)}
-    return str(amount)
+        megabytes = round(amount / 1024 if rated else amount / 2**20, 1)
+        return _("%(megabytes)s MB") % {"megabytes": _grouped(megabytes, 0 if megabytes.is_integer() else 1)}
+    return _grouped(amount)
+
+
+def _grouped(number: float, decimals: int = 0) -> str:
+    """15,360 in English and in Peru's Spanish, 15,360 in Chinese: thousands grouped as the reader's
+    language writes them, whatever USE_THOUSAND_SEPARATOR says."""
+    return number_format(number, decimals, force_grouping=True)
 
 
 # A record's columns on the page, from the left margin (mm): when, what, how much, to whom, charged.
