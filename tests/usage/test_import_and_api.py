@@ -370,3 +370,36 @@ def test_statement_page_shows_usage_in_minutes_and_megabytes_not_raw_seconds_and
     assert "<td>Voz</td><td>3 min 13 s</td>" in page
     assert "<td>Voz</td><td>2 min</td>" in page
     assert "<td>Datos</td><td>120 MB</td>" in page
+
+
+def test_statement_page_says_when_a_period_has_no_usage_and_when_it_lists_only_the_first_records(
+    client, user, line, plan, tariff, tmp_path, monkeypatch
+):
+    # given three calls on 1 March, and a page that lists two records
+    with clock.frozen(T0):
+        bucket_credit_renewal(line=line, plan=plan, reference="a")
+    path = tmp_path / "usage.csv"
+    path.write_bytes(
+        HEADER
+        + b"".join(
+            b"v%d,+51912345678,voice,2025-03-01T1%d:00:00+00:00,60,+51987654321,\n" % (n, n) for n in range(3)
+        )
+    )
+    _import(path)
+    monkeypatch.setattr("vigencia.usage.views.RECORDS_SHOWN", 2)
+    client.force_login(user)
+    statement = f"/usage/lines/{line.pk}/statement/"
+
+    # when its holder opens that day, then a day without usage
+    busy = client.get(
+        f"{statement}?from=2025-03-01&to=2025-03-01", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    quiet = client.get(
+        f"{statement}?from=2025-03-05&to=2025-03-05", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    # then the first says it lists two of the three, and the second says there was none
+    assert "Los primeros 2 de 3 registros; el CSV los tiene todos." in busy
+    assert busy.count("<td>Voz</td><td>1 min</td>") == 2
+    assert "No hubo consumo en este periodo." in quiet
+    assert "usage-records" not in quiet

@@ -24,6 +24,8 @@ from vigencia.usage.models import AlertRule, UsageKind
 from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, balance_totals, statement_build
 from vigencia.usage.statements import quantity_display, statement_charts
 
+RECORDS_SHOWN = 500  # the page lists the first ones; the CSV has them all
+
 
 @login_required
 def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
@@ -76,7 +78,7 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
             quantity_display(record.kind, record.quantity, rated=False),
             Money(record.price_minor, record.currency or built.currency),
         )
-        for record in built.records[:500]
+        for record in built.records[:RECORDS_SHOWN]
     ]
     anomalies = [(a, services.anomaly_explain(a)) for a in anomaly_list(line=line)[:50]]
     return render(
@@ -88,6 +90,7 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
             "statement": built,
             "totals": totals,
             "records": records,
+            "records_total": len(built.records),
             "charts": [
                 (chart, quantity_display(chart.kind, chart.peak, rated=True))
                 for chart in statement_charts(built)
