@@ -304,11 +304,13 @@ def test_statement_page_names_kinds_and_charges_for_people_in_the_readers_langua
         f"/usage/lines/{line.pk}/statement/?from=2025-03-01&to=2025-03-03", HTTP_ACCEPT_LANGUAGE="zh-CN,zh"
     ).content.decode()
 
-    # then kinds are words, charges are money, the number is formatted, and the tables scroll on phones
+    # then kinds are words, charges are money, the number is formatted, the totals table scrolls on
+    # phones, and in place of the records it says there are none
     assert "<h1>+51 912 345 678 的账单</h1>" in page
     assert "<tr><td>通话</td><td>0</td><td>0 分钟</td><td>0 分钟</td><td>S/\xa00.00</td></tr>" in page
     assert "<figcaption>流量 (峰值 0 MB)</figcaption>" in page
-    assert page.count('<div class="table-scroll" tabindex="0">') == 2
+    assert page.count('<div class="table-scroll" tabindex="0">') == 1
+    assert "此期间没有使用记录。" in page
 
 
 def test_a_flagged_charge_notifies_the_subscriber_and_every_operator_once_each(
