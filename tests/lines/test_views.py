@@ -246,3 +246,27 @@ def test_the_add_form_asks_for_the_carrier_instead_of_picking_one(portal: Client
     page = portal.get("/lines/add/").content.decode()
 
     assert '<option value="" selected>Choose your carrier</option>' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "summary"),
+    [
+        ("en", "valid until Jan. 20, 2027"),
+        ("es", "vigente hasta el 20 de enero de 2027"),
+        ("zh-hans", "有效期至 2027年1月20日"),
+    ],
+)
+def test_the_history_gives_a_renewals_new_date_as_the_page_writes_dates(
+    portal: Client, claro: Carrier, user: User, language: str, summary: str
+) -> None:
+    # given a line renewed until 20 January 2027 (the event keeps the date in ISO 8601)
+    line = line_add(owner=user, msisdn="+51 912 345 678", carrier=claro)
+    LineEvent.objects.create(line=line, kind="renewed", data={"valid_until": "2027-01-20"})
+
+    # when its owner reads the line page
+    portal.cookies["django_language"] = language
+    page = portal.get(f"/lines/{line.pk}/").content.decode()
+
+    # then the history writes that date in their language
+    assert summary in page
+    assert "2027-01-20" not in page

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -70,7 +71,11 @@ def _event_summary(event: LineEvent) -> str:
         before = LineStatus(data["from"]).label if data.get("from") in LineStatus.values else "—"
         return f"{before} → {LineStatus(data['to']).label}"
     if event.kind == LineEventKind.RENEWED and data.get("valid_until"):
-        return _("valid until %(date)s") % {"date": data["valid_until"]}
+        try:  # stored as ISO 8601; read as the page writes dates
+            valid_until = formats.date_format(date.fromisoformat(str(data["valid_until"])), "DATE_FORMAT")
+        except ValueError:
+            valid_until = str(data["valid_until"])
+        return _("valid until %(date)s") % {"date": valid_until}
     if event.kind == LineEventKind.UPDATED and isinstance(data.get("changes"), dict):
         fields = [field for field in Line._meta.fields if field.name in data["changes"]]
         return ", ".join(str(field.verbose_name) for field in fields)
