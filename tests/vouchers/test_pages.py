@@ -72,6 +72,8 @@ def test_a_reseller_buys_by_plan_name_not_its_code(reseller_browser, plan):
     assert '<optgroup label="Claro Perú">' in body
     assert f'<option value="{plan.pk}">Claro Max S/ 10 · 7 days</option>' in body
     assert "claro-pe/max-10" not in body
+    assert '<option value="" selected>Choose a plan</option>' in body
+    assert "Each code is paid from your prepaid balance at the plan's price." in body
 
 
 def test_a_reseller_is_offered_only_plans_its_balances_can_pay(reseller_browser, reseller, plan):

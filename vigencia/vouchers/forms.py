@@ -49,7 +49,7 @@ def _plans_by_carrier(field: forms.ModelChoiceField) -> None:
     (Plan básico ¥19)."""
     plans = list(field.queryset)  # type: ignore[arg-type]
     field.choices = [
-        ("", "---------"),
+        ("", _("Choose a plan")),
         *(
             (carrier, [(plan.pk, plan.name) for plan in group])
             for carrier, group in groupby(plans, key=lambda plan: plan.carrier.name)
@@ -62,7 +62,12 @@ class BuyForm(OncePerPageForm):
         label=_("Plan"),
         queryset=Plan.objects.filter(is_active=True).select_related("carrier"),
     )
-    count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
+    count = forms.IntegerField(
+        label=_("Codes"),
+        min_value=1,
+        max_value=100_000,
+        help_text=_("1 to 100,000. Each code is paid from your prepaid balance at the plan's price."),
+    )
 
     def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -87,7 +92,7 @@ class OperatorBatchForm(OncePerPageForm):
         .select_related("carrier")
         .order_by("carrier__name", "price_minor"),
     )
-    count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000)
+    count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000, help_text=_("1 to 100,000."))
     reseller = ResellerChoiceField(
         label=_("Reseller"),
         queryset=User.objects.filter(is_active=True, groups__name=roles.RESELLER).order_by("email"),
