@@ -64,6 +64,8 @@ def test_the_redeem_page_names_each_line_by_number_nickname_and_carrier(browser,
     body = browser.get("/vouchers/redeem/").content.decode()
 
     assert f'<option value="{line.pk}">+51 912 345 678 · Mine · Claro Perú</option>' in body
+    assert '<option value="" selected>Choose a line</option>' in body
+    assert '<option value="" selected>Choose your carrier</option>' in body
 
 
 def test_a_reseller_buys_by_plan_name_not_its_code(reseller_browser, plan):

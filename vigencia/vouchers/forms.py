@@ -34,9 +34,19 @@ class RedeemForm(forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
-    line = LineChoiceField(label=_("One of my lines"), queryset=Line.objects.none(), required=False)
+    line = LineChoiceField(
+        label=_("One of my lines"),
+        queryset=Line.objects.none(),
+        required=False,
+        empty_label=_("Choose a line"),
+    )
     msisdn = forms.CharField(label=_("Or another number (a gift)"), max_length=30, required=False)
-    carrier = forms.ModelChoiceField(label=_("Its carrier"), queryset=Carrier.objects.all(), required=False)
+    carrier = forms.ModelChoiceField(
+        label=_("Its carrier"),
+        queryset=Carrier.objects.all(),
+        required=False,
+        empty_label=_("Choose your carrier"),
+    )
 
     def __init__(self, *args: object, lines: object = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
