@@ -105,3 +105,17 @@ def test_without_a_shift_the_sale_page_sends_back_to_the_counter(client, agent, 
     assert response.status_code == 302
     assert response["Location"] == "/stores/pos/"
     assert Receipt.objects.count() == 0
+
+
+def test_the_counter_makes_the_agent_choose_the_carrier(client, agent, open_shift):
+    # given an agent at a counter that sells several carriers
+    client.force_login(agent)
+
+    # when the counter opens, and when a number is looked up without a carrier
+    counter = client.get("/stores/pos/").content.decode()
+    response = client.get("/stores/pos/sale/?msisdn=912345678&carrier=")
+
+    # then no carrier is chosen for them, and the lookup asks for one
+    assert '<option value="" selected>Choose the carrier</option>' in counter
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()

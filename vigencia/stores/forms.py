@@ -44,7 +44,9 @@ class LineLookupForm(forms.Form):
 
     def __init__(self, *args, carriers: list[tuple[str, str]], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["carrier"]).choices = carriers
+        # With several, the agent chooses: a preselected first carrier is looked up by mistake.
+        prompt = [("", _("Choose the carrier"))] if len(carriers) > 1 else []
+        cast(forms.ChoiceField, self.fields["carrier"]).choices = [*prompt, *carriers]
 
 
 class SaleForm(forms.Form):
