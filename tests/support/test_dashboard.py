@@ -213,3 +213,16 @@ def test_each_figure_opens_its_rows_with_links(client, operator, user, line, age
     assert 'href="?figure=lines_at_risk#figure-rows"' in at_risk
     assert f'<a href="/admin/lines/line/{line.pk}/change/">+51 912 345 678 · Claro Perú' in at_risk
     assert f'<a href="/backoffice/tickets/{ticket.pk}/">#{ticket.pk} Late · Open</a>' in late
+
+
+@pytest.mark.parametrize(("language", "day"), [("en", "Dec 1"), ("es", "1 dic."), ("zh-hans", "12月1日")])
+def test_the_renewals_table_names_each_day_short_enough_for_a_phone(client, operator, language, day):
+    # given the dashboard on 14 December 2026
+    from datetime import UTC, datetime
+
+    client.force_login(operator)
+    with clock.frozen(datetime(2026, 12, 14, 17, 0, tzinfo=UTC)):
+        page = client.get("/backoffice/dashboard/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # then each day reads without its year, on one line, with the full date for machines
+    assert f'<td class="nowrap"><time datetime="2026-12-01">{day}</time></td>' in page

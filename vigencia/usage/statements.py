@@ -6,7 +6,6 @@ import csv
 import io
 from dataclasses import dataclass
 
-from babel.dates import format_skeleton
 from django.utils import formats, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -15,8 +14,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from vigencia.core.money import Money, babel_locale
+from vigencia.core.money import Money
 from vigencia.core.pdf import font_for
+from vigencia.core.templatetags.days import month_day
 from vigencia.lines.numbers import msisdn_display
 from vigencia.usage.models import UsageKind
 from vigencia.usage.selectors import Statement
@@ -185,7 +185,6 @@ def _ticks(statement: Statement, slot: int) -> list[Tick]:
     days = statement.days
     if not days:
         return []
-    locale = babel_locale()
     step = max(-(-len(days) // _TICKS), 1)
     chosen = [n for n in range(0, len(days) - 1, step) if n == 0 or len(days) - 1 - n >= step]
     chosen.append(len(days) - 1)
@@ -193,7 +192,7 @@ def _ticks(statement: Statement, slot: int) -> list[Tick]:
     for n in dict.fromkeys(chosen):  # one day alone is both the first and the last
         anchor = "start" if n == 0 else "end" if n == len(days) - 1 else "middle"
         x = {"start": n * slot, "middle": n * slot + slot // 2, "end": (n + 1) * slot}[anchor]
-        ticks.append(Tick(x, format_skeleton("MMMd", days[n], locale=locale), anchor))
+        ticks.append(Tick(x, month_day(days[n]), anchor))
     return ticks
 
 
