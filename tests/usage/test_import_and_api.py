@@ -370,6 +370,8 @@ def test_statement_page_shows_usage_in_minutes_and_megabytes_not_raw_seconds_and
     assert "<tr><td>Datos</td><td>1</td><td>120 MB</td><td>10 MB</td>" in page
     assert "<figcaption>Datos (máximo 120 MB)</figcaption>" in page
     assert "<td>Voz</td><td>3 min 13 s</td>" in page
+    # and each record's time reads on one line, in the holder's timezone (Lima), the day short
+    assert '<time datetime="2025-03-01T08:00:00-05:00">1 mar. 08:00</time></td><td>Voz</td>' in page
     assert "<td>Voz</td><td>2 min</td>" in page
     assert "<td>Datos</td><td>120 MB</td>" in page
 
