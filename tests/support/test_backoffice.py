@@ -228,7 +228,7 @@ def test_an_agent_picks_which_of_the_subscribers_orders_to_refund_on_a_ticket_ab
     client.force_login(agent)
     url = f"/backoffice/tickets/{ticket.pk}/"
     page = client.get(url).content.decode()
-    assert f'<option value="{mine.pk}">#{mine.pk} · +51912345678' in page
+    assert f'<option value="{mine.pk}">#{mine.pk} · +51 912 345 678 · ' in page
     assert f'value="{others.pk}"' not in page
 
     # when the agent refunds someone else's order (forged), then the subscriber's

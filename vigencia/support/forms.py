@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from vigencia.lines.numbers import msisdn_display
 from vigencia.orders.models import RenewalOrder
 from vigencia.support.models import (
     MAX_MESSAGE_LENGTH,
@@ -54,7 +55,8 @@ class PriorityForm(forms.Form):
 
 class OrderChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"#{obj.pk} · {obj.msisdn} · {obj.plan_name} · {obj.total} · {obj.get_status_display()}"
+        number = msisdn_display(obj.msisdn)
+        return f"#{obj.pk} · {number} · {obj.plan_name} · {obj.total} · {obj.get_status_display()}"
 
 
 class ActionForm(forms.Form):
