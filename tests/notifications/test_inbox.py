@@ -53,6 +53,18 @@ def test_one_entry_per_message_newest_first_with_how_each_channel_fared(client: 
     assert "S/ 2.00" in inbox[0].text
 
 
+def test_each_channel_is_named_telegram_included(client: Client) -> None:
+    ana = UserFactory(phone="+51912345678")
+    _send(ana, 1, channels=("email", "sms", "webhook", "telegram"))
+    Notification.objects.update(status=NotificationStatus.SENT)
+    client.force_login(ana)
+
+    html = client.get("/messages/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    for name in ("Correo electrónico", "SMS", "Webhook", "Telegram"):
+        assert f'<span class="badge ok">{name}: enviado</span>' in html
+
+
 def test_messages_are_shown_in_the_readers_language(client: Client) -> None:
     ana = UserFactory(language="en")
     _send(ana, 1)
