@@ -13,10 +13,11 @@ from tests.factories import PASSWORD, UserFactory
 from vigencia.accounts import roles
 from vigencia.accounts.models import ApiToken, User
 from vigencia.accounts.services import api_token_issue
+from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied
 from vigencia.lines.models import Line, LineEvent
 from vigencia.lines.services import line_add
-from vigencia.notifications.models import WebhookEndpoint
+from vigencia.notifications.models import TelegramChat, WebhookEndpoint
 from vigencia.notifications.services import notification_deliver, notification_send, webhook_endpoint_set
 from vigencia.orders.models import OrderStatus, RenewalOrder
 from vigencia.orders.services import order_create
@@ -30,12 +31,14 @@ CLOSE = "/accounts/close/"
 
 @pytest.fixture
 def ana(claro) -> User:
-    """A subscriber with two lines, an API token, a webhook and a card checkout left unpaid."""
+    """A subscriber with two lines, an API token, a webhook, a Telegram chat and a card checkout left
+    unpaid."""
     ana = UserFactory(email="ana@example.com", name="Ana", phone="+51912345678")
     first = line_add(owner=ana, msisdn="+51 912 345 678", carrier=claro)
     line_add(owner=ana, msisdn="+51 987 654 321", carrier=claro)
     api_token_issue(user=ana)
     webhook_endpoint_set(user=ana, url="https://example.com/hooks/vigencia")
+    TelegramChat.objects.create(user=ana, chat_id=555, linked_at=clock.now())
     order_create(payer=ana, line=first, plan=claro.plans.get(code="max-10"), payment_method="sandbox_card")
     return ana
 
@@ -49,6 +52,7 @@ def _state(ana: User) -> tuple[object, ...]:
         list(Line.objects.filter(owner=ana, removed_at__isnull=True).values_list("msisdn", flat=True)),
         ApiToken.objects.filter(user=ana, revoked_at__isnull=True).count(),
         WebhookEndpoint.objects.filter(user=ana).count(),
+        TelegramChat.objects.filter(user=ana).count(),
         list(RenewalOrder.objects.filter(payer=ana).values_list("status", flat=True)),
         list(PaymentIntent.objects.filter(payer=ana).values_list("status", flat=True)),
     )
@@ -71,6 +75,7 @@ def test_closing_erases_the_person_and_stops_everything_but_keeps_the_records(an
     assert LineEvent.objects.filter(line__owner=ana, kind="removed").count() == 2
     assert ApiToken.objects.filter(user=ana, revoked_at__isnull=True).count() == 0
     assert not WebhookEndpoint.objects.filter(user=ana).exists()
+    assert not TelegramChat.objects.filter(user=ana).exists()
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELED  # the unpaid checkout
     assert PaymentIntent.objects.get(payer=ana).status == "canceled"

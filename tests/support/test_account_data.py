@@ -13,6 +13,7 @@ from tests.factories import UserFactory
 from vigencia.accounts.services import api_token_issue
 from vigencia.core import clock
 from vigencia.lines.services import line_add
+from vigencia.notifications.models import TelegramChat
 from vigencia.notifications.services import notification_send
 from vigencia.orders.services import order_create
 from vigencia.support.services import ticket_open
@@ -24,7 +25,8 @@ T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def li(claro, fund_wallet):
-    """A subscriber with a line, a wallet top-up, a renewal paid from it, a message and a ticket."""
+    """A subscriber with a line, a wallet top-up, a renewal paid from it, a message, a ticket and a
+    Telegram chat."""
     li = UserFactory(email="li@example.com", name="李伟", language="zh-hans", timezone="Asia/Shanghai")
     with clock.frozen(T0):
         line = line_add(owner=li, msisdn="+51 912 345 678", carrier=claro, nickname="妈妈")
@@ -38,6 +40,7 @@ def li(claro, fund_wallet):
             channels=["email"],
         )
         ticket_open(subscriber=li, category="other", subject="充值问题", message="没有到账")
+        TelegramChat.objects.create(user=li, chat_id=555, linked_at=clock.now())
     return li
 
 
@@ -55,7 +58,16 @@ def test_the_file_holds_the_persons_account_lines_renewals_wallet_messages_and_t
     assert response["Content-Disposition"] == 'attachment; filename="vigencia-my-data.json"'
     assert "李伟" in response.content.decode()  # written as people read it, not \\u escapes
     data = json.loads(response.content)
-    assert list(data) == ["exported_at", "account", "lines", "renewals", "wallet", "messages", "tickets"]
+    assert list(data) == [
+        "exported_at",
+        "account",
+        "lines",
+        "renewals",
+        "wallet",
+        "messages",
+        "telegram",
+        "tickets",
+    ]
     assert data["account"] == {
         "email": "li@example.com",
         "name": "李伟",
@@ -75,6 +87,7 @@ def test_the_file_holds_the_persons_account_lines_renewals_wallet_messages_and_t
     assert [(message["kind"], message["data"]["subject"]) for message in data["messages"]] == [
         ("message", "你好")
     ]
+    assert data["telegram"] == {"chat_id": 555, "connected_at": T0.isoformat()}
     [ticket] = data["tickets"]
     assert (ticket["subject"], [message["body"] for message in ticket["messages"]]) == (
         "充值问题",

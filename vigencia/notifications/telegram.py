@@ -74,6 +74,11 @@ def telegram_unlink(*, user: User) -> bool:
     )
 
 
+def telegram_chat_delete(*, user: User) -> None:
+    """Forget the user's chat altogether (their account closes)."""
+    TelegramChat.objects.filter(user=user).delete()
+
+
 def telegram_secret_valid(headers: Any) -> bool:
     given = str(headers.get(SECRET_HEADER, ""))
     return hmac.compare_digest(given.encode(), settings.VIGENCIA_TELEGRAM_WEBHOOK_SECRET.encode())

@@ -14,7 +14,7 @@ from vigencia.core.errors import NotFound
 from vigencia.core.money import Money
 from vigencia.ledger.models import AccountKind, Posting
 from vigencia.lines.models import Line
-from vigencia.notifications.models import Notification
+from vigencia.notifications.models import Notification, TelegramChat
 from vigencia.orders.models import RenewalOrder
 from vigencia.support.models import ACTIVE_STATUSES, ActionStatus, SupportAction, Ticket
 
@@ -139,6 +139,11 @@ def account_data(*, user: User) -> dict[str, Any]:
             }
             for notification in Notification.objects.filter(user=user).order_by("created_at", "id")
         ],
+        "telegram": (
+            {"chat_id": telegram.chat_id, "connected_at": when(telegram.linked_at)}
+            if (telegram := TelegramChat.objects.filter(user=user, chat_id__isnull=False).first())
+            else None
+        ),
         "tickets": [
             {
                 "id": ticket.pk,

@@ -33,6 +33,7 @@ from vigencia.ledger.services import account_system, account_wallet, ledger_post
 from vigencia.lines.models import Line
 from vigencia.lines.services import line_remove
 from vigencia.notifications.services import notification_send, webhook_endpoint_delete
+from vigencia.notifications.telegram import telegram_chat_delete
 from vigencia.orders.models import (
     ORDER_TRANSITIONS,
     PSP_METHODS,
@@ -577,13 +578,13 @@ def _retry_fulfilment(order: RenewalOrder) -> None:
 def account_close(*, user: User, password: str) -> None:
     """Close a subscriber's own account, confirmed with the password: checkouts left open are
     canceled, the lines leave the list (no reminder, auto-renewal or lifecycle notice follows), the
-    webhook endpoint goes, and the person's data is erased (`accounts.services.user_erase`). Orders,
-    payments, the ledger and tickets stay, tied to the erased account, for the records the books
-    need. Refused, with nothing changed: a wrong password (InvalidInput `wrong_password`), an account
-    with another role (PermissionDenied `not_a_subscriber_account`: an operator closes those), money
-    still moving — a payment being confirmed or a renewal on its way to the carrier (Conflict
-    `money_in_flight`) —, or money left in a wallet (Conflict `wallet_not_empty`: spend it or ask
-    support for a refund first)."""
+    webhook endpoint and the Telegram chat go, and the person's data is erased
+    (`accounts.services.user_erase`). Orders, payments, the ledger and tickets stay, tied to the
+    erased account, for the records the books need. Refused, with nothing changed: a wrong password
+    (InvalidInput `wrong_password`), an account with another role (PermissionDenied
+    `not_a_subscriber_account`: an operator closes those), money still moving — a payment being
+    confirmed or a renewal on its way to the carrier (Conflict `money_in_flight`) —, or money left in
+    a wallet (Conflict `wallet_not_empty`: spend it or ask support for a refund first)."""
     if not user.is_active or not user.check_password(password):
         raise InvalidInput(
             _("The password is not right."), code="wrong_password", details={"field": "password"}
@@ -629,4 +630,5 @@ def account_close(*, user: User, password: str) -> None:
         for line in Line.objects.filter(owner=user, removed_at__isnull=True):
             line_remove(line=line, actor=user)
         webhook_endpoint_delete(user=user)
+        telegram_chat_delete(user=user)
         user_erase(user=user)
