@@ -74,3 +74,26 @@ def test_concurrent_sends_with_one_key_write_one_row_and_one_task():
     assert results[0] == results[1]
     assert Notification.objects.count() == 1
     assert DBTaskResult.objects.count() == 1
+
+
+def test_a_telegram_link_sent_from_eight_chats_at_once_connects_one(telegram_api):
+    # given a link to connect a person's Telegram
+    from vigencia.notifications.models import TelegramChat
+    from vigencia.notifications.telegram import telegram_link_start, telegram_update_receive
+
+    user = UserFactory()
+    token = telegram_link_start(user=user).rsplit("=", 1)[1]
+
+    # when eight chats send the bot /start with it at once
+    def start(index: int) -> str:
+        update = {"message": {"chat": {"id": 1000 + index, "type": "private"}, "text": f"/start {token}"}}
+        return telegram_update_receive(update)
+
+    results = race(8, start)
+
+    # then one chat is connected, and only that one was told so
+    assert sorted(results) == ["link_refused"] * 7 + ["linked"]
+    chat_id = TelegramChat.objects.get(user=user).chat_id
+    assert chat_id == 1000 + results.index("linked")
+    assert [chat for chat, text in telegram_api.sent() if text.startswith("Connected")] == [chat_id]
+    assert len(telegram_api.sent()) == 8

@@ -118,12 +118,12 @@ def _link(chat_id: int, token: str, language: str) -> str:
     if found is not None and found.chat_id != chat_id:
         now = clock.now()
         unused = found.link_expires_at is not None and found.link_expires_at > now
-        if unused:
-            TelegramChat.objects.filter(pk=found.pk, link_expires_at=found.link_expires_at).update(
-                chat_id=chat_id, linked_at=now, link_expires_at=None
-            )
-        else:
-            found = None
+        # The link is taken by one conditional update: of two chats sending it at once, one gets it.
+        taken = unused and TelegramChat.objects.filter(
+            pk=found.pk, link_expires_at=found.link_expires_at
+        ).update(chat_id=chat_id, linked_at=now, link_expires_at=None)
+        if not taken and not TelegramChat.objects.filter(pk=found.pk, chat_id=chat_id).exists():
+            found = None  # expired, used by another chat, or taken by one just now
     if found is None:
         _reply(chat_id, language, LINK_REFUSED)
         return "link_refused"
