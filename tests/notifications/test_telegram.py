@@ -4,6 +4,7 @@ a real HTTP server on localhost (`telegram_api`)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -301,3 +302,31 @@ def test_the_command_points_telegram_at_the_webhook(telegram_api, settings, caps
     settings.VIGENCIA_TELEGRAM_BOT_TOKEN = ""
     with pytest.raises(CommandError, match="Set VIGENCIA_TELEGRAM_BOT_TOKEN"):
         call_command("telegram", "webhook", "--url", "https://vigencia.example/hook")
+
+
+ODD = [None, -1, 0, 10**30, 1.5, True, "", "\x00", "x" * 10_000, [], {}, "../..", "zh-hans\x00"]
+
+
+def test_no_update_is_a_server_error_whatever_its_fields_hold(telegram_api, anon_api):
+    good = {"chat": {"id": 5, "type": "private"}, "text": "/start abc", "from": {"language_code": "es"}}
+    bodies: list[object] = [{"message": odd} for odd in ODD]
+    for odd in ODD:
+        bodies += [
+            {"message": {**good, "text": odd}},
+            {"message": {**good, "text": f"/start {odd}"}},
+            {"message": {**good, "chat": odd}},
+            {"message": {**good, "chat": {"id": odd, "type": "private"}}},
+            {"message": {**good, "from": odd}},
+            {"message": {**good, "from": {"language_code": odd}}},
+        ]
+
+    answers = [anon_api.post_json(WEBHOOK, body, **SECRET).status_code for body in bodies]
+    answers += [  # JSON that is no object at all
+        anon_api.post(WEBHOOK, json.dumps(odd), content_type="application/json", **SECRET).status_code
+        for odd in ODD
+    ]
+    undecodable = anon_api.post(WEBHOOK, b"\xff\xfe", content_type="application/json", **SECRET)
+
+    assert [status for status in answers if status != 200] == []
+    assert undecodable.status_code == 400
+    assert not TelegramChat.objects.exists()
