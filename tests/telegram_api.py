@@ -19,6 +19,8 @@ class TelegramApi:
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # What getUpdates hands out: those from the request's offset on (Telegram forgets the others).
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     def sent(self) -> list[tuple[int, str]]:
         return [
@@ -45,6 +47,11 @@ def telegram_api(settings) -> Iterator[TelegramApi]:
             elif method in api.errors:
                 status, description = api.errors[method]
                 answer = {"ok": False, "error_code": status, "description": description}
+            elif method == "getUpdates":
+                api.calls.append((method, payload))
+                if payload.get("offset") is not None:
+                    api.updates = [u for u in api.updates if u["update_id"] >= payload["offset"]]
+                status, answer = 200, {"ok": True, "result": api.updates[: payload.get("limit") or 100]}
             else:
                 api.calls.append((method, payload))
                 status, answer = 200, {"ok": True, "result": {"message_id": len(api.calls)}}

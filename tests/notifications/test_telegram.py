@@ -330,3 +330,35 @@ def test_no_update_is_a_server_error_whatever_its_fields_hold(telegram_api, anon
     assert [status for status in answers if status != 200] == []
     assert undecodable.status_code == 400
     assert not TelegramChat.objects.exists()
+
+
+def test_polling_handles_each_waiting_update_once_and_confirms_them(telegram_api, spanish_user, capsys):
+    # given a link opened in Telegram, on a site Telegram cannot call (so the bot's updates wait)
+    token = _token(telegram_link_start(user=spanish_user))
+    message = {"chat": {"id": 555, "type": "private"}, "from": {"language_code": "es"}}
+    telegram_api.updates = [
+        {"update_id": 41, "message": {**message, "text": f"/start {token}"}},
+        {"update_id": 42, "message": {**message, "text": "hola"}},
+    ]
+
+    # when the updates are polled, twice
+    call_command("telegram", "poll", "--once")
+    call_command("telegram", "poll", "--once")
+
+    # then the chat is connected, each update was handled once, and Telegram was told they were
+    assert TelegramChat.objects.get(user=spanish_user).chat_id == 555
+    assert capsys.readouterr().out == "update 41: linked\nupdate 42: help\n"
+    assert [payload.get("offset") for method, payload in telegram_api.calls if method == "getUpdates"] == [
+        None,
+        43,
+        None,
+    ]
+    assert telegram_api.updates == []
+    assert len(telegram_api.sent()) == 2
+
+
+def test_polling_while_a_webhook_is_set_says_so(telegram_api):
+    telegram_api.errors["getUpdates"] = (409, "Conflict: can't use getUpdates method while webhook is active")
+
+    with pytest.raises(CommandError, match="Telegram answered HTTP 409: Conflict: can't use getUpdates"):
+        call_command("telegram", "poll", "--once")

@@ -25,14 +25,17 @@ def telegram_configured() -> bool:
     return bool(settings.VIGENCIA_TELEGRAM_BOT_TOKEN and settings.VIGENCIA_TELEGRAM_BOT_USERNAME)
 
 
-def bot_call(method: str, payload: dict[str, Any]) -> Any:
-    """Call one Bot API method; its `result`, or DeliveryError."""
+def bot_call(method: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+    """Call one Bot API method; its `result`, or DeliveryError. `timeout`: seconds to wait for the
+    answer (by default VIGENCIA_TELEGRAM_TIMEOUT_SECONDS; longer for a long poll)."""
     if not telegram_configured():
         raise DeliveryError("no Telegram bot is configured", permanent=True)
     base = settings.VIGENCIA_TELEGRAM_API_URL.rstrip("/")
     url = f"{base}/bot{settings.VIGENCIA_TELEGRAM_BOT_TOKEN}/{method}"
     try:
-        response = httpx.post(url, json=payload, timeout=settings.VIGENCIA_TELEGRAM_TIMEOUT_SECONDS)
+        response = httpx.post(
+            url, json=payload, timeout=timeout or settings.VIGENCIA_TELEGRAM_TIMEOUT_SECONDS
+        )
         answer = response.json()
     except httpx.HTTPError as error:  # never the URL in the error: it holds the bot's token
         raise DeliveryError(f"Telegram unreachable: {type(error).__name__}") from None
