@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from vigencia.core.db import outlast_database_outages
 from vigencia.notifications.channels import DeliveryError
 from vigencia.notifications.channels.telegram import bot_call, telegram_configured
 from vigencia.notifications.telegram import telegram_update_receive
@@ -74,7 +75,11 @@ class Command(BaseCommand):
             for update in updates if isinstance(updates, list) else []:
                 if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
                     continue
-                handled = telegram_update_receive(update)
+                handled = outlast_database_outages(
+                    lambda update=update: telegram_update_receive(update),
+                    report=self.stderr.write,
+                    attempts=5 if once else None,
+                )
                 offset = update["update_id"] + 1
                 self.stdout.write(f"update {update['update_id']}: {handled}")
             if once:
