@@ -3,6 +3,7 @@
 https address, as on a laptop under `make run`)."""
 
 import time
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -76,7 +77,7 @@ class Command(BaseCommand):
                 if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
                     continue
                 handled = outlast_database_outages(
-                    lambda update=update: telegram_update_receive(update),
+                    partial(telegram_update_receive, update),
                     report=self.stderr.write,
                     attempts=5 if once else None,
                 )
