@@ -34,8 +34,9 @@ def test_connect_telegram_from_my_account_and_choose_it_for_reminders(
     # when they ask to connect Telegram
     page.get_by_role("button", name="连接 Telegram").click()
 
-    # then the page gives the link that opens the bot, and fits the phone
+    # then the page gives the link that opens the bot, says it will follow, and fits the phone
     link = str(page.get_by_role("link", name="打开 Telegram").get_attribute("href"))
+    assert page.get_by_text("点“开始”后，本页面会自动更新。").is_visible()
     assert link.startswith("https://t.me/VigenciaTestBot?start=")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
@@ -49,10 +50,12 @@ def test_connect_telegram_from_my_account_and_choose_it_for_reminders(
     )
     assert answer.json() == {"handled": "linked"}
 
-    # then the reloaded page says it is connected, and the line's reminders offer Telegram
-    page.reload()
-    assert page.get_by_role("button", name="断开 Telegram").is_visible()
+    # then the page, which was waiting, says by itself that it is connected
+    page.get_by_role("button", name="断开 Telegram").wait_for(timeout=10_000)
+    assert page.get_by_text("点“开始”后，本页面会自动更新。").count() == 0
     page.screenshot(path=SCREENSHOT, full_page=True)
+
+    # and the line's reminders offer Telegram
     page.goto(f"{live_server.url}/lines/{line.pk}/")
     page.get_by_label("Telegram").check()
     page.get_by_label("电子邮箱").uncheck()

@@ -1,4 +1,5 @@
-// Follows an order or a wallet top-up until it settles, then reloads the page to show the result.
+// Follows something under way (an order, a wallet top-up, a Telegram chat being connected) until it
+// settles, then reloads the page to show the result.
 // [data-follow-url] polls a JSON status ({status, final}); [data-follow-page] re-reads this page and
 // compares the element's data-status. The receipt's print button also lives here.
 (function () {
