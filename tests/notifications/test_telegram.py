@@ -15,7 +15,7 @@ from tests.lines.keepalive_helpers import lima
 from tests.notifications.conftest import RENEWAL_CONTEXT
 from vigencia.core import clock
 from vigencia.lines.models import Line, ReminderSent
-from vigencia.lines.reminders import reminders_send
+from vigencia.lines.reminders import reminder_settings_set, reminders_send
 from vigencia.notifications.models import Notification, TelegramChat
 from vigencia.notifications.services import notification_send
 from vigencia.notifications.telegram import telegram_link_start
@@ -362,3 +362,31 @@ def test_polling_while_a_webhook_is_set_says_so(telegram_api):
 
     with pytest.raises(CommandError, match="Telegram answered HTTP 409: Conflict: can't use getUpdates"):
         call_command("telegram", "poll", "--once")
+
+
+def test_the_line_page_offers_telegram_and_says_when_its_chat_is_disconnected(
+    telegram_api, anon_api, client, user, claro
+):
+    # given a line whose owner has not connected Telegram on a site with a bot
+    line = Line.objects.create(owner=user, msisdn="+51912345678", carrier=claro, last_recharge_at=D0)
+    client.force_login(user)
+    client.cookies["django_language"] = "es"
+    offer = "Los recordatorios también pueden llegar por Telegram: conéctalo en"
+    disconnected = "Tu chat de Telegram está desconectado, así que los recordatorios elegidos para Telegram"
+
+    # then the line page offers it
+    page = client.get(f"/lines/{line.pk}/").content.decode()
+    assert offer in page
+    assert 'value="telegram"' not in page
+
+    # when they connect it and choose it for reminders, then no note is needed
+    _connect(anon_api, user)
+    reminder_settings_set(line=line, lead_days=[7], channels=["telegram"])
+    page = client.get(f"/lines/{line.pk}/").content.decode()
+    assert (offer in page, disconnected in page) == (False, False)
+    assert 'value="telegram"' in page
+
+    # when the chat is disconnected, then the page says where those reminders go now
+    _start(anon_api, "/stop")
+    page = client.get(f"/lines/{line.pk}/").content.decode()
+    assert disconnected in page

@@ -29,6 +29,7 @@ from vigencia.lines.models import AutoRenewSetting, Line, LineStatus
 from vigencia.lines.planner import KeepalivePlan, keepalive_plan
 from vigencia.lines.reminders import reminder_prefs, reminder_settings_set
 from vigencia.lines.selectors import line_get
+from vigencia.notifications.channels.telegram import telegram_configured
 from vigencia.notifications.selectors import telegram_connected_of, webhook_endpoint_active
 
 LEAD_CHOICES = [(days, days) for days in (60, 30, 14, 7, 3, 1)]
@@ -181,6 +182,7 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         except DomainError as error:
             plan_error = str(error.message)
     prefs = reminder_prefs(line)
+    telegram_connected = bool(telegram_connected_of([line.owner]))
     setting = AutoRenewSetting.objects.filter(line=line).select_related("plan").first()
     upcoming = autorenew_next(line, setting, today=today) if setting and setting.enabled else None
     short: Money | None = None  # the wallet, when it cannot pay the next charge
@@ -195,7 +197,15 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         "reminder_form": ReminderForm(
             initial={"lead_days": prefs.lead_days, "channels": prefs.channels},
             webhook="webhook" in prefs.channels or webhook_endpoint_active(user=line.owner),
-            telegram="telegram" in prefs.channels or bool(telegram_connected_of([line.owner])),
+            telegram="telegram" in prefs.channels or telegram_connected,
+        ),
+        # Telegram chosen but its chat disconnected (those reminders go by email), or not connected yet.
+        "telegram_note": (
+            "disconnected"
+            if "telegram" in prefs.channels and not telegram_connected
+            else "offer"
+            if telegram_configured() and not telegram_connected
+            else ""
         ),
         "autorenew_form": AutoRenewForm(
             line=line,
