@@ -66,7 +66,7 @@ def test_bad_coordinates_are_a_message_not_an_error(page, params):
 
     assert response.status_code == 200
     assert "Coordinates must be a latitude" in response.content.decode()
-    assert len(response.context["rows"]) == Store.objects.filter(active=True).count()
+    assert len(response.context["rows"]) == 20  # the first page of every store
 
 
 @pytest.mark.django_db
@@ -127,3 +127,32 @@ def test_map_markers_come_from_the_local_leaflet_images(page):
     for image in ("marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"):
         assert f'"/static/leaflet/images/{image}"' in html
         assert finders.find(f"leaflet/images/{image}") is not None
+
+
+@pytest.mark.django_db
+def test_without_a_place_the_stores_come_a_page_at_a_time_by_city_and_name(page, frozen_clock):
+    # given the demo's 39 stores, and a visitor who gives no place
+    every = list(
+        Store.objects.filter(active=True)
+        .order_by("city", "district", "name", "pk")
+        .values_list("name", flat=True)
+    )
+
+    # when they read the list, then follow its link to the next page
+    first = page.get("/stores/", {"carrier": "", "service": ""})
+    html = first.content.decode()
+    second = page.get("/stores/", {"carrier": "", "service": "", "page": "2"})
+
+    # then each page has 20 at most, in order, and the link keeps what they chose
+    assert [row.store.name for row in first.context["rows"]] == every[:20]
+    assert [row.store.name for row in second.context["rows"]] == every[20:]
+    assert '<a class="button" href="?carrier=&amp;service=&amp;page=2">More stores</a>' in html
+    assert "Page 1 of 2" in html
+    assert "Previous stores" in second.content.decode()
+    assert page.get("/stores/", {"page": "junk"}).context["rows"][0].store.name == every[0]
+
+    # and "open now" pages among the open ones only (Tuesday noon: all but the closed ones)
+    with frozen_clock(lima(2026, 3, 3, 12, 0)):
+        open_rows = page.get("/stores/", {"open_now": "1", "page": "1"}).context["rows"]
+    assert len(open_rows) == 20
+    assert all(row.open_now for row in open_rows)

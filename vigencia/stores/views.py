@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from csp.decorators import csp_update
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.formats import number_format
@@ -52,6 +54,25 @@ def _labels(codes: list[str]) -> list[str]:
     return [str(Service(code).label) for code in codes]
 
 
+def _rows(stores: list[Store]) -> list[StoreRow]:
+    """The stores as the list shows them, open or not now (`store_list` prefetched what they need)."""
+    at = clock.now()
+    schedules = store_schedules(stores, at=at)
+    return [
+        StoreRow(
+            store=store,
+            hours=hours_format(
+                ((row.weekday, row.opens, row.closes) for row in store.hours.all()), localized=True
+            ),
+            open_now=schedules[store.pk].open_at(at),
+            opens_at=None if schedules[store.pk].open_at(at) else schedules[store.pk].next_opening(at),
+            carriers=[carrier.name for carrier in store.carriers.all()],
+            services=_labels([row.service for row in store.services.all()]),
+        )
+        for store in stores
+    ]
+
+
 @require_GET
 @csp_update({"img-src": [OSM_TILES]})
 def locator(request: HttpRequest) -> HttpResponse:
@@ -91,30 +112,23 @@ def locator(request: HttpRequest) -> HttpResponse:
                 service=service,
             )
         ]
+        page: Page[Any] | None = None
     else:
-        at = clock.now()
-        stores = store_list()
+        # Without a place, every store by city and name, a page at a time (there may be thousands);
+        # "open now" is known only from each store's hours, so then the open ones are paged.
+        stores = store_list().order_by("city", "district", "name", "pk")
         if carrier is not None:
             stores = stores.filter(carriers=carrier)
         if service is not None:
-            stores = stores.filter(services__service=service)
-        listed = list(stores)
-        schedules = store_schedules(listed, at=at)
-        rows = [
-            StoreRow(
-                store=store,
-                hours=hours_format(
-                    ((row.weekday, row.opens, row.closes) for row in store.hours.all()), localized=True
-                ),
-                open_now=schedules[store.pk].open_at(at),
-                opens_at=None if schedules[store.pk].open_at(at) else schedules[store.pk].next_opening(at),
-                carriers=[carrier.name for carrier in store.carriers.all()],
-                services=_labels([row.service for row in store.services.all()]),
-            )
-            for store in listed
-        ]
+            stores = stores.filter(services__service=service).distinct()
         if open_now:
-            rows = [row for row in rows if row.open_now]
+            page = Paginator([row for row in _rows(list(stores)) if row.open_now], PAGE_LIMIT).get_page(
+                params.get("page")
+            )
+            rows = list(page.object_list)
+        else:
+            page = Paginator(stores, PAGE_LIMIT).get_page(params.get("page"))
+            rows = _rows(list(page.object_list))
     return render(
         request,
         "stores/locator.html",
@@ -129,6 +143,8 @@ def locator(request: HttpRequest) -> HttpResponse:
             "services": Service.choices,
             "service": service,
             "open_now": open_now,
+            "page": page,
+            "page_query": urlencode([(key, value) for key, value in params.items() if key != "page"]),
             "tiles": OSM_TILES + "/{z}/{x}/{y}.png",
         },
     )
