@@ -388,6 +388,24 @@ def test_history_lists_own_renewals_newest_first(client, user, line, plan, fund_
     assert f'href="/orders/{card_order.pk}/receipt/"' not in page
 
 
+def test_a_long_history_comes_a_page_at_a_time(client, user, line, plan, monkeypatch):
+    # given three unpaid card renewals, and pages of two
+    monkeypatch.setattr("vigencia.orders.views.HISTORY_PAGE", 2)
+    for _ in range(3):
+        _pay(client, line, plan, "sandbox_card")
+    newest_first = [str(pk) for pk in RenewalOrder.objects.order_by("-pk").values_list("pk", flat=True)]
+
+    # when the history is read, then its older page
+    first = client.get("/orders/").content.decode()
+    older = client.get("/orders/?page=2").content.decode()
+
+    # then every renewal is on one page, newest first, and the pages link to each other
+    assert re.findall(r'class="order-link" href="/orders/(\d+)/"', first) == newest_first[:2]
+    assert re.findall(r'class="order-link" href="/orders/(\d+)/"', older) == newest_first[2:]
+    assert '<a class="button" href="?page=2">Older</a>' in first
+    assert '<a class="button" href="?page=1">Newer</a>' in older
+
+
 def test_the_result_page_speaks_the_subscribers_language(client, user, line, plan, fund_wallet, run_tasks):
     fund_wallet(user, 1000)
     _pay(client, line, plan, "wallet")

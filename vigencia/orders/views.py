@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +28,7 @@ from vigencia.orders.services import order_create, wallet_topup_create
 from vigencia.payments.models import PaymentIntent, PaymentStatus
 
 FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.CANCELED}
+HISTORY_PAGE = 20  # renewals per page of the history, newest first
 
 
 def _line_or_404(request: HttpRequest, line_id: int) -> Any:
@@ -165,11 +167,9 @@ def order_status(request: HttpRequest, order_id: int) -> JsonResponse:
 @login_required
 @require_GET
 def order_history(request: HttpRequest) -> HttpResponse:
-    orders = [
-        (order, msisdn_display(order.msisdn))
-        for order in order_list(payer=request.user)[:100]  # type: ignore[arg-type]
-    ]
-    return render(request, "orders/list.html", {"orders": orders})
+    page = Paginator(order_list(payer=request.user), HISTORY_PAGE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    orders = [(order, msisdn_display(order.msisdn)) for order in page.object_list]
+    return render(request, "orders/list.html", {"orders": orders, "page": page})
 
 
 @login_required
