@@ -74,3 +74,24 @@ def test_the_subscriber_closes_and_reopens_their_ticket_from_its_page(client, us
     ticket.refresh_from_db()
     assert ticket.status == "open"
     assert list(ticket.events.values_list("to_status", flat=True)) == ["open", "closed", "open"]
+
+
+def test_a_persons_tickets_come_a_page_at_a_time_newest_first(client, user, monkeypatch):
+    # given three tickets, and pages of two
+    from vigencia.support.services import ticket_open
+
+    monkeypatch.setattr("vigencia.support.views.TICKETS_PAGE", 2)
+    tickets = [
+        ticket_open(subscriber=user, category="other", subject=f"t{n}", message="m").pk for n in range(3)
+    ]
+    client.force_login(user)
+
+    # when they read their tickets, then the older page
+    first = client.get("/support/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    older = client.get("/support/?page=2", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    # then the newest two come first, the oldest on the next page, and the pages link to each other
+    assert [f'href="/support/{pk}/"' in first for pk in tickets] == [False, True, True]
+    assert [f'href="/support/{pk}/"' in older for pk in tickets] == [True, False, False]
+    assert '<a class="button" href="?page=2">Anteriores</a>' in first
+    assert "Página 2 de 2" in older

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,6 +24,8 @@ from vigencia.support.models import TicketCategory, TicketStatus
 from vigencia.support.selectors import account_data, ticket_get, ticket_list
 from vigencia.support.services import account_close, ticket_open, ticket_reply, ticket_set_status
 from vigencia.usage.models import Anomaly
+
+TICKETS_PAGE = 20  # a person's tickets per page, newest first
 
 
 def _about(request: HttpRequest) -> dict[str, Any]:
@@ -73,7 +76,9 @@ def _initial(about: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @require_GET
 def ticket_list_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "support/list.html", {"tickets": ticket_list(subscriber=request.user)[:100]})  # type: ignore[arg-type]
+    tickets = ticket_list(subscriber=request.user)  # type: ignore[arg-type]
+    page = Paginator(tickets, TICKETS_PAGE).get_page(request.GET.get("page"))
+    return render(request, "support/list.html", {"tickets": page.object_list, "page": page})
 
 
 @login_required
