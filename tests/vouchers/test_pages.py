@@ -290,3 +290,22 @@ def test_the_demo_is_idempotent_and_writes_its_export_under_var(seeded, settings
     assert VoucherBatch.objects.count() == 1
     assert out.getvalue() == "vouchers: demo batch already there"
     assert (settings.VAR_DIR / "demo_vouchers.csv").read_text().count("\n") == 6
+
+
+def test_batches_come_a_page_at_a_time_newest_first(
+    reseller_browser, client, operator, make_batch, monkeypatch
+):
+    # given three batches of a reseller, and pages of two
+    monkeypatch.setattr("vigencia.vouchers.views.BATCHES_PAGE", 2)
+    batches = [make_batch(count=1).batch.pk for _ in range(3)]
+    client.force_login(operator)
+
+    for browser, url in ((reseller_browser, "/vouchers/reseller/"), (client, "/vouchers/operator/")):
+        # when the reseller, and the operator, read their batches, then the older page
+        first = browser.get(url).context["batches"]
+        older = browser.get(f"{url}?page=2")
+
+        # then the newest two come first, the oldest on the next page, linked from the first
+        assert [batch.pk for batch in first] == batches[:0:-1]
+        assert [batch.pk for batch in older.context["batches"]] == batches[:1]
+        assert '<a class="button" href="?page=1">Newer</a>' in older.content.decode()

@@ -11,6 +11,8 @@ from babel.numbers import format_percent
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -35,6 +37,8 @@ from vigencia.vouchers.selectors import (
     resellers_listed,
     voucher_verify,
 )
+
+BATCHES_PAGE = 20  # batches per page, newest first
 
 # Support agents are staff too: creating, voiding and selling codes is the operator's.
 operator_required = user_passes_test(is_operator)
@@ -113,7 +117,8 @@ def resellers_page(request: HttpRequest) -> HttpResponse:
 def reseller_dashboard(request: HttpRequest) -> HttpResponse:
     reseller = _reseller(request)
     context = {
-        "batches": batch_list(reseller=reseller)[:100],
+        "batches": (page := _batches_page(request, batch_list(reseller=reseller))).object_list,
+        "page": page,
         "buy_form": BuyForm(
             currencies=services.reseller_currencies(reseller=reseller),
             initial={"idempotency_key": uuid.uuid4()},
@@ -227,6 +232,11 @@ def operator_page(request: HttpRequest) -> HttpResponse:
     return _operator_page(request)
 
 
+def _batches_page(request: HttpRequest, batches: QuerySet[VoucherBatch]) -> Page[VoucherBatch]:
+    """Newest first, BATCHES_PAGE at a time."""
+    return Paginator(batches.order_by("-pk"), BATCHES_PAGE).get_page(request.GET.get("page"))
+
+
 def _operator_page(request: HttpRequest, form: OperatorBatchForm | None = None) -> HttpResponse:
     """The redemption figures, the batches, and the new-batch form (422 when it came back wrong)."""
     return render(
@@ -237,7 +247,8 @@ def _operator_page(request: HttpRequest, form: OperatorBatchForm | None = None) 
                 (_("Last hour"), _with_percent(redemption_failure_rate(minutes=60))),
                 (_("Last 24 hours"), _with_percent(redemption_failure_rate(minutes=1440))),
             ],
-            "batches": batch_list().order_by("-pk")[:50],
+            "batches": (page := _batches_page(request, batch_list())).object_list,
+            "page": page,
             "batch_form": form or OperatorBatchForm(initial={"idempotency_key": uuid.uuid4()}),
             "void_form": VoidForm(),
         },
