@@ -242,3 +242,24 @@ def test_a_reminder_counts_the_days_left_as_the_line_page_does(
     [notification] = Notification.objects.filter(user=user)
     assert notification.context["subject"] == subject
     assert days_left in page
+
+
+def test_a_channel_the_owner_can_no_longer_be_reached_by_sends_by_email_instead(claro_line, user):
+    # given reminders chosen by SMS and webhook, then the phone removed and the endpoint deleted
+    from vigencia.notifications.services import webhook_endpoint_delete, webhook_endpoint_set
+
+    user.phone = "+51912345678"
+    user.save()
+    webhook_endpoint_set(user=user, url="https://example.com/hooks/vigencia")
+    reminder_settings_set(line=claro_line, lead_days=[7], channels=["sms", "webhook"])
+    user.phone = ""
+    user.save()
+    webhook_endpoint_delete(user=user)
+
+    # when the reminder is due
+    sent = reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7)))
+
+    # then it goes once, by email
+    assert sent == 1
+    assert _sent() == [(RESTRICTED_ON, 7, "email")]
+    assert list(Notification.objects.values_list("channel", flat=True)) == ["email"]

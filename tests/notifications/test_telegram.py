@@ -390,3 +390,19 @@ def test_the_line_page_offers_telegram_and_says_when_its_chat_is_disconnected(
     _start(anon_api, "/stop")
     page = client.get(f"/lines/{line.pk}/").content.decode()
     assert disconnected in page
+
+
+def test_the_account_page_stops_showing_a_link_once_it_expired(telegram_api, client, user):
+    # given a link asked for on the account page
+    client.force_login(user)
+    client.post("/messages/telegram/", {"action": "connect"})
+    link = client.session["telegram_link"]
+    assert f'href="{link}"' in client.get("/accounts/settings/").content.decode()
+
+    # when the page is read after the link's hour
+    with clock.frozen(clock.now() + timedelta(hours=1, seconds=1)):
+        page = client.get("/accounts/settings/").content.decode()
+
+    # then it offers a new connection instead of the dead link
+    assert link not in page
+    assert "Connect Telegram" in page

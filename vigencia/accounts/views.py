@@ -26,12 +26,13 @@ from vigencia.accounts.services import (
     user_profile_update,
     user_register,
 )
+from vigencia.core import clock
 from vigencia.core.errors import DomainError
 from vigencia.core.forms import form_add_domain_error
 from vigencia.core.phones import phone_display
 from vigencia.core.schemas import ErrorOut
 from vigencia.notifications.channels.telegram import telegram_configured
-from vigencia.notifications.selectors import telegram_connected_at
+from vigencia.notifications.selectors import telegram_chat_get
 from vigencia.notifications.telegram import TELEGRAM_LINK_SESSION_KEY
 
 
@@ -116,11 +117,14 @@ def account_settings(request: HttpRequest) -> HttpResponseBase:
             with translation.override(user.language):
                 messages.success(request, _("Your account is saved."))
             return _with_language(redirect("accounts:settings"), user.language)
-    connected_at = telegram_connected_at(user=user)
+    chat = telegram_chat_get(user=user)
+    connected_at = chat.linked_at if chat is not None and chat.chat_id is not None else None
+    # The link asked for is shown until it is used or expires (then "Connect" gives a new one).
+    link_open = chat is not None and chat.link_expires_at is not None and chat.link_expires_at > clock.now()
     telegram = {
         "available": telegram_configured(),
         "connected_at": connected_at,
-        "link": None if connected_at else request.session.get(TELEGRAM_LINK_SESSION_KEY),
+        "link": request.session.get(TELEGRAM_LINK_SESSION_KEY) if link_open and not connected_at else None,
     }
     return render(request, "accounts/settings.html", {"form": form, "telegram": telegram, **_calendar(user)})
 

@@ -72,7 +72,8 @@ def beating(*, worker_id: str, every: float) -> Iterator[None]:
 
 
 def worker_release(*, worker_id: str) -> int:
-    """A worker that has stopped: the tasks it left RUNNING run again; returns how many."""
+    """A worker that has stopped: the tasks it left RUNNING run again, as do the tasks any worker
+    saw fail with the database away; returns how many."""
     with transaction.atomic():
         released = _release(lambda workers: bool(workers) and workers[-1] == worker_id)
         Worker.objects.filter(worker_id=worker_id).delete()

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from vigencia.catalog.models import Carrier, PolicyKind
 from vigencia.core import clock
@@ -35,12 +35,28 @@ from vigencia.lines.models import (
     ReminderSetting,
 )
 from vigencia.lines.numbers import msisdn_display
-from vigencia.notifications.selectors import telegram_connected_of, webhook_endpoint_active
+from vigencia.notifications.selectors import channels_reachable_of
 
 REMINDER_CHANNELS = ("email", "sms", "webhook", "telegram")
 LEAD_DAYS_MAX = 90
 LEAD_DAYS_COUNT_MAX = 5
 DEFAULT_QUIET = (time(21, 0), time(8, 0))
+# Channels that need something set up first: (channel, error code, what to do).
+_SETUP_NEEDED = (
+    ("sms", "phone_missing", gettext_lazy("Add a phone number to your account to get reminders by SMS.")),
+    (
+        "webhook",
+        "webhook_missing",
+        gettext_lazy(
+            "Set up a webhook endpoint (PUT /api/v1/notifications/webhook) to get reminders by webhook."
+        ),
+    ),
+    (
+        "telegram",
+        "telegram_missing",
+        gettext_lazy("Connect Telegram in My account to get reminders by Telegram."),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -93,24 +109,10 @@ def _clean_channels(channels: object, *, line: Line) -> list[str]:
             code="invalid_channels",
             details={"field": "channels", "unknown": unknown, "allowed": list(REMINDER_CHANNELS)},
         )
-    if "sms" in channels and not line.owner.phone:
-        raise InvalidInput(
-            _("Add a phone number to your account to get reminders by SMS."),
-            code="phone_missing",
-            details={"field": "channels"},
-        )
-    if "webhook" in channels and not webhook_endpoint_active(user=line.owner):
-        raise InvalidInput(
-            _("Set up a webhook endpoint (PUT /api/v1/notifications/webhook) to get reminders by webhook."),
-            code="webhook_missing",
-            details={"field": "channels"},
-        )
-    if "telegram" in channels and not telegram_connected_of([line.owner]):
-        raise InvalidInput(
-            _("Connect Telegram in My account to get reminders by Telegram."),
-            code="telegram_missing",
-            details={"field": "channels"},
-        )
+    reachable = channels_reachable_of([line.owner])[line.owner.pk]
+    for channel, code, message in _SETUP_NEEDED:
+        if channel in channels and channel not in reachable:
+            raise InvalidInput(message, code=code, details={"field": "channels"})
     return [channel for channel in REMINDER_CHANNELS if channel in channels]
 
 
@@ -330,18 +332,17 @@ def _due_batch(at: datetime) -> list[tuple[Line, TimelineEvent, int, list[str], 
     ]
     batch: list[tuple[Line, TimelineEvent, int, list[str], date]] = []
     lines = list(Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting"))
-    # A chat disconnected since the owner chose Telegram: that reminder goes by email instead.
-    on_telegram = {line.owner for line in lines if "telegram" in reminder_prefs(line).channels}
-    connected = telegram_connected_of(on_telegram) if on_telegram else set()
+    # A channel the owner can no longer be reached by (the phone removed, the webhook or the Telegram
+    # chat gone since they chose it): that reminder goes by email instead.
+    reachable = channels_reachable_of({line.owner for line in lines})
     for line in sorted(lines, key=lambda line: (line.carrier_id, line.pk)):
         line.carrier = carriers[line.carrier_id]
         prefs = reminder_prefs(line)
         deadline, lead_days, _channels = found[line.pk]
-        reachable = dict.fromkeys(
-            "email" if channel == "telegram" and line.owner_id not in connected else channel
-            for channel in prefs.channels
+        chosen = dict.fromkeys(
+            channel if channel in reachable[line.owner_id] else "email" for channel in prefs.channels
         )
-        channels = [c for c in reachable if (line.pk, deadline.at, lead_days, c) not in done]
+        channels = [c for c in chosen if (line.pk, deadline.at, lead_days, c) not in done]
         if not channels:
             continue
         if in_quiet_hours(at, tz=line.owner.timezone, start=prefs.quiet_start, end=prefs.quiet_end):

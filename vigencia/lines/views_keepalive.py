@@ -30,7 +30,7 @@ from vigencia.lines.planner import KeepalivePlan, keepalive_plan
 from vigencia.lines.reminders import reminder_prefs, reminder_settings_set
 from vigencia.lines.selectors import line_get
 from vigencia.notifications.channels.telegram import telegram_configured
-from vigencia.notifications.selectors import telegram_connected_of, webhook_endpoint_active
+from vigencia.notifications.selectors import channels_reachable_of
 
 LEAD_CHOICES = [(days, days) for days in (60, 30, 14, 7, 3, 1)]
 CHANNEL_CHOICES = [
@@ -182,7 +182,8 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         except DomainError as error:
             plan_error = str(error.message)
     prefs = reminder_prefs(line)
-    telegram_connected = bool(telegram_connected_of([line.owner]))
+    reachable = channels_reachable_of([line.owner])[line.owner.pk]
+    telegram_connected = "telegram" in reachable
     setting = AutoRenewSetting.objects.filter(line=line).select_related("plan").first()
     upcoming = autorenew_next(line, setting, today=today) if setting and setting.enabled else None
     short: Money | None = None  # the wallet, when it cannot pay the next charge
@@ -196,7 +197,7 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         "plan_error": plan_error,
         "reminder_form": ReminderForm(
             initial={"lead_days": prefs.lead_days, "channels": prefs.channels},
-            webhook="webhook" in prefs.channels or webhook_endpoint_active(user=line.owner),
+            webhook="webhook" in prefs.channels or "webhook" in reachable,
             telegram="telegram" in prefs.channels or telegram_connected,
         ),
         # Telegram chosen but its chat disconnected (those reminders go by email), or not connected yet.

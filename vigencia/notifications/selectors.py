@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.template import TemplateDoesNotExist
 from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
-from vigencia.notifications.models import Notification, TelegramChat, WebhookEndpoint
+from vigencia.notifications.models import Channel, Notification, TelegramChat, WebhookEndpoint
 from vigencia.notifications.rendering import render
 
 
@@ -31,27 +31,30 @@ def webhook_endpoint_get(*, user: User) -> WebhookEndpoint | None:
     return WebhookEndpoint.objects.filter(user=user).first()
 
 
-def webhook_endpoint_active(*, user: User) -> bool:
-    """Whether the user's notifications can go to a webhook (an active endpoint is set)."""
-    return WebhookEndpoint.objects.filter(user=user, active=True).exists()
-
-
-def telegram_connected_of(users: Iterable[User]) -> set[int]:
-    """Which of the users (their ids) have a Telegram chat connected, in one query."""
-    return set(
-        TelegramChat.objects.filter(user__in=list(users), chat_id__isnull=False).values_list(
-            "user_id", flat=True
+def channels_reachable_of(users: Iterable[User]) -> dict[int, set[str]]:
+    """For each user (by id), the channels a message reaches them by now: email always, SMS with a
+    phone on the account, the webhook with an active endpoint, Telegram with a connected chat. One
+    query for all of them."""
+    rows = (
+        User.objects.filter(pk__in=[user.pk for user in users])
+        .annotate(
+            webhook=Exists(WebhookEndpoint.objects.filter(user=OuterRef("pk"), active=True)),
+            telegram=Exists(TelegramChat.objects.filter(user=OuterRef("pk"), chat_id__isnull=False)),
         )
+        .values_list("pk", "phone", "webhook", "telegram")
     )
+    return {
+        pk: {
+            Channel.EMAIL.value,
+            *(name for name, on in (("sms", phone), ("webhook", webhook), ("telegram", telegram)) if on),
+        }
+        for pk, phone, webhook, telegram in rows
+    }
 
 
-def telegram_connected_at(*, user: User) -> datetime | None:
-    """When the user connected their Telegram chat, or None if none is connected."""
-    return (
-        TelegramChat.objects.filter(user=user, chat_id__isnull=False)
-        .values_list("linked_at", flat=True)
-        .first()
-    )
+def telegram_chat_get(*, user: User) -> TelegramChat | None:
+    """The user's Telegram chat: connected (`chat_id`), or a link asked for (`link_expires_at`)."""
+    return TelegramChat.objects.filter(user=user).first()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from vigencia.accounts.models import User
@@ -30,10 +30,10 @@ from vigencia.notifications.models import (
     NotificationEvent,
     NotificationEventKind,
     NotificationStatus,
-    TelegramChat,
     WebhookEndpoint,
 )
 from vigencia.notifications.rendering import KINDS, context_dates, render
+from vigencia.notifications.selectors import channels_reachable_of
 
 logger = logging.getLogger(__name__)
 
@@ -207,21 +207,10 @@ def notification_send_many(requests: Sequence[NotificationRequest]) -> list[Noti
 def _default_channels_of(users: set[User]) -> dict[int, list[str]]:
     """The channels a notification goes by unless its sender chooses: email, the webhook when the
     user has an active endpoint, Telegram when they connected a chat (one query for all users)."""
-    rows = (
-        User.objects.filter(pk__in=[user.pk for user in users])
-        .annotate(
-            webhook=Exists(WebhookEndpoint.objects.filter(user=OuterRef("pk"), active=True)),
-            telegram=Exists(TelegramChat.objects.filter(user=OuterRef("pk"), chat_id__isnull=False)),
-        )
-        .values_list("pk", "webhook", "telegram")
-    )
+    defaults = (Channel.EMAIL.value, Channel.WEBHOOK.value, Channel.TELEGRAM.value)
     return {
-        pk: [
-            Channel.EMAIL.value,
-            *([Channel.WEBHOOK.value] if webhook else []),
-            *([Channel.TELEGRAM.value] if telegram else []),
-        ]
-        for pk, webhook, telegram in rows
+        pk: [channel for channel in defaults if channel in reachable]
+        for pk, reachable in channels_reachable_of(users).items()
     }
 
 

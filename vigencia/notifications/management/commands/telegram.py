@@ -65,9 +65,8 @@ class Command(BaseCommand):
                     {"offset": offset, "timeout": 0 if once else wait, "allowed_updates": ["message"]},
                     timeout=wait + 10,
                 )
-            except (
-                DeliveryError
-            ) as error:  # e.g. 409: a webhook is set (`vigencia telegram webhook --delete`)
+            except DeliveryError as error:
+                # e.g. 409 while a webhook is set (`vigencia telegram webhook --delete` ends it)
                 if once:
                     raise CommandError(str(error)) from error
                 self.stderr.write(f"{error}; trying again in 5 s.")
