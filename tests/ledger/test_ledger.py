@@ -54,6 +54,8 @@ def test_a_balanced_transaction_moves_both_balances(user):
         ([-1000, 999], "ledger_unbalanced"),
         ([0, 0], "ledger_zero_posting"),
         ([1000], "ledger_unbalanced"),
+        ([10**12 + 1, -(10**12 + 1)], "amount_too_large"),
+        ([2**63 - 1, -(2**63 - 1)], "amount_too_large"),
     ],
 )
 def test_bad_postings_are_refused_and_write_nothing(user, amounts, code):
@@ -64,6 +66,18 @@ def test_bad_postings_are_refused_and_write_nothing(user, amounts, code):
         )
     assert error.value.code == code
     assert (LedgerTransaction.objects.count(), Posting.objects.count()) == (0, 0)
+
+
+def test_an_amount_no_transaction_can_move_is_named_in_the_refusal(user):
+    accounts = [account_system(kind="psp_clearing", currency="PEN"), account_wallet(user=user)]
+    with pytest.raises(InvalidInput) as error:
+        ledger_post(
+            kind="x",
+            idempotency_key="k",
+            postings=[(accounts[0], pen(-(10**13))), (accounts[1], pen(10**13))],
+        )
+    assert error.value.message == "S/\xa0100,000,000,000.00 is more than one transaction can move."
+    assert ledger_verify() == []
 
 
 def test_a_posting_in_another_currency_than_its_account_is_refused(user):

@@ -84,6 +84,12 @@ def account_system(*, kind: str, currency: str, key: str = "", owner: User | Non
     return accounts_get(system_spec(kind=kind, currency=currency, key=key, owner=owner))[0]
 
 
+# The largest amount one posting moves (10¹² minor units: ten thousand million soles). Far beyond any
+# real payment, and far enough below 2⁶³ that no account's sum of postings, nor the ledger's, can
+# overflow a bigint, on PostgreSQL or SQLite, in any sum `ledger verify` takes.
+MAX_POSTING_MINOR = 10**12
+
+
 def _check(postings: list[tuple[LedgerAccount, Money]]) -> None:
     if len(postings) < 2:
         raise InvalidInput(_("A ledger transaction needs at least two postings."), code="ledger_unbalanced")
@@ -91,6 +97,12 @@ def _check(postings: list[tuple[LedgerAccount, Money]]) -> None:
     for account, money in postings:
         if not isinstance(money, Money) or money.amount_minor == 0:
             raise InvalidInput(_("A posting needs a non-zero amount."), code="ledger_zero_posting")
+        if abs(money.amount_minor) > MAX_POSTING_MINOR:
+            raise InvalidInput(
+                _("%(amount)s is more than one transaction can move.")
+                % {"amount": Money(abs(money.amount_minor), money.currency).format()},
+                code="amount_too_large",
+            )
         if money.currency != account.currency:
             raise InvalidInput(
                 _("A posting's currency must be its account's."),
