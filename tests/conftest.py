@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.core.management import call_command
+from django.core.management import ManagementUtility, call_command
 from django.test import Client
 from django.utils import translation
 
@@ -53,6 +53,23 @@ def _plain_static(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def command_line(capsys):
+    """Run `vigencia ARG…` as a shell does, argument parsing included (call_command skips the
+    argument types): returns (exit status, stdout, stderr). A traceback fails the test."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            ManagementUtility(["vigencia", *argv]).execute()
+            status = 0
+        except SystemExit as exit_:
+            status = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
 
 
 @pytest.fixture

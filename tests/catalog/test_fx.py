@@ -26,12 +26,12 @@ def test_the_newest_rate_converts_half_up_and_is_labelled_approximate():
 
 def test_csv_import_all_or_nothing():
     good = "base,quote,rate,as_of\nPEN,USD,0.27,2026-01-31\npen,cny,1.93,2026-01-31\n"
-    assert fx_rates_import(csv_text=good) == 2
+    assert fx_rates_import(data=good.encode()) == 2
     assert FxRate.objects.count() == 2
 
     bad = "base,quote,rate,as_of\nPEN,USD,0.28,2026-02-01\nPEN,USD,-1,2026-02-02\n"
     with pytest.raises(InvalidInput) as error:
-        fx_rates_import(csv_text=bad)
+        fx_rates_import(data=bad.encode())
     assert error.value.details == {"line": 3}
     assert FxRate.objects.count() == 2
 
@@ -39,10 +39,30 @@ def test_csv_import_all_or_nothing():
         "nope",
         "base,quote,rate,as_of\nPEN,US,1,2026-01-01",
         "base,quote,rate,as_of\nPEN,USD,NaN,2026-01-01",
+        "base,quote,rate,as_of\nPEN,XYZ,1,2026-01-01",
+        "base,quote,rate,as_of\nPEN,USD,1,2026-01-01\nPEN,C\xd1Y,1,2026-01-01",
     ]:
         with pytest.raises(InvalidInput):
-            fx_rates_import(csv_text=text)
+            fx_rates_import(data=text.encode("latin-1"))
     assert FxRate.objects.count() == 2
+
+
+def test_the_command_says_plainly_what_is_wrong_with_the_file_and_imports_nothing(db, command_line, tmp_path):
+    latin = tmp_path / "rates.csv"
+    latin.write_bytes("base,quote,rate,as_of\nPEN,USD,0.27,2026-01-31\n# Perú\n".encode("latin-1"))
+
+    assert command_line("fx_import", str(tmp_path)) == (
+        1,
+        "",
+        f"CommandError: Cannot read {tmp_path}: Is a directory\n",
+    )
+    assert command_line("fx_import", str(latin)) == (
+        1,
+        "",
+        f"CommandError: {latin}: The file is not UTF-8 text (byte 51). Save it as “CSV UTF-8” and try again. "
+        "Nothing was imported.\n",
+    )
+    assert FxRate.objects.count() == 0
 
 
 def test_plan_pages_show_the_approximate_amount_in_the_viewers_currency(client, user, line, plan):

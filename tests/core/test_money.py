@@ -1,7 +1,9 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
+from vigencia.catalog.models import Carrier
 from vigencia.core.money import CurrencyMismatch, Money
 
 
@@ -17,6 +19,22 @@ def test_refuses_to_mix_currencies():
 def test_refuses_floats():
     with pytest.raises(TypeError):
         Money(10.5, "PEN")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("code", ["XYZ", "pen", "PE", "PENN", ""])
+def test_refuses_what_is_not_an_iso_4217_code(code):
+    with pytest.raises(ValueError, match="not an ISO 4217 currency code"):
+        Money(100, code)
+
+
+def test_a_carrier_in_an_unknown_currency_is_refused_by_its_form(demo_catalog):
+    # given a carrier edited in the back office with a three-letter code that is no currency
+    carrier = Carrier.objects.get(code="claro-pe")
+    carrier.currency = "XYZ"
+    # when it is validated, then the field says why, before anything is saved
+    with pytest.raises(ValidationError) as error:
+        carrier.full_clean()
+    assert error.value.message_dict == {"currency": ["XYZ is not an ISO 4217 currency code (e.g. PEN)."]}
 
 
 def test_from_decimal_refuses_sub_minor_precision():

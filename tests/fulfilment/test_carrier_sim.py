@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -193,3 +194,28 @@ def test_the_test_number_is_declined_by_the_simulator_server_too(carrier_sim) ->
 
     # Then the carrier declined it
     assert (created.status, confirmed.status) == ("created", "declined")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "99999"], "argument --port: 99999 is out of range (from 0 to 65535)"),
+        (["--decline-rate", "1.5"], "argument --decline-rate: 1.5 is out of range (from 0 to 1)"),
+    ],
+)
+def test_bad_flags_are_a_usage_error(command_line, argv, message):
+    status, out, err = command_line("carrier-sim", *argv)
+    assert (status, out, err.splitlines()[-1]) == (2, "", f"vigencia carrier-sim: error: {message}")
+
+
+def test_a_port_already_taken_is_a_clear_error(command_line):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, out, err = command_line("carrier-sim", "--port", str(port))
+    assert (status, out, err) == (
+        1,
+        "",
+        f"CommandError: Cannot listen on 127.0.0.1:{port}: Address already in use\n",
+    )

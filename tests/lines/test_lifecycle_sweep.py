@@ -258,11 +258,13 @@ def test_the_command_sweeps_as_of_the_instant_given(demo_catalog):
     assert Line.objects.get(pk=line.pk).status == "restricted"
 
 
-def test_the_command_refuses_an_instant_it_cannot_read(demo_catalog):
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError):
-        call_command("lifecycle", "sweep", "--at", "next tuesday")
+def test_the_command_refuses_an_instant_it_cannot_read(demo_catalog, command_line):
+    status, out, err = command_line("lifecycle", "sweep", "--at", "next tuesday")
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "vigencia lifecycle sweep: error: argument --at: not an ISO 8601 instant: 'next tuesday' "
+        "(e.g. 2026-05-01T09:00:00-05:00)"
+    )
 
 
 def test_the_scheduler_runs_the_sweep_every_hour(demo_catalog, settings, run_tasks, frozen_clock):

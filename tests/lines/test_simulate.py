@@ -68,6 +68,23 @@ def test_bad_arguments_are_refused(demo_catalog):
         call_command("simulate", lines=0, months=1, stdout=StringIO(), stderr=StringIO())
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lines", "0"], "argument --lines: 0 is out of range (1 or more)"),
+        (["--months", "ten"], "argument --months: not an integer: 'ten'"),
+        (["--failure-rate", "1"], "argument --failure-rate: 1 is out of range (from 0, below 1)"),
+    ],
+)
+def test_bad_arguments_on_the_command_line_are_a_usage_error_before_any_progress(
+    demo_catalog, command_line, argv, message
+):
+    status, out, err = command_line("simulate", *argv)
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == f"vigencia simulate: error: {message}"
+    assert "simulating" not in err
+
+
 def test_days_with_nothing_due_are_skipped_and_the_progress_reaches_the_last_day(demo_catalog):
     # given a handful of lines over three months
     done: list[int] = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import translation
 
 from tests.pdfs import pdf_strings
@@ -24,8 +26,9 @@ HEADER = b"record_id,msisdn,kind,started_at,quantity,destination,charged_minor\n
 
 
 def _import(path, *extra):
+    """The import's report (a file with rejected rows ends with exit status 3, after the report)."""
     out = StringIO()
-    with clock.frozen(T0 + timedelta(days=1)):
+    with clock.frozen(T0 + timedelta(days=1)), contextlib.suppress(CommandError):
         call_command("usage", "import", str(path), *extra, stdout=out, verbosity=0)
     return out.getvalue()
 
@@ -63,6 +66,27 @@ def test_import_keeps_good_rows_rejects_bad_ones_and_is_resumable(tmp_path, line
     assert "accepted 0, duplicates 3, rejected 5" in again
     assert UsageRecord.objects.count() == 2
     assert Bucket.objects.get(kind="sms").remaining == 2
+
+
+def test_the_command_exits_3_after_its_report_when_rows_were_rejected(tmp_path, line, command_line):
+    path = tmp_path / "usage.csv"
+    path.write_bytes(
+        HEADER
+        + b"r1,+51912345678,sms,2025-03-01T13:00:00+00:00,1,,\n"
+        + b"r2,+51999999999,sms,2025-03-01T13:00:00+00:00,1,,\n"
+    )
+
+    with clock.frozen(T0 + timedelta(days=1)):
+        rejected = command_line("usage", "--verbosity", "0", "import", str(path), "--no-rate")
+        directory = command_line("usage", "import", str(tmp_path))
+
+    assert rejected == (
+        3,
+        "accepted 1, duplicates 0, rejected 1\n  line 3: unknown number\n",
+        "CommandError: 1 row(s) rejected; the other rows were kept.\n",
+    )
+    assert directory == (1, "", f"CommandError: not a file: {tmp_path}\n")
+    assert list(UsageRecord.objects.values_list("record_id", flat=True)) == ["r1"]
 
 
 def test_jsonl_import_and_an_overlong_line(tmp_path, line):

@@ -228,3 +228,84 @@ def test_the_csv_export_is_what_the_csv_module_writes_even_for_a_plan_name_with_
         )
     assert stream.getvalue() == expected.getvalue()
     assert list(csv.reader(io.StringIO(stream.getvalue())))[1][3] == 'Max 10, "unlimited"'
+
+
+def test_cli_generate_into_a_folder_that_does_not_exist_creates_no_batch(plan, command_line, tmp_path):
+    status, _out, err = command_line(
+        "vouchers",
+        "generate",
+        "--plan",
+        "claro-pe/max-10",
+        "--count",
+        "5",
+        "--out",
+        str(tmp_path / "no" / "c.csv"),
+    )
+
+    assert (status, err) == (
+        1,
+        f"CommandError: Cannot write {tmp_path / 'no' / 'c.csv'}: No such file or directory\n",
+    )
+    assert VoucherBatch.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "last_line"),
+    [
+        (["activate", "999"], 1, "CommandError: no batch #999"),
+        (["void", "999"], 1, "CommandError: no batch #999"),
+        (
+            ["generate", "--plan", "max-10", "--count", "0", "--out", "c.csv"],
+            2,
+            "vigencia vouchers generate: error: argument --count: 0 is out of range (from 1 to 9999999)",
+        ),
+        (
+            [
+                "credit",
+                "--reseller",
+                "shop@example.com",
+                "--amount-minor",
+                "500",
+                "--currency",
+                "XYZ",
+                "--reference",
+                "t-2",
+            ],
+            2,
+            "vigencia vouchers credit: error: argument --currency: not an ISO 4217 currency code: 'XYZ'",
+        ),
+    ],
+)
+def test_cli_bad_input_is_a_clear_error_and_writes_nothing(reseller, command_line, argv, status, last_line):
+    transactions = LedgerTransaction.objects.count()
+
+    code, out, err = command_line("vouchers", *argv)
+
+    assert (code, out, err.splitlines()[-1]) == (status, "", last_line)
+    assert LedgerTransaction.objects.count() == transactions
+    assert VoucherBatch.objects.count() == 0
+
+
+def test_cli_void_of_serials_from_another_batch_or_mistyped_voids_nothing(make_batch, command_line):
+    made, other = make_batch(count=3), make_batch(count=2)
+    mistyped = made.serials[1][:-1] + str((int(made.serials[1][-1]) + 1) % 10)  # a wrong check digit
+
+    for first, last in ((other.serials[0], other.serials[1]), (made.serials[0], mistyped)):
+        status, out, err = command_line("vouchers", "void", str(made.batch.pk), "--from", first, "--to", last)
+        assert (status, out, err) == (
+            1,
+            "",
+            f"CommandError: invalid_range: Those are not serials of batch #{made.batch.pk}.\n",
+        )
+    assert set(VoucherCode.objects.values_list("status", flat=True)) == {"active"}
+
+    status, out, _err = command_line(
+        "vouchers",
+        "void",
+        str(made.batch.pk),
+        "--from",
+        serial_display(made.serials[0]),
+        "--to",
+        made.serials[1],
+    )
+    assert (status, out) == (0, f"batch #{made.batch.pk}: 2 codes voided\n")

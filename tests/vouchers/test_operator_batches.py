@@ -189,7 +189,7 @@ def test_the_operator_voids_a_resellers_lost_range_and_the_reseller_is_refunded(
 
     # then those two are void, their face value is back on the reseller's balance, and junk changed nothing
     assert "2 codes voided." in voided.content.decode()
-    assert "Those serials are not valid." in junk.content.decode()
+    assert f"Those are not serials of batch #{batch.pk}." in junk.content.decode()
     assert VoucherCode.objects.filter(status=VoucherStatus.VOID).count() == 2
     assert reseller_prepaid_account(reseller=reseller, currency="PEN").balance == Money(100_000 - 1000, "PEN")
     assert ledger_verify() == []

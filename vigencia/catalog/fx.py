@@ -17,8 +17,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from vigencia.catalog.models import FxRate
+from vigencia.core.csvtext import csv_text
 from vigencia.core.errors import InvalidInput
-from vigencia.core.money import Money
+from vigencia.core.money import CURRENCIES, Money
 
 APPROX_CURRENCIES = ("USD", "CNY")
 CSV_COLUMNS = ("base", "quote", "rate", "as_of")
@@ -69,7 +70,7 @@ def money_approx_label(money: Money, *, currency: str | None = None, language: s
 
 def _currency(value: str, line: int, column: str) -> str:
     value = (value or "").strip().upper()
-    if len(value) != 3 or not value.isascii() or not value.isalpha():
+    if value not in CURRENCIES:
         raise InvalidInput(
             _("Line %(line)d: %(column)s is not a currency code.") % {"line": line, "column": column},
             code="invalid_fx_csv",
@@ -86,10 +87,11 @@ def fx_rate_set(*, base: str, quote: str, rate: Decimal, as_of: date, source: st
     return row
 
 
-def fx_rates_import(*, csv_text: str, source: str = "csv") -> int:
-    """Import rates from CSV with a header `base,quote,rate,as_of` (ISO date). All rows or none: any
-    bad row raises InvalidInput naming its line and nothing is written. Returns rows imported."""
-    reader = csv.DictReader(io.StringIO(csv_text))
+def fx_rates_import(*, data: bytes, source: str = "csv") -> int:
+    """Import rates from a UTF-8 CSV file with a header `base,quote,rate,as_of` (ISO date). All rows
+    or none: a file that is not UTF-8, or any bad row, raises InvalidInput (naming the line) and
+    nothing is written. Returns rows imported."""
+    reader = csv.DictReader(io.StringIO(csv_text(data)))
     if reader.fieldnames is None or not set(CSV_COLUMNS) <= {name.strip() for name in reader.fieldnames}:
         raise InvalidInput(
             _("The CSV needs the columns base, quote, rate, as_of."),

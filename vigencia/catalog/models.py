@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.core.models import TimeStampedModel
-from vigencia.core.money import Money
+from vigencia.core.money import Money, validate_currency
 
 
 class PolicyKind(models.TextChoices):
@@ -26,7 +26,9 @@ class Carrier(TimeStampedModel):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2, e.g. PE"))
-    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217, e.g. PEN"))
+    currency = models.CharField(
+        _("currency"), max_length=3, validators=[validate_currency], help_text=_("ISO 4217, e.g. PEN")
+    )
     timezone = models.CharField(_("timezone"), max_length=64, default="America/Lima")
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -95,7 +97,7 @@ class Plan(TimeStampedModel):
     name_es = models.CharField(_("name (Spanish)"), max_length=120)
     name_zh_hans = models.CharField(_("name (Chinese)"), max_length=120)
     price_minor = models.BigIntegerField(_("price (minor units)"))
-    currency = models.CharField(_("currency"), max_length=3)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
     validity_days = models.PositiveIntegerField(_("validity (days)"))
     data_mb = models.PositiveIntegerField(_("data (MB)"), default=0)
     minutes = models.PositiveIntegerField(_("voice minutes"), default=0)
@@ -173,7 +175,7 @@ class Promotion(TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=12, choices=PromotionKind.choices)
     percent_off = models.PositiveSmallIntegerField(_("percent off"), null=True, blank=True)
     amount_off_minor = models.BigIntegerField(_("amount off (minor units)"), null=True, blank=True)
-    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True, validators=[validate_currency])
     bonus_data_mb = models.PositiveIntegerField(_("bonus data (MB)"), default=0)
     extra_days = models.PositiveIntegerField(_("extra validity days"), default=0)
     starts_at = models.DateTimeField(_("starts"))
@@ -247,8 +249,8 @@ class FxRate(models.Model):
     """1 unit of `base` is `rate` units of `quote` on `as_of` (operator-maintained or imported from
     CSV). Used only to show approximate amounts; nothing is ever charged in a converted currency."""
 
-    base = models.CharField(_("from"), max_length=3)
-    quote = models.CharField(_("to"), max_length=3)
+    base = models.CharField(_("from"), max_length=3, validators=[validate_currency])
+    quote = models.CharField(_("to"), max_length=3, validators=[validate_currency])
     rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=8)
     as_of = models.DateField(_("as of"))
     source = models.CharField(_("source"), max_length=60, blank=True)

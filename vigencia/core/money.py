@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from babel.numbers import format_decimal, get_currency_precision, get_currency_symbol
+from babel.numbers import format_decimal, get_currency_precision, get_currency_symbol, list_currencies
+from django.core.exceptions import ValidationError
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 # Babel's locale for a UI language; Peru's conventions for Spanish (S/ 10.00).
 _BABEL_LOCALES = {"es": "es_PE", "en": "en_US", "zh-hans": "zh_Hans_CN"}
@@ -26,6 +28,20 @@ def currency_symbol(currency: str, locale: str = "en_US") -> str:
     return get_currency_symbol(currency, _HOME_LOCALES.get(currency, locale))
 
 
+# Every ISO 4217 code CLDR knows (current and historic): "XYZ" is three letters but no currency.
+CURRENCIES = frozenset(list_currencies())
+
+
+def validate_currency(value: str) -> None:
+    """A model field's validator: the value is an ISO 4217 code, upper case (what `Money` takes)."""
+    if value not in CURRENCIES:
+        raise ValidationError(
+            _("%(value)s is not an ISO 4217 currency code (e.g. PEN)."),
+            code="invalid",
+            params={"value": value},
+        )
+
+
 class CurrencyMismatch(ValueError):
     pass
 
@@ -38,7 +54,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount_minor, int) or isinstance(self.amount_minor, bool):
             raise TypeError("Money.amount_minor must be an int")
-        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+        if self.currency not in CURRENCIES:
             raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
 
     @classmethod

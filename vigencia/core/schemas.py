@@ -9,6 +9,7 @@ from ninja import Schema
 from pydantic import AfterValidator
 
 from vigencia.core.errors import InvalidInput
+from vigencia.core.money import CURRENCIES
 
 
 class ErrorOut(Schema):
@@ -37,13 +38,13 @@ Text = Annotated[str, AfterValidator(_storable)]
 
 def _currency(value: str) -> str:
     code = value.strip().upper()
-    if len(code) != 3 or not code.isascii() or not code.isalpha():
-        raise ValueError("not a three-letter ISO 4217 currency code")
+    if code not in CURRENCIES:
+        raise ValueError("not an ISO 4217 currency code")
     return code
 
 
 Currency = Annotated[str, AfterValidator(_currency)]
-"""A currency code in a request (query or body): three ASCII letters, upper-cased (what `Money`
+"""A currency code in a request (query or body): an ISO 4217 code, upper-cased (what `Money`
 takes); anything else is a 422 like any invalid field."""
 
 

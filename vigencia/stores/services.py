@@ -22,6 +22,7 @@ from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier
 from vigencia.catalog.selectors import carrier_get, plan_list_on_sale
 from vigencia.core import clock
+from vigencia.core.csvtext import csv_text
 from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied
 from vigencia.core.money import Money
 from vigencia.ledger.models import LedgerAccount
@@ -249,15 +250,7 @@ def stores_csv_read(*, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     that is not UTF-8, not CSV, too large, or lacks a required column."""
     if len(data) > MAX_CSV_BYTES:
         raise InvalidInput(_("The file is larger than 20 MB."), code="file_too_large")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            _("The file is not UTF-8 text (byte %(position)s). Save it as “CSV UTF-8” and try again.")
-            % {"position": error.start},
-            code="bad_encoding",
-        )
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=_EXTRA, restval="")
+    reader = csv.DictReader(io.StringIO(csv_text(data), newline=""), restkey=_EXTRA, restval="")
     try:
         header = [column.strip().lower() for column in reader.fieldnames or []]
         reader.fieldnames = header

@@ -89,9 +89,9 @@ class FxRateAdmin(admin.ModelAdmin):
         upload = request.FILES.get("file") if request.method == "POST" else None
         if upload is not None:
             try:
-                count = fx_rates_import(csv_text=upload.read().decode("utf-8-sig"), source="csv")
-            except (UnicodeDecodeError, DomainError) as error:
-                messages.error(request, str(getattr(error, "message", error)))
+                count = fx_rates_import(data=upload.read(), source="csv")
+            except DomainError as error:
+                messages.error(request, str(error.message))
             else:
                 messages.success(request, _("Imported %(count)d rates.") % {"count": count})
                 return HttpResponseRedirect(reverse("admin:catalog_fxrate_changelist"))

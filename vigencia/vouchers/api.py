@@ -21,7 +21,7 @@ from vigencia.ledger.selectors import account_balance
 from vigencia.lines.selectors import line_get
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import exports, services
-from vigencia.vouchers.codes import serial_clean, serial_display, serial_make
+from vigencia.vouchers.codes import serial_display, serial_make
 from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.selectors import batch_get, batch_list, voucher_verify
 
@@ -267,14 +267,8 @@ def download_batch(request: HttpRequest, batch_id: int):
 )
 def void_batch(request: HttpRequest, batch_id: int, payload: VoidIn):
     batch = batch_get(reseller=api_user(request), batch_id=batch_id)
-    bounds = [serial_clean(s) if s else "" for s in (payload.serial_from, payload.serial_to)]
-    if None in bounds or any(b and b[:6] != f"{batch.pk:06d}" for b in bounds):
-        raise InvalidInput(code="invalid_range", details={"field": "serial"})
     voided = services.voucher_void(
-        batch=batch,
-        actor=api_user(request),
-        serial_from=bounds[0] or "",
-        serial_to=bounds[1] or "",
+        batch=batch, actor=api_user(request), serial_from=payload.serial_from, serial_to=payload.serial_to
     )
     return Status(200, {"voided": voided})
 

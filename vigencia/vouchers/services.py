@@ -53,6 +53,7 @@ from vigencia.vouchers.codes import (
     pin_digest,
     pins_digest,
     pins_new,
+    serial_clean,
     serials_make,
 )
 from vigencia.vouchers.models import (
@@ -361,10 +362,16 @@ def batch_export_take(*, batch: VoucherBatch) -> bytes:
 def voucher_void(
     *, batch: VoucherBatch, actor: User | None = None, serial_from: str = "", serial_to: str = ""
 ) -> int:
-    """Void a lost batch, or the serials from `serial_from` to `serial_to` of it. Sold codes give their
-    face value back to whoever funded them (the reseller's prepaid balance). Locks the batch row; codes
-    already redeemed, void or expired are left alone, so a repeat voids nothing. Returns how many
-    codes were voided."""
+    """Void a lost batch, or the serials from `serial_from` to `serial_to` of it (as printed, with or
+    without dashes; both of this batch). Sold codes give their face value back to whoever funded them
+    (the reseller's prepaid balance). Locks the batch row; codes already redeemed, void or expired are
+    left alone, so a repeat voids nothing. Returns how many codes were voided."""
+    bounds = [serial_clean(s) if s.strip() else "" for s in (serial_from, serial_to)]
+    if any(b is None or (b and b[:6] != f"{batch.pk:06d}") for b in bounds):
+        raise InvalidInput(
+            _("Those are not serials of batch #%(batch)d.") % {"batch": batch.pk}, code="invalid_range"
+        )
+    serial_from, serial_to = (b or "" for b in bounds)
     if bool(serial_from) != bool(serial_to) or serial_from > serial_to:
         raise InvalidInput(_("Give the first and the last serial of the range."), code="invalid_range")
     with transaction.atomic():

@@ -203,16 +203,15 @@ def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
 def _void(request: HttpRequest, batch: VoucherBatch, *, actor: User) -> None:
     """Void the batch, or the range of its serials posted, and say how it went."""
     form = VoidForm(request.POST)
-    bounds = [
-        serial_clean(s) if s else ""
-        for s in (request.POST.get("serial_from", ""), request.POST.get("serial_to", ""))
-    ]
-    if not form.is_valid() or None in bounds:
+    if not form.is_valid():
         messages.error(request, _("Those serials are not valid."))
         return
     try:
         voided = services.voucher_void(
-            batch=batch, actor=actor, serial_from=bounds[0] or "", serial_to=bounds[1] or ""
+            batch=batch,
+            actor=actor,
+            serial_from=form.cleaned_data["serial_from"],
+            serial_to=form.cleaned_data["serial_to"],
         )
         messages.success(
             request, ngettext("%(count)d code voided.", "%(count)d codes voided.", voided) % {"count": voided}

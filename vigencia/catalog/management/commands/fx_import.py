@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, path: Path, source: str, **options: Any) -> None:
         try:
-            count = fx_rates_import(csv_text=path.read_text(encoding="utf-8-sig"), source=source)
-        except (OSError, UnicodeDecodeError, DomainError) as error:
-            raise CommandError(str(error)) from error
+            count = fx_rates_import(data=path.read_bytes(), source=source)
+        except OSError as error:
+            raise CommandError(f"Cannot read {path}: {error.strerror or error}") from error
+        except DomainError as error:
+            raise CommandError(f"{path}: {error.message} Nothing was imported.") from error
         self.stdout.write(f"imported {count} rates")

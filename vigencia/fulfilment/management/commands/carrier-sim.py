@@ -23,8 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from vigencia.core.cli import number
 from vigencia.core.signing import SIGNATURE_HEADER, signature_header
 from vigencia.fulfilment.gateways.http import API_KEY_HEADER
 from vigencia.fulfilment.gateways.simulator import CarrierSimulator, SimTopup, SimulatorInputError
@@ -190,13 +191,18 @@ class Command(BaseCommand):
     help = "Run a carrier aggregator simulator over HTTP, with fault injection, until SIGTERM or Ctrl-C."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=8090, help="0 picks a free port (printed).")
+        rate = number(float, low=0, high=1)
+        parser.add_argument(
+            "--port", type=number(int, low=0, high=65535), default=8090, help="0 picks a free port (printed)."
+        )
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--latency-ms", type=int, default=0)
-        parser.add_argument("--timeout-rate", type=float, default=0.0)
-        parser.add_argument("--error-rate", type=float, default=0.0)
-        parser.add_argument("--decline-rate", type=float, default=0.0)
-        parser.add_argument("--hang-ms", type=int, default=15000, help="How long a simulated timeout hangs.")
+        parser.add_argument("--latency-ms", type=number(int, low=0), default=0)
+        parser.add_argument("--timeout-rate", type=rate, default=0.0)
+        parser.add_argument("--error-rate", type=rate, default=0.0)
+        parser.add_argument("--decline-rate", type=rate, default=0.0)
+        parser.add_argument(
+            "--hang-ms", type=number(int, low=0), default=15000, help="How long a simulated timeout hangs."
+        )
         parser.add_argument("--duplicate-callbacks", action="store_true")
         parser.add_argument("--out-of-order-callbacks", action="store_true")
         parser.add_argument("--callback-url", default="")
@@ -212,7 +218,14 @@ class Command(BaseCommand):
                 out_of_order=options["out_of_order_callbacks"],
             )
         carrier = CarrierSimulator(on_change=sender.on_change if sender else None)
-        server = SimulatorServer((options["host"], options["port"]), carrier=carrier, options=options)
+        try:
+            server = SimulatorServer((options["host"], options["port"]), carrier=carrier, options=options)
+        except OSError as error:  # the port is taken, or the host is not this machine's
+            if sender is not None:
+                sender.stop()
+            raise CommandError(
+                f"Cannot listen on {options['host']}:{options['port']}: {error.strerror or error}"
+            ) from error
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_args: stop.set())

@@ -3,12 +3,13 @@ changes, then due reminders, then due auto-renewals (each exactly once however o
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from vigencia.lines.keepalive import keepalive_tick
@@ -18,7 +19,8 @@ def _instant(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--at: not an ISO 8601 instant: {text!r} (e.g. 2026-05-01T09:00:00-05:00)")
+        # argparse turns this into a usage error (exit 2) rather than a traceback.
+        raise ArgumentTypeError(f"not an ISO 8601 instant: {text!r} (e.g. 2026-05-01T09:00:00-05:00)")
     if timezone.is_naive(at):
         # A bare date or time is read in the platform's display timezone.
         at = at.replace(tzinfo=ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE))

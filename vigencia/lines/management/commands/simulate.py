@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from vigencia.core import clock
+from vigencia.core.cli import number
 from vigencia.lines.simulate import simulate
 
 
@@ -41,14 +42,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--lines", type=int, default=1000)
-        parser.add_argument("--months", type=int, default=12)
-        parser.add_argument("--failure-rate", type=float, default=0.1)
+        parser.add_argument("--lines", type=number(int, low=1), default=1000)
+        parser.add_argument("--months", type=number(int, low=1, high=1200), default=12)
+        parser.add_argument("--failure-rate", type=number(float, low=0, below=1), default=0.1)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = (clock.today() + relativedelta(months=max(options["months"], 0)) - clock.today()).days
+        days = (clock.today() + relativedelta(months=options["months"]) - clock.today()).days
         bar = tqdm(
             total=days, unit="day", desc="simulating", disable=options["json"], file=_Uncoloured(self.stderr)
         )

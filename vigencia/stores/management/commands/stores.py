@@ -9,10 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from vigencia.core.cli import EXIT_BAD_ROWS
 from vigencia.core.errors import InvalidInput
 from vigencia.stores.services import stores_import
-
-EXIT_BAD_ROWS = 3
 
 IMPORT_HELP = """\
 Import stores from a CSV file (UTF-8, comma-separated, first line = column names).

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from vigencia.core.cli import EXIT_BAD_ROWS, number
 from vigencia.usage import services
 
 
@@ -26,7 +27,9 @@ class Command(BaseCommand):
             "--source", default="file", help="the feed the record ids are unique in (default: file)"
         )
         imp.add_argument("--no-rate", action="store_true", help="store only; the worker rates later")
-        imp.add_argument("--show-rejected", type=int, default=20, help="how many rejected rows to list")
+        imp.add_argument(
+            "--show-rejected", type=number(int, low=0), default=20, help="how many rejected rows to list"
+        )
         sub.add_parser("rate", help="Rate every unrated record.")
         sub.add_parser("expire", help="Expire buckets past their date.")
 
@@ -40,7 +43,7 @@ class Command(BaseCommand):
             return
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(f"no such file: {path}")
+            raise CommandError(f"{'not a file' if path.exists() else 'no such file'}: {path}")
         fmt = options["format"] or (
             "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv"
         )
@@ -78,3 +81,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  ... and {summary.rejected_count - options['show_rejected']} more")
         if not options["no_rate"]:
             self.stdout.write(f"rated {summary.rated} records")
+        if summary.rejected_count:
+            raise CommandError(
+                f"{summary.rejected_count} row(s) rejected; the other rows were kept.",
+                returncode=EXIT_BAD_ROWS,
+            )

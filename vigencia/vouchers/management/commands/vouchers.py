@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from argparse import ArgumentTypeError
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,19 @@ from tqdm import tqdm
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Plan
+from vigencia.core.cli import number
 from vigencia.core.errors import DomainError
-from vigencia.core.money import Money
+from vigencia.core.money import CURRENCIES, Money
 from vigencia.vouchers import exports, services
+from vigencia.vouchers.codes import MAX_BATCH_SIZE
 from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.selectors import redemption_failure_rate
+
+
+def _currency(text: str) -> str:
+    if text.upper() not in CURRENCIES:
+        raise ArgumentTypeError(f"not an ISO 4217 currency code: {text!r}")
+    return text.upper()
 
 
 class Command(BaseCommand):
@@ -27,7 +36,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         generate = sub.add_parser("generate", help="Create a batch of codes and write its one export.")
         generate.add_argument("--plan", required=True, help="plan code, or carrier/plan")
-        generate.add_argument("--count", type=int, required=True)
+        generate.add_argument("--count", type=number(int, low=1, high=MAX_BATCH_SIZE), required=True)
         generate.add_argument("--reseller", help="reseller email: the batch is sold to them at once")
         generate.add_argument("--expires", type=date.fromisoformat, help="YYYY-MM-DD (default: in a year)")
         generate.add_argument(
@@ -46,7 +55,7 @@ class Command(BaseCommand):
         credit = sub.add_parser("credit", help="Credit a reseller's prepaid balance (money received).")
         credit.add_argument("--reseller", required=True)
         credit.add_argument("--amount-minor", type=int, required=True)
-        credit.add_argument("--currency", default="PEN")
+        credit.add_argument("--currency", type=_currency, default="PEN")
         credit.add_argument("--reference", required=True, help="e.g. the bank transfer's id (once per id)")
         key = sub.add_parser("api-key", help="Issue an API key for a reseller (shown once).")
         key.add_argument("--reseller", required=True)
@@ -58,6 +67,12 @@ class Command(BaseCommand):
             getattr(self, "_" + action.replace("-", "_"))(**options)
         except DomainError as error:
             raise CommandError(f"{error.code}: {error.message}") from error
+
+    def _batch(self, pk: int) -> VoucherBatch:
+        batch = VoucherBatch.objects.select_related("plan", "reseller").filter(pk=pk).first()
+        if batch is None:
+            raise CommandError(f"no batch #{pk}")
+        return batch
 
     def _user(self, email: str) -> User:
         user = User.objects.filter(email__iexact=email).first()
@@ -86,7 +101,10 @@ class Command(BaseCommand):
         if out is None and seller is None:
             raise CommandError("--out is required for a batch without a reseller")
         csv_path = Path(out) if out else None
-        stream: io.StringIO | Any = csv_path.open("w", newline="") if csv_path else io.StringIO()
+        try:  # before the batch exists: a file that cannot be written must not cost its PINs
+            stream: io.StringIO | Any = csv_path.open("w", newline="") if csv_path else io.StringIO()
+        except OSError as error:
+            raise CommandError(f"Cannot write {csv_path}: {error.strerror or error}") from error
         export: exports.BatchExport | None = None
         bar = tqdm(total=count, unit="code", disable=no_progress, file=self.stderr._out)
 
@@ -130,13 +148,11 @@ class Command(BaseCommand):
         )
 
     def _activate(self, *, batch: int, **_: Any) -> None:
-        moved = services.batch_activate(batch=VoucherBatch.objects.get(pk=batch))
+        moved = services.batch_activate(batch=self._batch(batch))
         self.stdout.write(f"batch #{batch}: {moved} codes on sale")
 
     def _void(self, *, batch: int, serial_from: str, serial_to: str, **_: Any) -> None:
-        voided = services.voucher_void(
-            batch=VoucherBatch.objects.get(pk=batch), serial_from=serial_from, serial_to=serial_to
-        )
+        voided = services.voucher_void(batch=self._batch(batch), serial_from=serial_from, serial_to=serial_to)
         self.stdout.write(f"batch #{batch}: {voided} codes voided")
 
     def _expire(self, **_: Any) -> None:
@@ -144,7 +160,7 @@ class Command(BaseCommand):
 
     def _credit(self, *, reseller: str, amount_minor: int, currency: str, reference: str, **_: Any) -> None:
         entry = services.reseller_prepaid_credit(
-            reseller=self._user(reseller), amount=Money(amount_minor, currency.upper()), reference=reference
+            reseller=self._user(reseller), amount=Money(amount_minor, currency), reference=reference
         )
         self.stdout.write(f"ledger transaction #{entry.pk}")
 
