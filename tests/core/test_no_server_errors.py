@@ -1,10 +1,14 @@
 """No page answers a 5xx, whoever asks and whatever they send: every portal and back-office URL of
-the project (the admin and the API have their own tests), for a visitor and each demo role, with
+the project (the API has its own tests), for a visitor and each demo role, with
 existing and missing ids, odd query strings and a junk form."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
+from django.contrib import admin
 from django.test import Client
 
 from tests.urlwalk import portal_routes, route_url
@@ -46,4 +50,54 @@ def test_no_page_answers_a_server_error_to_anyone(seeded) -> None:
 
     assert len(routes) >= 50  # the walk found the project's pages
     assert len(demo_users) >= 7
+    assert failures == []
+
+
+# Each form field filled with one of these in turn: nothing, a negative number, an integer no column
+# holds, a long string, a date that is no date, text where a number goes.
+JUNK_VALUES = ("", "-1", "99999999999999999999999", "x" * 300, "2026-13-45", "abc")
+FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.DOTALL | re.IGNORECASE)
+ACTION = re.compile(r'\baction="([^"]*)"')
+FIELD_NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([\w\-]+)"')
+
+
+def _forms_posted_with_junk(client: Client, urls: list[str]) -> list[tuple[str, str]]:
+    """Open each page; post each of its POST forms back to where it goes, with every field of the
+    form set to each junk value in turn."""
+    failures, posted = [], set()
+    for url in urls:
+        page = client.get(url)
+        if page.status_code != 200 or "text/html" not in page.get("Content-Type", ""):
+            continue
+        for attributes, body in FORM.findall(page.content.decode()):
+            if 'method="post"' not in attributes.lower():
+                continue
+            action = html.unescape(ACTION.search(attributes)[1]) if ACTION.search(attributes) else url
+            names = set(FIELD_NAME.findall(body)) - {"csrfmiddlewaretoken"}
+            if "logout" in action or not names or (action, frozenset(names)) in posted:
+                continue
+            posted.add((action, frozenset(names)))
+            for junk in JUNK_VALUES:
+                response = client.post(action or url, dict.fromkeys(names, junk))
+                if response.status_code >= 500:
+                    failures.append((action or url, junk[:20]))
+    return failures
+
+
+def test_every_back_office_add_form_posted_with_junk_answers_with_its_errors(seeded) -> None:
+    # given the operator in the back office
+    client = Client(raise_request_exception=False)
+    client.force_login(User.objects.get(email="operator@demo.vigencia.pe"))
+    urls = [f"/admin/{model._meta.app_label}/{model._meta.model_name}/add/" for model in admin.site._registry]
+    # when every add form is posted back with junk in each of its fields, then none is a server error
+    assert _forms_posted_with_junk(client, urls) == []
+
+
+def test_every_portal_form_posted_with_junk_in_its_own_fields_answers_without_a_server_error(seeded) -> None:
+    failures = []
+    for email in ("ana@demo.vigencia.pe", "agent@demo.vigencia.pe", "reseller@demo.vigencia.pe"):
+        client = Client(raise_request_exception=False)
+        client.force_login(User.objects.get(email=email))
+        urls = [_url(route, 1) for route in portal_routes() if "logout" not in route]
+        failures += [(email, *failure) for failure in _forms_posted_with_junk(client, urls)]
     assert failures == []

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.db.models import ForeignKey
 from django.http import HttpRequest
 
 from vigencia.core.models import PeriodicRun, Worker
+
+
+class _AutocompleteSelect(AutocompleteSelect):
+    """Django's, except that re-showing a form whose posted value is no id at all ("abc" for a store)
+    leaves that value out instead of failing on it: the field's own error says what is wrong."""
+
+    def optgroups(self, name: str, value: Sequence[str], attr: dict[str, Any] | None = None) -> Any:
+        target = self.field.remote_field.get_related_field()
+        kept = []
+        for item in value:
+            try:
+                target.to_python(item)
+            except ValidationError:
+                continue
+            kept.append(item)
+        return super().optgroups(name, kept, attr)
+
+
+class AutocompleteAdminMixin:
+    """For a ModelAdmin with `autocomplete_fields` on foreign keys."""
+
+    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            site = self.admin_site  # type: ignore[attr-defined]
+            kwargs["widget"] = _AutocompleteSelect(db_field, site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 class ReadOnlyAdminMixin:

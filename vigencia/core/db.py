@@ -8,8 +8,28 @@ from typing import Any, TypeVar, cast
 
 from django.db import InterfaceError, OperationalError, connections, models, router
 from django.db.models.constants import OnConflict
+from django.db.models.lookups import In
 
 T = TypeVar("T")
+
+
+class IntegerIn(In):
+    """`in` on an integer column, leaving out the values the column cannot hold (no row has them), as
+    Django's own `exact` and comparisons on integers do since 5.0, instead of the database's overflow
+    error: an id of 10²³ posted to a form's multiple choice (the back office's carriers of a store)
+    is "not one of the available choices", not a server error. Registered on IntegerField (and so
+    on every integer primary key) by CoreConfig.ready."""
+
+    def process_rhs(self, compiler: Any, connection: Any) -> Any:
+        if self.rhs_is_direct_value():
+            low, high = connection.ops.integer_field_range(self.lhs.output_field.get_internal_type())
+            self.rhs = [
+                value
+                for value in self.rhs
+                if not isinstance(value, int)
+                or ((low is None or value >= low) and (high is None or value <= high))
+            ]
+        return super().process_rhs(compiler, connection)
 
 
 def insert_unless_taken(instance: models.Model) -> bool:

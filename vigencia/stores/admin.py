@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from vigencia.core.admin import AutocompleteAdminMixin
 from vigencia.core.errors import DomainError
 from vigencia.stores.hours import hours_format
 from vigencia.stores.iddocs import DocumentType, id_blind_index, id_document_validate
@@ -63,7 +64,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(AutocompleteAdminMixin, admin.ModelAdmin):
     list_display = ("date", "name", "store", "closed")
     list_filter = ("closed", ("store", admin.EmptyFieldListFilter))
     search_fields = ("name", "store__name")
@@ -75,7 +76,7 @@ class HolidayAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreAgent)
-class StoreAgentAdmin(admin.ModelAdmin):
+class StoreAgentAdmin(AutocompleteAdminMixin, admin.ModelAdmin):
     list_display = ("user", "store", "active")
     list_filter = ("active", "store")
     search_fields = ("user__email", "user__name", "store__name", "store__code")
