@@ -23,6 +23,8 @@ browser: ## Debian's Chromium for the Playwright browser tests
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 run: setup
+	@$(VENV)/python -c 'import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("$(HOST)", $(PORT)))' 2>/dev/null \
+	  || { echo "Port $(PORT) on $(HOST) is taken (is Vigencia already running?). Stop it, or choose another: PORT=9000 make run" >&2; exit 1; }
 	@$(VENV)/vigencia migrate --noinput --verbosity 0
 	@$(VENV)/vigencia seed_demo
 	@$(VENV)/vigencia collectstatic --noinput --verbosity 0

@@ -1,8 +1,9 @@
-"""`make run`: what the processes it starts under honcho are told."""
+"""`make run`: what the processes it starts under honcho are told, and a port already taken."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,24 @@ def test_every_process_of_make_run_links_emails_to_the_web_server_on_its_port(tm
         "site 9100 http://127.0.0.1:9000",
         "site 9200 http://127.0.0.1:9000",
     ]
+
+
+def test_make_run_on_a_port_already_taken_says_so_before_it_starts_anything():
+    # given something listening on a port
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        # when `make run` is asked to use it
+        result = subprocess.run(
+            ["make", "run", f"PORT={port}"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+
+    # then it stops at once with one line saying what to do, before migrating or starting anything
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        f"Port {port} on 127.0.0.1 is taken (is Vigencia already running?). "
+        "Stop it, or choose another: PORT=9000 make run"
+    )
+    assert "Vigencia is starting" not in result.stdout
