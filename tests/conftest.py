@@ -56,9 +56,15 @@ def _plain_static(settings) -> None:
 
 
 @pytest.fixture
-def command_line(capsys):
+def command_line(capsys, monkeypatch):
     """Run `vigencia ARG…` as a shell does, argument parsing included (call_command skips the
-    argument types): returns (exit status, stdout, stderr). A traceback fails the test."""
+    argument types): returns (exit status, stdout, stderr). A traceback fails the test.
+
+    A command run from the shell closes its database connections when it ends; here that would
+    close the test's own transaction (PostgreSQL), so they stay open."""
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

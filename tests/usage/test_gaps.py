@@ -3,6 +3,7 @@ and two imports of the same file at once (PostgreSQL)."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -21,6 +22,7 @@ from vigencia.usage.services import (
     alerts_check,
     bucket_credit_renewal,
     bucket_expire_sweep,
+    usage_file_import,
     usage_rate_pending,
     usage_records_ingest,
 )
@@ -132,15 +134,24 @@ def test_spike_against_the_lines_own_history_is_flagged_once(line, plan, tariff,
     )
 
 
-def test_usage_of_a_number_registered_by_several_users_goes_to_the_newest_registration(line, plan, tariff):
-    newer = Line.objects.create(owner=UserFactory(), msisdn=line.msisdn, carrier=plan.carrier)
-    removed = Line.objects.create(
-        owner=UserFactory(), msisdn=line.msisdn, carrier=plan.carrier, removed_at=T0
-    )
-    with clock.frozen(T0):
-        _ingest(("s1", line.msisdn, "sms", T0, 1, "", None))
-    assert UsageRecord.objects.get().line_id == newer.pk
-    assert removed.pk > newer.pk  # a removed registration never takes usage, even if newer
+@pytest.mark.parametrize("way", ["api", "file"])
+def test_usage_of_a_number_registered_by_several_users_goes_to_the_first_registration(way, line, plan, tariff):
+    """Nobody proves they hold a number: registering someone else's later shows nothing of theirs."""
+    later = Line.objects.create(owner=UserFactory(), msisdn=line.msisdn, carrier=plan.carrier)
+    lost = Line.objects.create(owner=UserFactory(), msisdn="+51987654321", carrier=plan.carrier, status="recycled")
+    holder = Line.objects.create(owner=UserFactory(), msisdn=lost.msisdn, carrier=plan.carrier)
+    Line.objects.create(owner=UserFactory(), msisdn=line.msisdn, carrier=plan.carrier, removed_at=T0)
+    records = [("s1", line.msisdn, "sms", T0, 1, "", None), ("s2", lost.msisdn, "sms", T0, 1, "", None)]
+    with clock.frozen(T0 + timedelta(hours=1)):
+        if way == "api":
+            _ingest(*records)
+        else:
+            text = "record_id,msisdn,kind,started_at,quantity\n" + "".join(
+                f"{r[0]},{r[1]},{r[2]},{r[3].isoformat()},{r[4]}\n" for r in records
+            )
+            usage_file_import(source="test", stream=io.BytesIO(text.encode()), fmt="csv", rate=False)
+    assert dict(UsageRecord.objects.values_list("record_id", "line_id")) == {"s1": line.pk, "s2": holder.pk}
+    assert later.pk > line.pk and lost.pk < holder.pk
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is proven on PostgreSQL")

@@ -70,7 +70,7 @@ SELECT DISTINCT ON (l.msisdn) l.msisdn, l.id AS line_id,
         ELSE '' END AS calling_code
 FROM lines_line l
 WHERE l.removed_at IS NULL AND l.msisdn IN (SELECT DISTINCT msisdn FROM usage_import_stage)
-ORDER BY l.msisdn, l.id DESC
+ORDER BY l.msisdn, l.status = 'recycled', l.id
 """
 
 # The first row of each record id on a known line, unless the source has it already, as the row

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     BooleanField,
+    Case,
     Exists,
     ExpressionWrapper,
     F,
@@ -27,6 +28,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest, Least, TruncDate
@@ -278,14 +280,16 @@ class _LineIndex:
             return
         for number in missing:
             self.known[number] = None
-        # One rule for a number that several users registered: its usage belongs to the newest live
-        # registration (highest id), since a recycled number's new holder registers it last. Rows
-        # come in id order, so the newest overwrites the older ones.
+        # One rule for a number that several users registered (nobody proves they hold a number):
+        # its usage belongs to the first live registration, so registering someone else's number
+        # later shows nothing of theirs; a line that lost its number yields to any other.
         for msisdn, line_id in (
             Line.objects.filter(msisdn__in=missing, removed_at__isnull=True)
-            .order_by("msisdn", "id")
+            .order_by("msisdn", Case(When(status=LineStatus.RECYCLED, then=1), default=0), "id")
             .values_list("msisdn", "id")
         ):
+            if self.known[msisdn] is not None:
+                continue
             try:
                 calling_code = str(phonenumbers.parse(msisdn).country_code)
             except phonenumbers.NumberParseException:
