@@ -29,8 +29,33 @@ def test_compare_two_carriers_by_price_per_day(anon_api, demo_catalog):
 def test_sort_by_keep_cost_finds_the_cheapest_way_to_keep_a_number_a_year(anon_api, demo_catalog):
     rows = anon_api.get("/api/v1/plans/compare?sort=keep_cost&months=12").json()
 
-    costs = [row["keep_number_cost"]["amount_minor"] for row in rows if row["keep_number_cost"]]
-    assert costs == sorted(costs)
+    costs = [row["keep_number_cost"] for row in rows if row["keep_number_cost"]]
+    # No FX rates: each currency's amounts together, cheapest first.
+    currencies = [cost["currency"] for cost in costs]
+    assert currencies == sorted(currencies)
+    assert costs == sorted(costs, key=lambda cost: (cost["currency"], cost["amount_minor"]))
+
+
+def test_plans_in_several_currencies_sort_by_their_worth_not_their_minor_units(anon_api, demo_catalog):
+    """Given S/ 1 = US$ 0.29 and HK$ 1 = US$ 0.128, when sorting by price, HK$ 50 (US$ 6.40) comes
+    before S/ 30 (US$ 8.70), though 5000 > 3000."""
+    from datetime import date
+    from decimal import Decimal
+
+    from vigencia.catalog.fx import fx_rate_set
+
+    fx_rate_set(base="PEN", quote="USD", rate=Decimal("0.29"), as_of=date(2026, 1, 1))
+    fx_rate_set(base="HKD", quote="USD", rate=Decimal("0.128"), as_of=date(2026, 1, 1))
+
+    rows = anon_api.get("/api/v1/plans/compare?carriers=claro-pe,cmhk-hk&sort=price").json()
+
+    worth = [
+        Decimal(row["price"]["amount_minor"])
+        * {"PEN": Decimal("0.29"), "HKD": Decimal("0.128")}[row["price"]["currency"]]
+        for row in rows
+    ]
+    assert {row["price"]["currency"] for row in rows} == {"PEN", "HKD"}
+    assert worth == sorted(worth)
 
 
 @pytest.mark.parametrize(

@@ -148,8 +148,8 @@ def test_a_deadline_that_passed_before_the_line_was_added_is_a_lost_number(api, 
 def test_compare_costs_a_year_of_keeping_a_number_on_every_carrier(api, demo_catalog, frozen):
     response = api.get("/api/v1/keepalive/compare?months=12&goal=keep_number")
 
-    # by currency, then total; China Mobile: paid through 1 Jan 2027, then nine ¥8 months keep the
-    # arrears under 90 days until the horizon's end (2 Dec 2027 in Shanghai)
+    # no FX rates: by currency, then total; China Mobile: paid through 1 Jan 2027, then nine ¥8 months
+    # keep the arrears under 90 days until the horizon's end (2 Dec 2027 in Shanghai)
 
     assert response.status_code == 200
     assert response.json() == [
@@ -160,6 +160,28 @@ def test_compare_costs_a_year_of_keeping_a_number_on_every_carrier(api, demo_cat
         {"carrier": "claro-pe", "total": {"amount_minor": 500, "currency": "PEN"}, "steps_count": 1},
         {"carrier": "movistar-pe", "total": {"amount_minor": 500, "currency": "PEN"}, "steps_count": 1},
         {"carrier": "entel-pe", "total": {"amount_minor": 1000, "currency": "PEN"}, "steps_count": 2},
+    ]
+
+
+def test_compare_puts_the_cheapest_first_across_currencies_at_the_newest_rates(api, demo_catalog, frozen):
+    from decimal import Decimal
+
+    from vigencia.catalog.fx import fx_rate_set
+
+    for base, rate in {"PEN": "0.29", "GBP": "1.32", "HKD": "0.128", "CNY": "0.14"}.items():
+        fx_rate_set(base=base, quote="USD", rate=Decimal(rate), as_of=date(2026, 1, 1))
+
+    carriers = [row["carrier"] for row in api.get("/api/v1/keepalive/compare?months=12").json()]
+
+    # US$ 1.45 three times, 2.90, HK$ 50 = 6.40, ¥72 = 10.08, £12 = 15.84
+    assert carriers == [
+        "bitel-pe",
+        "claro-pe",
+        "movistar-pe",
+        "entel-pe",
+        "cmhk-hk",
+        "china-mobile-cn",
+        "giffgaff-uk",
     ]
 
 

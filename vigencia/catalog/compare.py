@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from vigencia.catalog.fx import money_order
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.catalog.selectors import carrier_get, plan_list_on_sale
 from vigencia.core.errors import InvalidInput
@@ -53,7 +54,8 @@ def plan_compare(
     """Plans on sale (of `carriers`, else all), with their unit prices and the cheapest cost to keep
     a number on their carrier for `months` (None where the planner has no schedule). Sorted by `sort`
     ascending (validity and data descending: more is better), plans without data last for
-    price_per_gb; ties by price then code. InvalidInput for an unknown sort or months not in 1..60."""
+    price_per_gb; amounts in several currencies by their worth at the newest FX rates; ties by
+    price then code. InvalidInput for an unknown sort or months not in 1..60."""
     # The planner lives in lines (which builds on catalog): imported here, where it is used.
     from vigencia.lines.planner import keepalive_compare
 
@@ -83,18 +85,20 @@ def plan_compare(
                 keep_recharges=cost.steps_count if cost else None,
             )
         )
-    big = 1 << 62
+    # Plans in several currencies are ordered by their worth at the newest FX rates, not by their
+    # minor units (S/ 30 is not less than HK$ 100).
+    worth = money_order(row.plan.currency for row in rows)
 
-    def key(row: PlanRow) -> tuple[int, int, str]:
+    def key(row: PlanRow) -> tuple:
         plan = row.plan
         value = {
-            "price": plan.price_minor,
-            "price_per_day": row.price_per_day.amount_minor,
-            "price_per_gb": row.price_per_gb.amount_minor if row.price_per_gb else big,
+            "price": worth(plan.price),
+            "price_per_day": worth(row.price_per_day),
+            "price_per_gb": worth(row.price_per_gb),
             "validity": -plan.validity_days,
             "data": -plan.data_mb,
-            "keep_cost": row.keep_cost.amount_minor if row.keep_cost else big,
+            "keep_cost": worth(row.keep_cost),
         }[sort]
-        return (value, plan.price_minor, f"{plan.carrier.code}/{plan.code}")
+        return (value, worth(plan.price), f"{plan.carrier.code}/{plan.code}")
 
     return sorted(rows, key=key)

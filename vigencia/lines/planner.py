@@ -28,6 +28,7 @@ from typing import Literal
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext as _
 
+from vigencia.catalog.fx import money_order
 from vigencia.catalog.models import Carrier, Plan, PolicyKind
 from vigencia.catalog.selectors import carrier_list, plan_list_on_sale
 from vigencia.core import clock
@@ -186,8 +187,8 @@ class CarrierCost:
 
 def keepalive_compare(*, months: int, goal: Goal) -> list[CarrierCost]:
     """What keeping a fresh line (recharged today) for `months` costs on each active carrier with plans
-    on sale, in the carrier's currency; sorted by currency, then total. Carriers with no schedule are
-    left out."""
+    on sale, in the carrier's currency; cheapest first (totals in several currencies by their worth at
+    the newest FX rates), ties by carrier code. Carriers with no schedule are left out."""
     plans_by_carrier: dict[int, list[Plan]] = {}
     for plan in plan_list_on_sale():
         plans_by_carrier.setdefault(plan.carrier_id, []).append(plan)
@@ -204,5 +205,6 @@ def keepalive_compare(*, months: int, goal: Goal) -> list[CarrierCost]:
         except Conflict:
             continue
         costs.append(CarrierCost(carrier=carrier, total=result.total, steps_count=len(result.steps)))
-    costs.sort(key=lambda cost: (cost.total.currency, cost.total.amount_minor, cost.carrier.code))
+    worth = money_order(cost.total.currency for cost in costs)
+    costs.sort(key=lambda cost: (worth(cost.total), cost.carrier.code))
     return costs
