@@ -9,6 +9,7 @@ from vigencia.ledger.selectors import wallet_balance
 from vigencia.lines.models import LineEvent
 from vigencia.notifications.models import Notification
 from vigencia.orders.models import RenewalOrder, WalletTopup
+from vigencia.payments.models import PaymentIntent
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +170,37 @@ def test_declined_card_cancels_the_order_and_charges_nothing(api, user, line, pl
     line.refresh_from_db()
     assert line.valid_until is None
     assert Notification.objects.filter(user=user, kind="renewal_succeeded").count() == 0
+
+
+def test_a_payment_left_at_the_checkout_a_day_is_canceled_with_its_order_and_top_up(api, user, line, plan):
+    from vigencia.payments.services import payment_confirm, payments_cancel_abandoned
+
+    # given a renewal and a top-up left at the checkout, and a renewal whose card the PSP is deciding
+    left = _renew(api, line, plan, "sandbox_card", key="left").json()
+    topup = api.post_json(
+        "/api/v1/wallet/topups",
+        {"amount_minor": 2000, "payment_method": "sandbox_card"},
+        HTTP_IDEMPOTENCY_KEY="t",
+    ).json()
+    deciding = _renew(api, line, plan, "sandbox_card", key="deciding").json()
+    intent = PaymentIntent.objects.get(public_id=deciding["payment"]["id"])
+    payment_confirm(
+        intent=intent,
+        payment_method={"number": "4242424242424242", "exp_month": "12", "exp_year": "40", "cvc": "123"},
+    )
+    assert intent.status == "processing"
+
+    # when the job runs a minute short of a day later, then just after it
+    soon = payments_cancel_abandoned(now=clock.now() + timedelta(hours=23, minutes=59))
+    later = payments_cancel_abandoned(now=clock.now() + timedelta(hours=24, minutes=1))
+
+    assert (soon, later) == (0, 2)
+    assert api.get(f"/api/v1/orders/{left['id']}").json()["status"] == "canceled"
+    assert WalletTopup.objects.get(pk=topup["id"]).status == "failed"  # a top-up has no canceled state
+    assert api.get(f"/api/v1/orders/{deciding['id']}").json()["status"] == "pending_payment"
+    assert wallet_balance(user=user).amount_minor == 0
+    # and a second run finds nothing more
+    assert payments_cancel_abandoned(now=clock.now() + timedelta(days=2)) == 0
 
 
 def test_carrier_decline_refunds_the_wallet_and_tells_the_subscriber(

@@ -290,6 +290,15 @@ VIGENCIA_SANDBOX_PAYMENTS = env_bool("VIGENCIA_SANDBOX_PAYMENTS", default=True)
 VIGENCIA_SANDBOX_WEBHOOK_SECRET = os.environ.get("VIGENCIA_SANDBOX_WEBHOOK_SECRET") or _local_secret(
     "sandbox_webhook_secret"
 )
+# A payment the customer left at the checkout (requires_action) this long is canceled, and its order
+# or top-up with it, every quarter of an hour.
+VIGENCIA_PAYMENT_ABANDONED_AFTER = timedelta(
+    hours=int(os.environ.get("VIGENCIA_PAYMENT_ABANDONED_AFTER_HOURS", "24"))
+)
+VIGENCIA_PERIODIC_JOBS["payments.cancel_abandoned"] = {
+    "task": "vigencia.payments.tasks.payments_cancel_abandoned_task",
+    "every": 900,
+}
 
 
 # stores: the locator's map takes Leaflet's JS/CSS from the django-leaflet package's static files (no

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -186,6 +187,27 @@ def payment_cancel(*, intent: PaymentIntent) -> PaymentIntent:
         _lock(intent)
         _transition(intent, PaymentStatus.CANCELED, next_action="")
     return intent
+
+
+ABANDONED_BATCH = 500
+
+
+def payments_cancel_abandoned(*, now: datetime | None = None) -> int:
+    """Cancel the payments customers left at the checkout (requires_action, created more than
+    VIGENCIA_PAYMENT_ABANDONED_AFTER before `now`), oldest first, up to ABANDONED_BATCH a run; each
+    one's order or top-up is canceled by the payment's handler, so nothing stays pending forever.
+    A payment that moved on meanwhile is left as it is. Returns how many were canceled."""
+    cutoff = (now or clock.now()) - settings.VIGENCIA_PAYMENT_ABANDONED_AFTER
+    abandoned = PaymentIntent.objects.filter(status=PaymentStatus.REQUIRES_ACTION, created_at__lt=cutoff)
+    canceled = 0
+    for intent in abandoned.order_by("created_at", "id")[:ABANDONED_BATCH]:
+        with transaction.atomic():
+            _lock(intent)
+            if intent.status != PaymentStatus.REQUIRES_ACTION:
+                continue  # the customer went on meanwhile
+            _transition(intent, PaymentStatus.CANCELED, {"reason": "abandoned"}, next_action="")
+        canceled += 1
+    return canceled
 
 
 def payment_refund(*, intent: PaymentIntent, amount: Money | None = None) -> PaymentIntent:

@@ -17,3 +17,8 @@ def sandbox_webhook_deliver(event: dict[str, Any]) -> bool:
     headers, body = SandboxProvider().webhook_request(event=event)
     _row, handled = services.webhook_receive(provider=SandboxProvider.name, headers=headers, body=body)
     return handled
+
+
+@task()
+def payments_cancel_abandoned_task() -> int:
+    return services.payments_cancel_abandoned()
