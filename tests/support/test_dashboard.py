@@ -2,10 +2,12 @@
 
 import pytest
 
+from tests.factories import UserFactory
 from vigencia.core import clock
 from vigencia.core.money import Money
 from vigencia.ledger.models import LedgerAccount
 from vigencia.ledger.selectors import ledger_totals, ledger_verify
+from vigencia.orders.models import RenewalOrder
 from vigencia.support.dashboard import dashboard_figures, renewals_per_day
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +228,34 @@ def test_the_renewals_table_names_each_day_short_enough_for_a_phone(client, oper
 
     # then each day reads without its year, on one line, with the full date for machines
     assert f'<td class="nowrap"><time datetime="2026-12-01">{day}</time></td>' in page
+
+
+def test_drill_downs_read_with_their_heading_amounts_and_people(
+    client, operator, api, user, line, plan, fund_wallet, run_tasks
+):
+    from datetime import timedelta
+
+    from vigencia.lines.models import Line
+    from vigencia.stores.selectors import WALK_IN_EMAIL
+
+    # given a completed renewal, money left in the wallet, and a walk-in number due tomorrow
+    fund_wallet(user, 1500)
+    _renew(api, line, plan, "a")
+    run_tasks()
+    walk_in = UserFactory(email=WALK_IN_EMAIL)
+    due = clock.today("America/Lima") + timedelta(days=1)
+    Line.objects.create(owner=walk_in, msisdn="+51987654321", carrier=line.carrier, valid_until=due)
+    client.force_login(operator)
+
+    renewals = client.get(
+        "/backoffice/dashboard/?figure=renewals", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    wallets = client.get("/backoffice/dashboard/?figure=ledger:wallet").content.decode()
+    at_risk = client.get("/backoffice/dashboard/?figure=lines_at_risk").content.decode()
+
+    # then each heading is in words, each row says whose and how much, and nobody to remind is at risk
+    order = RenewalOrder.objects.get()
+    assert '<h2 id="figure-rows">Renovaciones completadas en los últimos 14 días</h2>' in renewals
+    assert f"#{order.pk} · +51 912 345 678 · {order.plan_name} · {order.total} · En línea · " in renewals
+    assert f"Subscriber wallet · {user.email} · {Money(500, 'PEN')}" in wallets
+    assert "987 654 321" not in at_risk

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.catalog.models import Carrier
@@ -33,8 +35,11 @@ from vigencia.lines.models import (
     LineEventKind,
     LineStatus,
 )
+from vigencia.lines.numbers import msisdn_display
+from vigencia.lines.selectors import line_deadline
 from vigencia.orders.models import Channel, OrderStatus, RenewalOrder
 from vigencia.payments.models import PaymentIntent, PaymentStatus
+from vigencia.stores.selectors import WALK_IN_EMAIL
 from vigencia.support.selectors import tickets_past_target
 
 RENEWAL_DAYS = 14
@@ -53,6 +58,8 @@ LEDGER_FIGURES = {
     AccountKind.PROMOTIONS_EXPENSE: (-1, _("Spent on promotions")),
     AccountKind.REFUNDS: (-1, _("Refunded by support")),
 }
+# Rows behind a link that is not itself a figure.
+DRILL_DOWNS = {"renewals": _("Renewals completed in the last 14 days")}
 COUNT_FIGURES = {
     "lines_at_risk": _("Lines at risk (deadline within 7 days, not covered by a funded auto-renew)"),
     "numbers_lost": _("Numbers lost in the last 30 days"),
@@ -77,7 +84,8 @@ def lines_at_risk(*, today: date) -> QuerySet[Line]:
     """Live lines whose deadline (`line_deadline`: valid-until, else the carrier's first deadline
     after the last recharge) falls in the next AT_RISK_DAYS days and that auto-renew will not save:
     auto-renew off, or on with a wallet that does not hold the plan's price, or given up on for this
-    deadline. One query; the carriers' rules become one condition each."""
+    deadline. Walk-in numbers (sold at a counter, held by nobody here) are left out. One query; the
+    carriers' rules become one condition each."""
     end = today + timedelta(days=AT_RISK_DAYS)
     due = Q(valid_until__gte=today, valid_until__lte=end)
     for carrier in Carrier.objects.all():
@@ -100,6 +108,7 @@ def lines_at_risk(*, today: date) -> QuerySet[Line]:
     )
     return (
         Line.objects.filter(removed_at__isnull=True, status__in=(LineStatus.ACTIVE, LineStatus.RESTRICTED))
+        .exclude(owner__email=WALK_IN_EMAIL)  # a number renewed at a counter: nobody to remind
         .filter(due)
         .filter(~Exists(covered) | Exists(given_up))
         .select_related("carrier", "owner")
@@ -114,21 +123,28 @@ def figure_rows(key: str, *, at: datetime | None = None) -> QuerySet[Any]:
     if key == "lines_at_risk":
         return lines_at_risk(today=today)
     if key == "numbers_lost":
-        return LineEvent.objects.filter(
-            kind=LineEventKind.STATUS_CHANGED,
-            data__to=LineStatus.RECYCLED,
-            at__gte=at - timedelta(days=LOST_DAYS),
-        ).order_by("-at")
+        return (
+            LineEvent.objects.select_related("line__carrier", "line__owner")
+            .filter(
+                kind=LineEventKind.STATUS_CHANGED,
+                data__to=LineStatus.RECYCLED,
+                at__gte=at - timedelta(days=LOST_DAYS),
+            )
+            .order_by("-at")
+        )
     if key == "pending_fulfilments":
         return FulfilmentTransaction.objects.exclude(status__in=FINAL_STATUSES).order_by("created_at")
     if key == "failed_payments":
-        return PaymentIntent.objects.filter(
-            status=PaymentStatus.FAILED, created_at__gte=at - timedelta(days=FAILED_PAYMENT_DAYS)
-        ).order_by("-created_at")
+        return (
+            PaymentIntent.objects.select_related("payer")
+            .filter(status=PaymentStatus.FAILED, created_at__gte=at - timedelta(days=FAILED_PAYMENT_DAYS))
+            .order_by("-created_at")
+        )
     if key == "tickets_past_target":
         return tickets_past_target(at=at).order_by("resolution_due_at")
     if key.startswith("ledger:"):
-        return LedgerAccount.objects.filter(kind=key.split(":", 1)[1]).order_by("code")
+        accounts = LedgerAccount.objects.select_related("owner")
+        return accounts.filter(kind=key.split(":", 1)[1]).order_by("code")
     if key == "sales":
         return RenewalOrder.objects.filter(
             status=OrderStatus.COMPLETED, completed_at__gte=at - timedelta(days=SALES_DAYS)
@@ -138,6 +154,36 @@ def figure_rows(key: str, *, at: datetime | None = None) -> QuerySet[Any]:
             status=OrderStatus.COMPLETED, completed_at__gte=at - timedelta(days=RENEWAL_DAYS)
         ).order_by("-completed_at")
     raise KeyError(key)
+
+
+def _when(at: datetime | None) -> str:
+    return date_format(localtime(at), "SHORT_DATETIME_FORMAT") if at else ""
+
+
+def figure_row_text(row: Any) -> str:
+    """One row behind a figure, as an operator reads it: who, what, how much, when."""
+    if isinstance(row, Line):
+        deadline = line_deadline(row)
+        parts = [msisdn_display(row.msisdn), row.carrier.name, date_format(deadline) if deadline else ""]
+        return " · ".join([*parts, row.owner.email])
+    if isinstance(row, RenewalOrder):
+        channel = str(row.get_channel_display())
+        parts = [f"#{row.pk}", msisdn_display(row.msisdn), row.plan_name, str(row.total), channel]
+        return " · ".join([*parts, _when(row.completed_at)])
+    if isinstance(row, LedgerAccount):
+        holder = row.owner.email if row.owner else row.code
+        return " · ".join([str(row.get_kind_display()), holder, str(row.balance)])
+    if isinstance(row, PaymentIntent):
+        parts = [str(row.amount), str(row.get_method_display()), row.failure_message, row.payer.email]
+        return " · ".join([part for part in parts if part] + [_when(row.created_at)])
+    if isinstance(row, FulfilmentTransaction):
+        money, status = Money(row.amount_minor, row.currency), str(row.get_status_display())
+        parts = [msisdn_display(row.msisdn), row.carrier_code, row.plan_code, str(money), status]
+        return " · ".join([*parts, _when(row.created_at)])
+    if isinstance(row, LineEvent):
+        line = row.line
+        return " · ".join([msisdn_display(line.msisdn), line.carrier.name, _when(row.at), line.owner.email])
+    return str(row)
 
 
 def renewals_per_day(*, at: datetime | None = None) -> list[dict[str, Any]]:

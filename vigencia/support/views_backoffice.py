@@ -17,10 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vigencia.core.errors import DomainError
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
-from vigencia.lines.models import Line
-from vigencia.lines.numbers import msisdn_display
-from vigencia.lines.selectors import line_deadline
-from vigencia.support.dashboard import dashboard_figures, figure_rows, renewals_per_day
+from vigencia.support.dashboard import (
+    DRILL_DOWNS,
+    dashboard_figures,
+    figure_row_text,
+    figure_rows,
+    renewals_per_day,
+)
 from vigencia.support.forms import ActionForm, AssignForm, PriorityForm, ReplyForm, StatusForm
 from vigencia.support.models import ActionKind, SupportAction, Ticket, TicketStatus
 from vigencia.support.selectors import actions_waiting_approval, ticket_queue, tickets_past_target
@@ -47,10 +50,7 @@ def _row(row: Any, user: Any) -> tuple[str, str]:
         return f"#{row.pk} {row.subject} · {row.get_status_display()}", reverse(
             "backoffice:ticket", args=[row.pk]
         )
-    text = str(row)
-    if isinstance(row, Line):
-        deadline = line_deadline(row)
-        text = f"{msisdn_display(row.msisdn)} · {row.carrier.name} · {deadline or ''} · {row.owner.email}"
+    text = figure_row_text(row)
     meta = row._meta
     if not user.has_perm(f"{meta.app_label}.view_{meta.model_name}"):
         return text, ""
@@ -88,7 +88,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "days": [(day, day["total"] * 100 // peak) for day in days],
             "figure": figure,
-            "figure_label": next((item.label for item in figures if item.key == figure), figure),
+            "figure_label": next(
+                (item.label for item in figures if item.key == figure), DRILL_DOWNS.get(figure)
+            ),
             "rows": rows,
             "approvals": actions_waiting_approval(),
         },
