@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -62,3 +64,36 @@ def test_other_policy_kinds_read_in_plain_words(client: Client, demo_catalog) ->
 @pytest.mark.parametrize("code", ["nope", "claro pe", "x" * 200, "%00"])
 def test_an_unknown_carrier_is_not_found(client: Client, demo_catalog, code: str) -> None:
     assert client.get(f"/plans/{code}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ["1 GB", "Unlimited", "100", "1.5 GB", "20 GB", "1,000", "500 MB"]),
+        ("es", ["1 GB", "Ilimitado", "100", "1.5 GB", "20 GB", "1,000", "500 MB"]),  # as written in Peru
+        ("zh-hans", ["1 GB", "不限", "100", "1.5 GB", "20 GB", "1,000", "500 MB"]),
+    ],
+)
+def test_allowances_read_as_people_say_them(client: Client, demo_catalog, language, expected) -> None:
+    # given Claro's first plan as the demo has it (1 GB, unlimited calls, 100 SMS), and a second one
+    from vigencia.catalog.models import Plan
+
+    Plan.objects.filter(carrier__code="claro-pe").exclude(code="max-5").update(is_active=False)
+    first = Plan.objects.get(code="max-5", carrier__code="claro-pe")
+    Plan.objects.filter(pk=first.pk).update(data_mb=1024, minutes=9999, sms=100)
+    second = Plan.objects.get(pk=first.pk)
+    second.pk, second.code, second.data_mb, second.minutes, second.sms = None, "big", 1536, 1000, 0
+    second.save()
+    third = Plan.objects.get(pk=first.pk)
+    third.pk, third.code, third.data_mb, third.minutes, third.sms = None, "huge", 20480, 0, 0
+    third.save()
+    fourth = Plan.objects.get(pk=first.pk)
+    fourth.pk, fourth.code, fourth.data_mb, fourth.minutes, fourth.sms = None, "small", 500, 0, 0
+    fourth.save()
+
+    page = client.get("/plans/claro-pe/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # each plan's data, minutes and SMS (after its validity), in the order of the plans (by code)
+    details = re.findall(r"<dt>[^<]*</dt><dd>([^<]*)</dd>", page)
+    shown = [value for index, value in enumerate(details) if index % 4 != 0 and value != "—"]
+    assert shown == [expected[3], expected[5], expected[4], *expected[:3], expected[6]]
