@@ -53,6 +53,8 @@ def _feed(user, client=None) -> tuple[int, Calendar | None]:
     if response.status_code != 200:
         return response.status_code, None
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    # calendar apps are asked to fetch it again every six hours, in the form each of them reads
+    assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT6H\r\nX-PUBLISHED-TTL:PT6H\r\n" in response.content
     return 200, Calendar.from_ical(response.content)
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vDuration
 
 from vigencia.accounts.models import User
 from vigencia.core import clock
@@ -115,7 +115,7 @@ def deadlines_calendar(*, user: User) -> bytes:
         calendar.add("method", "PUBLISH")
         calendar.add("x-wr-calname", _("Vigencia: line deadlines"))
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", REFRESH)
+        calendar.add("x-published-ttl", vDuration(REFRESH))  # an X- property has no type of its own
         lines = line_list(owner=user).select_related("autorenew_setting__plan", "reminder_setting")
         for line in lines:
             today = clock.today(line.carrier.timezone)
