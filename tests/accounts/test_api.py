@@ -206,9 +206,9 @@ def test_credential_errors_speak_the_request_language(anon_api):
 @pytest.mark.parametrize(
     ("language", "accept", "content_language", "message"),
     [
-        ("es", None, "es", "No es un número de celular válido de PE."),
-        ("zh-hans", None, "zh-hans", "这不是有效的 PE 手机号码。"),
-        ("es", "en", "en", "This is not a valid mobile number for PE."),
+        ("es", None, "es", "No es un número de celular válido de Perú."),
+        ("zh-hans", None, "zh-hans", "这不是有效的秘鲁手机号码。"),
+        ("es", "en", "en", "This is not a valid mobile number for Peru."),
     ],
 )
 def test_an_api_client_that_names_no_language_is_answered_in_the_users(

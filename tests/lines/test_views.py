@@ -72,7 +72,7 @@ def test_an_added_line_appears_formatted_on_the_dashboard(
 def test_a_bad_number_shows_a_form_error_and_writes_nothing(portal: Client, claro: Carrier) -> None:
     response = _add(portal, claro, msisdn="12345")
     assert response.status_code == 200
-    assert response.context["form"].errors == {"msisdn": ["This is not a valid mobile number for PE."]}
+    assert response.context["form"].errors == {"msisdn": ["This is not a valid mobile number for Peru."]}
     assert Line.objects.count() == 0
     assert LineEvent.objects.count() == 0
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+from babel import Locale
 from django.utils.translation import gettext as _
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from vigencia.core.errors import InvalidInput
+from vigencia.core.money import babel_locale
 
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _MAX_INPUT = 32
@@ -17,6 +19,11 @@ _MAX_INPUT = 32
 # phonenumbers itself skips leading junk and reads trailing text as an extension ("912345678x"),
 # which would accept letters and emoji silently.
 _NUMBER_CHARACTERS = re.compile(r"[(\s]*[+＋]?[\d\s().\-]+")
+
+
+def country_name(code: str) -> str:
+    """A country's name in the active language (CLDR, through Babel): "PE" is Peru, Perú, 秘鲁."""
+    return Locale.parse(babel_locale()).territories.get(code.upper(), code)
 
 
 def phone_parse(raw: str, *, region: str, field: str) -> PhoneNumber:

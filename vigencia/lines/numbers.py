@@ -9,7 +9,7 @@ from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 
 from vigencia.core.errors import InvalidInput
-from vigencia.core.phones import MOBILE_TYPES, phone_display, phone_parse
+from vigencia.core.phones import MOBILE_TYPES, country_name, phone_display, phone_parse
 
 
 def msisdn_normalize(raw: str, *, country: str) -> str:
@@ -19,14 +19,15 @@ def msisdn_normalize(raw: str, *, country: str) -> str:
     region = phonenumbers.region_code_for_number(number)
     if region and region != country and phonenumbers.is_valid_number(number):
         raise InvalidInput(
-            _("This number is not from the carrier's country (%(country)s).") % {"country": country},
+            _("This number is not from the carrier's country (%(country)s).")
+            % {"country": country_name(country)},
             code="msisdn_wrong_country",
             details={"field": "msisdn", "expected_country": country, "number_country": region},
         )
     valid = phonenumbers.is_valid_number_for_region(number, country)
     if not valid or phonenumbers.number_type(number) not in MOBILE_TYPES:
         raise InvalidInput(
-            _("This is not a valid mobile number for %(country)s.") % {"country": country},
+            _("This is not a valid mobile number for %(country)s.") % {"country": country_name(country)},
             code="invalid_msisdn",
             details={"field": "msisdn"},
         )
