@@ -35,10 +35,10 @@ CASES = [
                 "La solicitud no es válida.",
                 "No encontrado.",
                 "La solicitud no es válida.",
-                "El cuerpo de la solicitud no es JSON válido.",
+                "El cuerpo de la solicitud debe ser un objeto JSON.",
             ],
         ),
-        ("zh-hans", ["该请求无效。", "未找到。", "该请求无效。", "请求正文不是有效的 JSON。"]),
+        ("zh-hans", ["该请求无效。", "未找到。", "该请求无效。", "请求正文必须是一个 JSON 对象。"]),
     ],
 )
 def test_generic_errors_answer_in_the_language_the_person_chose(language, messages) -> None:

@@ -143,6 +143,56 @@ def test_batch_is_idempotent_by_record_id(integrator_api, line, run_tasks):
     assert UsageRecord.objects.get().rated_at is not None
 
 
+IMPLAUSIBLE = [
+    ("charged_minor", 10**30, "charged_minor is too large"),
+    ("charged_minor", 10**12 + 1, "charged_minor is too large"),
+    ("quantity", 0, "an SMS record counts at least 1 message"),
+    ("started_at", "1970-01-01T00:00:00Z", "started_at is before 2000"),
+]
+
+
+def test_a_batch_keeps_its_good_records_beside_absurd_ones(integrator_api, line):
+    # given good records, records with absurd values, and an element that is no record at all
+    good = {"msisdn": "+51912345678", "kind": "sms", "started_at": "2025-03-01T13:00:00Z", "quantity": 1}
+    bad = [{**good, "record_id": f"b{n}", field: value} for n, (field, value, _r) in enumerate(IMPLAUSIBLE)]
+    records = [{**good, "record_id": "g1", "charged_minor": 10**12}, *bad, "x", {**good, "record_id": "g2"}]
+
+    response = integrator_api.post_json("/api/v1/usage/batches", {"records": records})
+
+    # then each bad one is named with its reason and the good ones are kept
+    assert response.status_code == 200
+    assert response.json() == {
+        "accepted": 2,
+        "duplicates": 0,
+        "rejected": 5,
+        "rejected_rows": [
+            *({"line": n, "reason": reason} for n, (_f, _v, reason) in enumerate(IMPLAUSIBLE, start=2)),
+            {"line": 6, "reason": "not a JSON object"},
+        ],
+    }
+    assert sorted(UsageRecord.objects.values_list("record_id", flat=True)) == ["g1", "g2"]
+
+
+def test_a_file_keeps_its_good_rows_beside_absurd_ones(tmp_path, line, plan, tariff):
+    path = tmp_path / "usage.csv"
+    path.write_bytes(
+        HEADER
+        + b"g1,+51912345678,sms,2025-03-01T13:00:00+00:00,1,,1000000000000\n"
+        + b"b1,+51912345678,sms,2025-03-01T13:00:00+00:00,1,,1000000000000000000000000000000\n"
+        + b"b2,+51912345678,sms,2025-03-01T13:00:00+00:00,1,,1000000000001\n"
+        + b"b3,+51912345678,sms,2025-03-01T13:00:00+00:00,0,,\n"
+        + b"b4,+51912345678,sms,1970-01-01T00:00:00+00:00,1,,\n"
+        + b"g2,+51912345678,voice,2025-03-01T13:00:00+00:00,0,,\n"
+    )
+
+    out = _import(path)
+
+    assert "accepted 2, duplicates 0, rejected 4" in out
+    for number, (_field, _value, reason) in enumerate(IMPLAUSIBLE, start=3):
+        assert f"line {number}: {reason}" in out
+    assert sorted(UsageRecord.objects.values_list("record_id", flat=True)) == ["g1", "g2"]
+
+
 def test_batch_over_the_limit_is_rejected_and_writes_nothing(integrator_api, line):
     record = {
         "record_id": "a",

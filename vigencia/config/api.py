@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
 
 from vigencia.accounts.api import router as accounts_router
 from vigencia.catalog.api import router as catalog_router
@@ -39,8 +40,21 @@ from vigencia.usage.api import router as usage_router
 from vigencia.vouchers.api import reseller_router
 from vigencia.vouchers.api import router as vouchers_router
 
+
+class ObjectParser(Parser):
+    """Every JSON request body is an object. ninja reads any JSON value into a body schema (a body of
+    [], "x" or null set every optional field of one to null), so anything else is a malformed body."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise TypeError("the body is not a JSON object")
+        return data
+
+
 api = NinjaAPI(
     title="Vigencia API",
+    parser=ObjectParser(),
     version="1.0.0",
     description="Keep prepaid SIM lines alive: carriers, plans, lines, renewals.",
     urls_namespace="api-v1",

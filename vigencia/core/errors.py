@@ -59,4 +59,4 @@ class RateLimited(DomainError):
 # The API's answers that no domain error raises (config/api.py maps them), kept here so that they
 # are in core's catalog like the rest.
 UNAUTHORIZED_MESSAGE = _("Log in first: send a valid bearer token.")
-MALFORMED_BODY_MESSAGE = _("The request body is not valid JSON.")
+MALFORMED_BODY_MESSAGE = _("The request body must be a JSON object.")

@@ -29,7 +29,7 @@ MAX_BATCH = 10_000
 
 class BatchIn(Schema):
     source: Text = Field("api", min_length=1, max_length=60)
-    records: list[dict[str, Any]] = Field(..., max_length=MAX_BATCH)
+    records: list[Any] = Field(..., max_length=MAX_BATCH)
 
 
 class RejectedOut(Schema):
@@ -63,6 +63,8 @@ def usage_batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
     rows: list[tuple[int, Any] | Rejected] = []
     for number, raw in enumerate(payload.records, start=1):
         try:
+            if not isinstance(raw, dict):
+                raise RowError("not a JSON object")
             rows.append((number, record_parse(raw, now=now)))
         except RowError as error:
             rows.append(Rejected(number, str(error)))

@@ -22,7 +22,7 @@ from typing import IO
 import phonenumbers
 from django.db import connection
 
-from vigencia.usage.ingest import FUTURE_TOLERANCE, MAX_LINE_BYTES, RecordIn, Rejected
+from vigencia.usage.ingest import FUTURE, FUTURE_TOLERANCE, MAX_LINE_BYTES, NO_SMS, RecordIn, Rejected
 
 BLOCK_BYTES = 128 << 20  # one transaction; held in memory once (plus its tail while it is cut)
 # A block of at least this many lines goes in two halves at once, on two connections (`block_halves`):
@@ -41,7 +41,7 @@ _CALLING_CODES = {
 # A day that exists in every year (29 February goes the slow way), and a plain ISO 8601 instant.
 _DAY = rb"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
 _INSTANT = (
-    rb"(?:19[89][0-9]|2[0-9]{3})-" + _DAY + rb"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    rb"2[0-9]{3}-" + _DAY + rb"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
     rb"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])"
 )
 _CELLS = {
@@ -51,7 +51,7 @@ _CELLS = {
     "started_at": _INSTANT,
     "quantity": rb"[0-9]{1,13}",
     "destination": rb"(?:\+?[0-9A-Za-z._-]{1,32})?",
-    "charged_minor": rb"[0-9]{0,18}",
+    "charged_minor": rb"[0-9]{0,12}",  # more digits: the row reader says if it is too large
 }
 
 
@@ -347,20 +347,23 @@ def block_check(block: Block, *, header: list[str], now: datetime) -> None:
                     )
                 )
         cursor.execute(_LINES, {f"cc{size}": codes for size, codes in _CALLING_CODES.items()})
-        # As record_parse: a future instant is the reason before an unknown number.
+        # As record_parse: a future instant, then an SMS of no message, are the reason before an
+        # unknown number (the rows the row reader parsed were checked for both already).
         cursor.execute(
-            "SELECT n, line_number, started_at > %(latest)s FROM usage_import_stage s "
-            "WHERE started_at > %(latest)s "
+            "SELECT n, line_number, CASE WHEN started_at > %(latest)s THEN %(future)s "
+            "WHEN kind = 'sms' AND quantity = 0 THEN %(no_sms)s ELSE %(unknown)s END "
+            "FROM usage_import_stage s WHERE started_at > %(latest)s OR (kind = 'sms' AND quantity = 0) "
             "OR NOT EXISTS (SELECT 1 FROM usage_import_lines m WHERE m.msisdn = s.msisdn) ORDER BY n, late",
-            {"latest": latest},
+            {"latest": latest, "future": FUTURE, "no_sms": NO_SMS, "unknown": "unknown number"},
         )
         bad = cursor.fetchall()
-        plain = [(n, future) for n, number, future in bad if number is None]
-        for number, (_n, future) in zip(block.line_numbers([n for n, _f in plain]), plain, strict=True):
-            block.rejected.append(
-                Rejected(number, "started_at is in the future" if future else "unknown number")
-            )
-        block.rejected += [Rejected(number, "unknown number") for _n, number, _f in bad if number is not None]
+        if any(reason == NO_SMS for _n, _number, reason in bad):
+            # The picking of new records leaves out future and unknown-number rows by itself.
+            cursor.execute("DELETE FROM usage_import_stage WHERE kind = 'sms' AND quantity = 0")
+        plain = [(n, reason) for n, number, reason in bad if number is None]
+        for number, (_n, reason) in zip(block.line_numbers([n for n, _r in plain]), plain, strict=True):
+            block.rejected.append(Rejected(number, reason))
+        block.rejected += [Rejected(number, reason) for _n, number, reason in bad if number is not None]
         block.known = staged - len(bad)
 
 

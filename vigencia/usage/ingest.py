@@ -1,7 +1,7 @@
 """Reading usage files as a stream (CSV or JSONL), one physical line at a time, and checking each row.
 
-A row that cannot be read (not UTF-8, too long, wrong types, negative quantity, a timestamp in the
-future) becomes a rejected row with its line number and reason; it never stops the file.
+A row that cannot be read (not UTF-8, too long, wrong types, negative or absurd amounts, a timestamp in
+the future or before 2000) becomes a rejected row with its line number and reason; it never stops the file.
 """
 
 from __future__ import annotations
@@ -12,21 +12,27 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from vigencia.ledger.services import MAX_POSTING_MINOR
 from vigencia.usage.models import UsageKind
 
 COLUMNS = ("record_id", "msisdn", "kind", "started_at", "quantity", "destination", "charged_minor")
 MAX_LINE_BYTES = 4096
 MAX_QUANTITY = 10**13  # 10 TB of data in one record is already absurd
+MAX_CHARGED_MINOR = MAX_POSTING_MINOR  # what one ledger posting may move
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before it, a start time is a default, not a call
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _RECORD_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
 _DESTINATION = re.compile(r"^\+?[0-9A-Za-z.\-_]{1,32}$")
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Reasons the set-based import (`import_sql`) gives too.
+FUTURE = "started_at is in the future"
+NO_SMS = "an SMS record counts at least 1 message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +70,7 @@ def _int(value: Any, name: str) -> int:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if not re.fullmatch(r"-?[0-9]{1,18}", text):
+    if not re.fullmatch(r"-?[0-9]{1,40}", text):
         raise RowError(f"{name} is not a whole number")
     return int(text)
 
@@ -90,12 +96,16 @@ def record_parse(row: dict[str, Any], *, now: datetime) -> RecordIn:
     if timezone.is_naive(started_at):
         raise RowError("started_at has no UTC offset")
     if started_at > now + FUTURE_TOLERANCE:
-        raise RowError("started_at is in the future")
+        raise RowError(FUTURE)
+    if started_at < EARLIEST:
+        raise RowError("started_at is before 2000")
     quantity = _int(row.get("quantity"), "quantity")
     if quantity < 0:
         raise RowError("quantity is negative")
     if quantity > MAX_QUANTITY:
         raise RowError("quantity is too large")
+    if kind == UsageKind.SMS and quantity == 0:
+        raise RowError(NO_SMS)
     destination = str(row.get("destination") or "").strip()
     if destination and not _DESTINATION.match(destination):
         raise RowError("destination is not a number or name of up to 32 characters")
@@ -103,6 +113,8 @@ def record_parse(row: dict[str, Any], *, now: datetime) -> RecordIn:
     charged_minor = None if charged is None or str(charged).strip() == "" else _int(charged, "charged_minor")
     if charged_minor is not None and charged_minor < 0:
         raise RowError("charged_minor is negative")
+    if charged_minor is not None and charged_minor > MAX_CHARGED_MINOR:
+        raise RowError("charged_minor is too large")
     return RecordIn(record_id, msisdn, kind, started_at, quantity, destination, charged_minor)
 
 
