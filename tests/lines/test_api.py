@@ -81,6 +81,39 @@ def test_urgency_counts_days_to_valid_until(api, claro, at_now):
     assert (body["deadline"], body["days_left"], body["urgency"]) == ("2025-06-15", 5, "urgent")
 
 
+def test_a_short_bundle_on_a_carrier_that_restricts_later_is_not_urgent(api, claro, at_now):
+    """Claro restricts 60 days after a recharge: a 7-day bundle bought today runs out on 17 June,
+    but the number is safe until 9 August, which is what the days left count to."""
+    response = api.post_json(
+        "/api/v1/lines",
+        {
+            "msisdn": "912345678",
+            "carrier": "claro-pe",
+            "last_recharge_at": "2025-06-10",
+            "valid_until": "2025-06-17",
+        },
+    )
+
+    body = response.json()
+    assert (body["valid_until"], body["deadline"], body["days_left"], body["urgency"]) == (
+        "2025-06-17",
+        "2025-08-09",
+        60,
+        "ok",
+    )
+    assert body["next_deadline"] == {"kind": "restricted", "at": "2025-08-10"}
+
+
+def test_days_left_go_below_zero_once_the_line_is_restricted(api, claro, at_now):
+    response = api.post_json(
+        "/api/v1/lines", {"msisdn": "912345678", "carrier": "claro-pe", "last_recharge_at": "2025-04-01"}
+    )
+
+    body = response.json()
+    # restricted on 1 June (60 days after 1 April), 9 days ago; cut off later
+    assert (body["deadline"], body["days_left"], body["urgency"]) == ("2025-05-31", -10, "overdue")
+
+
 def test_the_same_number_twice_is_409_and_writes_nothing(api, line):
     response = api.post_json("/api/v1/lines", {"msisdn": "+51 912-345-678", "carrier": "claro-pe"})
 

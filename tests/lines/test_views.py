@@ -44,9 +44,9 @@ def _add(client: Client, carrier: Carrier, /, **overrides: str):
 @pytest.mark.parametrize(
     ("language", "heading", "days_left", "valid_until"),
     [
-        ("en", "My lines", "29 days left", "Valid until June 30, 2025"),
-        ("es", "Mis líneas", "Quedan 29 días", "Vigente hasta el 30 de junio de 2025"),
-        ("zh-hans", "我的号码", "还剩 29 天", "有效期至 2025年6月30日"),
+        ("en", "My lines", "29 days left", "Recharge by June 30, 2025"),
+        ("es", "Mis líneas", "Quedan 29 días", "Recarga hasta el 30 de junio de 2025"),
+        ("zh-hans", "我的号码", "还剩 29 天", "请在 2025年6月30日 前充值"),
     ],
 )
 def test_an_added_line_appears_formatted_on_the_dashboard(

@@ -13,7 +13,7 @@ from vigencia.core.schemas import Text
 from vigencia.lines.lifecycle import line_timeline
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
-from vigencia.lines.selectors import line_deadline, line_urgency
+from vigencia.lines.selectors import line_recharge_by, line_urgency
 
 
 class LineIn(Schema):
@@ -56,7 +56,10 @@ class LineOut(Schema):
     status: str = Field(description="active, restricted, suspended (cut off) or recycled (number lost).")
     last_recharge_at: date | None
     valid_until: date | None
-    deadline: date | None = Field(description="The date the line needs its next recharge by.")
+    deadline: date | None = Field(
+        description="The last day to recharge before the next status change (days_left counts to it); "
+        "valid_until may come sooner, when the plan runs out before the carrier restricts the line."
+    )
     days_left: int | None
     urgency: str = Field(description="ok, soon, urgent, overdue or unknown.")
     next_deadline: DeadlineOut | None = Field(
@@ -86,7 +89,7 @@ class LineOut(Schema):
 
     @staticmethod
     def resolve_deadline(line: Line) -> date | None:
-        return line_deadline(line)
+        return line_recharge_by(line)
 
     @staticmethod
     def resolve_days_left(line: Line) -> int | None:

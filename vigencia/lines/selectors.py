@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from vigencia.accounts.models import User
 from vigencia.core import clock
 from vigencia.core.errors import NotFound
+from vigencia.lines.lifecycle import line_timeline
 from vigencia.lines.models import Line, LineEvent
 from vigencia.lines.planner import valid_until_after_recharge
 
@@ -45,6 +46,18 @@ def line_deadline(line: Line) -> date | None:
     return line.last_recharge_at + timedelta(days=days)
 
 
+def line_recharge_by(line: Line) -> date | None:
+    """The last day to recharge before the line's next status change under its carrier's rules (as
+    the reminders and the calendar count it): a renewal's plan may run out sooner (a 7-day bundle on
+    a carrier that restricts 60 days after a recharge) without putting the number at risk. Once a
+    change has come, its eve, so the days left go below zero. Without the dates the rules need, the
+    valid-until date known; else None."""
+    changes = [event for event in line_timeline(line).events if event.kind != "notice"]
+    if changes:
+        return changes[0].at - timedelta(days=1)
+    return line_deadline(line)
+
+
 def line_valid_until_after_renewal(line: Line, *, validity_days: int) -> date:
     """Where a renewal bought now moves the deadline, by the same rule as the keep-alive planner
     (`planner.valid_until_after_recharge`): `validity_days` past the later of today (in the carrier's
@@ -64,10 +77,11 @@ class Urgency:
 
 
 def line_urgency(line: Line) -> Urgency:
-    """Days left to the line's deadline, counted in the carrier's calendar, where the deadline is a
-    date (as the timeline, the reminders and the calendar count them): someone in Shanghai keeping a
-    Lima number, past midnight at home, still has Lima's today to recharge."""
-    deadline = line_deadline(line)
+    """Days left to the line's recharge-by day (`line_recharge_by`), counted in the carrier's
+    calendar, where the deadline is a date (as the timeline, the reminders and the calendar count
+    them): someone in Shanghai keeping a Lima number, past midnight at home, still has Lima's today
+    to recharge."""
+    deadline = line_recharge_by(line)
     if deadline is None:
         return Urgency(None, "unknown")
     days_left = (deadline - clock.today(line.carrier.timezone)).days

@@ -22,7 +22,15 @@ from vigencia.lines.calendar import deadlines_calendar
 from vigencia.lines.forms import LineAddForm, LineEditForm
 from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import msisdn_display
-from vigencia.lines.selectors import Urgency, line_deadline, line_events, line_get, line_list, line_urgency
+from vigencia.lines.selectors import (
+    Urgency,
+    line_deadline,
+    line_events,
+    line_get,
+    line_list,
+    line_recharge_by,
+    line_urgency,
+)
 from vigencia.lines.services import line_add, line_remove, line_update
 from vigencia.lines.views_keepalive import keepalive_context
 
@@ -37,7 +45,8 @@ class LineCard:
 
     line: Line
     number: str
-    deadline: date | None
+    deadline: date | None  # valid until, as known
+    recharge_by: date | None  # the last day before the next status change (`line_recharge_by`)
     urgency: Urgency
 
     @property
@@ -50,7 +59,9 @@ class LineCard:
 
 
 def _card(line: Line) -> LineCard:
-    return LineCard(line, msisdn_display(line.msisdn), line_deadline(line), line_urgency(line))
+    return LineCard(
+        line, msisdn_display(line.msisdn), line_deadline(line), line_recharge_by(line), line_urgency(line)
+    )
 
 
 def _subscriber(request: HttpRequest) -> User:
