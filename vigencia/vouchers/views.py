@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.numbers import format_percent
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from vigencia.accounts.models import User
-from vigencia.accounts.roles import is_operator
+from vigencia.accounts.roles import is_operator, role_required
 from vigencia.core.errors import DomainError, NotFound, RateLimited
 from vigencia.core.forms import form_submit_once
 from vigencia.core.money import babel_locale
@@ -41,7 +41,7 @@ from vigencia.vouchers.selectors import (
 BATCHES_PAGE = 20  # batches per page, newest first
 
 # Support agents are staff too: creating, voiding and selling codes is the operator's.
-operator_required = user_passes_test(is_operator)
+operator_required = role_required(is_operator)
 
 
 def _batch(reseller: User, batch_id: int) -> VoucherBatch:
