@@ -180,7 +180,7 @@ def test_the_operator_voids_a_resellers_lost_range_and_the_reseller_is_refunded(
     # when the reseller calls about two lost cards and the operator voids them, then sends junk
     voided = operator_browser.post(
         f"/vouchers/operator/batches/{batch.pk}/void/",
-        {"serial_from": first, "serial_to": second},
+        {"serial_from": first, "serial_to": second, "confirm": "yes"},
         follow=True,
     )
     junk = operator_browser.post(
