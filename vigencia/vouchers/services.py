@@ -86,6 +86,14 @@ class VoucherInvalid(InvalidInput):
     default_message = gettext_lazy("This recharge code is not valid.")  # type: ignore[assignment]
 
 
+class VoucherWrongCarrier(InvalidInput):
+    """A live code of another carrier's plan: a failed attempt like a wrong PIN (audited and counted,
+    or a guesser could test PINs against a carrier they are not for without limit)."""
+
+    code = "voucher_wrong_carrier"
+    default_message = gettext_lazy("This recharge code is for another carrier.")  # type: ignore[assignment]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Resellers: prepaid balance and API keys
 
@@ -629,9 +637,10 @@ def voucher_redeem(
     voucher liability), so both commit or neither; a concurrent attempt waits for the lock and finds
     it used.
 
-    Unknown, used, void and expired PINs raise the one VoucherInvalid (422). Failures are counted per
-    account, per IP and overall; past any limit every attempt, even a correct PIN, raises RateLimited
-    (429) until the window ends. Every attempt is audited, never with the PIN."""
+    Unknown, used, void and expired PINs raise the one VoucherInvalid (422), a code of another carrier
+    VoucherWrongCarrier (422). Both are failures, counted per account, per IP and overall; past any
+    limit every attempt, even a correct PIN, raises RateLimited (429) until the window ends. Every
+    attempt is audited, never with the PIN."""
     locked = _locked_scopes(redeemer, ip)
     if locked:
         _attempt(redeemer, ip, channel, AttemptOutcome.LOCKED)
@@ -665,9 +674,7 @@ def voucher_redeem(
             batch = code.batch
             plan = batch.plan
             if (line.carrier_id if line is not None else carrier.pk if carrier else None) != plan.carrier_id:
-                raise InvalidInput(
-                    _("This recharge code is for another carrier."), code="voucher_wrong_carrier"
-                )
+                raise VoucherWrongCarrier()
             if line is None:
                 assert carrier is not None
                 line = _gift_line(redeemer=holder or redeemer, msisdn=msisdn, carrier=carrier)
@@ -721,7 +728,7 @@ def voucher_redeem(
             _attempt(redeemer, ip, channel, AttemptOutcome.REDEEMED, code)
             if on_redeemed is not None:
                 on_redeemed(order)
-    except VoucherInvalid:
+    except (VoucherInvalid, VoucherWrongCarrier):
         _failure_record(redeemer, ip, channel, code)
         raise
     return order
