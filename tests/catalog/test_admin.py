@@ -164,3 +164,17 @@ def test_a_plan_added_on_the_carrier_page_in_another_currency_is_refused(operato
     errors = response.context["inline_admin_formsets"][0].formset.errors
     assert errors == [{"currency": ["Claro Perú sells in PEN; a plan of it must be priced in it too."]}]
     assert not Plan.objects.filter(code="inline-usd").exists()
+
+
+def test_a_carrier_with_plans_keeps_their_currency(operator_client, claro):
+    # when the operator changes Claro's currency while its plans are priced in soles
+    response = operator_client.post(
+        f"/admin/catalog/carrier/{claro.pk}/change/",
+        _carrier_form(code=claro.code, name=claro.name, currency="USD"),
+    )
+
+    # then
+    assert response.status_code == 200
+    assert _errors(response) == ["Its plans are priced in PEN; it keeps that currency."]
+    claro.refresh_from_db()
+    assert claro.currency == "PEN"

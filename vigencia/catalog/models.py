@@ -102,6 +102,18 @@ class Carrier(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # Its plans are priced in its currency (Plan.clean): a carrier does not move away from them.
+        if self.pk and self.currency:
+            other = self.plans.exclude(currency=self.currency).values_list("currency", flat=True).first()
+            if other:
+                raise ValidationError(
+                    {
+                        "currency": _("Its plans are priced in %(currency)s; it keeps that currency.")
+                        % {"currency": other}
+                    }
+                )
+
     def policy(self) -> dict[str, object]:
         return {
             "kind": self.policy_kind,
