@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 
 from tests.factories import UserFactory
 from vigencia.accounts import roles
-from vigencia.catalog.models import Carrier, Plan
+from vigencia.catalog.models import Carrier, Plan, Promotion
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +178,60 @@ def test_a_carrier_with_plans_keeps_their_currency(operator_client, claro):
     assert _errors(response) == ["Its plans are priced in PEN; it keeps that currency."]
     claro.refresh_from_db()
     assert claro.currency == "PEN"
+
+
+def _promotion_form(**changes: str) -> dict[str, str]:
+    form = {
+        "code": "VERANO",
+        "name": "Verano",
+        "kind": "percent_off",
+        "percent_off": "10",
+        "amount_off_minor": "",
+        "currency": "",
+        "bonus_data_mb": "0",
+        "extra_days": "0",
+        "starts_at_0": "2026-01-01",
+        "starts_at_1": "00:00",
+        "ends_at_0": "2026-02-01",
+        "ends_at_1": "00:00",
+        "channels": "[]",
+        "audience": "everyone",
+        "is_active": "on",
+    }
+    return form | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"ends_at_0": "2025-12-01"}, "The promotion must end after it starts."),
+        ({"percent_off": "100"}, "A percent-off promotion takes 1 to 99 percent off."),
+        (
+            {"kind": "fixed_off", "percent_off": "", "amount_off_minor": "0", "currency": "PEN"},
+            "A fixed-amount promotion needs an amount above zero and its currency.",
+        ),
+    ],
+)
+def test_a_promotion_form_with_a_bad_value_says_what_is_wrong(operator_client, changes, message):
+    # when
+    response = operator_client.post("/admin/catalog/promotion/add/", _promotion_form(**changes))
+
+    # then
+    assert response.status_code == 200
+    assert _errors(response) == [message]
+    assert not Promotion.objects.exists()
+
+
+def test_a_second_rate_for_the_same_day_is_said_in_plain_words(operator_client):
+    form = {"base": "USD", "quote": "PEN", "rate": "3.75", "as_of": "2026-03-03", "source": ""}
+    assert operator_client.post("/admin/catalog/fxrate/add/", form).status_code == 302
+
+    # when
+    response = operator_client.post("/admin/catalog/fxrate/add/", form | {"rate": "0"})
+
+    # then
+    assert response.status_code == 200
+    assert sorted(_errors(response)) == [
+        "The rate must be more than zero.",
+        "There is already a rate for these currencies on this day.",
+    ]
