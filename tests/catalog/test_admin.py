@@ -235,3 +235,31 @@ def test_a_second_rate_for_the_same_day_is_said_in_plain_words(operator_client):
         "The rate must be more than zero.",
         "There is already a rate for these currencies on this day.",
     ]
+
+
+def test_a_timezone_saved_before_it_was_validated_becomes_the_default(claro, user):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    # given a carrier and a person saved with a timezone that is none, and a good one
+    Carrier.objects.filter(pk=claro.pk).update(timezone="Mars/Base")
+    type(user).objects.filter(pk=user.pk).update(timezone="Nowhere/Else")
+    london = Carrier.objects.exclude(pk=claro.pk).filter(timezone="Europe/London").get()
+
+    # when the migrations' repair runs
+    for module in (
+        "vigencia.catalog.migrations.0005_carrier_policy_bounds_constraint_messages",
+        "vigencia.accounts.migrations.0005_user_timezone_email_message",
+    ):
+        import_module(module).timezones_repair(apps, None)
+
+    # then
+    claro.refresh_from_db()
+    user.refresh_from_db()
+    london.refresh_from_db()
+    assert (claro.timezone, user.timezone, london.timezone) == (
+        "America/Lima",
+        "America/Lima",
+        "Europe/London",
+    )

@@ -2,7 +2,18 @@
 
 import django.db.models.functions.text
 import vigencia.core.clock
+import zoneinfo
+
 from django.db import migrations, models
+
+
+def timezones_repair(apps, schema_editor):
+    """A timezone saved before it was validated ('Mars/Base') failed every page and sweep that reads
+    it: it becomes the default, America/Lima."""
+    User = apps.get_model("accounts", "User")
+    known = zoneinfo.available_timezones()
+    bad = [pk for pk, name in User.objects.values_list("pk", "timezone") if name not in known]
+    User.objects.filter(pk__in=bad).update(timezone="America/Lima")
 
 
 class Migration(migrations.Migration):
@@ -23,4 +34,5 @@ class Migration(migrations.Migration):
             name='accounts_user_email_ci_unique',
             constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='accounts_user_email_ci_unique', violation_error_message='Another account already uses this email.'),
         ),
+        migrations.RunPython(timezones_repair, migrations.RunPython.noop),
     ]

@@ -3,7 +3,18 @@
 import django.core.validators
 import vigencia.core.clock
 from django.conf import settings
+import zoneinfo
+
 from django.db import migrations, models
+
+
+def timezones_repair(apps, schema_editor):
+    """A timezone saved before it was validated ('Mars/Base') failed every page and sweep that reads
+    it: it becomes the default, America/Lima."""
+    Carrier = apps.get_model("catalog", "Carrier")
+    known = zoneinfo.available_timezones()
+    bad = [pk for pk, name in Carrier.objects.values_list("pk", "timezone") if name not in known]
+    Carrier.objects.filter(pk__in=bad).update(timezone="America/Lima")
 
 
 class Migration(migrations.Migration):
@@ -129,4 +140,5 @@ class Migration(migrations.Migration):
             name='catalog_promotion_use_once',
             constraint=models.UniqueConstraint(fields=('promotion', 'subscriber'), name='catalog_promotion_use_once', violation_error_message='This subscriber already has a count for this promotion.'),
         ),
+        migrations.RunPython(timezones_repair, migrations.RunPython.noop),
     ]
