@@ -135,10 +135,14 @@ def test_spike_against_the_lines_own_history_is_flagged_once(line, plan, tariff,
 
 
 @pytest.mark.parametrize("way", ["api", "file"])
-def test_usage_of_a_number_registered_by_several_users_goes_to_the_first_registration(way, line, plan, tariff):
+def test_usage_of_a_number_registered_by_several_users_goes_to_the_first_registration(
+    way, line, plan, tariff
+):
     """Nobody proves they hold a number: registering someone else's later shows nothing of theirs."""
     later = Line.objects.create(owner=UserFactory(), msisdn=line.msisdn, carrier=plan.carrier)
-    lost = Line.objects.create(owner=UserFactory(), msisdn="+51987654321", carrier=plan.carrier, status="recycled")
+    lost = Line.objects.create(
+        owner=UserFactory(), msisdn="+51987654321", carrier=plan.carrier, status="recycled"
+    )
     holder = Line.objects.create(owner=UserFactory(), msisdn=lost.msisdn, carrier=plan.carrier)
     Line.objects.create(owner=UserFactory(), msisdn=line.msisdn, carrier=plan.carrier, removed_at=T0)
     records = [("s1", line.msisdn, "sms", T0, 1, "", None), ("s2", lost.msisdn, "sms", T0, 1, "", None)]
@@ -151,7 +155,8 @@ def test_usage_of_a_number_registered_by_several_users_goes_to_the_first_registr
             )
             usage_file_import(source="test", stream=io.BytesIO(text.encode()), fmt="csv", rate=False)
     assert dict(UsageRecord.objects.values_list("record_id", "line_id")) == {"s1": line.pk, "s2": holder.pk}
-    assert later.pk > line.pk and lost.pk < holder.pk
+    assert later.pk > line.pk
+    assert lost.pk < holder.pk
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is proven on PostgreSQL")
