@@ -263,3 +263,11 @@ def test_a_timezone_saved_before_it_was_validated_becomes_the_default(claro, use
         "America/Lima",
         "Europe/London",
     )
+
+
+def test_a_plan_in_a_code_that_is_no_currency_is_told_that_alone(operator_client, claro):
+    # when
+    response = operator_client.post("/admin/catalog/plan/add/", _plan_form(claro, currency="XYZ"))
+
+    # then
+    assert _errors(response) == ["XYZ is not an ISO 4217 currency code (e.g. PEN)."]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vigencia.core.clock import validate_timezone
 from vigencia.core.models import TimeStampedModel
-from vigencia.core.money import Money, validate_currency
+from vigencia.core.money import CURRENCIES, Money, validate_currency
 
 
 class PolicyKind(models.TextChoices):
@@ -104,7 +104,7 @@ class Carrier(TimeStampedModel):
 
     def clean(self) -> None:
         # Its plans are priced in its currency (Plan.clean): a carrier does not move away from them.
-        if self.pk and self.currency:
+        if self.pk and self.currency in CURRENCIES:  # else the field says why
             other = self.plans.exclude(currency=self.currency).values_list("currency", flat=True).first()
             if other:
                 raise ValidationError(
@@ -187,7 +187,7 @@ class Plan(TimeStampedModel):
             carrier = self.carrier
         except Carrier.DoesNotExist:
             return
-        if self.currency and carrier.currency and self.currency != carrier.currency:
+        if self.currency in CURRENCIES and self.currency != carrier.currency:
             raise ValidationError(
                 {
                     "currency": _("%(carrier)s sells in %(currency)s; a plan of it must be priced in it too.")
