@@ -109,3 +109,78 @@ def test_a_store_agent_gets_no_back_office_store_permissions(agent):
     roles.roles_ensure()
 
     assert not any(agent.has_perm(f"stores.{codename}") for codename in ("view_store", "change_shift"))
+
+
+def _store_form(claro, **changes: str) -> dict[str, str]:
+    form = {
+        "code": "LIM-NEW-02",
+        "name": "Tienda Dos",
+        "active": "on",
+        "carriers": [str(claro.pk)],
+        "address": "Av. Arequipa 200",
+        "district": "Lince",
+        "city": "Lima",
+        "latitude": "-12.08",
+        "longitude": "-77.03",
+        "timezone": "America/Lima",
+        "phone": "",
+        **_inlines("services", []),
+        **_inlines("hours", []),
+        **_inlines("holidays", []),
+    }
+    return form | changes
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("01 445 2101", "+5114452101"), ("+86 10 6552 9988", "+861065529988")]
+)
+def test_a_store_phone_is_kept_in_e164_from_the_stores_country(operator, claro, client, typed, stored):
+    client.force_login(operator)
+
+    # when
+    response = client.post("/admin/stores/store/add/", _store_form(claro, phone=typed))
+
+    # then
+    assert response.status_code == 302
+    assert Store.objects.get(code="LIM-NEW-02").phone == stored
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"phone": "hello"}, "This is not a phone number."),
+        (
+            {"phone": "12"},
+            "This is not a valid phone number in PE. Numbers abroad start with + and the country code.",
+        ),
+        (
+            {"phone": "0755 12", "timezone": "Asia/Shanghai"},
+            "This is not a valid phone number in CN. Numbers abroad start with + and the country code.",
+        ),
+        ({"latitude": "91"}, "The latitude is between -90 and 90."),
+        ({"longitude": "-181"}, "The longitude is between -180 and 180."),
+        ({"code": "LIM-MIR-01"}, "Another store has this code."),
+    ],
+)
+def test_a_store_form_with_a_bad_value_says_what_is_wrong(operator, claro, client, changes, message):
+    from vigencia.stores.services import store_upsert
+
+    store_upsert(
+        code="LIM-MIR-01",
+        name="Otra",
+        address="Av. Larco 1",
+        city="Lima",
+        latitude=-12.12,
+        longitude=-77.03,
+        carrier_codes=["claro-pe"],
+    )
+    client.force_login(operator)
+
+    # when
+    response = client.post("/admin/stores/store/add/", _store_form(claro, **changes))
+
+    # then nothing is saved, and the error is in plain words
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert [str(error) for errors in form.errors.values() for error in errors] == [message]
+    assert Store.objects.count() == 1

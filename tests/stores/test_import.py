@@ -91,7 +91,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_kept(tmp_path, demo_catalog
         '  line 6: Opening hours "mon 9-10" are not like "mon-fri 09:00-20:00; sat 10:00-14:00".',
         "  line 7: name is required.",
         "  line 8: Unknown service haircut; use renewal, sim_sale, voucher_redeem, id_check.",
-        "  line 9: 12 is not a valid phone number.",
+        "  line 9: This is not a valid phone number in PE. Numbers abroad start with + and the country code.",
         "  line 10: The row has more fields than the header.",
     ]
     assert sorted(Store.objects.values_list("code", flat=True)) == ["LIM-1", "LIM-2"]

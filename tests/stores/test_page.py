@@ -156,3 +156,49 @@ def test_without_a_place_the_stores_come_a_page_at_a_time_by_city_and_name(page,
         open_rows = page.get("/stores/", {"open_now": "1", "page": "1"}).context["rows"]
     assert len(open_rows) == 20
     assert all(row.open_now for row in open_rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"district": "Atlantis"}, "There is no such district; choose one from the list."),
+        ({"carrier": "\x00"}, "There is no such carrier; showing stores of every carrier."),
+        ({"carrier": "nope-pe"}, "There is no such carrier; showing stores of every carrier."),
+        ({"service": "x"}, "There is no such service; showing stores with any service."),
+        (
+            {"carrier": "nope-pe", "lat": "abc", "lng": "x"},
+            "There is no such carrier; showing stores of every carrier. Coordinates must be a latitude "
+            "between -90 and 90 and a longitude between -180 and 180.",
+        ),
+    ],
+)
+def test_a_filter_that_names_nothing_known_is_said_and_left_out(page, params, message):
+    # when
+    response = page.get("/stores/", params)
+
+    # then the stores are listed without it, and the page says so
+    assert response.status_code == 200
+    assert response.context["error"] == message
+    assert len(response.context["rows"]) == 20
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("en", "opens Wed, Mar 4, 10:00"), ("es", "abre mié, 4 mar., 10:00"), ("zh-hans", "3月4日周三 10:00")],
+)
+def test_when_a_closed_store_opens_is_written_in_the_readers_language(page, frozen_clock, language, says):
+    # when: Tuesday at 23:30 in Lima, when every store is closed
+    with frozen_clock(lima(2026, 3, 3, 23, 30)):
+        response = page.get("/stores/", {"lat": KENNEDY[0], "lng": KENNEDY[1]}, HTTP_ACCEPT_LANGUAGE=language)
+
+    # then
+    assert says in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unknown_carrier_is_said_in_chinese(page):
+    response = page.get("/stores/", {"carrier": "nope-pe"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.context["error"] == "没有这个运营商，现显示所有运营商的门店。"

@@ -85,8 +85,7 @@ def test_only_agents_assign_and_only_to_agents(client, user, other_user, agent, 
     # a subscriber (even the ticket's own) cannot reach the staff page nor call the service
     client.force_login(user)
     response = client.post(f"/backoffice/tickets/{ticket.pk}/", {"assign-assignee": user.pk})
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 403
     with pytest.raises(PermissionDenied):
         ticket_assign(ticket=ticket, actor=user, assignee=agent)
     with pytest.raises(PermissionDenied):
@@ -157,8 +156,7 @@ def test_queue_filters_mine_and_unassigned_and_home_sends_each_role_to_its_page(
     client.force_login(operator)
     assert client.get("/backoffice/")["Location"] == "/backoffice/dashboard/"
     client.force_login(user)
-    assert client.get("/backoffice/").status_code == 302
-    assert client.get("/backoffice/")["Location"].startswith("/accounts/login/")
+    assert client.get("/backoffice/").status_code == 403
 
 
 def test_goodwill_above_the_limit_asked_on_the_ticket_page_is_approved_on_the_dashboard(
@@ -186,7 +184,7 @@ def test_goodwill_above_the_limit_asked_on_the_ticket_page_is_approved_on_the_da
     assert (action.status, action.amount_minor) == ("pending_approval", 2500)
     assert wallet_balance(user=user).amount_minor == 0
     assert (
-        client.post(f"/backoffice/actions/{action.pk}/approve/", {"decision": "approve"}).status_code == 302
+        client.post(f"/backoffice/actions/{action.pk}/approve/", {"decision": "approve"}).status_code == 403
     )
     action.refresh_from_db()
     assert action.status == "pending_approval"

@@ -50,7 +50,7 @@ def test_figures_match_the_ledger_totals_that_verify_proves(
 
 def test_dashboard_is_for_operators_and_exports_csv(client, user, operator):
     client.force_login(user)
-    assert client.get("/backoffice/dashboard/").status_code == 302
+    assert client.get("/backoffice/dashboard/").status_code == 403
 
     client.force_login(operator)
     page = client.get("/backoffice/dashboard/?figure=ledger:wallet")

@@ -50,7 +50,7 @@ def test_someone_elses_line_or_ticket_is_404(client, other_user, line, user):
     ticket = Ticket.objects.get()
     client.force_login(other_user)
     assert client.get(f"/support/{ticket.pk}/").status_code == 404
-    assert client.get("/backoffice/tickets/").status_code == 302
+    assert client.get("/backoffice/tickets/").status_code == 403
 
 
 def test_the_subscriber_closes_and_reopens_their_ticket_from_its_page(client, user, other_user):

@@ -231,7 +231,7 @@ def test_a_reseller_buys_downloads_once_and_voids_in_the_pages(reseller_browser,
     first = reseller_browser.post(f"/vouchers/reseller/batches/{batch.pk}/download/")
     second = reseller_browser.post(f"/vouchers/reseller/batches/{batch.pk}/download/", follow=True)
     voided = reseller_browser.post(
-        f"/vouchers/reseller/batches/{batch.pk}/void/", {"serial_from": "", "serial_to": ""}
+        f"/vouchers/reseller/batches/{batch.pk}/void/", {"serial_from": "", "serial_to": "", "confirm": "yes"}
     )
 
     assert first["Content-Type"] == "application/zip"

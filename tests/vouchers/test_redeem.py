@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.fulfilment.models import FulfilmentTransaction
 from vigencia.ledger.models import LedgerTransaction
@@ -10,7 +11,7 @@ from vigencia.lines.models import Line
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import services
 from vigencia.vouchers.codes import pin_display
-from vigencia.vouchers.models import RedemptionAttempt, VoucherCode
+from vigencia.vouchers.models import AttemptCounter, RedemptionAttempt, VoucherCode
 
 INVALID = {"code": "voucher_invalid", "message": "This recharge code is not valid.", "details": None}
 
@@ -96,6 +97,33 @@ def test_a_code_for_another_carrier_is_refused_and_nothing_is_written(api, user,
     assert (response.status_code, response.json()["code"]) == (422, "voucher_wrong_carrier")
     assert VoucherCode.objects.get().status == "active"
     assert (Line.objects.count(), RenewalOrder.objects.count()) == (0, 0)
+
+
+def test_a_code_for_another_carrier_is_an_audited_failed_attempt_that_counts(
+    api, user, demo_catalog, make_batch
+):
+    # given a live Claro code and a Movistar line of the user
+    made = make_batch(1)
+    movistar = Line.objects.create(
+        owner=user, msisdn="+51987654321", carrier=Carrier.objects.get(code="movistar-pe")
+    )
+
+    # when they try it on the Movistar line
+    response = _redeem(api, made.pins[0], line_id=movistar.pk)
+
+    # then it is refused, audited as a failed attempt with its code, and counted like a wrong PIN
+    assert response.json() == {
+        "code": "voucher_wrong_carrier",
+        "message": "This recharge code is for another carrier.",
+        "details": None,
+    }
+    attempts = list(RedemptionAttempt.objects.values_list("outcome", "code__serial", "user", "channel"))
+    assert attempts == [("invalid", made.serials[0], user.pk, "api")]
+    assert dict(AttemptCounter.objects.filter(scope="account").values_list("key", "count")) == {
+        str(user.pk): 1
+    }
+    assert VoucherCode.objects.get().status == "active"
+    assert RenewalOrder.objects.count() == 0
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,16 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.core import clock
+from vigencia.core.clock import validate_timezone
+from vigencia.core.errors import InvalidInput
+from vigencia.core.phones import mobile_normalize
 
 
 class Language(models.TextChoices):
@@ -52,7 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("preferred language"), max_length=7, choices=Language.choices, default=Language.EN
     )
-    timezone = models.CharField(_("timezone"), max_length=64, default="America/Lima")
+    timezone = models.CharField(
+        _("timezone"), max_length=64, default="America/Lima", validators=[validate_timezone]
+    )
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=clock.now)
@@ -78,7 +84,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message=_("Another account already uses this email."),
+            ),
             models.UniqueConstraint(
                 fields=["calendar_key"],
                 condition=~Q(calendar_key=""),
@@ -88,6 +98,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        # The back office's form: the SMS number as the profile page keeps it (E.164, a mobile).
+        if self.phone:
+            try:
+                self.phone = mobile_normalize(self.phone, region=settings.VIGENCIA_PHONE_REGION)
+            except InvalidInput as error:
+                raise ValidationError({"phone": error.message})
 
     def has_role(self, role: str) -> bool:
         return self.groups.filter(name=role).exists()

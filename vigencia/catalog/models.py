@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from vigencia.core.clock import validate_timezone
 from vigencia.core.models import TimeStampedModel
-from vigencia.core.money import Money, validate_currency
+from vigencia.core.money import CURRENCIES, Money, validate_currency
 
 
 class PolicyKind(models.TextChoices):
@@ -22,6 +25,13 @@ class PolicyKind(models.TextChoices):
     MONTHLY_PLAN = "monthly_plan", _("Monthly keep-number plan")
 
 
+# The longest any keep-alive period may be (ten years), and the carrier's notice (a year at most): a
+# typo such as 9999 would push every deadline out of sight.
+MAX_POLICY_DAYS = 3650
+MAX_NOTICE_DAYS = 365
+_POLICY_DAYS = [MaxValueValidator(MAX_POLICY_DAYS)]
+
+
 class Carrier(TimeStampedModel):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -29,7 +39,9 @@ class Carrier(TimeStampedModel):
     currency = models.CharField(
         _("currency"), max_length=3, validators=[validate_currency], help_text=_("ISO 4217, e.g. PEN")
     )
-    timezone = models.CharField(_("timezone"), max_length=64, default="America/Lima")
+    timezone = models.CharField(
+        _("timezone"), max_length=64, default="America/Lima", validators=[validate_timezone]
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     # Keep-alive policy, as data: a new carrier needs no code.
@@ -40,18 +52,25 @@ class Carrier(TimeStampedModel):
         _("restricted after (days)"),
         null=True,
         blank=True,
+        validators=_POLICY_DAYS,
         help_text=_("Days without recharge until outgoing service is restricted; empty if never."),
     )
     cutoff_after_days = models.PositiveIntegerField(
-        _("cut off after (days)"), help_text=_("Days without recharge (or validity) until cut-off.")
+        _("cut off after (days)"),
+        validators=_POLICY_DAYS,
+        help_text=_("Days without recharge (or validity) until cut-off."),
     )
     recycle_after_cutoff_days = models.PositiveIntegerField(
-        _("number reassigned after cut-off (days)"), default=90
+        _("number reassigned after cut-off (days)"), default=90, validators=_POLICY_DAYS
     )
-    notice_days = models.PositiveIntegerField(_("carrier notice before cut-off (days)"), default=15)
+    notice_days = models.PositiveIntegerField(
+        _("carrier notice before cut-off (days)"),
+        default=15,
+        validators=[MaxValueValidator(MAX_NOTICE_DAYS)],
+    )
     balance_extends_life = models.BooleanField(_("unused balance extends life"), default=False)
     balance_max_days = models.PositiveIntegerField(
-        _("longest life with balance (days)"), null=True, blank=True
+        _("longest life with balance (days)"), null=True, blank=True, validators=_POLICY_DAYS
     )
     policy_notes = models.TextField(_("policy notes and sources"), blank=True)
 
@@ -64,17 +83,36 @@ class Carrier(TimeStampedModel):
                 condition=Q(restrict_after_days__isnull=True)
                 | Q(restrict_after_days__lte=models.F("cutoff_after_days")),
                 name="catalog_carrier_restrict_before_cutoff",
+                violation_error_message=_(
+                    "Outgoing service must be restricted before the cut-off, not after it."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_carrier_currency_iso"
+                condition=Q(currency__regex=r"^[A-Z]{3}$"),
+                name="catalog_carrier_currency_iso",
+                violation_error_message=_("The currency is a three-letter ISO 4217 code such as PEN."),
             ),
             models.CheckConstraint(
-                condition=Q(country__regex=r"^[A-Z]{2}$"), name="catalog_carrier_country_iso"
+                condition=Q(country__regex=r"^[A-Z]{2}$"),
+                name="catalog_carrier_country_iso",
+                violation_error_message=_("The country is a two-letter ISO code in capitals, such as PE."),
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Its plans are priced in its currency (Plan.clean): a carrier does not move away from them.
+        if self.pk and self.currency in CURRENCIES:  # else the field says why
+            other = self.plans.exclude(currency=self.currency).values_list("currency", flat=True).first()
+            if other:
+                raise ValidationError(
+                    {
+                        "currency": _("Its plans are priced in %(currency)s; it keeps that currency.")
+                        % {"currency": other}
+                    }
+                )
 
     def policy(self) -> dict[str, object]:
         return {
@@ -111,22 +149,51 @@ class Plan(TimeStampedModel):
         verbose_name = _("plan")
         verbose_name_plural = _("plans")
         constraints = [
-            models.UniqueConstraint(fields=["carrier", "code"], name="catalog_plan_code_unique_per_carrier"),
-            models.CheckConstraint(condition=Q(price_minor__gt=0), name="catalog_plan_price_positive"),
-            models.CheckConstraint(condition=Q(validity_days__gt=0), name="catalog_plan_validity_positive"),
+            models.UniqueConstraint(
+                fields=["carrier", "code"],
+                name="catalog_plan_code_unique_per_carrier",
+                violation_error_message=_("This carrier already has a plan with this code."),
+            ),
             models.CheckConstraint(
-                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_plan_currency_iso"
+                condition=Q(price_minor__gt=0),
+                name="catalog_plan_price_positive",
+                violation_error_message=_("The price must be more than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(validity_days__gt=0),
+                name="catalog_plan_validity_positive",
+                violation_error_message=_("A plan gives at least one day of validity."),
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"),
+                name="catalog_plan_currency_iso",
+                violation_error_message=_("The currency is a three-letter ISO 4217 code such as PEN."),
             ),
             models.CheckConstraint(
                 condition=Q(active_from__isnull=True)
                 | Q(active_until__isnull=True)
                 | Q(active_from__lt=models.F("active_until")),
                 name="catalog_plan_window_ordered",
+                violation_error_message=_("The sale must end after it starts."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.carrier.code}/{self.code}"
+
+    def clean(self) -> None:
+        # A plan is paid in its carrier's currency: the ledger's carrier payable has no other.
+        try:
+            carrier = self.carrier
+        except Carrier.DoesNotExist:
+            return
+        if self.currency in CURRENCIES and self.currency != carrier.currency:
+            raise ValidationError(
+                {
+                    "currency": _("%(carrier)s sells in %(currency)s; a plan of it must be priced in it too.")
+                    % {"carrier": carrier.name, "currency": carrier.currency}
+                }
+            )
 
     @property
     def price(self) -> Money:
@@ -199,23 +266,33 @@ class Promotion(TimeStampedModel):
         verbose_name_plural = _("promotions")
         constraints = [
             models.UniqueConstraint(
-                fields=["code"], condition=~Q(code=""), name="catalog_promotion_code_unique"
+                fields=["code"],
+                condition=~Q(code=""),
+                name="catalog_promotion_code_unique",
+                violation_error_message=_("Another promotion already has this code."),
             ),
             models.CheckConstraint(
-                condition=Q(starts_at__lt=models.F("ends_at")), name="catalog_promotion_window"
+                condition=Q(starts_at__lt=models.F("ends_at")),
+                name="catalog_promotion_window",
+                violation_error_message=_("The promotion must end after it starts."),
             ),
             models.CheckConstraint(
                 condition=~Q(kind="percent_off") | Q(percent_off__gte=1, percent_off__lte=99),
                 name="catalog_promotion_percent_1_99",
+                violation_error_message=_("A percent-off promotion takes 1 to 99 percent off."),
             ),
             models.CheckConstraint(
                 condition=~Q(kind="fixed_off")
                 | (Q(amount_off_minor__gt=0) & Q(currency__regex=r"^[A-Z]{3}$")),
                 name="catalog_promotion_fixed_amount",
+                violation_error_message=_(
+                    "A fixed-amount promotion needs an amount above zero and its currency."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(max_uses__isnull=True) | Q(uses_count__lte=models.F("max_uses")),
                 name="catalog_promotion_within_limit",
+                violation_error_message=_("The limit of uses cannot be below the uses already made."),
             ),
         ]
 
@@ -238,7 +315,11 @@ class PromotionUse(models.Model):
         verbose_name = _("promotion use")
         verbose_name_plural = _("promotion uses")
         constraints = [
-            models.UniqueConstraint(fields=["promotion", "subscriber"], name="catalog_promotion_use_once"),
+            models.UniqueConstraint(
+                fields=["promotion", "subscriber"],
+                name="catalog_promotion_use_once",
+                violation_error_message=_("This subscriber already has a count for this promotion."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,11 +341,20 @@ class FxRate(models.Model):
         verbose_name = _("exchange rate")
         verbose_name_plural = _("exchange rates")
         constraints = [
-            models.UniqueConstraint(fields=["base", "quote", "as_of"], name="catalog_fxrate_once_per_day"),
-            models.CheckConstraint(condition=Q(rate__gt=0), name="catalog_fxrate_positive"),
+            models.UniqueConstraint(
+                fields=["base", "quote", "as_of"],
+                name="catalog_fxrate_once_per_day",
+                violation_error_message=_("There is already a rate for these currencies on this day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gt=0),
+                name="catalog_fxrate_positive",
+                violation_error_message=_("The rate must be more than zero."),
+            ),
             models.CheckConstraint(
                 condition=Q(base__regex=r"^[A-Z]{3}$") & Q(quote__regex=r"^[A-Z]{3}$"),
                 name="catalog_fxrate_currency_iso",
+                violation_error_message=_("The currency is a three-letter ISO 4217 code such as PEN."),
             ),
         ]
 

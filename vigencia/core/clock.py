@@ -6,10 +6,12 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 _frozen_at: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("frozen_at", default=None)
 
@@ -32,3 +34,9 @@ def frozen(at: datetime) -> Iterator[datetime]:
         yield at
     finally:
         _frozen_at.reset(token)
+
+
+def validate_timezone(value: str) -> None:
+    """A model field's validator: an IANA timezone name (pages turn it into a ZoneInfo)."""
+    if value not in available_timezones():
+        raise ValidationError(_("%(value)s is not a timezone such as America/Lima."), params={"value": value})

@@ -57,6 +57,23 @@ def mobile_normalize(raw: str, *, region: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+def phone_normalize(raw: str, *, region: str) -> str:
+    """Any valid phone number (a shop's landline too) in E.164, typed national for `region` or with +;
+    InvalidInput `invalid_phone` for anything else."""
+    number = phone_parse(raw, region=region, field="phone")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(
+            _(
+                "This is not a valid phone number in %(country)s. "
+                "Numbers abroad start with + and the country code."
+            )
+            % {"country": region},
+            code="invalid_phone",
+            details={"field": "phone"},
+        )
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
 def phone_display(e164: str) -> str:
     """A number as people write it: +51 912 345 678 (as stored, if it does not parse)."""
     try:

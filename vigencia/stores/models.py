@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
+from babel.core import get_global
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,18 +12,15 @@ from django.utils.translation import pgettext_lazy
 
 from vigencia.catalog.models import Carrier
 from vigencia.core import clock
+from vigencia.core.clock import validate_timezone
+from vigencia.core.errors import InvalidInput
 from vigencia.core.models import TimeStampedModel
 from vigencia.core.money import Money
-from vigencia.core.phones import phone_display
+from vigencia.core.phones import phone_display, phone_normalize
 from vigencia.core.transitions import TransitionTable
 from vigencia.stores.iddocs import DocumentType
 
 DEFAULT_TIMEZONE = "America/Lima"
-
-
-def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("%(value)s is not a timezone such as America/Lima."), params={"value": value})
 
 
 class Service(models.TextChoices):
@@ -66,13 +62,26 @@ class Store(TimeStampedModel):
         verbose_name = _("store")
         verbose_name_plural = _("stores")
         constraints = [
-            models.UniqueConstraint(fields=["name", "address"], name="stores_store_name_address_unique"),
-            models.UniqueConstraint(fields=["code"], condition=~Q(code=""), name="stores_store_code_unique"),
-            models.CheckConstraint(
-                condition=Q(latitude__gte=-90, latitude__lte=90), name="stores_store_latitude_range"
+            models.UniqueConstraint(
+                fields=["name", "address"],
+                name="stores_store_name_address_unique",
+                violation_error_message=_("Another store has this name at this address."),
+            ),
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=~Q(code=""),
+                name="stores_store_code_unique",
+                violation_error_message=_("Another store has this code."),
             ),
             models.CheckConstraint(
-                condition=Q(longitude__gte=-180, longitude__lte=180), name="stores_store_longitude_range"
+                condition=Q(latitude__gte=-90, latitude__lte=90),
+                name="stores_store_latitude_range",
+                violation_error_message=_("The latitude is between -90 and 90."),
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180, longitude__lte=180),
+                name="stores_store_longitude_range",
+                violation_error_message=_("The longitude is between -180 and 180."),
             ),
         ]
         indexes = [
@@ -88,6 +97,22 @@ class Store(TimeStampedModel):
         """The store's phone as people dial it from anywhere: +51 1 4111111."""
         return phone_display(self.phone) if self.phone else ""
 
+    @property
+    def country(self) -> str:
+        """Where the store is, by its timezone (America/Lima is PE): the region of a phone typed without +."""
+        return store_country(self.timezone)
+
+    def clean(self) -> None:
+        if self.phone:
+            try:
+                self.phone = phone_normalize(self.phone, region=self.country)
+            except InvalidInput as error:
+                raise ValidationError({"phone": error.message})
+
+
+def store_country(timezone: str) -> str:
+    return str(get_global("zone_territories").get(timezone, "PE"))
+
 
 class StoreService(models.Model):
     """One service a store offers (a row each, so the locator filters in SQL on every database)."""
@@ -101,8 +126,16 @@ class StoreService(models.Model):
         verbose_name = _("service offered")
         verbose_name_plural = _("services offered")
         constraints = [
-            models.UniqueConstraint(fields=["store", "service"], name="stores_service_once_per_store"),
-            models.CheckConstraint(condition=Q(service__in=Service.values), name="stores_service_known"),
+            models.UniqueConstraint(
+                fields=["store", "service"],
+                name="stores_service_once_per_store",
+                violation_error_message=_("The store already offers this service."),
+            ),
+            models.CheckConstraint(
+                condition=Q(service__in=Service.values),
+                name="stores_service_known",
+                violation_error_message=_("Choose one of the services in the list."),
+            ),
         ]
         indexes = [models.Index(fields=["service", "store"])]
 
@@ -126,8 +159,16 @@ class OpeningHours(models.Model):
         verbose_name = _("opening hours")
         verbose_name_plural = _("opening hours")
         constraints = [
-            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="stores_hours_weekday"),
-            models.UniqueConstraint(fields=["store", "weekday", "opens"], name="stores_hours_unique_start"),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6),
+                name="stores_hours_weekday",
+                violation_error_message=_("Choose a day of the week."),
+            ),
+            models.UniqueConstraint(
+                fields=["store", "weekday", "opens"],
+                name="stores_hours_unique_start",
+                violation_error_message=_("The store already has hours starting at this time on this day."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,9 +198,16 @@ class Holiday(models.Model):
         verbose_name = _("holiday")
         verbose_name_plural = _("holidays")
         constraints = [
-            models.UniqueConstraint(fields=["date", "store"], name="stores_holiday_once_per_store"),
             models.UniqueConstraint(
-                fields=["date"], condition=Q(store__isnull=True), name="stores_holiday_once_for_all"
+                fields=["date", "store"],
+                name="stores_holiday_once_per_store",
+                violation_error_message=_("This store already has a holiday on this date."),
+            ),
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=Q(store__isnull=True),
+                name="stores_holiday_once_for_all",
+                violation_error_message=_("There is already an all-stores holiday on this date."),
             ),
         ]
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from vigencia.core import clock
 from vigencia.core.csvtext import csv_text
 from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied
 from vigencia.core.money import Money
+from vigencia.core.phones import phone_normalize
 from vigencia.ledger.models import LedgerAccount
 from vigencia.ledger.services import account_system, ledger_post
 from vigencia.lines.models import Line
@@ -47,6 +47,7 @@ from vigencia.stores.models import (
     ShiftStatus,
     Store,
     StoreService,
+    store_country,
 )
 from vigencia.stores.selectors import (
     WALK_IN_EMAIL,
@@ -94,23 +95,6 @@ def _text(value: str | None, *, field: str, max_length: int, required: bool = Tr
             details={"field": field},
         )
     return text
-
-
-def _phone(raw: str) -> str:
-    text = (raw or "").strip()
-    if not text:
-        return ""
-    try:
-        number = phonenumbers.parse(text, "PE")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or len(text) > 32 or not phonenumbers.is_valid_number(number):
-        raise InvalidInput(
-            _("%(phone)s is not a valid phone number.") % {"phone": text},
-            code="invalid_phone",
-            details={"field": "phone"},
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _timezone(name: str) -> str:
@@ -173,13 +157,15 @@ def store_upsert(
     replace its carriers, services and opening hours. Idempotent: the same input twice leaves one
     store as it was. Validates everything before writing; locks the store's row while it changes.
     Returns the store and whether it was created."""
+    timezone = _timezone(timezone)
+    phone = (phone or "").strip()
     values = dict(
         name=_text(name, field="name", max_length=120),
         address=_text(address, field="address", max_length=200),
         district=_text(district, field="district", max_length=80, required=False),
         city=_text(city, field="city", max_length=80),
-        timezone=_timezone(timezone),
-        phone=_phone(phone),
+        timezone=timezone,
+        phone=phone_normalize(phone, region=store_country(timezone)) if phone else "",
         active=active,
     )
     values["latitude"], values["longitude"] = coordinates_parse(latitude, longitude)

@@ -82,7 +82,14 @@ def locator(request: HttpRequest) -> HttpResponse:
     carrier = carrier_get(code=params.get("carrier", ""))
     service = params.get("service") if params.get("service") in Service.values else None
     open_now = params.get("open_now") == "1"
-    error = None
+    # A filter that names nothing we know is left out, and the page says so.
+    errors = []
+    if params.get("district") and district is None:
+        errors.append(_("There is no such district; choose one from the list."))
+    if params.get("carrier") and carrier is None:
+        errors.append(_("There is no such carrier; showing stores of every carrier."))
+    if params.get("service") and service is None:
+        errors.append(_("There is no such service; showing stores with any service."))
     origin = None
     if district is not None:
         origin = (district.latitude, district.longitude)
@@ -90,7 +97,7 @@ def locator(request: HttpRequest) -> HttpResponse:
         try:
             origin = coordinates_parse(params.get("lat"), params.get("lng"))
         except InvalidInput as invalid:
-            error = invalid.message
+            errors.append(str(invalid.message))
 
     if origin is not None:
         rows = [
@@ -135,7 +142,7 @@ def locator(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "origin": origin,
-            "error": error,
+            "error": " ".join(errors),
             "districts": districts,
             "district": district,
             "carriers": carrier_list(),

@@ -7,13 +7,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.decorators import login_required, user_passes_test
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vigencia.accounts.roles import role_required
 from vigencia.core.errors import DomainError
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
@@ -39,8 +39,8 @@ from vigencia.support.services import (
     ticket_set_status,
 )
 
-agent_required = user_passes_test(is_agent)
-operator_required = user_passes_test(is_operator)
+agent_required = role_required(is_agent)
+operator_required = role_required(is_operator)
 
 
 def _row(row: Any, user: Any) -> tuple[str, str]:
@@ -60,14 +60,12 @@ def _row(row: Any, user: Any) -> tuple[str, str]:
         return text, ""
 
 
-@login_required
 @agent_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("backoffice:dashboard" if is_operator(request.user) else "backoffice:queue")
 
 
-@login_required
 @operator_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -97,7 +95,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @operator_required
 @require_GET
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
@@ -117,7 +114,6 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
 @agent_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
@@ -206,7 +202,6 @@ def _ticket_post(request: HttpRequest, item: Ticket, forms_: dict[str, Any]) -> 
     return False
 
 
-@login_required
 @agent_required
 @require_http_methods(["GET", "POST"])
 def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -252,7 +247,6 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     )
 
 
-@login_required
 @operator_required
 @require_POST
 def action_decide(request: HttpRequest, action_id: int) -> HttpResponse:

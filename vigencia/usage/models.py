@@ -73,7 +73,11 @@ class Tariff(models.Model):
         verbose_name = _("tariff")
         verbose_name_plural = _("tariffs")
         constraints = [
-            models.CheckConstraint(condition=Q(data_step_kb__gt=0), name="usage_tariff_data_step_positive"),
+            models.CheckConstraint(
+                condition=Q(data_step_kb__gt=0),
+                name="usage_tariff_data_step_positive",
+                violation_error_message=_("Data is rounded up to steps of at least 1 KB."),
+            ),
             models.CheckConstraint(
                 condition=Q(money_credit_minor__gte=0)
                 & Q(voice_national_per_minute_minor__gte=0)
@@ -82,6 +86,7 @@ class Tariff(models.Model):
                 & Q(sms_international_minor__gte=0)
                 & Q(data_per_mb_minor__gte=0),
                 name="usage_tariff_rates_not_negative",
+                violation_error_message=_("The balance credited and the rates cannot be below zero."),
             ),
         ]
 

@@ -1,5 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from vigencia.accounts.roles import is_operator
 from vigencia.core.admin import ReadOnlyAdmin
 from vigencia.vouchers.models import (
     RedemptionAttempt,
@@ -9,6 +14,7 @@ from vigencia.vouchers.models import (
     VoucherCode,
     VoucherEvent,
 )
+from vigencia.vouchers.services import reseller_api_key_revoke
 
 
 @admin.register(VoucherBatch)
@@ -49,12 +55,29 @@ class RedemptionAttemptAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ResellerApiKey)
-class ResellerApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "digest", "user", "created_at", "last_used_at"]
+class ResellerApiKeyAdmin(ReadOnlyAdmin):
+    """Keys are issued with `vigencia vouchers api-key`; an operator revokes them here (the service
+    stamps when), never edits them."""
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "user__email"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected API keys"), permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ResellerApiKey]) -> None:
+        revoked = sum(
+            reseller_api_key_revoke(user=key.user, key_id=key.pk) for key in queryset.select_related("user")
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d API key revoked.", "%(count)d API keys revoked.", revoked)
+            % {"count": revoked},
+            messages.SUCCESS,
+        )
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return is_operator(request.user)
 
 
 @admin.register(ResellerProfile)

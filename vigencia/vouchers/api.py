@@ -21,7 +21,7 @@ from vigencia.ledger.selectors import account_balance
 from vigencia.lines.selectors import line_get
 from vigencia.orders.models import RenewalOrder
 from vigencia.vouchers import exports, services
-from vigencia.vouchers.codes import serial_display, serial_make
+from vigencia.vouchers.codes import ONLINE_MAX_COUNT, serial_display, serial_make
 from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.selectors import batch_get, batch_list, voucher_verify
 
@@ -42,8 +42,6 @@ class ResellerAuth(HttpBearer):
 
 router = Router(tags=["vouchers"])
 reseller_router = Router(tags=["reseller"], auth=ResellerAuth())
-# A batch bought by API is made while the caller waits; bigger batches are the operator's CLI.
-API_MAX_COUNT = 100_000
 
 
 class RedeemIn(Schema):
@@ -216,8 +214,6 @@ def create_batch(
         plan = Plan.objects.filter(pk=payload.plan_id, is_active=True).first()
         if plan is None:
             raise NotFound(code="plan_not_found")
-        if payload.count > API_MAX_COUNT:
-            raise InvalidInput(code="invalid_count", details={"max": API_MAX_COUNT})
         stream = io.StringIO()
         export: list[exports.BatchExport] = []
 
@@ -233,6 +229,7 @@ def create_batch(
             reseller=reseller,
             created_by=reseller,
             sink=sink,
+            max_count=ONLINE_MAX_COUNT,
         )
         services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
         return 201, _batch_out(batch_get(reseller=reseller, batch_id=batch.pk))

@@ -23,6 +23,8 @@ _PIN_SPACE = 10**PIN_DIGITS
 _SEPARATORS = re.compile(r"[\s\-.]")
 MAX_BATCH_ID = 999_999
 MAX_BATCH_SIZE = 9_999_999
+# A batch made while someone waits (the API, the pages); bigger batches are the operator's CLI.
+ONLINE_MAX_COUNT = 100_000
 
 
 def pin_new() -> str:

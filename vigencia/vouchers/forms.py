@@ -11,6 +11,7 @@ from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.forms import OncePerPageForm
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
+from vigencia.vouchers.codes import ONLINE_MAX_COUNT
 
 
 class LineChoiceField(forms.ModelChoiceField):
@@ -75,7 +76,7 @@ class BuyForm(OncePerPageForm):
     count = forms.IntegerField(
         label=_("Codes"),
         min_value=1,
-        max_value=100_000,
+        max_value=ONLINE_MAX_COUNT,
         help_text=_("1 to 100,000. Each code is paid from your prepaid balance at the plan's price."),
     )
 
@@ -102,7 +103,9 @@ class OperatorBatchForm(OncePerPageForm):
         .select_related("carrier")
         .order_by("carrier__name", "price_minor"),
     )
-    count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=100_000, help_text=_("1 to 100,000."))
+    count = forms.IntegerField(
+        label=_("Codes"), min_value=1, max_value=ONLINE_MAX_COUNT, help_text=_("1 to 100,000.")
+    )
     reseller = ResellerChoiceField(
         label=_("Reseller"),
         queryset=User.objects.filter(is_active=True, groups__name=roles.RESELLER).order_by("email"),

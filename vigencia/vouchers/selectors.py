@@ -6,15 +6,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from vigencia.accounts import roles
 from vigencia.accounts.models import User
 from vigencia.core import clock
-from vigencia.core.errors import NotFound
-from vigencia.vouchers.codes import serial_clean
+from vigencia.core.errors import InvalidInput, NotFound
+from vigencia.vouchers.codes import serial_clean, serial_display, serial_make
 from vigencia.vouchers.models import (
+    VOUCHER_TRANSITIONS,
     AttemptOutcome,
     RedemptionAttempt,
+    ResellerApiKey,
     ResellerProfile,
     VoucherBatch,
     VoucherCode,
@@ -40,6 +43,49 @@ def batch_get(*, reseller: User, batch_id: int) -> VoucherBatch:
     if batch is None:
         raise NotFound(code="batch_not_found")
     return batch
+
+
+def void_range(*, batch: VoucherBatch, serial_from: str = "", serial_to: str = "") -> tuple[str, str]:
+    """The serials from `serial_from` to `serial_to` of `batch` (as printed, with or without dashes),
+    as stored; ("", "") for the whole batch. InvalidInput `invalid_range` says what is wrong."""
+    bounds = [serial_clean(s) if s.strip() else "" for s in (serial_from, serial_to)]
+    if any(b is None or (b and b[:6] != f"{batch.pk:06d}") for b in bounds):
+        raise InvalidInput(
+            _("Those are not serials of batch #%(batch)d.") % {"batch": batch.pk}, code="invalid_range"
+        )
+    first, last = (b or "" for b in bounds)
+    if bool(first) != bool(last):
+        raise InvalidInput(_("Give the first and the last serial of the range."), code="invalid_range")
+    if first > last:
+        raise InvalidInput(
+            _("The first serial %(first)s comes after the last %(last)s: give them the other way round.")
+            % {"first": serial_display(first), "last": serial_display(last)},
+            code="invalid_range",
+        )
+    end = serial_make(batch_id=batch.pk, index=batch.count)
+    if last > end:
+        raise InvalidInput(
+            _("Batch #%(batch)d ends at serial %(end)s.") % {"batch": batch.pk, "end": serial_display(end)},
+            code="invalid_range",
+        )
+    return first, last
+
+
+def voidable_count(*, batch: VoucherBatch, serial_from: str = "", serial_to: str = "") -> int:
+    """How many codes voucher_void would void now: the batch's (or the range's) codes that are not yet
+    redeemed, void or expired. InvalidInput as void_range."""
+    first, last = void_range(batch=batch, serial_from=serial_from, serial_to=serial_to)
+    codes = VoucherCode.objects.filter(
+        batch=batch, status__in=VOUCHER_TRANSITIONS.sources_of(VoucherStatus.VOID)
+    )
+    if first:
+        codes = codes.filter(serial__gte=first, serial__lte=last)
+    return codes.count()
+
+
+def reseller_api_keys(*, reseller: User) -> QuerySet[ResellerApiKey]:
+    """The reseller's API keys, newest first, revoked ones too."""
+    return ResellerApiKey.objects.filter(user=reseller).order_by("-created_at", "-pk")
 
 
 def voucher_verify(*, serial: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
+from babel.numbers import format_decimal
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import translation
@@ -29,7 +30,7 @@ from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core import clock
 from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
-from vigencia.core.money import Money
+from vigencia.core.money import Money, babel_locale
 from vigencia.core.transitions import IllegalTransition
 from vigencia.ledger.models import LedgerAccount, LedgerTransaction
 from vigencia.ledger.services import (
@@ -53,7 +54,6 @@ from vigencia.vouchers.codes import (
     pin_digest,
     pins_digest,
     pins_new,
-    serial_clean,
     serials_make,
 )
 from vigencia.vouchers.models import (
@@ -67,6 +67,7 @@ from vigencia.vouchers.models import (
     VoucherEvent,
     VoucherStatus,
 )
+from vigencia.vouchers.selectors import void_range
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,14 @@ class VoucherInvalid(InvalidInput):
 
     code = "voucher_invalid"
     default_message = gettext_lazy("This recharge code is not valid.")  # type: ignore[assignment]
+
+
+class VoucherWrongCarrier(InvalidInput):
+    """A live code of another carrier's plan: a failed attempt like a wrong PIN (audited and counted,
+    or a guesser could test PINs against a carrier they are not for without limit)."""
+
+    code = "voucher_wrong_carrier"
+    default_message = gettext_lazy("This recharge code is for another carrier.")  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -233,6 +242,7 @@ def batch_create(
     reseller: User | None = None,
     created_by: User | None = None,
     progress: Callable[[int], None] | None = None,
+    max_count: int = MAX_BATCH_SIZE,
 ) -> VoucherBatch:
     """Create a batch of `count` codes for `plan` in one transaction. The PINs are handed to `sink`
     chunk by chunk and to nothing else (the database keeps only their HMACs): the caller writes the
@@ -240,11 +250,11 @@ def batch_create(
     balance pays the face value, the codes are active, and InsufficientFunds (409) writes nothing."""
     today = clock.today()
     expires_on = expires_on or today + DEFAULT_VALIDITY
-    if not 1 <= count <= MAX_BATCH_SIZE:
+    if not 1 <= count <= max_count:
         raise InvalidInput(
-            _("A batch has 1 to %(max)d codes.") % {"max": MAX_BATCH_SIZE},
+            _("A batch has 1 to %(max)s codes.") % {"max": format_decimal(max_count, locale=babel_locale())},
             code="invalid_count",
-            details={"field": "count"},
+            details={"field": "count", "max": max_count},
         )
     if not today < expires_on <= today + MAX_VALIDITY:
         raise InvalidInput(
@@ -366,14 +376,7 @@ def voucher_void(
     without dashes; both of this batch). Sold codes give their face value back to whoever funded them
     (the reseller's prepaid balance). Locks the batch row; codes already redeemed, void or expired are
     left alone, so a repeat voids nothing. Returns how many codes were voided."""
-    bounds = [serial_clean(s) if s.strip() else "" for s in (serial_from, serial_to)]
-    if any(b is None or (b and b[:6] != f"{batch.pk:06d}") for b in bounds):
-        raise InvalidInput(
-            _("Those are not serials of batch #%(batch)d.") % {"batch": batch.pk}, code="invalid_range"
-        )
-    serial_from, serial_to = (b or "" for b in bounds)
-    if bool(serial_from) != bool(serial_to) or serial_from > serial_to:
-        raise InvalidInput(_("Give the first and the last serial of the range."), code="invalid_range")
+    serial_from, serial_to = void_range(batch=batch, serial_from=serial_from, serial_to=serial_to)
     with transaction.atomic():
         batch = (
             VoucherBatch.objects.select_for_update(of=("self",))
@@ -634,9 +637,10 @@ def voucher_redeem(
     voucher liability), so both commit or neither; a concurrent attempt waits for the lock and finds
     it used.
 
-    Unknown, used, void and expired PINs raise the one VoucherInvalid (422). Failures are counted per
-    account, per IP and overall; past any limit every attempt, even a correct PIN, raises RateLimited
-    (429) until the window ends. Every attempt is audited, never with the PIN."""
+    Unknown, used, void and expired PINs raise the one VoucherInvalid (422), a code of another carrier
+    VoucherWrongCarrier (422). Both are failures, counted per account, per IP and overall; past any
+    limit every attempt, even a correct PIN, raises RateLimited (429) until the window ends. Every
+    attempt is audited, never with the PIN."""
     locked = _locked_scopes(redeemer, ip)
     if locked:
         _attempt(redeemer, ip, channel, AttemptOutcome.LOCKED)
@@ -670,9 +674,7 @@ def voucher_redeem(
             batch = code.batch
             plan = batch.plan
             if (line.carrier_id if line is not None else carrier.pk if carrier else None) != plan.carrier_id:
-                raise InvalidInput(
-                    _("This recharge code is for another carrier."), code="voucher_wrong_carrier"
-                )
+                raise VoucherWrongCarrier()
             if line is None:
                 assert carrier is not None
                 line = _gift_line(redeemer=holder or redeemer, msisdn=msisdn, carrier=carrier)
@@ -726,7 +728,7 @@ def voucher_redeem(
             _attempt(redeemer, ip, channel, AttemptOutcome.REDEEMED, code)
             if on_redeemed is not None:
                 on_redeemed(order)
-    except VoucherInvalid:
+    except (VoucherInvalid, VoucherWrongCarrier):
         _failure_record(redeemer, ip, channel, code)
         raise
     return order

@@ -11,6 +11,7 @@ urlpatterns = [
     path("reseller/buy/", views.reseller_buy, name="reseller_buy"),
     path("reseller/batches/<int:batch_id>/download/", views.reseller_download, name="reseller_download"),
     path("reseller/batches/<int:batch_id>/void/", views.reseller_void, name="reseller_void"),
+    path("reseller/keys/<int:key_id>/revoke/", views.reseller_key_revoke, name="reseller_key_revoke"),
     path("operator/", views.operator_page, name="operator"),
     path("operator/batches/", views.operator_batch_create, name="operator_batch_create"),
     path(

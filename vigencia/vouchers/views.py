@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.numbers import format_percent
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -20,28 +20,30 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from vigencia.accounts.models import User
-from vigencia.accounts.roles import is_operator
+from vigencia.accounts.roles import is_operator, role_required
 from vigencia.core.errors import DomainError, NotFound, RateLimited
 from vigencia.core.forms import form_submit_once
 from vigencia.core.money import babel_locale
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_list
 from vigencia.vouchers import exports, services
-from vigencia.vouchers.codes import serial_clean, serial_display
+from vigencia.vouchers.codes import ONLINE_MAX_COUNT, serial_clean, serial_display
 from vigencia.vouchers.forms import BuyForm, OperatorBatchForm, RedeemForm, VerifyForm, VoidForm
 from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.selectors import (
     batch_get,
     batch_list,
     redemption_failure_rate,
+    reseller_api_keys,
     resellers_listed,
+    voidable_count,
     voucher_verify,
 )
 
 BATCHES_PAGE = 20  # batches per page, newest first
 
 # Support agents are staff too: creating, voiding and selling codes is the operator's.
-operator_required = user_passes_test(is_operator)
+operator_required = role_required(is_operator)
 
 
 def _batch(reseller: User, batch_id: int) -> VoucherBatch:
@@ -125,6 +127,7 @@ def reseller_dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "void_form": VoidForm(),
         "balance": services.reseller_prepaid_account(reseller=reseller, currency="PEN").balance,
+        "api_keys": reseller_api_keys(reseller=reseller),
     }
     return render(request, "vouchers/reseller.html", context)
 
@@ -140,7 +143,7 @@ def _batch_create_held(**fields: Any) -> VoucherBatch:
             export.append(exports.BatchExport(stream, batch=batch))
         export[0].add(pairs)
 
-    batch = services.batch_create(sink=sink, **fields)
+    batch = services.batch_create(sink=sink, max_count=ONLINE_MAX_COUNT, **fields)
     services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=export[0].pdf())
     return batch
 
@@ -196,28 +199,94 @@ def reseller_download(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def reseller_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     reseller = _reseller(request)
-    _void(request, _batch(reseller, batch_id), actor=reseller)
+    return _void(request, _batch(reseller, batch_id), actor=reseller, back="vouchers:reseller")
+
+
+@login_required
+@require_POST
+def reseller_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Revoke one of my API keys, once confirmed: calls with it get 401 from then on."""
+    reseller = _reseller(request)
+    key = reseller_api_keys(reseller=reseller).filter(pk=key_id).first()
+    if key is None:
+        raise Http404
+    if request.POST.get("confirm") != "yes":
+        question = _("Revoke the API key %(name)s (%(prefix)s…)? Programs that use it stop working at once.")
+        return _confirm(
+            request,
+            question=question % {"name": key.name, "prefix": key.prefix},
+            button=_("Revoke the key"),
+            back="vouchers:reseller",
+        )
+    if services.reseller_api_key_revoke(user=reseller, key_id=key.pk):
+        messages.success(request, _("The API key %(name)s is revoked.") % {"name": key.name})
+    else:
+        messages.info(request, _("The API key %(name)s was already revoked.") % {"name": key.name})
     return redirect("vouchers:reseller")
 
 
-def _void(request: HttpRequest, batch: VoucherBatch, *, actor: User) -> None:
-    """Void the batch, or the range of its serials posted, and say how it went."""
+def _confirm(request: HttpRequest, *, question: str, button: str, back: str) -> HttpResponse:
+    """The page that asks before an action that cannot be undone; it posts the same form again, with
+    confirm=yes."""
+    fields = [
+        (name, value)
+        for name, value in request.POST.items()
+        if name not in {"csrfmiddlewaretoken", "confirm"}
+    ]
+    return render(
+        request,
+        "vouchers/confirm.html",
+        {"question": question, "button": button, "fields": fields, "back": back},
+    )
+
+
+def _void(request: HttpRequest, batch: VoucherBatch, *, actor: User, back: str) -> HttpResponse:
+    """Void the batch, or the range of its serials posted, once confirmed with how many codes it
+    voids, and say how it went."""
     form = VoidForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Those serials are not valid."))
-        return
+        return redirect(back)
+    bounds = {"serial_from": form.cleaned_data["serial_from"], "serial_to": form.cleaned_data["serial_to"]}
     try:
-        voided = services.voucher_void(
-            batch=batch,
-            actor=actor,
-            serial_from=form.cleaned_data["serial_from"],
-            serial_to=form.cleaned_data["serial_to"],
-        )
+        if request.POST.get("confirm") != "yes":
+            count = voidable_count(batch=batch, **bounds)
+            if not count:
+                messages.info(
+                    request,
+                    _("Nothing to void: every code there is already void, redeemed or expired."),
+                )
+                return redirect(back)
+            if bounds["serial_from"]:
+                question = ngettext(
+                    "Void %(count)d code of batch #%(batch)d, serials %(first)s to %(last)s?",
+                    "Void %(count)d codes of batch #%(batch)d, serials %(first)s to %(last)s?",
+                    count,
+                ) % {
+                    "count": count,
+                    "batch": batch.pk,
+                    "first": serial_display(serial_clean(bounds["serial_from"]) or ""),
+                    "last": serial_display(serial_clean(bounds["serial_to"]) or ""),
+                }
+            else:
+                question = ngettext(
+                    "Void the whole batch #%(batch)d: %(count)d code?",
+                    "Void the whole batch #%(batch)d: %(count)d codes?",
+                    count,
+                ) % {"count": count, "batch": batch.pk}
+            question += " " + _("Void codes can never be redeemed again.")
+            return _confirm(request, question=question, button=_("Void them"), back=back)
+        voided = services.voucher_void(batch=batch, actor=actor, **bounds)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(back)
+    if voided:
         messages.success(
             request, ngettext("%(count)d code voided.", "%(count)d codes voided.", voided) % {"count": voided}
         )
-    except DomainError as error:
-        messages.error(request, str(error.message))
+    else:
+        messages.info(request, _("Nothing to void: every code there is already void, redeemed or expired."))
+    return redirect(back)
 
 
 def _with_percent(stats: dict[str, Any]) -> dict[str, Any]:
@@ -347,5 +416,4 @@ def operator_batch_void(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = batch_list().filter(pk=batch_id).first()
     if batch is None:
         raise Http404
-    _void(request, batch, actor=request.user)  # type: ignore[arg-type]
-    return redirect("vouchers:operator")
+    return _void(request, batch, actor=request.user, back="vouchers:operator")  # type: ignore[arg-type]
