@@ -24,7 +24,7 @@ from vigencia.stores.selectors import WALK_IN_EMAIL, shift_cash_taken
 from vigencia.stores.services import pos_voucher_redeem
 from vigencia.vouchers.codes import serial_display
 from vigencia.vouchers.models import VoucherCode, VoucherStatus
-from vigencia.vouchers.services import batch_create, reseller_prepaid_credit
+from vigencia.vouchers.services import VoucherInvalid, batch_create, reseller_prepaid_credit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("base_template")]
 
@@ -185,7 +185,7 @@ def test_a_walk_in_number_is_registered_only_once_the_code_is_good(
     good = client.post(VOUCHER_URL, {"pin": pin})
 
     assert wrong.status_code == 422
-    assert "This recharge code is not valid." in wrong.content.decode()
+    assert str(VoucherInvalid.default_message) in wrong.content.decode()
     assert lines_after_wrong == 0
     assert good.status_code == 302
     line = Line.objects.get()
@@ -205,7 +205,7 @@ def test_a_used_code_gets_the_same_answer_as_a_wrong_one_and_changes_nothing(
     empty = client.post(VOUCHER_URL, {"pin": ""})
 
     assert again.status_code == 422
-    assert "This recharge code is not valid." in again.content.decode()
+    assert str(VoucherInvalid.default_message) in again.content.decode()
     assert (empty.status_code, "This field is required." in empty.content.decode()) == (422, True)
     assert RenewalOrder.objects.count() == 1
 

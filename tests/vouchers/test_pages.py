@@ -190,7 +190,7 @@ def test_a_wrong_pin_in_the_portal_is_a_form_error_in_spanish(browser, line, mak
     )
 
     assert response.status_code == 200
-    assert "Este código de recarga no es válido." in response.content.decode()
+    assert "Este código de recarga no se puede usar: el PIN es incorrecto" in response.content.decode()
 
 
 def test_the_authorised_resellers_page_is_public(client, reseller):

@@ -13,7 +13,12 @@ from vigencia.vouchers import services
 from vigencia.vouchers.codes import pin_display
 from vigencia.vouchers.models import AttemptCounter, RedemptionAttempt, VoucherCode
 
-INVALID = {"code": "voucher_invalid", "message": "This recharge code is not valid.", "details": None}
+INVALID = {
+    "code": "voucher_invalid",
+    "message": "This recharge code cannot be used: the PIN is wrong, or the code was already used, voided or "
+    "has expired.",
+    "details": None,
+}
 
 
 def _redeem(api, pin, **body):

@@ -83,7 +83,11 @@ class VoucherInvalid(InvalidInput):
     """Unknown, used, void and expired PINs all get this one answer, so a guesser learns nothing."""
 
     code = "voucher_invalid"
-    default_message = gettext_lazy("This recharge code is not valid.")  # type: ignore[assignment]
+    # One message for every case, saying what each may be (the serial check tells a holder which).
+    default_message = gettext_lazy(  # type: ignore[assignment]
+        "This recharge code cannot be used: the PIN is wrong, or the code was already used, voided "
+        "or has expired."
+    )
 
 
 class VoucherWrongCarrier(InvalidInput):
