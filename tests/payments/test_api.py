@@ -20,7 +20,7 @@ def test_the_payer_reads_a_payment(make_intent, api):
         "method": "sandbox_card",
         "purpose": "test",
         "purpose_id": "T-1",
-        "checkout_url": f"/payments/sandbox/checkout/{intent.public_id}/",
+        "checkout_url": f"http://testserver/payments/sandbox/checkout/{intent.public_id}/",
         "failure_code": "",
         "refunded": {"amount_minor": 0, "currency": "PEN"},
     }

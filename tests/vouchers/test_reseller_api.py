@@ -139,7 +139,15 @@ def test_verify_tells_genuine_and_status_and_nothing_else(anon_api, make_batch, 
         "genuine": False,
         "status": None,
     }
-    assert anon_api.get("/api/v1/vouchers/verify").json() == {"genuine": False, "status": None}
+
+
+def test_verify_without_a_serial_is_refused_in_the_callers_language(db, anon_api):
+    missing = anon_api.get("/api/v1/vouchers/verify", HTTP_ACCEPT_LANGUAGE="es")
+    blank = anon_api.get("/api/v1/vouchers/verify?serial=%20%20", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert (missing.status_code, missing.json()["code"]) == (422, "serial_required")
+    assert missing.json()["message"] == "Indica el número de serie impreso en la tarjeta."
+    assert (blank.status_code, blank.json()["message"]) == (422, "请填写卡上印的序列号。")
 
 
 def test_verify_is_rate_limited_per_ip(db, anon_api, settings, frozen_clock):

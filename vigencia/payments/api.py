@@ -38,7 +38,7 @@ class WebhookAck(Schema):
     duplicate: bool
 
 
-def _out(intent: PaymentIntent) -> dict[str, Any]:
+def _out(request: HttpRequest, intent: PaymentIntent) -> dict[str, Any]:
     return {
         "id": intent.public_id,
         "status": intent.status,
@@ -46,7 +46,7 @@ def _out(intent: PaymentIntent) -> dict[str, Any]:
         "method": intent.method,
         "purpose": intent.purpose,
         "purpose_id": intent.purpose_id,
-        "checkout_url": intent.checkout_url,
+        "checkout_url": request.build_absolute_uri(intent.checkout_url),
         "failure_code": intent.failure_code,
         "refunded": intent.refunded.as_dict(),
     }
@@ -63,7 +63,7 @@ def _own(request: HttpRequest, payment_id: str) -> PaymentIntent:
     "/{payment_id}", auth=bearer, response={200: PaymentOut, **_ONE}, summary="One of the caller's payments"
 )
 def payment_detail(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    return _out(_own(request, payment_id))
+    return _out(request, _own(request, payment_id))
 
 
 @router.post(
@@ -94,7 +94,7 @@ def _sandbox_only(request: HttpRequest, payment_id: str) -> PaymentIntent:
     summary="Test mode: the customer paid",
 )
 def test_succeed(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    return _out(payment_simulate(intent=_sandbox_only(request, payment_id), outcome="succeed"))
+    return _out(request, payment_simulate(intent=_sandbox_only(request, payment_id), outcome="succeed"))
 
 
 @test_helpers_router.post(
@@ -103,4 +103,4 @@ def test_succeed(request: HttpRequest, payment_id: str) -> dict[str, Any]:
     summary="Test mode: the payment was declined",
 )
 def test_fail(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    return _out(payment_simulate(intent=_sandbox_only(request, payment_id), outcome="fail"))
+    return _out(request, payment_simulate(intent=_sandbox_only(request, payment_id), outcome="fail"))

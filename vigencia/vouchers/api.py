@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
 from ninja.security import HttpBearer
 
@@ -182,13 +183,15 @@ def redeem(request: HttpRequest, payload: RedeemIn):
 @router.get(
     "/vouchers/verify",
     auth=None,
-    response={200: VerifyOut, 429: ErrorOut},
+    response={200: VerifyOut, 422: ErrorOut, 429: ErrorOut},
     summary="Is this card genuine?",
     description="Public: by the serial printed on the card. Tells nothing about the PIN. "
-    "Rate-limited per IP.",
+    "Rate-limited per IP. Without a serial: 422 `serial_required`.",
 )
 def verify(request: HttpRequest, serial: str = ""):
     services.verify_throttle(ip=_ip(request))
+    if not serial.strip():
+        raise InvalidInput(_("Give the serial printed on the card."), code="serial_required")
     return Status(200, voucher_verify(serial=serial))
 
 
