@@ -75,7 +75,7 @@ def test_a_reseller_buys_by_plan_name_not_its_code(reseller_browser, plan):
     assert f'<option value="{plan.pk}">Claro Max S/ 10 · 7 days</option>' in body
     assert "claro-pe/max-10" not in body
     assert '<option value="" selected>Choose a plan</option>' in body
-    assert "Each code is paid from your prepaid balance at the plan's price." in body
+    assert "Each code is paid from your prepaid balance at its face value." in body
 
 
 def test_a_reseller_is_offered_only_plans_its_balances_can_pay(reseller_browser, reseller, plan):
@@ -287,9 +287,10 @@ def test_the_demo_is_idempotent_and_writes_its_export_under_var(seeded, settings
     out = StringIO()
     demo.seed(out)
 
-    assert VoucherBatch.objects.count() == 1
+    assert VoucherBatch.objects.count() == 2
     assert out.getvalue() == "vouchers: demo batch already there"
     assert (settings.VAR_DIR / "demo_vouchers.csv").read_text().count("\n") == 6
+    assert (settings.VAR_DIR / "demo_wallet_cards.csv").read_text().count("\n") == 4
 
 
 def test_batches_come_a_page_at_a_time_newest_first(

@@ -188,6 +188,7 @@ def _movement(posting: Any) -> tuple[Any, str, str]:
         "wallet_topup": _("Top-up"),
         "order_payment": _("Renewal"),
         "order_refund": _("Refund of a renewal"),
+        "voucher_wallet_credit": _("Wallet card"),
     }.get(kind) or (_("Adjustment by support") if kind.startswith("support_") else _("Other movement"))
     reference = posting.transaction.reference
     link = (

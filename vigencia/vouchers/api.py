@@ -17,6 +17,7 @@ from vigencia.accounts.services import api_token_authenticate
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.errors import InvalidInput, NotFound
 from vigencia.core.idempotency import idempotent
+from vigencia.core.money import Money
 from vigencia.core.schemas import Currency, ErrorOut, MoneyOut, page_slice
 from vigencia.ledger.selectors import account_balance
 from vigencia.lines.selectors import line_get
@@ -53,6 +54,7 @@ class RedeemIn(Schema):
 
 
 class RedeemedOrderOut(Schema):
+    kind: str = "renewal"
     id: int
     status: str
     channel: str
@@ -65,21 +67,33 @@ class RedeemedOrderOut(Schema):
     created_at: datetime
 
 
+class WalletCreditOut(Schema):
+    kind: str = "wallet_credit"
+    credited: MoneyOut
+    balance: MoneyOut
+
+
 class VerifyOut(Schema):
     genuine: bool
     status: str | None
 
 
+class MoneyIn(Schema):
+    amount_minor: int
+    currency: Currency
+
+
 class BatchIn(Schema):
-    plan_id: int
+    plan_id: int | None = None
+    face_value: MoneyIn | None = None
     count: int
     expires_on: date | None = None
 
 
 class BatchOut(Schema):
     id: int
-    plan_id: int
-    plan_code: str
+    plan_id: int | None
+    plan_code: str | None
     count: int
     face_value: MoneyOut
     expires_on: date
@@ -128,7 +142,7 @@ def _batch_out(batch: VoucherBatch) -> dict[str, Any]:
     return {
         "id": batch.pk,
         "plan_id": batch.plan_id,
-        "plan_code": batch.plan.code,
+        "plan_code": batch.plan.code if batch.plan else None,
         "count": batch.count,
         "face_value": batch.face.as_dict(),
         "expires_on": batch.expires_on.isoformat(),
@@ -146,7 +160,7 @@ def _batch_out(batch: VoucherBatch) -> dict[str, Any]:
     "/vouchers/redeem",
     auth=bearer,
     response={
-        200: RedeemedOrderOut,
+        200: RedeemedOrderOut | WalletCreditOut,
         401: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
@@ -155,7 +169,10 @@ def _batch_out(batch: VoucherBatch) -> dict[str, Any]:
     },
     summary="Redeem a recharge code",
     description="`{pin, line_id}` renews one of your lines; `{pin, msisdn, carrier}` renews any number of "
-    "the plan's carrier as a gift (added to your lines). Unknown, used, void and expired PINs all answer "
+    "the plan's carrier as a gift (added to your lines): 200 with the order (`kind` renewal). A wallet card "
+    "needs only `{pin}`: its value goes to your wallet, 200 `{kind: wallet_credit, credited, balance}`; a "
+    "plan's code without a line or a number is 422 `line_required` and stays unused. Unknown, used, void "
+    "and expired PINs all answer "
     "422 `voucher_invalid`. Too many failures (per account, per IP or overall) answer 429 until the "
     "window passes, even for a correct PIN. The PIN itself makes this exactly-once, so no "
     "Idempotency-Key is needed: a code renews once, and the order is listed under /orders.",
@@ -169,7 +186,7 @@ def redeem(request: HttpRequest, payload: RedeemIn):
         carrier = Carrier.objects.filter(code=payload.carrier[:40]).first()
         if carrier is None:
             raise InvalidInput(code="carrier_not_found", details={"field": "carrier"})
-    order = services.voucher_redeem(
+    redeemed = services.voucher_redeem(
         pin=payload.pin,
         redeemer=user,
         ip=_ip(request),
@@ -177,7 +194,16 @@ def redeem(request: HttpRequest, payload: RedeemIn):
         msisdn=payload.msisdn or "",
         carrier=carrier,
     )
-    return Status(200, order_out(order))
+    if isinstance(redeemed, services.WalletCredit):
+        return Status(
+            200,
+            {
+                "kind": "wallet_credit",
+                "credited": redeemed.amount.as_dict(),
+                "balance": redeemed.balance.as_dict(),
+            },
+        )
+    return Status(200, order_out(redeemed))
 
 
 @router.get(
@@ -205,7 +231,9 @@ def list_batches(request: HttpRequest, limit: int = 50, offset: int = 0):
     "/batches",
     response={201: BatchOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Buy a batch of codes",
-    description="Paid from your prepaid balance at face value (409 insufficient_funds otherwise). The PINs "
+    description="Codes of a plan (`plan_id`) or wallet cards worth `face_value` each (`{amount_minor, "
+    "currency}`), one of the two. "
+    "Paid from your prepaid balance at face value (409 insufficient_funds otherwise). The PINs "
     "are downloaded once with POST /reseller/batches/{id}/export. Needs an `Idempotency-Key` header.",
 )
 def create_batch(
@@ -214,9 +242,13 @@ def create_batch(
     reseller: User = api_user(request)
 
     def action() -> tuple[int, Any]:
-        plan = Plan.objects.filter(pk=payload.plan_id, is_active=True).first()
-        if plan is None:
-            raise NotFound(code="plan_not_found")
+        plan = face = None
+        if payload.plan_id is not None:
+            plan = Plan.objects.filter(pk=payload.plan_id, is_active=True).first()
+            if plan is None:
+                raise NotFound(code="plan_not_found")
+        if payload.face_value is not None:
+            face = Money(payload.face_value.amount_minor, payload.face_value.currency)
         stream = io.StringIO()
         export: list[exports.BatchExport] = []
 
@@ -227,6 +259,7 @@ def create_batch(
 
         batch = services.batch_create(
             plan=plan,
+            face=face,
             count=payload.count,
             expires_on=payload.expires_on,
             reseller=reseller,

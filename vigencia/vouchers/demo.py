@@ -1,9 +1,11 @@
-"""Demo: the demo reseller's shop, prepaid balance and one batch of codes, whose export (the one
-place PINs ever leave) is written to var/demo_vouchers.csv."""
+"""Demo: the demo reseller's shop, prepaid balance, one batch of codes and one of wallet cards, whose
+exports (the one place PINs ever leave) are written to var/demo_vouchers.csv and
+var/demo_wallet_cards.csv."""
 
 from __future__ import annotations
 
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from django.conf import settings
 
@@ -31,7 +33,19 @@ def seed(out: TextIO) -> None:
     if VoucherBatch.objects.filter(reseller=reseller).exists():
         out.write("vouchers: demo batch already there")
         return
-    path = settings.VAR_DIR / "demo_vouchers.csv"
+    batch = _batch(settings.VAR_DIR / "demo_vouchers.csv", plan=plan, count=5, reseller=reseller)
+    cards = _batch(
+        settings.VAR_DIR / "demo_wallet_cards.csv", face=Money(2_000, "PEN"), count=3, reseller=reseller
+    )
+    out.write(
+        f"vouchers: demo batch #{batch.pk} (5 codes for {RESELLER}); its PINs are in "
+        f"{settings.VAR_DIR / 'demo_vouchers.csv'}; 3 wallet cards of S/ 20 (batch #{cards.pk}) in "
+        f"{settings.VAR_DIR / 'demo_wallet_cards.csv'}"
+    )
+
+
+def _batch(path: Path, **fields: Any) -> VoucherBatch:
+    """A demo batch whose one export is written to `path` (readable by its owner only)."""
     with path.open("w", newline="") as stream:
         export: list[exports.BatchExport] = []
 
@@ -40,7 +54,7 @@ def seed(out: TextIO) -> None:
                 export.append(exports.BatchExport(stream, batch=batch))
             export[0].add(pairs)
 
-        batch = services.batch_create(plan=plan, count=5, reseller=reseller, sink=sink)
+        batch = services.batch_create(sink=sink, **fields)
     path.chmod(0o600)
     services.batch_export_written(batch=batch)
-    out.write(f"vouchers: demo batch #{batch.pk} (5 codes for {RESELLER}); its PINs are in {path}")
+    return batch

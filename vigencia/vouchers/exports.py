@@ -37,6 +37,12 @@ INSTRUCTIONS = gettext_noop(
     "Redeem at vigencia.pe or in the app: enter the PIN and your number. Check the serial is genuine "
     "before you pay. Valid until %(expires)s."
 )
+WALLET_INSTRUCTIONS = gettext_noop(
+    "Redeem at vigencia.pe or in the app: enter the PIN and its value goes to your wallet, to renew any "
+    "of your lines. Check the serial is genuine before you pay. Valid until %(expires)s."
+)
+# What a wallet card's CSV row and card title name in place of a plan.
+WALLET_CARD = "Wallet card"
 
 
 class BatchExport:
@@ -51,7 +57,13 @@ class BatchExport:
         # The columns every row shares, quoted by the csv module once, with its line end.
         tail = io.StringIO()
         csv.writer(tail).writerow(
-            [batch.plan.code, batch.plan.name_en, str(batch.face_minor), batch.currency, batch.expires_on]
+            [
+                batch.plan.code if batch.plan else "",
+                batch.plan.name_en if batch.plan else WALLET_CARD,
+                str(batch.face_minor),
+                batch.currency,
+                batch.expires_on,
+            ]
         )
         self._tail = tail.getvalue()
 
@@ -79,7 +91,9 @@ def _instructions(batch: VoucherBatch) -> list[Paragraph]:
     paragraphs = []
     for language in CARD_LANGUAGES:
         with translation.override(language):
-            text = _(INSTRUCTIONS) % {"expires": batch.expires_on.isoformat()}
+            text = _(INSTRUCTIONS if batch.plan else WALLET_INSTRUCTIONS) % {
+                "expires": batch.expires_on.isoformat()
+            }
         paragraphs.append(paragraph(text, size=6))
         paragraphs[-1].wrap(79 * mm, 54 * mm)
     return paragraphs
@@ -87,7 +101,7 @@ def _instructions(batch: VoucherBatch) -> list[Paragraph]:
 
 def cards_pdf(*, batch: VoucherBatch, cards: list[tuple[str, str]]) -> bytes:
     """An A4 sheet of 10 cards a page (85 x 54 mm): plan, face value, serial, PIN, expiry, instructions."""
-    title = f"Vigencia · {batch.plan.name_en} · {batch.face.format('es')}"
+    title = f"Vigencia · {batch.plan.name_en if batch.plan else WALLET_CARD} · {batch.face.format('es')}"
     instructions = _instructions(batch)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)

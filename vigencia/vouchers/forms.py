@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import groupby
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,7 @@ from vigencia.accounts import roles
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.forms import OncePerPageForm
+from vigencia.core.money import Money
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
 from vigencia.vouchers.codes import ONLINE_MAX_COUNT
@@ -40,6 +43,7 @@ class RedeemForm(forms.Form):
         queryset=Line.objects.none(),
         required=False,
         empty_label=_("Choose a line"),
+        help_text=_("Not needed for a wallet card: its value goes to your wallet."),
     )
     msisdn = forms.CharField(label=_("Or another number (a gift)"), max_length=30, required=False)
     carrier = forms.ModelChoiceField(
@@ -68,20 +72,59 @@ def _plans_by_carrier(field: forms.ModelChoiceField) -> None:
     ]
 
 
-class BuyForm(OncePerPageForm):
+class PlanOrValueForm(OncePerPageForm):
+    """Codes of a plan, or wallet cards of a value (cleaned_data["face"]: Money, else None)."""
+
+    field_order = ["plan", "face_value", "currency", "count"]
+    face_value = forms.DecimalField(
+        label=_("Or wallet cards worth"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        help_text=_("Leave the plan empty: each card's value goes to the wallet of whoever redeems it."),
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=[], required=False)
+
+    def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["currency"].choices = [(code, code) for code in currencies]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        plan, value = data.get("plan"), data.get("face_value")
+        if (
+            (plan is None) == (value is None)
+            and "plan" not in self.errors
+            and "face_value" not in self.errors
+        ):
+            raise forms.ValidationError(_("Choose a plan, or a wallet card's value."), code="plan_or_value")
+        data["face"] = None
+        if value is not None:
+            if not data.get("currency"):
+                self.add_error(
+                    "currency", forms.ValidationError(_("Choose the cards' currency."), code="required")
+                )
+            else:
+                data["face"] = Money.from_decimal(value, data["currency"])
+        return data
+
+
+class BuyForm(PlanOrValueForm):
     plan = PlanChoiceField(
         label=_("Plan"),
         queryset=Plan.objects.filter(is_active=True).select_related("carrier"),
+        required=False,
     )
     count = forms.IntegerField(
         label=_("Codes"),
         min_value=1,
         max_value=ONLINE_MAX_COUNT,
-        help_text=_("1 to 100,000. Each code is paid from your prepaid balance at the plan's price."),
+        help_text=_("1 to 100,000. Each code is paid from your prepaid balance at its face value."),
     )
 
     def __init__(self, *args: object, currencies: list[str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, currencies=currencies, **kwargs)
         # Only plans the reseller's prepaid balances can pay for.
         field = self.fields["plan"]
         field.queryset = field.queryset.filter(currency__in=currencies)  # type: ignore[attr-defined]
@@ -93,15 +136,17 @@ class ResellerChoiceField(forms.ModelChoiceField):
         return f"{obj.name} <{obj.email}>" if obj.name else obj.email
 
 
-class OperatorBatchForm(OncePerPageForm):
+class OperatorBatchForm(PlanOrValueForm):
     """A batch the operator creates: sold at once to a reseller (from their prepaid balance), or the
     operator's own (promotional codes, put on sale after the download)."""
 
+    field_order = ["plan", "face_value", "currency", "count", "reseller", "expires_on"]
     plan = PlanChoiceField(
         label=_("Plan"),
         queryset=Plan.objects.filter(is_active=True)
         .select_related("carrier")
         .order_by("carrier__name", "price_minor"),
+        required=False,
     )
     count = forms.IntegerField(
         label=_("Codes"), min_value=1, max_value=ONLINE_MAX_COUNT, help_text=_("1 to 100,000.")
@@ -120,7 +165,8 @@ class OperatorBatchForm(OncePerPageForm):
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        currencies = sorted(set(Plan.objects.filter(is_active=True).values_list("currency", flat=True)))
+        super().__init__(*args, currencies=currencies, **kwargs)  # type: ignore[arg-type]
         _plans_by_carrier(self.fields["plan"])  # type: ignore[arg-type]
 
 

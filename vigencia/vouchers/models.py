@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.catalog.models import Plan
@@ -40,8 +41,15 @@ VOUCHER_TRANSITIONS = TransitionTable(
 
 
 class VoucherBatch(TimeStampedModel):
+    # No plan: wallet cards, whose face value goes to the wallet of whoever redeems one.
     plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, related_name="voucher_batches", verbose_name=_("plan")
+        Plan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voucher_batches",
+        verbose_name=_("plan"),
+        help_text=_("Empty for wallet cards: the face value is credited to the wallet of who redeems it."),
     )
     reseller = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -78,11 +86,18 @@ class VoucherBatch(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.plan} × {self.count}"
+        return f"#{self.pk} {self.label} × {self.count}"
 
     @property
     def face(self) -> Money:
         return Money(self.face_minor, self.currency)
+
+    @property
+    def label(self) -> str:
+        """What a code is worth, in the reader's language: its plan's name, or a wallet credit."""
+        if self.plan is not None:
+            return self.plan.name
+        return _("Wallet credit %(amount)s") % {"amount": self.face.format(get_language())}
 
     @property
     def liability_key(self) -> str:

@@ -3,8 +3,8 @@ reseller API keys, and the brute-force guard around redemption.
 
 Money: selling a batch moves its face value from the reseller's prepaid balance (or, for a batch the
 operator gives away, promotions expense) into the batch's voucher liability; a redemption is a renewal
-order paid from that liability; voiding gives the liability back to whoever funded it; expiry turns it
-into revenue (breakage).
+order paid from that liability (a wallet card's, a credit to the redeemer's wallet); voiding gives
+the liability back to whoever funded it; expiry turns it into revenue (breakage).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from babel.numbers import format_decimal
@@ -33,9 +34,11 @@ from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied, RateL
 from vigencia.core.money import Money, babel_locale
 from vigencia.core.transitions import IllegalTransition
 from vigencia.ledger.models import LedgerAccount, LedgerTransaction
+from vigencia.ledger.selectors import wallet_balance
 from vigencia.ledger.services import (
     AccountSpec,
     account_system,
+    account_wallet,
     accounts_get,
     ledger_post,
     system_spec,
@@ -45,7 +48,7 @@ from vigencia.lines.numbers import msisdn_normalize
 from vigencia.lines.services import line_add
 from vigencia.notifications.services import notification_send
 from vigencia.orders.models import Channel, PaymentMethod, RenewalOrder
-from vigencia.orders.services import order_create
+from vigencia.orders.services import TOPUP_MAX_MINOR, TOPUP_MIN_MINOR, order_create
 from vigencia.vouchers import exports
 from vigencia.vouchers.codes import (
     MAX_BATCH_ID,
@@ -88,6 +91,15 @@ class VoucherInvalid(InvalidInput):
         "This recharge code cannot be used: the PIN is wrong, or the code was already used, voided "
         "or has expired."
     )
+
+
+@dataclass(frozen=True)
+class WalletCredit:
+    """A wallet card redeemed: what went into whose wallet, and the wallet's balance after it."""
+
+    user: User
+    amount: Money
+    balance: Money
 
 
 class VoucherWrongCarrier(InvalidInput):
@@ -237,9 +249,32 @@ def _codes_insert(
                 progress(len(serials))
 
 
+def _wallet_face(face: Money) -> None:
+    """A wallet card is worth what one wallet top-up may be, in a currency the catalog sells plans in."""
+    currencies = set(Plan.objects.filter(is_active=True).values_list("currency", flat=True))
+    if face.currency not in currencies:
+        raise InvalidInput(
+            _("Wallet cards are in a currency the plans are sold in: %(currencies)s.")
+            % {"currencies": ", ".join(sorted(currencies)) or "—"},
+            code="invalid_currency",
+            details={"field": "face_value", "allowed": sorted(currencies)},
+        )
+    if not TOPUP_MIN_MINOR <= face.amount_minor <= TOPUP_MAX_MINOR:
+        raise InvalidInput(
+            _("A wallet card is worth between %(min)s and %(max)s.")
+            % {
+                "min": Money(TOPUP_MIN_MINOR, face.currency).format(translation.get_language()),
+                "max": Money(TOPUP_MAX_MINOR, face.currency).format(translation.get_language()),
+            },
+            code="invalid_amount",
+            details={"field": "face_value", "min_minor": TOPUP_MIN_MINOR, "max_minor": TOPUP_MAX_MINOR},
+        )
+
+
 def batch_create(
     *,
-    plan: Plan,
+    plan: Plan | None = None,
+    face: Money | None = None,
     count: int,
     sink: PinSink,
     expires_on: date | None = None,
@@ -248,10 +283,17 @@ def batch_create(
     progress: Callable[[int], None] | None = None,
     max_count: int = MAX_BATCH_SIZE,
 ) -> VoucherBatch:
-    """Create a batch of `count` codes for `plan` in one transaction. The PINs are handed to `sink`
+    """Create a batch of `count` codes for `plan`, or of wallet cards worth `face` each, in one
+    transaction. The PINs are handed to `sink`
     chunk by chunk and to nothing else (the database keeps only their HMACs): the caller writes the
     one export. With a reseller, the batch is sold to them at once (see batch_activate): their prepaid
     balance pays the face value, the codes are active, and InsufficientFunds (409) writes nothing."""
+    if (plan is None) == (face is None):
+        raise InvalidInput(
+            _("Choose a plan, or a wallet card's value."), code="plan_or_value", details={"field": "plan"}
+        )
+    if face is not None:
+        _wallet_face(face)
     today = clock.today()
     expires_on = expires_on or today + DEFAULT_VALIDITY
     if not 1 <= count <= max_count:
@@ -273,8 +315,8 @@ def batch_create(
             plan=plan,
             reseller=reseller,
             count=count,
-            face_minor=plan.price_minor,
-            currency=plan.currency,
+            face_minor=plan.price_minor if plan is not None else face.amount_minor,  # type: ignore[union-attr]
+            currency=plan.currency if plan is not None else face.currency,  # type: ignore[union-attr]
             expires_on=expires_on,
             created_by=created_by,
         )
@@ -314,7 +356,7 @@ def _batch_fund(batch: VoucherBatch) -> None:
         kind="voucher_sale",
         idempotency_key=f"voucher-batch:{batch.pk}:sale",
         postings=[(_funding_account(batch), -total), (_liability(batch), total)],
-        memo=f"Voucher batch #{batch.pk}: {batch.count} × {batch.plan.code}",
+        memo=f"Voucher batch #{batch.pk}: {batch.count} × {batch.plan.code if batch.plan else 'wallet'}",
         reference=f"voucher-batch:{batch.pk}",
     )
     VoucherBatch.objects.filter(pk=batch.pk).update(sold_at=clock.now())
@@ -431,7 +473,7 @@ def voucher_expire(*, today: date | None = None) -> int:
     )
     for batch_id in sorted(set(batch_ids)):
         with transaction.atomic():
-            batch = VoucherBatch.objects.select_for_update().select_related("plan").get(pk=batch_id)
+            batch = VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan").get(pk=batch_id)
             for source in VOUCHER_TRANSITIONS.sources_of(VoucherStatus.EXPIRED):
                 moved = VoucherCode.objects.filter(batch=batch, status=source).update(
                     status=VoucherStatus.EXPIRED
@@ -619,6 +661,68 @@ def _gift_line(*, redeemer: User, msisdn: str, carrier: Carrier) -> Line:
     return line_add(owner=redeemer, msisdn=e164, carrier=carrier)
 
 
+def _code_redeemed(
+    code: VoucherCode, *, redeemer: User, ip: str | None, channel: str, order: RenewalOrder | None
+) -> None:
+    """Move a locked, active code to redeemed (the conditional update is the second guard: a writer
+    that skipped the lock cannot make the same move), with its event and the attempt's audit row."""
+    try:
+        VOUCHER_TRANSITIONS.apply(
+            code,
+            field="status",
+            target=VoucherStatus.REDEEMED,
+            redeemed_at=clock.now(),
+            redeemed_by=redeemer,
+            order=order,
+        )
+    except IllegalTransition:
+        raise VoucherInvalid()
+    VoucherEvent.objects.create(
+        batch=code.batch,
+        code=code,
+        from_status=VoucherStatus.ACTIVE,
+        to_status=VoucherStatus.REDEEMED,
+        serial_from=code.serial,
+        serial_to=code.serial,
+        actor=redeemer,
+    )
+    _attempt(redeemer, ip, channel, AttemptOutcome.REDEEMED, code)
+
+
+def _wallet_card_redeem(
+    code: VoucherCode, *, redeemer: User, holder: User | None, ip: str | None, channel: str
+) -> WalletCredit:
+    """A wallet card: its face value moves from the batch's liability to the redeemer's wallet."""
+    if holder is not None:
+        raise InvalidInput(
+            _("This is a wallet card: its holder redeems it online, into their own wallet."),
+            code="wallet_card_online_only",
+        )
+    batch = code.batch
+    _code_redeemed(code, redeemer=redeemer, ip=ip, channel=channel, order=None)
+    ledger_post(
+        kind="voucher_wallet_credit",
+        idempotency_key=f"voucher:{code.pk}:wallet",
+        postings=[
+            (_liability(batch), -batch.face),
+            (account_wallet(user=redeemer, currency=batch.currency), batch.face),
+        ],
+        memo="Wallet card",
+        reference=f"voucher:{code.pk}",
+    )
+    balance = wallet_balance(user=redeemer, currency=batch.currency)
+    notification_send(
+        user=redeemer,
+        kind="wallet_topped_up",
+        dedupe_key=f"voucher:{code.pk}:wallet",
+        context={
+            "amount": batch.face.format(redeemer.language),
+            "balance": balance.format(redeemer.language),
+        },
+    )
+    return WalletCredit(user=redeemer, amount=batch.face, balance=balance)
+
+
 def voucher_redeem(
     *,
     pin: str,
@@ -630,9 +734,12 @@ def voucher_redeem(
     channel: str = "api",
     holder: User | None = None,
     on_redeemed: Callable[[RenewalOrder], object] | None = None,
-) -> RenewalOrder:
+) -> RenewalOrder | WalletCredit:
     """Redeem a PIN for a renewal of `line` (one of the redeemer's), or as a gift of `msisdn` on
-    `carrier` (registered as the redeemer's line if it is not yet). `holder`, when the redeemer acts
+    `carrier` (registered as the redeemer's line if it is not yet). A wallet card needs no line: its
+    face value goes to the redeemer's wallet (only online: at a counter, with a `holder`, it is
+    refused and stays unused); a plan's code without a line or a number is refused (line_required),
+    unused, once the code is known good. `holder`, when the redeemer acts
     for someone else (a store agent at the counter), is whom the order is for and a gift line is
     registered to; failures still count against the redeemer. `on_redeemed(order)` runs in the
     redemption's transaction (a store's receipt is issued with it or not at all). Exactly once per
@@ -653,10 +760,11 @@ def voucher_redeem(
             code="rate_limited",
             details={"limits": locked, "retry_after": _retry_after(locked)},
         )
-    if line is None and (carrier is None or not msisdn):
-        raise InvalidInput(
-            _("Choose one of your lines, or give a number and its carrier."), code="line_required"
-        )
+    line_required = InvalidInput(
+        _("Choose one of your lines, or give a number and its carrier."), code="line_required"
+    )
+    if line is None and (carrier is None) != (not msisdn):
+        raise line_required  # half a gift
     if line is None and carrier is not None:
         msisdn_normalize(msisdn, country=carrier.country)  # a bad number is refused before the PIN is read
     clean = pin_clean(pin)
@@ -677,6 +785,10 @@ def voucher_redeem(
                 raise VoucherInvalid()
             batch = code.batch
             plan = batch.plan
+            if plan is None:
+                return _wallet_card_redeem(code, redeemer=redeemer, holder=holder, ip=ip, channel=channel)
+            if line is None and carrier is None:
+                raise line_required
             if (line.carrier_id if line is not None else carrier.pk if carrier else None) != plan.carrier_id:
                 raise VoucherWrongCarrier()
             if line is None:
@@ -707,29 +819,7 @@ def voucher_redeem(
                     ],
                     reference=f"order:{order.pk}",
                 )
-            # The row is locked and active, so this conditional update moves it; it is also the second
-            # guard (a writer that skipped the lock cannot make the same move).
-            try:
-                VOUCHER_TRANSITIONS.apply(
-                    code,
-                    field="status",
-                    target=VoucherStatus.REDEEMED,
-                    redeemed_at=clock.now(),
-                    redeemed_by=redeemer,
-                    order=order,
-                )
-            except IllegalTransition:
-                raise VoucherInvalid()
-            VoucherEvent.objects.create(
-                batch=batch,
-                code=code,
-                from_status=VoucherStatus.ACTIVE,
-                to_status=VoucherStatus.REDEEMED,
-                serial_from=code.serial,
-                serial_to=code.serial,
-                actor=redeemer,
-            )
-            _attempt(redeemer, ip, channel, AttemptOutcome.REDEEMED, code)
+            _code_redeemed(code, redeemer=redeemer, ip=ip, channel=channel, order=order)
             if on_redeemed is not None:
                 on_redeemed(order)
     except (VoucherInvalid, VoucherWrongCarrier):

@@ -15,6 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -63,12 +64,12 @@ def _reseller(request: HttpRequest) -> User:
 @login_required
 def redeem_page(request: HttpRequest) -> HttpResponse:
     """Redeem a PIN on one of my lines or as a gift; on success, the renewal's own page, which follows
-    it until the carrier confirms the new valid-until."""
+    it until the carrier confirms the new valid-until (a wallet card's: the wallet)."""
     user: User = request.user  # type: ignore[assignment]
     form = RedeemForm(request.POST or None, lines=line_list(owner=user))
     if request.method == "POST" and form.is_valid():
         try:
-            order = services.voucher_redeem(
+            redeemed = services.voucher_redeem(
                 pin=form.cleaned_data["pin"],
                 redeemer=user,
                 ip=request.META.get("REMOTE_ADDR"),
@@ -80,12 +81,19 @@ def redeem_page(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
+            if isinstance(redeemed, services.WalletCredit):
+                messages.success(
+                    request,
+                    _("Done: %(amount)s is in your wallet.")
+                    % {"amount": redeemed.amount.format(translation.get_language())},
+                )
+                return redirect("orders:wallet")
             messages.success(
                 request,
                 _("Done: %(plan)s is on its way to %(number)s.")
-                % {"plan": order.plan.name, "number": msisdn_display(order.msisdn)},
+                % {"plan": redeemed.plan.name, "number": msisdn_display(redeemed.msisdn)},
             )
-            return redirect("orders:detail", order.pk)
+            return redirect("orders:detail", redeemed.pk)
     return render(request, "vouchers/redeem.html", {"form": form})
 
 
@@ -161,17 +169,21 @@ def reseller_buy(request: HttpRequest) -> HttpResponse:
     reseller = _reseller(request)
     form = BuyForm(request.POST, currencies=services.reseller_currencies(reseller=reseller))
     if not form.is_valid():
-        messages.error(request, _("Choose a plan and a number of codes."))
+        messages.error(request, _("Choose a plan or a wallet card's value, and a number of codes."))
         return redirect("vouchers:reseller")
-    plan, count = form.cleaned_data["plan"], form.cleaned_data["count"]
+    plan, face, count = form.cleaned_data["plan"], form.cleaned_data["face"], form.cleaned_data["count"]
 
     def buy() -> tuple[int, dict[str, Any]]:
-        batch = _batch_create_held(plan=plan, count=count, reseller=reseller, created_by=reseller)
+        batch = _batch_create_held(plan=plan, face=face, count=count, reseller=reseller, created_by=reseller)
         return 201, {"batch": batch.pk}
 
     # A double tap or a resent page buys once: the second answer is the first one's batch.
     done = form_submit_once(
-        form, request, scope="portal.reseller_buy", payload={"plan": plan.pk, "count": count}, action=buy
+        form,
+        request,
+        scope="portal.reseller_buy",
+        payload={"plan": plan.pk if plan else None, "face": face.as_dict() if face else None, "count": count},
+        action=buy,
     )
     if done is None:
         for error in form.non_field_errors():
@@ -338,6 +350,7 @@ def operator_batch_create(request: HttpRequest) -> HttpResponse:
     def create() -> tuple[int, dict[str, Any]]:
         batch = _batch_create_held(
             plan=data["plan"],
+            face=data["face"],
             count=data["count"],
             reseller=data["reseller"],
             expires_on=data["expires_on"],
@@ -350,7 +363,8 @@ def operator_batch_create(request: HttpRequest) -> HttpResponse:
         request,
         scope="portal.operator_batch",
         payload={
-            "plan": data["plan"].pk,
+            "plan": data["plan"].pk if data["plan"] else None,
+            "face": data["face"].as_dict() if data["face"] else None,
             "count": data["count"],
             "reseller": data["reseller"].pk if data["reseller"] else None,
             "expires_on": data["expires_on"],

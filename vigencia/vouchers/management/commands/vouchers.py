@@ -6,6 +6,7 @@ import io
 import json
 from argparse import ArgumentTypeError
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.selectors import redemption_failure_rate
 
 
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ArgumentTypeError(f"not an amount: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ArgumentTypeError(f"not a positive amount: {text!r}")
+    return value
+
+
 def _currency(text: str) -> str:
     if text.upper() not in CURRENCIES:
         raise ArgumentTypeError(f"not an ISO 4217 currency code: {text!r}")
@@ -35,7 +46,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         generate = sub.add_parser("generate", help="Create a batch of codes and write its one export.")
-        generate.add_argument("--plan", required=True, help="plan code, or carrier/plan")
+        kind = generate.add_mutually_exclusive_group(required=True)
+        kind.add_argument("--plan", help="plan code, or carrier/plan")
+        kind.add_argument(
+            "--wallet",
+            type=_amount,
+            metavar="AMOUNT",
+            help="wallet cards worth AMOUNT each (e.g. 20.00), credited to the wallet of who redeems one",
+        )
+        generate.add_argument("--currency", type=_currency, default="PEN", help="with --wallet (default PEN)")
         generate.add_argument("--count", type=number(int, low=1, high=MAX_BATCH_SIZE), required=True)
         generate.add_argument("--reseller", help="reseller email: the batch is sold to them at once")
         generate.add_argument("--expires", type=date.fromisoformat, help="YYYY-MM-DD (default: in a year)")
@@ -74,6 +93,15 @@ class Command(BaseCommand):
             raise CommandError(f"no batch #{pk}")
         return batch
 
+    def _plan(self, plan: str) -> Plan:
+        carrier_code, _sep, plan_code = plan.rpartition("/")
+        plans = Plan.objects.select_related("carrier").filter(code=plan_code)
+        if carrier_code:
+            plans = plans.filter(carrier__code=carrier_code)
+        if plans.count() != 1:
+            raise CommandError(f"plan {plan!r} matches {plans.count()} plans; use carrier/plan")
+        return plans.get()
+
     def _user(self, email: str) -> User:
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
@@ -83,7 +111,9 @@ class Command(BaseCommand):
     def _generate(
         self,
         *,
-        plan: str,
+        plan: str | None,
+        wallet: Decimal | None,
+        currency: str,
         count: int,
         reseller: str | None,
         expires: date | None,
@@ -91,12 +121,11 @@ class Command(BaseCommand):
         no_progress: bool,
         **_: Any,
     ) -> None:
-        carrier_code, _sep, plan_code = plan.rpartition("/")
-        plans = Plan.objects.select_related("carrier").filter(code=plan_code)
-        if carrier_code:
-            plans = plans.filter(carrier__code=carrier_code)
-        if plans.count() != 1:
-            raise CommandError(f"plan {plan!r} matches {plans.count()} plans; use carrier/plan")
+        chosen = self._plan(plan) if plan else None
+        try:
+            face = Money.from_decimal(wallet, currency) if wallet is not None else None
+        except ValueError as error:
+            raise CommandError(f"--wallet {wallet}: {error}") from error
         seller = self._user(reseller) if reseller else None
         if out is None and seller is None:
             raise CommandError("--out is required for a batch without a reseller")
@@ -116,7 +145,8 @@ class Command(BaseCommand):
 
         try:
             batch = services.batch_create(
-                plan=plans.get(),
+                plan=chosen,
+                face=face,
                 count=count,
                 reseller=seller,
                 expires_on=expires,
@@ -144,7 +174,7 @@ class Command(BaseCommand):
             services.batch_export_hold(batch=batch, csv_text=stream.getvalue(), pdf=pdf)
             where = f"held for {seller}'s one download"
         self.stdout.write(
-            f"batch #{batch.pk}: {count} codes of {batch.plan} until {batch.expires_on}; PINs {where}"
+            f"batch #{batch.pk}: {count} codes of {batch.label} until {batch.expires_on}; PINs {where}"
         )
 
     def _activate(self, *, batch: int, **_: Any) -> None:
