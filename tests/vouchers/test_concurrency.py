@@ -144,3 +144,23 @@ def test_many_codes_of_one_batch_redeemed_at_once_all_succeed_and_the_money_adds
         account_system(kind="carrier_payable", currency="PEN", key="claro-pe").balance.amount_minor == 20_000
     )
     assert ledger_verify() == []
+
+
+def test_a_wallet_card_raced_by_20_accounts_credits_exactly_one_wallet(settings, claro, make_batch):
+    # given one wallet card of S/ 20 and 20 accounts holding its PIN
+    from vigencia.core.money import Money
+    from vigencia.ledger.selectors import wallet_balances
+
+    made = make_batch(1, plan=None, face=Money(2_000, "PEN"))
+    users = [UserFactory() for _ in range(20)]
+
+    # when all redeem it at the same instant, each on its own connection
+    answers = race(20, lambda i: _attempt(users[i], made.pins[0], f"10.8.0.{i}"))
+
+    # then one wallet holds S/ 20 and every other account got the one answer for used codes
+    assert Counter(answers) == {"ok": 1, "422": 19}
+    assert sorted(balance.amount_minor for balance in wallet_balances(users=users).values()) == [0] * 19 + [
+        2_000
+    ]
+    assert LedgerTransaction.objects.filter(kind="voucher_wallet_credit").count() == 1
+    assert ledger_verify() == []
