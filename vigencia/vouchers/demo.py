@@ -30,18 +30,17 @@ def seed(out: TextIO) -> None:
     services.reseller_prepaid_credit(
         reseller=reseller, amount=Money(50_000, "PEN"), reference="demo-transfer-1"
     )
-    if VoucherBatch.objects.filter(reseller=reseller).exists():
-        out.write("vouchers: demo batch already there")
-        return
-    batch = _batch(settings.VAR_DIR / "demo_vouchers.csv", plan=plan, count=5, reseller=reseller)
-    cards = _batch(
-        settings.VAR_DIR / "demo_wallet_cards.csv", face=Money(2_000, "PEN"), count=3, reseller=reseller
-    )
-    out.write(
-        f"vouchers: demo batch #{batch.pk} (5 codes for {RESELLER}); its PINs are in "
-        f"{settings.VAR_DIR / 'demo_vouchers.csv'}; 3 wallet cards of S/ 20 (batch #{cards.pk}) in "
-        f"{settings.VAR_DIR / 'demo_wallet_cards.csv'}"
-    )
+    made = []
+    fields: dict[str, Any]
+    for name, fields, what in (
+        ("demo_vouchers.csv", {"plan": plan, "count": 5}, "5 codes of Claro Max S/ 10"),
+        ("demo_wallet_cards.csv", {"face": Money(2_000, "PEN"), "count": 3}, "3 wallet cards of S/ 20"),
+    ):
+        if VoucherBatch.objects.filter(reseller=reseller, plan__isnull="plan" not in fields).exists():
+            continue
+        batch = _batch(settings.VAR_DIR / name, reseller=reseller, **fields)
+        made.append(f"batch #{batch.pk} ({what} for {RESELLER}), PINs in {settings.VAR_DIR / name}")
+    out.write("vouchers: demo " + "; ".join(made) if made else "vouchers: demo batch already there")
 
 
 def _batch(path: Path, **fields: Any) -> VoucherBatch:

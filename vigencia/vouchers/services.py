@@ -473,7 +473,9 @@ def voucher_expire(*, today: date | None = None) -> int:
     )
     for batch_id in sorted(set(batch_ids)):
         with transaction.atomic():
-            batch = VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan").get(pk=batch_id)
+            batch = (
+                VoucherBatch.objects.select_for_update(of=("self",)).select_related("plan").get(pk=batch_id)
+            )
             for source in VOUCHER_TRANSITIONS.sources_of(VoucherStatus.EXPIRED):
                 moved = VoucherCode.objects.filter(batch=batch, status=source).update(
                     status=VoucherStatus.EXPIRED
