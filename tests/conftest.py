@@ -23,6 +23,23 @@ from .factories import UserFactory
 pytest_plugins = ["tests.telegram_api"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_var_dir(tmp_path_factory) -> Iterator[None]:
+    """Tests write their files (demo exports with their PINs, held voucher exports, mail, SMS) in a
+    folder of their own: in the project's var/ they replaced the demo's PIN files and held exports of
+    the install the developer runs with `make run`, whose database knows other PINs and batches."""
+    from django.test import override_settings
+
+    var = tmp_path_factory.mktemp("var")
+    with override_settings(
+        VAR_DIR=var,
+        VIGENCIA_VOUCHER_EXPORT_DIR=var / "voucher_exports",
+        VIGENCIA_SMS_DIR=var / "sms",
+        EMAIL_FILE_PATH=str(var / "mail"),
+    ):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

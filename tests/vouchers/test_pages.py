@@ -291,6 +291,8 @@ def test_the_demo_is_idempotent_and_writes_its_export_under_var(seeded, settings
     assert out.getvalue() == "vouchers: demo batch already there"
     assert (settings.VAR_DIR / "demo_vouchers.csv").read_text().count("\n") == 6
     assert (settings.VAR_DIR / "demo_wallet_cards.csv").read_text().count("\n") == 4
+    # in the tests' own folder, not the var/ of the install `make run` started
+    assert settings.VAR_DIR != settings.BASE_DIR / "var"
 
 
 def test_batches_come_a_page_at_a_time_newest_first(
