@@ -300,7 +300,7 @@ def _sell(agent: User, found: dict[str, Any], data: dict[str, Any]) -> str:
             IdDocument(type=data["id_type"], number=data["id_number"], country=data["id_country"])
         ),
         "payment": data["payment"],
-        "tendered": str(data["tendered"]),
+        "tendered": _minor(data["tendered"]),
         "card_reference": data["card_reference"],
         "promo_code": data["promo_code"],
     }

@@ -310,6 +310,10 @@ def stores_import(
 
 MAX_FLOAT_MINOR = 10_000_000
 MAX_TENDERED_MINOR = 10_000_000
+# The change may not exceed the largest banknote (S/ 200): nobody hands over a whole note more than
+# the price needs, so more is a typing slip (20000 for 200.00) that would pay out change that was
+# never received.
+MAX_CHANGE_MINOR = 20_000
 _CARD_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{3,39}")
 
 
@@ -437,6 +441,21 @@ def _payment_check(payment: SalePayment, *, price: Money) -> SalePayment:
                 _("The cash tendered (%(tendered)s) is less than the price (%(price)s).")
                 % {"tendered": Money(tendered, price.currency), "price": price},
                 code="tendered_too_low",
+                details={"field": "tendered", "price_minor": price.amount_minor},
+            )
+        # Before the price is known (it is checked again after any promotion) only the form counts.
+        if price.amount_minor and tendered - price.amount_minor > MAX_CHANGE_MINOR:
+            raise InvalidInput(
+                _(
+                    "The cash tendered (%(tendered)s) is more than the price (%(price)s) plus "
+                    "%(change)s, the largest change the counter gives; check the amount."
+                )
+                % {
+                    "tendered": Money(tendered, price.currency),
+                    "price": price,
+                    "change": Money(MAX_CHANGE_MINOR, price.currency),
+                },
+                code="tendered_too_high",
                 details={"field": "tendered", "price_minor": price.amount_minor},
             )
         return SalePayment(method=PosPayment.CASH, tendered_minor=tendered)
