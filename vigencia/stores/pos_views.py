@@ -32,6 +32,7 @@ from vigencia.stores.receipts import msisdn_mask, receipt_pdf, receipt_qr_data_u
 from vigencia.stores.selectors import (
     WALK_IN_EMAIL,
     pos_line_find,
+    receipt_cash_owed,
     receipt_for_agent,
     receipt_verify,
     shift_cash_taken,
@@ -39,7 +40,14 @@ from vigencia.stores.selectors import (
     shift_sales,
     store_of_agent,
 )
-from vigencia.stores.services import SalePayment, pos_sale_create, pos_voucher_redeem, shift_close, shift_open
+from vigencia.stores.services import (
+    SalePayment,
+    pos_cash_return,
+    pos_sale_create,
+    pos_voucher_redeem,
+    shift_close,
+    shift_open,
+)
 
 SALE_FIELDS = {
     "id_document": "id_number",
@@ -324,8 +332,29 @@ def pos_receipt(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "stores/pos/receipt.html",
-        {"receipt": receipt, "view": receipt_view(receipt), "qr": receipt_qr_data_uri(receipt)},
+        {
+            "receipt": receipt,
+            "view": receipt_view(receipt),
+            "qr": receipt_qr_data_uri(receipt),
+            "cash_owed": receipt_cash_owed(receipt),
+        },
     )
+
+
+@agent_required
+@require_POST
+def pos_receipt_cash_return(request: HttpRequest, number: str) -> HttpResponse:
+    """The agent gave back the cash of a declined sale (once, however often the button is sent)."""
+    try:
+        receipt = pos_cash_return(agent=_agent(request), number=number)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("Recorded: %(amount)s given back to the customer.") % {"amount": receipt.order.total},
+        )
+    return redirect("stores:pos_receipt", number)
 
 
 @agent_required

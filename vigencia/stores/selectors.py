@@ -23,10 +23,12 @@ from vigencia.core.errors import InvalidInput, NotFound, PermissionDenied
 from vigencia.core.money import Money
 from vigencia.ledger.models import LedgerAccount
 from vigencia.lines.models import Line
+from vigencia.orders.models import OrderStatus
 from vigencia.stores.hours import DayHours
 from vigencia.stores.models import (
     Holiday,
     OpeningHours,
+    PosPayment,
     Receipt,
     Shift,
     ShiftStatus,
@@ -555,6 +557,17 @@ def shift_cash_taken(shift: Shift) -> Money:
 
 def shift_sales(shift: Shift) -> QuerySet[Receipt]:
     return shift.receipts.select_related("order__plan").order_by("sequence")
+
+
+def receipt_cash_owed(receipt: Receipt) -> Money | None:
+    """The cash the store owes the customer of this receipt: what they paid in cash for a renewal the
+    carrier declined (the pipeline moved it to the cash stores owe back), until the agent records that
+    it was given back; else None."""
+    order = receipt.order
+    declined = order.status == OrderStatus.REFUNDED and order.failure_code == "carrier_declined"
+    if receipt.payment != PosPayment.CASH or not declined or receipt.cash_returned_at is not None:
+        return None
+    return order.total
 
 
 def pos_lines_of_number(*, msisdn: str) -> list[Line]:
