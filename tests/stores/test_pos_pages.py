@@ -75,7 +75,7 @@ def test_sale_lands_on_the_receipt_and_a_double_submit_sells_once(client, agent,
     assert (receipt.tendered_minor, receipt.change_minor) == (5_000, 4_000)
     assert RenewalOrder.objects.count() == 1
     counter = client.get("/stores/pos/").content.decode()
-    assert "cash taken S/\xa010.00 · 1 renewal\n" in counter
+    assert '<dd class="pos-cash-sales">1 · S/\xa010.00</dd>' in counter
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from vigencia.stores.selectors import (
     shift_cash_taken,
     shift_current,
     shift_sales,
+    shift_totals,
     store_of_agent,
 )
 from vigencia.stores.services import (
@@ -96,7 +97,7 @@ def pos_home(request: HttpRequest) -> HttpResponse:
         context["open_form"] = ShiftOpenForm()
     else:
         context["lookup_form"] = LineLookupForm(carriers=_carriers(request))
-        context["cash_taken"] = shift_cash_taken(shift)
+        context["totals"] = shift_totals(shift)
         context["sales"] = shift_sales(shift)
     return render(request, "stores/pos/home.html", context)
 
@@ -131,11 +132,17 @@ def pos_shift_close(request: HttpRequest) -> HttpResponse:
             return redirect("stores:pos_shift", closed.pk)
         except DomainError as error:
             form_add_domain_error(form, error, fields={"counted": "counted"})
+    # The drawer's cash from the ledger (what closing compares with), and the totals that make it up.
     cash_taken = shift_cash_taken(shift)
     return render(
         request,
         "stores/pos/shift_close.html",
-        {"shift": shift, "form": form, "cash_taken": cash_taken, "expected": shift.float_amount + cash_taken},
+        {
+            "shift": shift,
+            "form": form,
+            "totals": shift_totals(shift),
+            "expected": shift.float_amount + cash_taken,
+        },
         status=422 if request.method == "POST" else 200,
     )
 
@@ -146,7 +153,11 @@ def pos_shift(request: HttpRequest, shift_id: int) -> HttpResponse:
     shift = Shift.objects.select_related("store").filter(pk=shift_id, agent=_agent(request)).first()
     if shift is None:
         return render(request, "stores/pos/denied.html", {"message": ""}, status=404)
-    return render(request, "stores/pos/shift.html", {"shift": shift, "sales": shift_sales(shift)})
+    return render(
+        request,
+        "stores/pos/shift.html",
+        {"shift": shift, "sales": shift_sales(shift), "totals": shift_totals(shift)},
+    )
 
 
 def _sale_context(request: HttpRequest, lookup: LineLookupForm) -> dict[str, Any] | None:
@@ -193,7 +204,7 @@ def _lookup_failed(request: HttpRequest, shift: Shift, lookup: LineLookupForm) -
             "store": shift.store,
             "shift": shift,
             "lookup_form": lookup,
-            "cash_taken": shift_cash_taken(shift),
+            "totals": shift_totals(shift),
             "sales": shift_sales(shift),
         },
         status=422,

@@ -543,7 +543,12 @@ def pos_voucher_redeem(*, agent: User, msisdn: str, carrier_code: str, pin: str,
     issued: list[Receipt] = []
 
     def issue(order: RenewalOrder) -> None:
-        shift = Shift.objects.filter(agent=agent, store=store, status=ShiftStatus.OPEN).first()
+        # Locked, as a sale does: a shift that is closing meanwhile is not open once it has closed.
+        shift = (
+            Shift.objects.select_for_update()
+            .filter(agent=agent, store=store, status=ShiftStatus.OPEN)
+            .first()
+        )
         issued.append(
             _receipt_issue(store, order=order, agent=agent, shift=shift, payment=PosPayment.VOUCHER)
         )
