@@ -1,6 +1,7 @@
 """The store counter in a real browser: the demo agent logs in, opens a shift, sells a renewal for
 cash with a DNI, prints the receipt, the customer verifies it by its QR link, the agent closes the
-shift with a counted difference; and on a phone, a recharge code redeemed at the counter."""
+shift with a counted difference; and on a phone, a recharge code redeemed at the counter, and the
+cash of a sale the carrier declined given back."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from vigencia.accounts.models import User
 from vigencia.catalog.models import Plan
+from vigencia.stores.iddocs import IdDocument
 from vigencia.stores.models import Receipt, Shift
-from vigencia.stores.services import shift_open
+from vigencia.stores.services import SalePayment, pos_sale_create, shift_open
 from vigencia.vouchers.codes import serial_display
 from vigencia.vouchers.models import VoucherBatch
 from vigencia.vouchers.services import batch_activate, batch_create
@@ -153,4 +155,45 @@ def test_a_code_redeemed_at_the_counter_prints_its_receipt_on_a_phone(
     assert pin not in page.content()
     assert "ID document" not in text
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert problems == []
+
+
+def test_a_declined_cash_sale_tells_the_agent_to_give_the_cash_back_on_a_phone(
+    live_server, chromium, demo, log_in, run_tasks
+) -> None:
+    # given the demo agent's cash sale for the number the carrier simulator always declines
+    agent = User.objects.get(email="agent@demo.vigencia.pe")
+    shift_open(agent=agent, float_minor=10_000)
+    plan = Plan.objects.get(carrier__code="claro-pe", price_minor=1000)
+    receipt = pos_sale_create(
+        agent=agent,
+        msisdn="+51 999 000 002",
+        carrier_code="claro-pe",
+        plan_id=plan.pk,
+        id_document=IdDocument(type="dni", number="10117410"),
+        payment=SalePayment(method="cash", tendered_minor=2_000),
+    )
+    run_tasks()
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="en-US")
+    log_in(context, agent)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+
+    # when the agent opens the receipt, it says to give the S/ 10 back
+    page.goto(f"{live_server.url}/stores/pos/receipts/{receipt.number}/")
+    assert page.locator(".pos-give-back").inner_text().startswith("Give back S/\xa010.00 to the customer")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    # and once the agent taps that it was given back, the page and the shift say so
+    page.get_by_role("button", name="I gave back S/\xa010.00").click()
+    page.wait_for_selector(".pos-given-back")
+    assert page.locator(".pos-give-back").count() == 0
+    page.goto(f"{live_server.url}/stores/pos/")
+    assert page.locator(".pos-given-back").inner_text() == "S/\xa010.00"
+    assert page.locator(".pos-net-cash").inner_text() == "S/\xa00.00"
+    assert "declined: cash given back" in page.locator(".pos-sales").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.goto(f"{live_server.url}/stores/pos/shift/close/")
+    assert page.locator(".pos-expected").inner_text() == "S/\xa0100.00"
     assert problems == []

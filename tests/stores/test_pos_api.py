@@ -170,6 +170,8 @@ def _nothing_written(lines_before: int = 0) -> None:
         ({"id_document": {"type": "passport", "number": "E1234567"}}, 422, "invalid_country"),
         ({"id_document": {"type": "licence", "number": "12345678"}}, 422, "invalid_id_type"),
         ({"payment": {"method": "cash", "tendered_minor": 999}}, 422, "tendered_too_low"),
+        ({"payment": {"method": "cash", "tendered_minor": 21_001}}, 422, "tendered_too_high"),
+        ({"id_document": {"type": "dni", "number": "00000000"}}, 422, "invalid_dni"),
         ({"payment": {"method": "cash"}}, 422, "tendered_missing"),
         ({"payment": {"method": "cash", "tendered_minor": -5}}, 422, "invalid_amount"),
         ({"payment": {"method": "card"}}, 422, "invalid_card_reference"),

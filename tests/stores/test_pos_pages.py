@@ -35,7 +35,7 @@ def test_agent_opens_a_shift_from_the_counter(client, agent):
     client.force_login(agent)
     assert "Open a shift" in client.get("/stores/pos/").content.decode()
 
-    response = client.post("/stores/pos/shift/open/", {"float_amount": "150.50"})
+    response = client.post("/stores/pos/shift/open/", {"float_amount": "S/ 150,50"})
 
     assert response.status_code == 302
     assert Shift.objects.get().float_minor == 15_050
@@ -75,7 +75,7 @@ def test_sale_lands_on_the_receipt_and_a_double_submit_sells_once(client, agent,
     assert (receipt.tendered_minor, receipt.change_minor) == (5_000, 4_000)
     assert RenewalOrder.objects.count() == 1
     counter = client.get("/stores/pos/").content.decode()
-    assert "cash taken S/\xa010.00 · 1 renewal\n" in counter
+    assert '<dd class="pos-cash-sales">1 · S/\xa010.00</dd>' in counter
 
 
 @pytest.mark.parametrize(
@@ -95,6 +95,56 @@ def test_bad_sale_shows_the_error_and_writes_nothing(client, agent, open_shift, 
     assert response.status_code == 422
     assert message in response.content.decode()
     assert (RenewalOrder.objects.count(), Receipt.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize("typed", ["20", "20.00", "20,00", "S/ 20", "S/. 20", " 20 ", "s/20,0"])
+def test_the_cash_tendered_is_read_as_agents_type_it(client, agent, open_shift, claro_plan, typed):
+    # given a S/ 10 plan
+    client.force_login(agent)
+
+    # when the agent types S/ 20 tendered in any of the usual ways
+    response = client.post(SALE_URL, _sale_form(claro_plan, tendered=typed))
+
+    # then it is read as S/ 20.00 and S/ 10.00 is the change
+    assert response.status_code == 302
+    receipt = Receipt.objects.get()
+    assert (receipt.tendered_minor, receipt.change_minor) == (2_000, 1_000)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("abc", "Enter an amount in soles, such as 20 or 20.50."),
+        ("-5", "Enter an amount in soles, such as 20 or 20.50."),
+        ("1e9", "Enter an amount in soles, such as 20 or 20.50."),
+        ("1e3", "Enter an amount in soles, such as 20 or 20.50."),
+        ("20.001", "Enter an amount in soles, such as 20 or 20.50."),
+        ("NaN", "Enter an amount in soles, such as 20 or 20.50."),
+        ("1,000.00", "Enter an amount in soles, such as 20 or 20.50."),
+        ("200000", "Enter an amount of at most S/ 100,000.00."),
+        (
+            "5000",
+            "The cash tendered (S/\xa05,000.00) is more than the price (S/\xa010.00) plus S/\xa0200.00, "
+            "the largest change the counter gives; check the amount.",
+        ),
+    ],
+)
+def test_junk_or_absurd_cash_tendered_is_refused(client, agent, open_shift, claro_plan, typed, message):
+    client.force_login(agent)
+
+    response = client.post(SALE_URL, _sale_form(claro_plan, tendered=typed))
+
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert (RenewalOrder.objects.count(), Receipt.objects.count()) == (0, 0)
+
+
+def test_the_error_about_the_amount_is_in_the_agents_language(client, agent, open_shift, claro_plan):
+    client.force_login(agent)
+
+    response = client.post(SALE_URL, _sale_form(claro_plan, tendered="abc"), HTTP_ACCEPT_LANGUAGE="es")
+
+    assert "Ingrese un monto en soles, como 20 o 20.50." in response.content.decode()
 
 
 def test_without_a_shift_the_sale_page_sends_back_to_the_counter(client, agent, claro_plan):

@@ -516,18 +516,29 @@ def _orders_complete(orders: list[RenewalOrder]) -> None:
     )
 
 
+def order_cash_at_store(order: RenewalOrder) -> bool:
+    """Paid in cash at a store counter: a refund is cash the store hands back, not wallet credit (a
+    walk-in customer has no wallet, and the payer of a walk-in number is nobody)."""
+    return order.channel == Channel.STORE and order.payment_method == PaymentMethod.CASH
+
+
+def _refund_account(order: RenewalOrder) -> AccountSpec:
+    if order_cash_at_store(order):
+        return system_spec(kind="store_cash_owed", currency=order.currency)
+    return wallet_spec(user=order.payer, currency=order.currency)
+
+
 def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
     """The carrier declined these locked, fulfilling orders (each with its reason): each order's
-    money goes back to its payer's wallet, whatever way they paid, as its own ledger transaction
+    money goes back to its payer's wallet, whatever way they paid (cash at a store counter goes to
+    the cash the stores owe back, `stores.services.pos_cash_return`), as its own ledger transaction
     (`ledger_post_many`); the orders move to failed then refunded in one UPDATE (conditional on
     fulfilling, as a transition is) with their events in one insert, and the payers are told
     together."""
     orders = [order for order, _reason in declined]
     # The exact opposite of the capture: the payer gets back what they paid, and promotions expense
     # its discount.
-    parts = [
-        _capture_parts(order, wallet_spec(user=order.payer, currency=order.currency)) for order in orders
-    ]
+    parts = [_capture_parts(order, _refund_account(order)) for order in orders]
     specs = {spec.code: spec for rows in parts for spec, _amount in rows if isinstance(spec, AccountSpec)}
     accounts = {account.code: account for account in accounts_get(*specs.values())}
     ledger_post_many(
@@ -584,6 +595,7 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
                     "amount": order.total.format(order.payer.language),
                     "reason": reason[:200],
                     "refunded": True,
+                    "cash_at_store": order_cash_at_store(order),
                     "wallet_url": wallet_url,
                 },
             )

@@ -86,9 +86,10 @@ class StoreAgentAdmin(AutocompleteAdminMixin, admin.ModelAdmin):
 
 class ReceiptInline(admin.TabularInline):
     model = Receipt
+    fk_name = "shift"
     extra = 0
     can_delete = False
-    fields = ("number", "order", "payment", "id_type", "id_masked", "created_at")
+    fields = ("number", "order", "payment", "id_type", "id_masked", "created_at", "cash_returned_at")
     readonly_fields = fields
     show_change_link = True
 

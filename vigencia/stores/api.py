@@ -168,11 +168,12 @@ def _fingerprinted(payload: SaleIn) -> dict[str, Any]:
     summary="Sell a renewal at the store counter",
     description=(
         "Store agents only, in their own open shift. Checks the holder's ID document (DNI with its "
-        "check character, CE of 9 digits, passport with country), takes cash (`tendered_minor` >= price; "
-        "the change is on the receipt) or card (`card_reference` from the terminal), creates the renewal "
+        "check character, CE of 9 digits, passport with country), takes cash (`tendered_minor` >= price "
+        "and at most S/ 200 above it; the change is on the receipt) or card (`card_reference` from the "
+        "terminal), creates the renewal "
         "order (channel `store`) and the store's next receipt. Requires `Idempotency-Key`: a double tap "
         "answers the first sale. 403 `not_a_store_agent`, `wrong_store`; 409 `no_open_shift`; 422 "
-        "`invalid_dni_check`, `invalid_ce`, `msisdn_other_carrier`, `tendered_too_low`, "
+        "`invalid_dni_check`, `invalid_ce`, `msisdn_other_carrier`, `tendered_too_low`, `tendered_too_high`, "
         "`promo_not_applicable` (its details say why), ..."
     ),
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
+import re
+from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.stores.iddocs import DocumentType
@@ -12,24 +15,44 @@ from vigencia.stores.models import SALE_PAYMENTS, PosPayment
 
 # Large, keyboard-first fields: the number field takes the focus, digits bring up the number pad.
 _NUMERIC = {"inputmode": "decimal", "autocomplete": "off"}
+# Soles as agents type them: "20", "20.5", "20,50", "S/ 20", "S/. 20.00"; no sign, exponent or
+# thousands separator, at most two decimals.
+_SOLES = re.compile(r"(?:S/\.?)?\s*([0-9]{1,9})(?:[.,]([0-9]{1,2}))?", re.IGNORECASE)
+
+
+class SolesField(forms.CharField):
+    """An amount in soles typed at the counter, as a Decimal; anything else is refused in words."""
+
+    def __init__(self, *, max_value: int = 100_000, **kwargs: Any) -> None:
+        self.max_value = Decimal(max_value)
+        kwargs.setdefault("widget", forms.TextInput(attrs=_NUMERIC))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        match = _SOLES.fullmatch(text) if len(text) <= 20 else None
+        if match is None:
+            raise ValidationError(_("Enter an amount in soles, such as 20 or 20.50."), code="invalid_amount")
+        amount = Decimal(f"{match[1]}.{match[2] or 0}")
+        if amount > self.max_value:
+            raise ValidationError(
+                _("Enter an amount of at most S/ %(max)s.") % {"max": f"{self.max_value:,.2f}"},
+                code="invalid_amount",
+            )
+        return amount
 
 
 class ShiftOpenForm(forms.Form):
-    float_amount = forms.DecimalField(
-        label=_("Cash float (S/)"),
-        min_value=0,
-        max_value=100_000,
-        decimal_places=2,
-        widget=forms.TextInput(attrs={**_NUMERIC, "autofocus": True}),
+    float_amount = SolesField(
+        label=_("Cash float (S/)"), widget=forms.TextInput(attrs={**_NUMERIC, "autofocus": True})
     )
 
 
 class ShiftCloseForm(forms.Form):
-    counted = forms.DecimalField(
+    counted = SolesField(
         label=_("Cash counted in the drawer (S/)"),
-        min_value=0,
-        max_value=100_000,
-        decimal_places=2,
         widget=forms.TextInput(attrs={**_NUMERIC, "autofocus": True}),
     )
 
@@ -75,14 +98,7 @@ class SaleForm(forms.Form):
         initial=PosPayment.CASH,
         widget=forms.RadioSelect,
     )
-    tendered = forms.DecimalField(
-        label=_("Cash tendered (S/)"),
-        min_value=0,
-        max_value=100_000,
-        decimal_places=2,
-        required=False,
-        widget=forms.TextInput(attrs=_NUMERIC),
-    )
+    tendered = SolesField(label=_("Cash tendered (S/)"), required=False)
     card_reference = forms.CharField(
         label=_("Terminal reference"),
         max_length=40,

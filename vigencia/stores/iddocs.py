@@ -1,6 +1,7 @@
 """ID documents checked at the counter: validated, encrypted in the application, found by a blind index.
 
-- DNI: 8 digits, optionally followed by its check character, verified with python-stdnum (`pe.cui`).
+- DNI: 8 digits (not all the same), optionally followed by its check character, verified with
+  python-stdnum (`pe.cui`).
 - Carné de extranjería (CE): 9 digits.
 - Passport: 6 to 12 letters or digits, with the issuing country (ISO 3166 alpha-2).
 
@@ -82,6 +83,9 @@ def id_document_validate(*, type: str, number: str, country: str | None = None) 
             raise _invalid(
                 "invalid_dni", _("A DNI has 8 digits, optionally followed by its check character.")
             )
+        if len(set(text[:8])) == 1:
+            # 00000000, 11111111, ...: what is typed to get past the field, never a real DNI.
+            raise _invalid("invalid_dni", _("A DNI is not 8 identical digits; type the one on the card."))
         try:
             valid = cui.validate(text)
         except InvalidChecksum:

@@ -406,6 +406,17 @@ class Receipt(TimeStampedModel):
         max_length=64, db_index=True, editable=False, verbose_name=_("ID blind index (HMAC)")
     )
     id_masked = models.CharField(_("ID number"), max_length=12, editable=False)
+    # A cash sale the carrier declined: when the cash went back to the customer, from which shift's
+    # drawer (the agent's open one then, not necessarily the sale's).
+    cash_returned_at = models.DateTimeField(_("cash given back"), null=True, blank=True)
+    cash_returned_shift = models.ForeignKey(
+        Shift,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cash_returns",
+        verbose_name=_("cash given back in shift"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -419,6 +430,11 @@ class Receipt(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(payment=PosPayment.VOUCHER) | (Q(shift__isnull=False) & ~Q(id_type="")),
                 name="stores_receipt_sale_in_shift_with_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_returned_at__isnull=True)
+                | (Q(payment=PosPayment.CASH) & Q(cash_returned_shift__isnull=False)),
+                name="stores_receipt_cash_returned_from_a_drawer",
             ),
         ]
 

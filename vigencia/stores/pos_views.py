@@ -32,14 +32,23 @@ from vigencia.stores.receipts import msisdn_mask, receipt_pdf, receipt_qr_data_u
 from vigencia.stores.selectors import (
     WALK_IN_EMAIL,
     pos_line_find,
+    receipt_cash_owed,
     receipt_for_agent,
     receipt_verify,
     shift_cash_taken,
     shift_current,
     shift_sales,
+    shift_totals,
     store_of_agent,
 )
-from vigencia.stores.services import SalePayment, pos_sale_create, pos_voucher_redeem, shift_close, shift_open
+from vigencia.stores.services import (
+    SalePayment,
+    pos_cash_return,
+    pos_sale_create,
+    pos_voucher_redeem,
+    shift_close,
+    shift_open,
+)
 
 SALE_FIELDS = {
     "id_document": "id_number",
@@ -88,7 +97,7 @@ def pos_home(request: HttpRequest) -> HttpResponse:
         context["open_form"] = ShiftOpenForm()
     else:
         context["lookup_form"] = LineLookupForm(carriers=_carriers(request))
-        context["cash_taken"] = shift_cash_taken(shift)
+        context["totals"] = shift_totals(shift)
         context["sales"] = shift_sales(shift)
     return render(request, "stores/pos/home.html", context)
 
@@ -123,11 +132,17 @@ def pos_shift_close(request: HttpRequest) -> HttpResponse:
             return redirect("stores:pos_shift", closed.pk)
         except DomainError as error:
             form_add_domain_error(form, error, fields={"counted": "counted"})
+    # The drawer's cash from the ledger (what closing compares with), and the totals that make it up.
     cash_taken = shift_cash_taken(shift)
     return render(
         request,
         "stores/pos/shift_close.html",
-        {"shift": shift, "form": form, "cash_taken": cash_taken, "expected": shift.float_amount + cash_taken},
+        {
+            "shift": shift,
+            "form": form,
+            "totals": shift_totals(shift),
+            "expected": shift.float_amount + cash_taken,
+        },
         status=422 if request.method == "POST" else 200,
     )
 
@@ -138,7 +153,11 @@ def pos_shift(request: HttpRequest, shift_id: int) -> HttpResponse:
     shift = Shift.objects.select_related("store").filter(pk=shift_id, agent=_agent(request)).first()
     if shift is None:
         return render(request, "stores/pos/denied.html", {"message": ""}, status=404)
-    return render(request, "stores/pos/shift.html", {"shift": shift, "sales": shift_sales(shift)})
+    return render(
+        request,
+        "stores/pos/shift.html",
+        {"shift": shift, "sales": shift_sales(shift), "totals": shift_totals(shift)},
+    )
 
 
 def _sale_context(request: HttpRequest, lookup: LineLookupForm) -> dict[str, Any] | None:
@@ -185,7 +204,7 @@ def _lookup_failed(request: HttpRequest, shift: Shift, lookup: LineLookupForm) -
             "store": shift.store,
             "shift": shift,
             "lookup_form": lookup,
-            "cash_taken": shift_cash_taken(shift),
+            "totals": shift_totals(shift),
             "sales": shift_sales(shift),
         },
         status=422,
@@ -300,7 +319,7 @@ def _sell(agent: User, found: dict[str, Any], data: dict[str, Any]) -> str:
             IdDocument(type=data["id_type"], number=data["id_number"], country=data["id_country"])
         ),
         "payment": data["payment"],
-        "tendered": str(data["tendered"]),
+        "tendered": _minor(data["tendered"]),
         "card_reference": data["card_reference"],
         "promo_code": data["promo_code"],
     }
@@ -324,8 +343,29 @@ def pos_receipt(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "stores/pos/receipt.html",
-        {"receipt": receipt, "view": receipt_view(receipt), "qr": receipt_qr_data_uri(receipt)},
+        {
+            "receipt": receipt,
+            "view": receipt_view(receipt),
+            "qr": receipt_qr_data_uri(receipt),
+            "cash_owed": receipt_cash_owed(receipt),
+        },
     )
+
+
+@agent_required
+@require_POST
+def pos_receipt_cash_return(request: HttpRequest, number: str) -> HttpResponse:
+    """The agent gave back the cash of a declined sale (once, however often the button is sent)."""
+    try:
+        receipt = pos_cash_return(agent=_agent(request), number=number)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("Recorded: %(amount)s given back to the customer.") % {"amount": receipt.order.total},
+        )
+    return redirect("stores:pos_receipt", number)
 
 
 @agent_required

@@ -99,6 +99,12 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
     tz = ZoneInfo(receipt.store.timezone)
     if order.status == OrderStatus.COMPLETED and order.valid_until_after:
         valid_until = formats.date_format(order.valid_until_after, "DATE_FORMAT")
+    elif order.status in (OrderStatus.FAILED, OrderStatus.REFUNDED) and receipt.payment == PosPayment.CASH:
+        valid_until = (
+            _("not renewed: the carrier declined; the cash was given back")
+            if receipt.cash_returned_at
+            else _("not renewed: the carrier declined; the cash is given back at the counter")
+        )
     elif order.status in (OrderStatus.FAILED, OrderStatus.REFUNDED):
         valid_until = _("not renewed: the carrier declined; the amount went to the holder's wallet")
     else:

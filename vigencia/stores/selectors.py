@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Avg, F, Prefetch, Q, QuerySet, Value
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import ASin, Cos, Least, Radians, Sin, Sqrt
 from django.utils.translation import gettext as _
 
@@ -23,10 +23,12 @@ from vigencia.core.errors import InvalidInput, NotFound, PermissionDenied
 from vigencia.core.money import Money
 from vigencia.ledger.models import LedgerAccount
 from vigencia.lines.models import Line
+from vigencia.orders.models import OrderStatus
 from vigencia.stores.hours import DayHours
 from vigencia.stores.models import (
     Holiday,
     OpeningHours,
+    PosPayment,
     Receipt,
     Shift,
     ShiftStatus,
@@ -557,6 +559,17 @@ def shift_sales(shift: Shift) -> QuerySet[Receipt]:
     return shift.receipts.select_related("order__plan").order_by("sequence")
 
 
+def receipt_cash_owed(receipt: Receipt) -> Money | None:
+    """The cash the store owes the customer of this receipt: what they paid in cash for a renewal the
+    carrier declined (the pipeline moved it to the cash stores owe back), until the agent records that
+    it was given back; else None."""
+    order = receipt.order
+    declined = order.status == OrderStatus.REFUNDED and order.failure_code == "carrier_declined"
+    if receipt.payment != PosPayment.CASH or not declined or receipt.cash_returned_at is not None:
+        return None
+    return order.total
+
+
 def pos_lines_of_number(*, msisdn: str) -> list[Line]:
     """Every live registration of a number (E.164), any carrier and holder, oldest first."""
     return list(
@@ -600,3 +613,66 @@ def receipt_verify(*, number: str, code: str) -> Receipt | None:
     if receipt is None or not hmac.compare_digest(receipt.verification_code, code.strip().upper()):
         return None
     return receipt
+
+
+@dataclass(frozen=True)
+class ShiftTotals:
+    """What a shift sold, each receipt once. Renewals sold in cash and by card are the sales taken
+    (all paid at the counter); those the carrier declined are counted again apart and netted out;
+    recharge codes redeemed moved no money through the counter. The net cash is what the shift's
+    drawer took in the ledger: cash sales less the cash given back from it (for this shift's sales or
+    an earlier one's)."""
+
+    cash_sales: int
+    cash_taken: Money
+    card_sales: int
+    card_taken: Money
+    declined: int
+    cash_declined: Money  # owed back or given back
+    card_declined: Money  # refunded to the holder's wallet
+    cash_given_back: Money  # from this shift's drawer
+    vouchers: int
+
+    @property
+    def renewals(self) -> int:
+        return self.cash_sales + self.card_sales - self.declined
+
+    @property
+    def net_cash(self) -> Money:
+        return self.cash_taken - self.cash_given_back
+
+    @property
+    def net_card(self) -> Money:
+        return self.card_taken - self.card_declined
+
+
+def shift_totals(shift: Shift) -> ShiftTotals:
+    """The shift's totals from its receipts (one query) and the cash given back from its drawer (one)."""
+    declined = Q(order__status=OrderStatus.REFUNDED)
+    cash, card = Q(payment=PosPayment.CASH), Q(payment=PosPayment.CARD)
+    amount = "order__amount_minor"
+    row = Receipt.objects.filter(shift=shift).aggregate(
+        cash_sales=Count("pk", filter=cash),
+        cash_taken=Sum(amount, filter=cash, default=0),
+        card_sales=Count("pk", filter=card),
+        card_taken=Sum(amount, filter=card, default=0),
+        declined=Count("pk", filter=(cash | card) & declined),
+        cash_declined=Sum(amount, filter=cash & declined, default=0),
+        card_declined=Sum(amount, filter=card & declined, default=0),
+        vouchers=Count("pk", filter=Q(payment=PosPayment.VOUCHER)),
+    )
+    given_back = Receipt.objects.filter(cash_returned_shift=shift).aggregate(total=Sum(amount, default=0))[
+        "total"
+    ]
+    currency = shift.currency
+    return ShiftTotals(
+        cash_sales=row["cash_sales"],
+        cash_taken=Money(row["cash_taken"], currency),
+        card_sales=row["card_sales"],
+        card_taken=Money(row["card_taken"], currency),
+        declined=row["declined"],
+        cash_declined=Money(row["cash_declined"], currency),
+        card_declined=Money(row["card_declined"], currency),
+        cash_given_back=Money(given_back, currency),
+        vouchers=row["vouchers"],
+    )

@@ -22,7 +22,7 @@ from vigencia.catalog.models import Carrier
 from vigencia.catalog.selectors import carrier_get, plan_list_on_sale
 from vigencia.core import clock
 from vigencia.core.csvtext import csv_text
-from vigencia.core.errors import Conflict, InvalidInput, PermissionDenied
+from vigencia.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from vigencia.core.money import Money
 from vigencia.core.phones import phone_normalize
 from vigencia.ledger.models import LedgerAccount
@@ -54,6 +54,7 @@ from vigencia.stores.selectors import (
     coordinates_parse,
     pos_line_find,
     pos_lines_of_number,
+    receipt_cash_owed,
     store_of_agent,
 )
 from vigencia.vouchers.services import voucher_redeem
@@ -310,6 +311,10 @@ def stores_import(
 
 MAX_FLOAT_MINOR = 10_000_000
 MAX_TENDERED_MINOR = 10_000_000
+# The change may not exceed the largest banknote (S/ 200): nobody hands over a whole note more than
+# the price needs, so more is a typing slip (20000 for 200.00) that would pay out change that was
+# never received.
+MAX_CHANGE_MINOR = 20_000
 _CARD_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{3,39}")
 
 
@@ -439,6 +444,21 @@ def _payment_check(payment: SalePayment, *, price: Money) -> SalePayment:
                 code="tendered_too_low",
                 details={"field": "tendered", "price_minor": price.amount_minor},
             )
+        # Before the price is known (it is checked again after any promotion) only the form counts.
+        if price.amount_minor and tendered - price.amount_minor > MAX_CHANGE_MINOR:
+            raise InvalidInput(
+                _(
+                    "The cash tendered (%(tendered)s) is more than the price (%(price)s) plus "
+                    "%(change)s, the largest change the counter gives; check the amount."
+                )
+                % {
+                    "tendered": Money(tendered, price.currency),
+                    "price": price,
+                    "change": Money(MAX_CHANGE_MINOR, price.currency),
+                },
+                code="tendered_too_high",
+                details={"field": "tendered", "price_minor": price.amount_minor},
+            )
         return SalePayment(method=PosPayment.CASH, tendered_minor=tendered)
     if payment.method == PosPayment.CARD:
         reference = (payment.card_reference or "").strip()
@@ -523,7 +543,12 @@ def pos_voucher_redeem(*, agent: User, msisdn: str, carrier_code: str, pin: str,
     issued: list[Receipt] = []
 
     def issue(order: RenewalOrder) -> None:
-        shift = Shift.objects.filter(agent=agent, store=store, status=ShiftStatus.OPEN).first()
+        # Locked, as a sale does: a shift that is closing meanwhile is not open once it has closed.
+        shift = (
+            Shift.objects.select_for_update()
+            .filter(agent=agent, store=store, status=ShiftStatus.OPEN)
+            .first()
+        )
         issued.append(
             _receipt_issue(store, order=order, agent=agent, shift=shift, payment=PosPayment.VOUCHER)
         )
@@ -643,4 +668,51 @@ def pos_sale_create(
             id_masked=id_document.masked(),
         )
     logger.info("store sale %s: order %s, ID %s", receipt.number, order.pk, receipt.id_masked)
+    return receipt
+
+
+def pos_cash_return(*, agent: User, number: str) -> Receipt:
+    """Record that the agent gave back, from the drawer of their open shift, the cash of a sale the
+    carrier declined (receipt `number` of their store): one ledger transaction moves it from the cash
+    stores owe back to that drawer. Idempotent: a second call returns the receipt as it is, and the
+    ledger key `order:<id>:cash_return` posts once. Locks the receipt, then the shift, so a closing
+    shift and a second tap wait. NotFound `receipt_not_found`; Conflict `nothing_to_give_back` for a
+    receipt that owes nothing, `no_open_shift` without a shift to pay from."""
+    store = store_of_agent(user=agent).store
+    with transaction.atomic():
+        receipt = (
+            Receipt.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .filter(store=store, number=number)
+            .first()
+        )
+        if receipt is None:
+            raise NotFound(_("No such receipt at this store."), code="receipt_not_found")
+        if receipt.cash_returned_at is not None:
+            return receipt
+        owed = receipt_cash_owed(receipt)
+        if owed is None:
+            raise Conflict(_("There is no cash to give back for this sale."), code="nothing_to_give_back")
+        shift = (
+            Shift.objects.select_for_update()
+            .filter(agent=agent, store=store, status=ShiftStatus.OPEN, currency=owed.currency)
+            .first()
+        )
+        if shift is None:
+            raise Conflict(_("Open a shift: the cash is given back from its drawer."), code="no_open_shift")
+        ledger_post(
+            kind="store_cash_return",
+            idempotency_key=f"order:{receipt.order_id}:cash_return",
+            postings=[
+                (account_system(kind="store_cash_owed", currency=owed.currency), -owed),
+                (_drawer(shift), owed),
+            ],
+            memo=f"Cash given back for receipt {receipt.number}",
+            reference=f"order:{receipt.order_id}",
+        )
+        receipt.cash_returned_at, receipt.cash_returned_shift = clock.now(), shift
+        Receipt.objects.filter(pk=receipt.pk).update(
+            cash_returned_at=receipt.cash_returned_at, cash_returned_shift=shift, updated_at=clock.now()
+        )
+    logger.info("store cash given back for %s in shift %s", receipt.number, shift.pk)
     return receipt

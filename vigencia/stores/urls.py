@@ -13,4 +13,9 @@ urlpatterns = [
     path("pos/voucher/", pos_views.pos_voucher, name="pos_voucher"),
     path("pos/receipts/<str:number>/", pos_views.pos_receipt, name="pos_receipt"),
     path("pos/receipts/<str:number>/pdf/", pos_views.pos_receipt_pdf, name="pos_receipt_pdf"),
+    path(
+        "pos/receipts/<str:number>/cash-returned/",
+        pos_views.pos_receipt_cash_return,
+        name="pos_receipt_cash_return",
+    ),
 ]
