@@ -22,6 +22,7 @@ from vigencia.lines.services import line_add
 from vigencia.notifications.models import Notification
 from vigencia.orders.models import RenewalOrder, WalletTopup
 from vigencia.payments.models import PaymentIntent
+from vigencia.payments.services import payment_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -511,3 +512,24 @@ def test_the_wallet_history_writes_a_payment_with_its_sign_before_the_symbol(
     # then the renewal reads -S/ 10.00, as a credit reads +S/ 50.00
     assert "-S/\xa010.00" in page
     assert "S/\xa0-10.00" not in page
+
+
+def test_a_payment_declined_for_lack_of_funds_says_so_in_words_not_its_code(client, api, user, line, plan):
+    # given a card renewal whose payment the PSP declines for insufficient funds
+    body = api.post_json(
+        "/api/v1/orders",
+        {"line_id": line.pk, "plan_id": plan.pk, "payment_method": "sandbox_card"},
+        HTTP_IDEMPOTENCY_KEY="k-funds",
+    ).json()
+    payment_fail(
+        intent=PaymentIntent.objects.get(public_id=body["payment"]["id"]),
+        code="insufficient_funds",
+        message="insufficient_funds",
+    )
+
+    # when the subscriber opens the order in Chinese
+    page = client.get(f"/orders/{body['id']}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then the reason is in words, never the PSP's code
+    assert "卡内余额不足。" in page
+    assert "insufficient_funds" not in page

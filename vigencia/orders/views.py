@@ -26,6 +26,7 @@ from vigencia.orders.models import OrderStatus, PaymentMethod, TopupStatus
 from vigencia.orders.selectors import order_get, order_list, topup_list
 from vigencia.orders.services import order_create, wallet_topup_create
 from vigencia.payments.models import PaymentIntent, PaymentStatus
+from vigencia.payments.selectors import payment_failure_reason
 
 FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.CANCELED}
 HISTORY_PAGE = 20  # renewals per page of the history, newest first
@@ -125,20 +126,6 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
     )
 
 
-def _payment_problem(intent: PaymentIntent | None) -> str:
-    """Why a payment did not go through, in the subscriber's words."""
-    if intent is None:
-        return ""
-    if intent.status == PaymentStatus.CANCELED:
-        return _("You canceled the payment.")
-    return {
-        "card_declined": _("Your bank declined the card."),
-        "ewallet_declined": _("The payment was declined in your e-wallet app."),
-        "paypal_declined": _("PayPal declined the payment."),
-        "authentication_failed": _("The payment was not authorised with your bank."),
-    }.get(intent.failure_code, _("The payment was declined."))
-
-
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
@@ -152,7 +139,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "msisdn": msisdn_display(order.msisdn),
             "intent": intent,
             "final": order.status in FINAL_STATUSES,
-            "payment_problem": _payment_problem(intent) if order.status == OrderStatus.CANCELED else "",
+            "payment_problem": payment_failure_reason(intent) if order.status == OrderStatus.CANCELED else "",
         },
     )
 
