@@ -635,7 +635,8 @@ def wallet_topup_create(
             method=payment_method,
             purpose="topup",
             purpose_id=str(topup.pk),
-            return_url=return_url or reverse("orders:wallet"),
+            # Back on the wallet page, which tells how this top-up went.
+            return_url=return_url or f"{reverse('orders:wallet')}?topup={topup.pk}",
         )
         WalletTopup.objects.filter(pk=topup.pk).update(payment_id=intent.public_id)
         topup.payment_id = intent.public_id

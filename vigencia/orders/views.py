@@ -185,6 +185,18 @@ def _movement(posting: Any) -> tuple[Any, str, str]:
     return posting, label, link
 
 
+def _topup_result(user: Any, topup_id: str) -> dict[str, Any] | None:
+    """The top-up the checkout came back from (`?topup=<id>`, the person's own only): how it went and,
+    if it failed, why in words."""
+    if not (topup_id.isascii() and topup_id.isdecimal() and len(topup_id) < 19):
+        return None
+    topup = topup_list(user=user).filter(pk=int(topup_id)).first()
+    if topup is None:
+        return None
+    intent = _intent(topup.payment_id)
+    return {"topup": topup, "intent": intent, "reason": payment_failure_reason(intent)}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def wallet(request: HttpRequest) -> HttpResponse:
@@ -213,6 +225,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
             return redirect(done["redirect"])
     elif "idempotency_key" in form.errors:
         form.fresh_key()
+    result = _topup_result(user, request.GET.get("topup", ""))
     pending = list(topup_list(user=user).filter(status=TopupStatus.PENDING)[:5])
     intents = {
         i.public_id: i for i in PaymentIntent.objects.filter(public_id__in=[t.payment_id for t in pending])
@@ -226,11 +239,12 @@ def wallet(request: HttpRequest) -> HttpResponse:
             "balance": balance,
             "history": [_movement(posting) for posting in wallet_history(user=user)[:50]],
             "pending_topups": pending_topups,
+            "topup_result": result,
             # Follow the page while a paid top-up waits for the PSP's confirmation.
             "following": any(
                 i is not None and i.status == PaymentStatus.PROCESSING for _t, i in pending_topups
             ),
-            "state": f"{balance.amount_minor}:{len(pending)}",
+            "state": f"{balance.amount_minor}:{len(pending)}:{result['topup'].status if result else ''}",
             "form": form,
         },
     )
