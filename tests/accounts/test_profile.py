@@ -194,3 +194,68 @@ def test_the_api_refuses_a_bad_change_with_422_and_writes_nothing(ana, ana_api, 
 def test_the_api_account_needs_a_token(anon_api) -> None:
     assert anon_api.get("/api/v1/auth/me").status_code == 401
     assert anon_api.patch_json("/api/v1/auth/me", {"name": "x"}).status_code == 401
+
+
+# -- the timezone list -------------------------------------------------------------------------------
+
+
+def _offered(client: Client) -> list[str]:
+    return [value for value, _label in client.get(SETTINGS).context["form"].fields["timezone"].choices]
+
+
+def test_the_timezone_list_offers_canonical_places_utc_first_and_no_alias(client: Client, ana) -> None:
+    # given Ana on her settings page
+    client.force_login(ana)
+
+    # when the page lists the timezones
+    offered = _offered(client)
+
+    # then UTC comes first, each place once under its IANA name, no alias, offset or database file
+    assert offered[0] == "UTC"
+    assert {"America/Lima", "Asia/Shanghai", "Asia/Kolkata", "Europe/Kyiv", "Europe/London"} <= set(offered)
+    assert not {"US/Pacific", "Etc/GMT+5", "posixrules", "Asia/Calcutta", "PRC", "GMT"} & set(offered)
+    assert len(offered) == len(set(offered))
+
+
+def test_someone_keeping_a_legacy_zone_sees_it_chosen_and_may_save_it_unchanged(client: Client) -> None:
+    # given an account whose timezone is a deprecated alias
+    tom = UserFactory(timezone="US/Pacific", language="en", phone="")
+    client.force_login(tom)
+
+    # when he opens the page and saves it as it is
+    offered = _offered(client)
+    response = client.post(SETTINGS, {"name": "Tom", "phone": "", "language": "en", "timezone": "US/Pacific"})
+
+    # then his value is offered (first) and kept
+    assert offered[0] == "US/Pacific"
+    assert response.status_code == 302
+    assert _profile(tom) == ("Tom", "", "en", "US/Pacific")
+
+
+def test_a_timezone_not_on_the_list_is_refused_in_words_and_nothing_changes(client: Client, ana) -> None:
+    # given Ana on her settings page
+    client.force_login(ana)
+
+    # when she posts an alias that is not on the list
+    response = client.post(
+        SETTINGS,
+        {"name": "Ana M.", "phone": "", "language": "es", "timezone": "Etc/GMT+5"},
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+
+    # then the field says so in her language and nothing is saved
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"timezone": ["Elige tu zona horaria de la lista."]}
+    assert _profile(ana) == ("Ana", "", "es", "America/Lima")
+
+
+@pytest.mark.parametrize("zone", ["US/Pacific", "Etc/GMT+5", "posixrules", "Asia/Calcutta"])
+def test_the_api_refuses_an_alias_with_422_and_writes_nothing(ana, ana_api, zone) -> None:
+    response = ana_api.patch_json("/api/v1/auth/me", {"timezone": zone}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_timezone"
+    assert response.json()["message"] == (
+        f"{zone} is not a timezone to choose: pick a place from the list, such as America/Lima."
+    )
+    assert _profile(ana) == ("Ana", "", "es", "America/Lima")

@@ -289,3 +289,36 @@ def test_a_wallet_renewal_takes_a_fixed_small_number_of_queries(
         response = _renew(api, line, plan, "wallet", key="measured")
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "fulfilling"
+
+
+@pytest.mark.parametrize("currency", ["USD", "JPY", "eur"])
+def test_a_topup_in_a_currency_the_wallet_does_not_hold_is_422_and_writes_nothing(api, claro, currency):
+    # given a catalog charged in soles (Claro) and others: PEN, GBP, HKD, CNY
+    # when the subscriber tops up in a currency no wallet holds
+    response = api.post_json(
+        "/api/v1/wallet/topups",
+        {"amount_minor": 2000, "payment_method": "sandbox_card", "currency": currency},
+        HTTP_IDEMPOTENCY_KEY="t-currency",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    # then it is refused, saying which currencies it takes, and nothing is created
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "invalid_currency",
+        "message": f"The wallet does not hold {currency.upper()}: top up in CNY, GBP, HKD, PEN.",
+        "details": {"field": "currency", "allowed": ["CNY", "GBP", "HKD", "PEN"]},
+    }
+    assert WalletTopup.objects.count() == 0
+    assert PaymentIntent.objects.count() == 0
+
+
+def test_a_topup_in_a_currency_a_carrier_charges_in_is_taken(api, claro):
+    response = api.post_json(
+        "/api/v1/wallet/topups",
+        {"amount_minor": 2000, "payment_method": "sandbox_card", "currency": "GBP"},
+        HTTP_IDEMPOTENCY_KEY="t-gbp",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["amount"] == {"amount_minor": 2000, "currency": "GBP"}

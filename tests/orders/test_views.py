@@ -22,6 +22,7 @@ from vigencia.lines.services import line_add
 from vigencia.notifications.models import Notification
 from vigencia.orders.models import RenewalOrder, WalletTopup
 from vigencia.payments.models import PaymentIntent
+from vigencia.payments.services import payment_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -442,7 +443,7 @@ def test_wallet_top_up_goes_to_checkout_then_credits_the_wallet(client, user, ru
         f"/payments/sandbox/checkout/{topup.payment_id}/",
         {"number": "4242 4242 4242 4242", "expiry": "12/40", "cvc": "123"},
     )
-    assert response["Location"] == "/wallet/"
+    assert response["Location"] == f"/wallet/?topup={topup.pk}"
     assert 'data-follow-page="1"' in client.get("/wallet/").content.decode()  # follows until credited
     run_tasks()
 
@@ -511,3 +512,94 @@ def test_the_wallet_history_writes_a_payment_with_its_sign_before_the_symbol(
     # then the renewal reads -S/ 10.00, as a credit reads +S/ 50.00
     assert "-S/\xa010.00" in page
     assert "S/\xa0-10.00" not in page
+
+
+def _card(client, topup, number: str):
+    return client.post(
+        f"/payments/sandbox/checkout/{topup.payment_id}/", {"number": number, "expiry": "12/40", "cvc": "123"}
+    )
+
+
+def test_back_from_the_checkout_the_wallet_follows_then_tells_the_top_up_succeeded(client, user, run_tasks):
+    # given a S/ 50 top-up paid with the card that succeeds
+    _topup(client)
+    topup = WalletTopup.objects.get()
+    back = _card(client, topup, "4242 4242 4242 4242")["Location"]
+
+    # when the subscriber is back on the wallet while the PSP confirms, then once it has
+    waiting = client.get(back, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    run_tasks()
+    done = client.get(back, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    # then the page said it was confirming (following), and now that it is in the wallet
+    assert back == f"/wallet/?topup={topup.pk}"
+    assert "We are confirming your top-up of S/\xa050.00…" in waiting
+    assert 'data-follow-page="1"' in waiting
+    assert "<strong>Your top-up of S/\xa050.00 is in your wallet.</strong>" in done
+    assert "data-follow-page" not in done
+
+
+@pytest.mark.parametrize(
+    ("language", "says", "why"),
+    [
+        (
+            "en",
+            "Your top-up of S/\xa050.00 did not go through. Nothing was charged.",
+            "Your bank declined the card.",
+        ),
+        ("es", "Tu recarga de S/\xa050.00 no se realizó. No se cobró nada.", "Tu banco rechazó la tarjeta."),
+    ],
+)
+def test_a_declined_top_up_is_told_with_its_reason_in_words(client, user, run_tasks, language, says, why):
+    # given a top-up paid with the card that is declined
+    _topup(client)
+    topup = WalletTopup.objects.get()
+    back = _card(client, topup, "4000 0000 0000 0002")["Location"]
+    run_tasks()
+
+    # when the subscriber is back on the wallet
+    page = client.get(back, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # then it says the top-up failed and why, never the PSP's code, and nothing was credited
+    assert f"<strong>{says}</strong>" in page
+    assert f'<p class="failure-reason">{why}</p>' in page
+    assert "card_declined" not in page
+    assert wallet_balance(user=user).amount_minor == 0
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1", "99999999999999999999999", "１", "²"])
+def test_the_wallet_ignores_a_top_up_that_is_not_the_persons_own_or_no_id(client, other_user, value):
+    # given someone else's top-up
+    other = Client()
+    other.force_login(other_user)
+    _topup(other)
+    theirs = WalletTopup.objects.get()
+
+    # when the subscriber opens the wallet with its id, or with no id at all
+    for query in (f"?topup={theirs.pk}", f"?topup={value}"):
+        response = client.get(f"/wallet/{query}")
+
+        # then the page answers without telling anything of it
+        assert response.status_code == 200
+        assert response.context["topup_result"] is None
+
+
+def test_a_payment_declined_for_lack_of_funds_says_so_in_words_not_its_code(client, api, user, line, plan):
+    # given a card renewal whose payment the PSP declines for insufficient funds
+    body = api.post_json(
+        "/api/v1/orders",
+        {"line_id": line.pk, "plan_id": plan.pk, "payment_method": "sandbox_card"},
+        HTTP_IDEMPOTENCY_KEY="k-funds",
+    ).json()
+    payment_fail(
+        intent=PaymentIntent.objects.get(public_id=body["payment"]["id"]),
+        code="insufficient_funds",
+        message="insufficient_funds",
+    )
+
+    # when the subscriber opens the order in Chinese
+    page = client.get(f"/orders/{body['id']}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then the reason is in words, never the PSP's code
+    assert "卡内余额不足。" in page
+    assert "insufficient_funds" not in page

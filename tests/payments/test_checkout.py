@@ -9,6 +9,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from vigencia.payments.models import PaymentIntent, WebhookEvent
+from vigencia.payments.services import payment_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +236,38 @@ def test_with_test_mode_off_the_sandbox_pages_are_404_and_nothing_moves(
     assert _state(intent) == ("requires_action", "")
     assert DBTaskResult.objects.count() == 0
     assert handled == []
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "says"),
+    [
+        ("card_declined", "en", "Your bank declined the card."),
+        ("insufficient_funds", "en", "The card does not have enough funds."),
+        ("insufficient_funds", "es", "La tarjeta no tiene fondos suficientes."),
+        ("expired_card", "zh-hans", "该卡已过期。"),
+        ("do_not_honor", "en", "The payment was declined."),
+    ],
+)
+def test_the_result_page_says_why_a_payment_failed_in_words_never_its_code(
+    make_intent, browser, handled, code, language, says
+):
+    # given a payment the PSP declined with `code`
+    intent = make_intent()
+    payment_fail(intent=intent, code=code, message="Declined by issuer")
+
+    # when the payer reads the checkout's result
+    html = browser.get(intent.status_url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # then the reason is in plain words in their language, never the code
+    assert f'<p class="failure-reason">{says}</p>' in html
+    assert code not in html
+    assert "Declined by issuer" not in html
+
+
+def test_the_result_page_of_a_canceled_payment_says_so(make_intent, browser, handled):
+    intent = make_intent()
+    browser.post(intent.checkout_url, {"cancel": "1"})
+
+    html = browser.get(intent.status_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<p class="failure-reason">You canceled the payment.</p>' in html

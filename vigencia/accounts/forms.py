@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from typing import Any, cast
 
@@ -93,6 +94,7 @@ class ProfileForm(forms.Form):
     timezone = forms.ChoiceField(
         label=_("Your timezone"),
         help_text=_("Dates and quiet hours follow it: no reminder arrives at night where you are."),
+        error_messages={"invalid_choice": _("Choose your timezone from the list.")},
     )
 
     def __init__(self, *args: Any, current_timezone: str, **kwargs: Any) -> None:
@@ -105,11 +107,10 @@ class ProfileForm(forms.Form):
 
 @cache
 def _timezone_labels(locale: str) -> list[tuple[str, str]]:
-    """(zone, its place in the reader's language: "中国（上海）时间"), sorted by that label."""
-    labels = {
-        zone: str(_("UTC (coordinated universal time)"))
-        if zone == "UTC"
-        else get_timezone_location(zone, locale=locale)
-        for zone in timezone_choices()
-    }
-    return sorted(labels.items(), key=lambda item: (item[1], item[0]))
+    """(zone, its place in the reader's language: "中国（上海）时间"): UTC first, then by that label."""
+    utc, *places = timezone_choices()
+    labels = sorted(
+        ((zone, get_timezone_location(zone, locale=locale)) for zone in places),
+        key=lambda item: (unicodedata.normalize("NFKD", item[1]).casefold(), item[0]),
+    )
+    return [(utc, str(_("UTC (coordinated universal time)"))), *labels]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from functools import cache
+from importlib.resources import files
 from typing import Any
-from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -146,9 +146,12 @@ def user_profile_update(
         _check_language(language)
         changes["language"] = language
     if timezone is not None:
-        if timezone not in _timezones():
+        if timezone != user.timezone and timezone not in timezone_choices():
             raise InvalidInput(
-                _("Choose a timezone from the list."), code="invalid_timezone", details={"field": "timezone"}
+                _("%(value)s is not a timezone to choose: pick a place from the list, such as America/Lima.")
+                % {"value": timezone},
+                code="invalid_timezone",
+                details={"field": "timezone"},
             )
         changes["timezone"] = timezone
     changed = {field: value for field, value in changes.items() if getattr(user, field) != value}
@@ -160,16 +163,14 @@ def user_profile_update(
 
 
 @cache
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-@cache
 def timezone_choices() -> list[str]:
-    """The timezones offered in forms: the IANA "Area/City" names and UTC, sorted (any other IANA
-    name, such as a legacy alias, is still accepted)."""
-    legacy = ("Etc/", "SystemV/", "US/")
-    return [*sorted(zone for zone in _timezones() if "/" in zone and not zone.startswith(legacy)), "UTC"]
+    """The timezones people choose from: UTC, then the IANA zones of the world's places (zone.tab of
+    the tz database: one canonical name per region, such as America/Lima or Asia/Kolkata), never a
+    deprecated alias (US/Pacific, Asia/Calcutta), a fixed offset (Etc/GMT+5) or a file of the
+    database (posixrules). A person whose account holds another value keeps it until they change it."""
+    table = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    zones = {row.split("\t")[2] for row in table.splitlines() if row and not row.startswith("#")}
+    return ["UTC", *sorted(zones)]
 
 
 def password_reset_claim(*, user: User) -> bool:

@@ -161,7 +161,16 @@ def get_wallet(request: HttpRequest, currency: Currency = "PEN"):
     return {"balance": wallet_balance(user=api_user(request), currency=currency).as_dict()}
 
 
-@router.post("/wallet/topups", response={201: TopupOut, 401: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/wallet/topups",
+    response={201: TopupOut, 401: ErrorOut, 422: ErrorOut},
+    summary="Top up your wallet through a PSP",
+    description=(
+        "`currency` (PEN by default) is one the wallet holds: PEN or a currency the carriers charge in, "
+        "else 422 `invalid_currency` with `details.allowed`. 422 `invalid_amount`, "
+        "`invalid_payment_method`. Nothing is written on an error."
+    ),
+)
 def create_topup(
     request: HttpRequest, payload: TopupIn, idempotency_key: str = Header(None, alias="Idempotency-Key")
 ):

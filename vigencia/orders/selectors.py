@@ -5,11 +5,21 @@ from __future__ import annotations
 from django.db.models import FilteredRelation, Q, QuerySet
 
 from vigencia.accounts.models import User
-from vigencia.catalog.models import Plan
+from vigencia.catalog.models import Carrier, Plan
 from vigencia.core.errors import NotFound
 from vigencia.lines.models import Line
 from vigencia.lines.selectors import line_list
 from vigencia.orders.models import RenewalOrder, WalletTopup
+
+# The wallet's own currency: the portal's top-ups and balance are in soles.
+WALLET_CURRENCY = "PEN"
+
+
+def wallet_currencies() -> list[str]:
+    """The currencies a wallet holds money in: soles and those the carriers on sale charge in (a
+    wallet renewal pays in the plan's currency). Anything else could never be spent."""
+    charged = Carrier.objects.filter(is_active=True).values_list("currency", flat=True).distinct()
+    return sorted({WALLET_CURRENCY, *charged})
 
 
 def renewal_subject_get(*, owner: User, line_id: int, plan_id: int) -> tuple[Line, Plan]:

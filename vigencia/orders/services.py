@@ -61,6 +61,7 @@ from vigencia.orders.models import (
     TopupStatus,
     WalletTopup,
 )
+from vigencia.orders.selectors import wallet_currencies
 from vigencia.payments.models import PaymentStatus
 from vigencia.payments.services import payment_create
 from vigencia.usage.services import RenewalCredit, bucket_credit_renewal_many
@@ -607,12 +608,21 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
 def wallet_topup_create(
     *, user: User, amount: Money, payment_method: str, return_url: str = ""
 ) -> WalletTopup:
-    """Start a wallet top-up through a PSP; the wallet is credited when the payment succeeds."""
+    """Start a wallet top-up through a PSP; the wallet is credited when the payment succeeds. A
+    currency the wallet does not hold (`wallet_currencies`) is InvalidInput, nothing written."""
     if payment_method not in PSP_METHODS:
         raise InvalidInput(
             _("Top up with a card, an e-wallet or PayPal."),
             code="invalid_payment_method",
             details={"allowed": list(PSP_METHODS)},
+        )
+    allowed = wallet_currencies()
+    if amount.currency not in allowed:
+        raise InvalidInput(
+            _("The wallet does not hold %(currency)s: top up in %(allowed)s.")
+            % {"currency": amount.currency, "allowed": ", ".join(allowed)},
+            code="invalid_currency",
+            details={"field": "currency", "allowed": allowed},
         )
     if not TOPUP_MIN_MINOR <= amount.amount_minor <= TOPUP_MAX_MINOR:
         raise InvalidInput(
@@ -637,7 +647,8 @@ def wallet_topup_create(
             method=payment_method,
             purpose="topup",
             purpose_id=str(topup.pk),
-            return_url=return_url or reverse("orders:wallet"),
+            # Back on the wallet page, which tells how this top-up went.
+            return_url=return_url or f"{reverse('orders:wallet')}?topup={topup.pk}",
         )
         WalletTopup.objects.filter(pk=topup.pk).update(payment_id=intent.public_id)
         topup.payment_id = intent.public_id

@@ -26,6 +26,7 @@ from vigencia.orders.models import OrderStatus, PaymentMethod, TopupStatus
 from vigencia.orders.selectors import order_get, order_list, topup_list
 from vigencia.orders.services import order_create, wallet_topup_create
 from vigencia.payments.models import PaymentIntent, PaymentStatus
+from vigencia.payments.selectors import payment_failure_reason
 
 FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.CANCELED}
 HISTORY_PAGE = 20  # renewals per page of the history, newest first
@@ -125,20 +126,6 @@ def renew_review(request: HttpRequest, line_id: int, plan_id: int) -> HttpRespon
     )
 
 
-def _payment_problem(intent: PaymentIntent | None) -> str:
-    """Why a payment did not go through, in the subscriber's words."""
-    if intent is None:
-        return ""
-    if intent.status == PaymentStatus.CANCELED:
-        return _("You canceled the payment.")
-    return {
-        "card_declined": _("Your bank declined the card."),
-        "ewallet_declined": _("The payment was declined in your e-wallet app."),
-        "paypal_declined": _("PayPal declined the payment."),
-        "authentication_failed": _("The payment was not authorised with your bank."),
-    }.get(intent.failure_code, _("The payment was declined."))
-
-
 @login_required
 @require_GET
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
@@ -152,7 +139,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "msisdn": msisdn_display(order.msisdn),
             "intent": intent,
             "final": order.status in FINAL_STATUSES,
-            "payment_problem": _payment_problem(intent) if order.status == OrderStatus.CANCELED else "",
+            "payment_problem": payment_failure_reason(intent) if order.status == OrderStatus.CANCELED else "",
         },
     )
 
@@ -199,6 +186,18 @@ def _movement(posting: Any) -> tuple[Any, str, str]:
     return posting, label, link
 
 
+def _topup_result(user: Any, topup_id: str) -> dict[str, Any] | None:
+    """The top-up the checkout came back from (`?topup=<id>`, the person's own only): how it went and,
+    if it failed, why in words."""
+    if not (topup_id.isascii() and topup_id.isdecimal() and len(topup_id) < 19):
+        return None
+    topup = topup_list(user=user).filter(pk=int(topup_id)).first()
+    if topup is None:
+        return None
+    intent = _intent(topup.payment_id)
+    return {"topup": topup, "intent": intent, "reason": payment_failure_reason(intent)}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def wallet(request: HttpRequest) -> HttpResponse:
@@ -227,6 +226,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
             return redirect(done["redirect"])
     elif "idempotency_key" in form.errors:
         form.fresh_key()
+    result = _topup_result(user, request.GET.get("topup", ""))
     pending = list(topup_list(user=user).filter(status=TopupStatus.PENDING)[:5])
     intents = {
         i.public_id: i for i in PaymentIntent.objects.filter(public_id__in=[t.payment_id for t in pending])
@@ -240,11 +240,12 @@ def wallet(request: HttpRequest) -> HttpResponse:
             "balance": balance,
             "history": [_movement(posting) for posting in wallet_history(user=user)[:50]],
             "pending_topups": pending_topups,
+            "topup_result": result,
             # Follow the page while a paid top-up waits for the PSP's confirmation.
             "following": any(
                 i is not None and i.status == PaymentStatus.PROCESSING for _t, i in pending_topups
             ),
-            "state": f"{balance.amount_minor}:{len(pending)}",
+            "state": f"{balance.amount_minor}:{len(pending)}:{result['topup'].status if result else ''}",
             "form": form,
         },
     )

@@ -17,6 +17,7 @@ from vigencia.core.errors import Conflict, InvalidInput
 from vigencia.payments.forms import CardForm, EwalletForm, PaypalForm
 from vigencia.payments.models import NextAction, PaymentIntent, PaymentMethod, PaymentStatus
 from vigencia.payments.providers.sandbox import TEST_CARDS
+from vigencia.payments.selectors import payment_failure_reason
 from vigencia.payments.services import payment_cancel, payment_confirm
 
 _FORMS: dict[str, type[forms.Form]] = {
@@ -130,4 +131,7 @@ def paypal_return(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_GET
 def status(request: HttpRequest, public_id: str) -> HttpResponse:
-    return render(request, "payments/status.html", {"intent": _intent(public_id)})
+    intent = _intent(public_id)
+    return render(
+        request, "payments/status.html", {"intent": intent, "failure_reason": payment_failure_reason(intent)}
+    )

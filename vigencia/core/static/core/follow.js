@@ -25,7 +25,8 @@
   }
   function poll() {
     tries += 1;
-    fetch(url || window.location.pathname, { credentials: "same-origin", headers: { "Accept": url ? "application/json" : "text/html" } })
+    // The page's own address with its query (the wallet's ?topup=): the same page, not another.
+    fetch(url || window.location.pathname + window.location.search, { credentials: "same-origin", headers: { "Accept": url ? "application/json" : "text/html" } })
       .then(statusOf)
       .then(function (body) {
         if (body.status !== current) { window.location.reload(); return; }
