@@ -145,3 +145,25 @@ def test_a_subscriber_who_paid_cash_is_told_the_store_gives_it_back(
     page = client.get(f"/orders/{Receipt.objects.get().order_id}/").content.decode()
     assert "You paid S/\xa010.00 in cash at the store: the store gives it back to you in cash." in page
     assert "to your wallet" not in page
+
+
+def test_a_sale_refunded_to_a_wallet_before_cash_was_owed_back_owes_no_cash(
+    agent, agent_api, open_shift, sale_body, run_tasks, monkeypatch
+):
+    # given a cash sale declined when refunds still went to the payer's wallet
+    from vigencia.ledger.services import wallet_spec
+
+    monkeypatch.setattr(
+        "vigencia.orders.services._refund_account",
+        lambda order: wallet_spec(user=order.payer, currency=order.currency),
+    )
+    receipt = _sell(agent_api, sale_body, key="k-old")
+    run_tasks()
+    before = LedgerTransaction.objects.count()
+
+    # when the agent would record the cash as given back, then nothing is owed: the wallet has it
+    with pytest.raises(Conflict) as error:
+        pos_cash_return(agent=agent, number=receipt.number)
+
+    assert error.value.code == "nothing_to_give_back"
+    assert LedgerTransaction.objects.count() == before

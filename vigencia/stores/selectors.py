@@ -21,7 +21,7 @@ from vigencia.catalog.models import Carrier
 from vigencia.core import clock
 from vigencia.core.errors import InvalidInput, NotFound, PermissionDenied
 from vigencia.core.money import Money
-from vigencia.ledger.models import LedgerAccount
+from vigencia.ledger.models import AccountKind, LedgerAccount, Posting
 from vigencia.lines.models import Line
 from vigencia.orders.models import OrderStatus
 from vigencia.stores.hours import DayHours
@@ -567,7 +567,14 @@ def receipt_cash_owed(receipt: Receipt) -> Money | None:
     declined = order.status == OrderStatus.REFUNDED and order.failure_code == "carrier_declined"
     if receipt.payment != PosPayment.CASH or not declined or receipt.cash_returned_at is not None:
         return None
-    return order.total
+    # Sales declined before refunds of cash went there had theirs credited to the payer's wallet:
+    # nothing is owed in cash for those.
+    owed_in_cash = Posting.objects.filter(
+        transaction__reference=f"order:{order.pk}",
+        transaction__kind="order_refund",
+        account__kind=AccountKind.STORE_CASH_OWED,
+    ).exists()
+    return order.total if owed_in_cash else None
 
 
 def pos_lines_of_number(*, msisdn: str) -> list[Line]:
