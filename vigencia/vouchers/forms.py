@@ -14,6 +14,7 @@ from vigencia.core.forms import OncePerPageForm
 from vigencia.core.money import Money
 from vigencia.lines.models import Line
 from vigencia.lines.numbers import msisdn_display
+from vigencia.orders.selectors import wallet_currencies
 from vigencia.vouchers.codes import ONLINE_MAX_COUNT
 
 
@@ -165,8 +166,7 @@ class OperatorBatchForm(PlanOrValueForm):
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        currencies = sorted(set(Plan.objects.filter(is_active=True).values_list("currency", flat=True)))
-        super().__init__(*args, currencies=currencies, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, currencies=wallet_currencies(), **kwargs)  # type: ignore[arg-type]
         _plans_by_carrier(self.fields["plan"])  # type: ignore[arg-type]
 
 

@@ -48,6 +48,7 @@ from vigencia.lines.numbers import msisdn_normalize
 from vigencia.lines.services import line_add
 from vigencia.notifications.services import notification_send
 from vigencia.orders.models import Channel, PaymentMethod, RenewalOrder
+from vigencia.orders.selectors import wallet_currencies
 from vigencia.orders.services import TOPUP_MAX_MINOR, TOPUP_MIN_MINOR, order_create
 from vigencia.vouchers import exports
 from vigencia.vouchers.codes import (
@@ -250,14 +251,14 @@ def _codes_insert(
 
 
 def _wallet_face(face: Money) -> None:
-    """A wallet card is worth what one wallet top-up may be, in a currency the catalog sells plans in."""
-    currencies = set(Plan.objects.filter(is_active=True).values_list("currency", flat=True))
+    """A wallet card is worth what one wallet top-up may be, in a currency a wallet holds."""
+    currencies = wallet_currencies()
     if face.currency not in currencies:
         raise InvalidInput(
-            _("Wallet cards are in a currency the plans are sold in: %(currencies)s.")
-            % {"currencies": ", ".join(sorted(currencies)) or "—"},
+            _("A wallet does not hold %(currency)s: make wallet cards in %(allowed)s.")
+            % {"currency": face.currency, "allowed": ", ".join(currencies)},
             code="invalid_currency",
-            details={"field": "face_value", "allowed": sorted(currencies)},
+            details={"field": "face_value", "allowed": currencies},
         )
     if not TOPUP_MIN_MINOR <= face.amount_minor <= TOPUP_MAX_MINOR:
         raise InvalidInput(
