@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
-from vigencia.accounts.models import User
+from vigencia.accounts.models import Language, User
 from vigencia.accounts.services import user_set_language
 from vigencia.core.schemas import ErrorOut
 
@@ -27,7 +27,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
     """Django's set_language (cookie + redirect to a safe `next`); a logged-in user's preference is
-    saved too, so emails and the next login use the same language."""
+    saved too, so emails and the next login use the same language. The code is taken in any letter
+    case (`ZH-Hans`) and kept in its canonical form, in the cookie as in the profile."""
+    language = Language.canonical(request.POST.get("language", ""))
+    if language:
+        form = request.POST.copy()
+        form["language"] = language
+        request.POST = form  # type: ignore[assignment]
     response = set_language(request)
     if request.user.is_authenticated and response.status_code == 302:
         user_set_language(user=cast(User, request.user), language=request.POST.get("language", ""))
