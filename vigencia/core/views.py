@@ -81,6 +81,30 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     )
 
 
+def method_not_allowed(request: HttpRequest, *, allowed: str) -> HttpResponse:
+    """An API route sent a method it does not take (RFC 9110: the Allow header lists those it does)."""
+    response = _error(
+        request,
+        405,
+        "method_not_allowed",
+        _("Method not allowed"),
+        _("This address does not take %(method)s; it takes %(allowed)s.")
+        % {"method": request.method, "allowed": allowed},
+    )
+    response["Allow"] = allowed
+    return response
+
+
+def uri_too_long(request: HttpRequest) -> HttpResponse:
+    return _error(
+        request,
+        414,
+        "uri_too_long",
+        _("Address too long"),
+        _("The address is too long to be served. Send long data in the request body instead."),
+    )
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent without a valid CSRF token: most often a page left open past the session, or a
     browser that blocks cookies."""
