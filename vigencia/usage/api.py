@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -15,7 +16,7 @@ from vigencia.core.errors import InvalidInput, PermissionDenied
 from vigencia.core.schemas import ErrorOut, MoneyOut, Text
 from vigencia.lines.selectors import line_get
 from vigencia.usage import services
-from vigencia.usage.ingest import Rejected, RowError, record_parse
+from vigencia.usage.ingest import NOT_AN_OBJECT, Rejected, RowError, record_parse
 from vigencia.usage.models import AlertRule, BucketKind
 from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, bucket_list, statement_build
 from vigencia.usage.statements import statement_csv, statement_pdf
@@ -29,7 +30,8 @@ MAX_BATCH = 10_000
 
 class BatchIn(Schema):
     source: Text = Field("api", min_length=1, max_length=60)
-    records: list[Any] = Field(..., max_length=MAX_BATCH)
+    # At most MAX_BATCH, checked in the operation: a longer batch is its own error, `batch_too_large`.
+    records: list[Any] = Field(..., description="Up to 10,000 records.")
 
 
 class RejectedOut(Schema):
@@ -51,24 +53,38 @@ class BatchOut(Schema):
     description=(
         "Records use the CSV column names as keys. Idempotent by (source, record_id): a record sent "
         "again counts as a duplicate. Bad records are rejected with their position (`line`, from 1) "
-        "and reason; good ones are kept and rated in the background. 403 `forbidden` without the "
-        "integrator role."
+        "and reason (in the caller's language); good ones are kept and rated in the background. 403 "
+        "`forbidden` without the integrator role; 422 `batch_too_large` for more than 10,000 records "
+        "(none is stored)."
     ),
 )
 def usage_batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
     user = api_user(request)
     if not (user.is_staff or user.has_role(services.INTEGRATOR)):
         raise PermissionDenied(_("Only integrators may send usage records."))
+    if len(payload.records) > MAX_BATCH:
+        raise InvalidInput(
+            _("A batch holds at most %(max)s records; this one has %(sent)s. Send it in parts.")
+            % {
+                "max": number_format(MAX_BATCH, force_grouping=True),
+                "sent": number_format(len(payload.records), force_grouping=True),
+            },
+            code="batch_too_large",
+            details={"max_records": MAX_BATCH, "records": len(payload.records)},
+        )
     now = clock.now()
     rows: list[tuple[int, Any] | Rejected] = []
     for number, raw in enumerate(payload.records, start=1):
         try:
             if not isinstance(raw, dict):
-                raise RowError("not a JSON object")
+                raise RowError(NOT_AN_OBJECT)
             rows.append((number, record_parse(raw, now=now)))
         except RowError as error:
             rows.append(Rejected(number, str(error)))
-    return services.usage_records_ingest(source=payload.source, rows=rows).as_dict()
+    summary = services.usage_records_ingest(source=payload.source, rows=rows).as_dict()
+    for row in summary["rejected_rows"]:
+        row["reason"] = _(row["reason"])  # kept in English, told in the caller's language
+    return summary
 
 
 class BucketOut(Schema):

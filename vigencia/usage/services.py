@@ -45,6 +45,7 @@ from vigencia.lines.numbers import msisdn_display
 from vigencia.usage import import_sql, rating_sql, tasks
 from vigencia.usage.ingest import (
     MAX_LINE_BYTES,
+    UNKNOWN_NUMBER,
     RecordIn,
     Rejected,
     csv_header,
@@ -385,7 +386,7 @@ def _ingest_chunk(
     for number, record in chunk:
         known = lines.known.get(record.msisdn)
         if known is None:
-            summary.reject(Rejected(number, "unknown number"))
+            summary.reject(Rejected(number, UNKNOWN_NUMBER))
             continue
         if record.record_id in seen:
             summary.duplicates += 1
