@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +18,7 @@ from vigencia.lines.selectors import line_get
 from vigencia.usage import services
 from vigencia.usage.ingest import NOT_AN_OBJECT, Rejected, RowError, record_parse
 from vigencia.usage.models import AlertRule, BucketKind
-from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, bucket_list, statement_build
+from vigencia.usage.selectors import anomaly_list, bucket_list, statement_build, statement_period
 from vigencia.usage.statements import statement_csv, statement_pdf
 
 router = Router(tags=["usage"], auth=bearer)
@@ -121,8 +121,9 @@ def balances(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
 
 
 class StatementQuery(Schema):
-    date_from: date | None = Field(None, alias="from")
-    date_to: date | None = Field(None, alias="to")
+    # Read as text and checked by `statement_period`, so a date that is none has its own error.
+    date_from: Text | None = Field(None, alias="from", max_length=40)
+    date_to: Text | None = Field(None, alias="to", max_length=40)
     format: Literal["json", "csv", "pdf"] = "json"
 
 
@@ -130,16 +131,17 @@ class StatementQuery(Schema):
     "/lines/{int:line_id}/statement",
     response={200: dict[str, Any], **_ONE, 422: ErrorOut},
     summary="A line's statement for a period (json, csv or pdf)",
-    description="`from` and `to` are dates (inclusive, Lima time); default: the last 30 days. At most 366 days.",  # noqa: E501
+    description=(
+        "`from` and `to` are dates, YYYY-MM-DD (inclusive, Lima time); default: the last 30 days. At "
+        "most 366 days, between 2000-01-01 and a year from today. 422 `invalid_date` (not a date), "
+        "`invalid_period` (ends before it starts, or too long), `period_out_of_range`."
+    ),
 )
 def statement(request: HttpRequest, line_id: int, query: Query[StatementQuery]) -> Any:
     line = line_get(owner=api_user(request), line_id=line_id)
-    date_to = query.date_to or clock.today()
-    date_from = query.date_from or date_to - timedelta(days=29)
-    if date_from > date_to or (date_to - date_from).days >= MAX_STATEMENT_DAYS:
-        raise InvalidInput(
-            _("The period must start before it ends and last at most 366 days."), code="invalid_period"
-        )
+    date_from, date_to = statement_period(
+        date_from=query.date_from, date_to=query.date_to, today=clock.today()
+    )
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
     filename = f"statement-{line.pk}-{date_from}-{date_to}"
     if query.format == "csv":
