@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -19,7 +19,7 @@ from vigencia.usage import services
 from vigencia.usage.ingest import NOT_AN_OBJECT, Rejected, RowError, record_parse
 from vigencia.usage.models import AlertRule, BucketKind
 from vigencia.usage.selectors import anomaly_list, bucket_list, statement_build, statement_period
-from vigencia.usage.statements import statement_csv, statement_pdf
+from vigencia.usage.statements import statement_download
 
 router = Router(tags=["usage"], auth=bearer)
 
@@ -143,15 +143,8 @@ def statement(request: HttpRequest, line_id: int, query: Query[StatementQuery]) 
         date_from=query.date_from, date_to=query.date_to, today=clock.today()
     )
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
-    filename = f"statement-{line.pk}-{date_from}-{date_to}"
-    if query.format == "csv":
-        response = HttpResponse(statement_csv(built), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return response
-    if query.format == "pdf":
-        response = HttpResponse(statement_pdf(built), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
-        return response
+    if query.format != "json":
+        return statement_download(built, fmt=query.format)
     return {
         "line_id": line.pk,
         "from": date_from.isoformat(),

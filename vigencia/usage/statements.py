@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.http import HttpResponse
 from django.utils import formats, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -57,6 +58,17 @@ def statement_csv(statement: Statement) -> str:
             ]
         )
     return out.getvalue()
+
+
+def statement_download(statement: Statement, *, fmt: str) -> HttpResponse:
+    """The statement as a CSV or PDF file to save: the API and the portal's page give the same."""
+    filename = f"statement-{statement.line.pk}-{statement.date_from}-{statement.date_to}.{fmt}"
+    if fmt == "csv":
+        response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def quantity_display(kind: str, amount: int, *, rated: bool) -> str:

@@ -19,7 +19,7 @@ from vigencia.usage import services
 from vigencia.usage.forms import AlertsForm
 from vigencia.usage.models import AlertRule, UsageKind
 from vigencia.usage.selectors import anomaly_list, balance_totals, statement_build, statement_period
-from vigencia.usage.statements import quantity_display, statement_charts
+from vigencia.usage.statements import quantity_display, statement_charts, statement_download
 
 RECORDS_SHOWN = 500  # the page lists the first ones; the CSV has them all
 
@@ -104,3 +104,22 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
             "period_error": period_error,
         },
     )
+
+
+@login_required
+def statement_file(request: HttpRequest, line_id: int, fmt: str) -> HttpResponse:
+    """The page's statement as CSV or PDF, for the page's period; the same file the API gives. A
+    period that cannot be shown goes back to the page, which says why."""
+    try:
+        line = line_get(owner=request.user, line_id=line_id)  # type: ignore[arg-type]
+    except NotFound as error:
+        raise Http404 from error
+    try:
+        date_from, date_to = statement_period(
+            date_from=request.GET.get("from"), date_to=request.GET.get("to"), today=clock.today()
+        )
+    except InvalidInput:
+        query = request.GET.urlencode()
+        return redirect(reverse("usage:statement", args=[line.pk]) + (f"?{query}" if query else ""))
+    built = statement_build(line=line, date_from=date_from, date_to=date_to)
+    return statement_download(built, fmt=fmt)
