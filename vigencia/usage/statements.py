@@ -208,6 +208,13 @@ def _ticks(statement: Statement, slot: int) -> list[Tick]:
     return ticks
 
 
+def _chart_amount(kind: str, amount: int) -> str:
+    """A day's usage under a bar, as the reader reads it (the daily series has data in KB)."""
+    if kind == UsageKind.SMS:
+        return ngettext("%(count)s SMS", "%(count)s SMS", amount) % {"count": _grouped(amount)}
+    return quantity_display(kind, amount, rated=True)
+
+
 def statement_charts(statement: Statement, *, width: int = 600, height: int = 120) -> list[Chart]:
     """One bar chart per kind (a bar per day), as coordinates the template draws in SVG, with the
     dates along the bottom."""
@@ -227,7 +234,7 @@ def statement_charts(statement: Statement, *, width: int = 600, height: int = 12
                     height - bar_height,
                     max(slot - 1, 1),
                     bar_height,
-                    f"{statement.days[n]:%Y-%m-%d}: {amount} {_CHART_UNITS[UsageKind(kind)]}",
+                    f"{month_day(statement.days[n])}: {_chart_amount(kind, amount)}",
                 )
             )
         unit = _CHART_UNITS[UsageKind(kind)]
