@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from vigencia.core import clock
 from vigencia.core.errors import DomainError, InvalidInput, NotFound
@@ -106,6 +107,7 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @login_required
 def statement_file(request: HttpRequest, line_id: int, fmt: str) -> HttpResponse:
     """The page's statement as CSV or PDF, for the page's period; the same file the API gives. A
