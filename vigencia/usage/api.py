@@ -18,7 +18,13 @@ from vigencia.lines.selectors import line_get
 from vigencia.usage import services
 from vigencia.usage.ingest import NOT_AN_OBJECT, Rejected, RowError, record_parse
 from vigencia.usage.models import AlertRule, BucketKind
-from vigencia.usage.selectors import anomaly_list, bucket_list, statement_build, statement_period
+from vigencia.usage.selectors import (
+    anomaly_list,
+    anomaly_resolver,
+    bucket_list,
+    statement_build,
+    statement_period,
+)
 from vigencia.usage.statements import statement_download
 
 router = Router(tags=["usage"], auth=bearer)
@@ -234,6 +240,8 @@ class AnomalyOut(Schema):
     details: dict[str, Any]
     detected_at: datetime
     resolved_at: datetime | None
+    resolved_by: str | None = Field(description="Who in the back office resolved it (name, else email).")
+    resolution_note: str = Field(description="The back office's note on what was found; may be empty.")
 
 
 @router.get(
@@ -252,6 +260,8 @@ def anomalies(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
             "details": a.details,
             "detected_at": a.detected_at,
             "resolved_at": a.resolved_at,
+            "resolved_by": anomaly_resolver(a),
+            "resolution_note": a.resolution_note,
         }
         for a in anomaly_list(line=line)[:500]
     ]

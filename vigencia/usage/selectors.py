@@ -86,7 +86,13 @@ def charges_of(*, records: QuerySet[UsageRecord]) -> list[tuple[int, int, int]]:
 
 
 def anomaly_list(*, line: Line) -> QuerySet[Anomaly]:
-    return Anomaly.objects.filter(line=line).select_related("record")
+    return Anomaly.objects.filter(line=line).select_related("record", "resolved_by")
+
+
+def anomaly_resolver(anomaly: Anomaly) -> str | None:
+    """Who resolved it, as the line's holder is told: the back-office person's name, else email."""
+    person = anomaly.resolved_by
+    return (person.name or person.email) if person is not None else None
 
 
 @dataclass

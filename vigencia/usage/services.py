@@ -1301,7 +1301,7 @@ def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
 def anomaly_resolve(*, anomaly: Anomaly, actor: User, note: str = "") -> Anomaly:
     """Mark an anomaly resolved (back office). A second resolve is a Conflict; nothing changes."""
     updated = Anomaly.objects.filter(pk=anomaly.pk, resolved_at__isnull=True).update(
-        resolved_at=clock.now(), resolved_by=actor, resolution_note=note[:300]
+        resolved_at=clock.now(), resolved_by=actor, resolution_note=note.strip()[:300]
     )
     if updated != 1:
         raise Conflict(_("This anomaly is already resolved."), code="anomaly_resolved")
