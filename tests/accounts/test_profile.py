@@ -191,6 +191,24 @@ def test_the_api_refuses_a_bad_change_with_422_and_writes_nothing(ana, ana_api, 
     assert _profile(ana) == ("Ana", "", "es", "America/Lima")
 
 
+@pytest.mark.parametrize("sent", ["zh-Hans", "zh-hans", "ZH-HANS", "zh-CN"])
+def test_the_api_takes_a_language_in_any_letter_case_and_stores_it_canonically(ana, ana_api, sent) -> None:
+    response = ana_api.patch_json("/api/v1/auth/me", {"language": sent})
+
+    assert (response.status_code, response.json()["language"]) == (200, "zh-hans")
+    assert _profile(ana) == ("Ana", "", "zh-hans", "America/Lima")
+
+
+def test_signing_up_takes_a_language_in_any_letter_case(anon_api) -> None:
+    response = anon_api.post_json(
+        "/api/v1/auth/register",
+        {"email": "li@example.com", "password": "a-long-passphrase", "language": "ES"},
+    )
+
+    assert response.status_code == 201, response.content
+    assert User.objects.get(email="li@example.com").language == "es"
+
+
 def test_the_api_account_needs_a_token(anon_api) -> None:
     assert anon_api.get("/api/v1/auth/me").status_code == 401
     assert anon_api.patch_json("/api/v1/auth/me", {"name": "x"}).status_code == 401

@@ -4,6 +4,7 @@ and the chart's dates fit."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,23 @@ def test_set_a_data_alert_from_the_statement_on_a_phone(live_server, chromium, c
     page.screenshot(path=SCREENSHOT, full_page=True)
     assert AlertRule.objects.get(line=line).data_below_mb == 500
     assert problems == []
+
+
+def test_download_the_statement_as_csv_from_the_page(live_server, chromium, claro, log_in) -> None:
+    # given a subscriber on their statement page in a browser (a session, no API token)
+    ana = UserFactory(email="ana@example.com", language="es")
+    line = line_add(owner=ana, msisdn="+51 912 345 678", carrier=claro, last_recharge_at=date.today())
+    context = chromium.new_context(
+        viewport={"width": 360, "height": 740}, locale="es-PE", accept_downloads=True
+    )
+    log_in(context, ana)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/usage/lines/{line.pk}/statement/?from=2025-03-01&to=2025-03-02")
+
+    # when they follow the CSV link
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+
+    # then the browser saves the period's statement
+    assert download.value.suggested_filename == f"statement-{line.pk}-2025-03-01-2025-03-02.csv"
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("record_id,kind,started_at")

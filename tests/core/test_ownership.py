@@ -119,7 +119,7 @@ def test_no_portal_page_reaches_another_persons_objects(owned) -> None:
         url = route_url(route, lambda _converter, name: ids[name])
         answers[route] = (intruder.get(url).status_code, intruder.post(url, form).status_code)
 
-    assert len(answers) == 13
+    assert len(answers) == 15
     # 405 where the page takes only the other method: it never looked at the id
     refused = {(404, 404), (404, 405), (405, 404)}
     assert {route: statuses for route, statuses in answers.items() if statuses not in refused} == {}

@@ -48,6 +48,34 @@ def test_language_switch_saves_a_logged_in_users_preference(client: Client, user
     assert "套餐" in client.get("/plans/").content.decode()
 
 
+@pytest.mark.parametrize(("sent", "stored"), [("ZH-HANS", "zh-hans"), ("zh-Hans", "zh-hans"), ("ES", "es")])
+def test_language_switch_takes_a_code_in_any_letter_case_and_keeps_it_canonical(
+    client: Client, user: User, sent: str, stored: str
+) -> None:
+    # Given a signed-in person whose language is English
+    client.force_login(user)
+
+    # When the switch is sent the code in another letter case
+    response = client.post("/language/", {"language": sent, "next": "/plans/"})
+
+    # Then the cookie and the profile both hold the canonical code
+    user.refresh_from_db()
+    assert (response.cookies[settings.LANGUAGE_COOKIE_NAME].value, user.language) == (stored, stored)
+
+
+@pytest.mark.parametrize(
+    ("accept", "language"),
+    [("ZH-hans", "zh-hans"), ("zh-CN", "zh-hans"), ("ES", "es"), ("es-PE", "es")],
+)
+def test_a_page_and_the_api_answer_in_the_accept_language_in_any_letter_case(
+    client: Client, accept: str, language: str
+) -> None:
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE=accept)
+    api = client.get("/api/v1/orders", HTTP_ACCEPT_LANGUAGE=accept)
+
+    assert (page["Content-Language"], api["Content-Language"]) == (language, language)
+
+
 def test_language_switch_ignores_unknown_languages_and_foreign_redirects(client: Client, user: User) -> None:
     client.force_login(user)
     response = client.post("/language/", {"language": "xx", "next": "https://evil.example/"})

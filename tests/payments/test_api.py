@@ -78,7 +78,7 @@ def test_helpers_are_404_when_sandbox_payments_are_off(make_intent, api, setting
     intent = make_intent()
     settings.VIGENCIA_SANDBOX_PAYMENTS = False
     response = api.post_json(f"/api/v1/test-helpers/payments/{intent.public_id}/{action}")
-    assert response.status_code == 404
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
     intent.refresh_from_db()
     assert intent.status == "requires_action"
     assert handled == []
@@ -88,3 +88,25 @@ def test_the_webhook_endpoint_is_in_the_openapi_schema(anon_api):
     paths = anon_api.get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/payments/webhooks/{provider}" in paths
     assert "/api/v1/test-helpers/payments/{payment_id}/succeed" in paths
+
+
+@pytest.mark.parametrize("action", ["succeed", "fail"])
+def test_helpers_off_are_404_to_a_caller_without_a_token_too(make_intent, anon_api, settings, action):
+    # given the sandbox turned off
+    intent = make_intent()
+    settings.VIGENCIA_SANDBOX_PAYMENTS = False
+
+    # when someone without a token calls a helper
+    response = anon_api.post_json(f"/api/v1/test-helpers/payments/{intent.public_id}/{action}")
+
+    # then it is not there, rather than asking for a login
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_helpers_off_are_left_out_of_the_openapi_schema_and_the_docs(anon_api, settings):
+    settings.VIGENCIA_SANDBOX_PAYMENTS = False
+
+    paths = anon_api.get("/api/v1/openapi.json").json()["paths"]
+
+    assert [path for path in paths if "test-helpers" in path] == []
+    assert "/api/v1/payments/webhooks/{provider}" in paths

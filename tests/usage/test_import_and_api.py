@@ -201,8 +201,56 @@ def test_batch_over_the_limit_is_rejected_and_writes_nothing(integrator_api, lin
         "started_at": "2025-03-01T13:00:00Z",
         "quantity": 1,
     }
-    response = integrator_api.post_json("/api/v1/usage/batches", {"records": [record] * 10001})
-    assert response.status_code == 422
+    response = integrator_api.post_json(
+        "/api/v1/usage/batches", {"records": [record] * 10001}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "code": "batch_too_large",
+            "message": "Un lote lleva como máximo 10,000 registros; este tiene 10,001. Envíalo por partes.",
+            "details": {"max_records": 10000, "records": 10001},
+        },
+    )
+    assert UsageRecord.objects.count() == 0
+
+
+def test_a_batch_of_exactly_the_limit_is_taken(integrator_api, line):
+    records = [
+        {
+            "record_id": f"r{n}",
+            "msisdn": "+51912345678",
+            "kind": "sms",
+            "started_at": "2025-03-01T11:00:00Z",
+            "quantity": 1,
+        }
+        for n in range(10000)
+    ]
+    with clock.frozen(T0):
+        response = integrator_api.post_json("/api/v1/usage/batches", {"records": records})
+    assert (response.status_code, response.json()["accepted"]) == (200, 10000)
+
+
+@pytest.mark.parametrize(
+    ("language", "reasons"),
+    [
+        ("es", ["msisdn no es un número E.164", "no es un objeto JSON", "número desconocido"]),
+        ("zh-hans", ["msisdn 不是 E.164 格式的号码", "不是 JSON 对象", "未知号码"]),
+    ],
+)
+def test_each_rejected_records_reason_is_in_the_callers_language(integrator_api, line, language, reasons):
+    # given a batch with a bad number, a record that is no object and an unknown number
+    good = {"record_id": "a", "kind": "sms", "started_at": "2025-03-01T11:00:00Z", "quantity": 1}
+    records = [{**good, "msisdn": "12"}, 5, {**good, "msisdn": "+51900000000"}]
+
+    # when it is sent by a caller who reads another language
+    with clock.frozen(T0):
+        response = integrator_api.post_json(
+            "/api/v1/usage/batches", {"records": records}, HTTP_ACCEPT_LANGUAGE=language
+        )
+
+    # then each reason is in that language, and nothing is stored
+    assert [row["reason"] for row in response.json()["rejected_rows"]] == reasons
     assert UsageRecord.objects.count() == 0
 
 

@@ -42,9 +42,9 @@ class InvalidCredentials(DomainError):
     ),
 )
 def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
-    language = payload.language or (get_language() or Language.EN).lower()
-    if payload.language is None and language not in Language.values:
-        language = Language.EN
+    language = payload.language
+    if language is None:
+        language = Language.canonical(get_language() or "") or Language.EN
     user = user_register(email=payload.email, password=payload.password, name=payload.name, language=language)
     return Status(201, RegisterOut(id=user.pk, email=user.email))
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from vigencia.core import clock
@@ -20,6 +21,16 @@ class Language(models.TextChoices):
     EN = "en", "English"
     ES = "es", "Español"
     ZH_HANS = "zh-hans", "简体中文"
+
+    @classmethod
+    def canonical(cls, code: str) -> str | None:
+        """The supported language a code names, in any letter case and with a region or script
+        (`ZH-Hans`, `zh-CN`, `ES`, `es-PE`); None for one not supported (`zh-TW` is not Simplified)."""
+        try:
+            found = translation.get_supported_language_variant((code or "").strip().lower(), strict=True)
+        except LookupError:
+            return None
+        return found if found in cls.values else None
 
 
 class UserManager(BaseUserManager["User"]):

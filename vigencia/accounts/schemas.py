@@ -12,7 +12,9 @@ class RegisterIn(Schema):
     password: Text = Field(max_length=1024)
     name: Text = Field("", max_length=150)
     language: Text | None = Field(
-        None, max_length=7, description="en, es or zh-hans; by default the request's language."
+        None,
+        max_length=7,
+        description="en, es or zh-hans (any letter case, zh-CN too); by default the request's language.",
     )
 
 
@@ -53,5 +55,7 @@ class MeIn(Schema):
         max_length=32,
         description='A mobile number; national for Peru, or with + and the country code; "" removes it.',
     )
-    language: Text | None = Field(None, max_length=7, description="en, es or zh-hans.")
+    language: Text | None = Field(
+        None, max_length=7, description="en, es or zh-hans (any letter case; zh-CN, es-PE too)."
+    )
     timezone: Text | None = Field(None, max_length=64, description="An IANA timezone such as Asia/Shanghai.")

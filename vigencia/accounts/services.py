@@ -48,7 +48,7 @@ def user_register(
         raise InvalidInput(
             _("Enter a valid email address."), code="invalid_email", details={"field": "email"}
         )
-    _check_language(language)
+    language = _check_language(language)
     candidate = User(email=email, name=name)
     try:
         password_validation.validate_password(password, candidate)
@@ -65,13 +65,16 @@ def user_register(
     return user
 
 
-def _check_language(language: str) -> None:
-    if language not in Language.values:
+def _check_language(language: str) -> str:
+    """The language in its stored form (`ZH-Hans` → `zh-hans`), or InvalidInput."""
+    canonical = Language.canonical(language)
+    if canonical is None:
         raise InvalidInput(
             _("Unsupported language."),
             code="invalid_language",
             details={"field": "language", "allowed": Language.values},
         )
+    return canonical
 
 
 def _digest(token: str) -> str:
@@ -143,8 +146,7 @@ def user_profile_update(
             mobile_normalize(phone, region=settings.VIGENCIA_PHONE_REGION) if phone.strip() else ""
         )
     if language is not None:
-        _check_language(language)
-        changes["language"] = language
+        changes["language"] = _check_language(language)
     if timezone is not None:
         if timezone != user.timezone and timezone not in timezone_choices():
             raise InvalidInput(
@@ -239,6 +241,8 @@ def user_erase(*, user: User) -> bool:
 
 
 def user_set_language(*, user: User, language: str) -> None:
-    if language in Language.values and user.language != language:
+    """The language switch: a code it does not support is ignored."""
+    language = Language.canonical(language) or ""
+    if language and user.language != language:
         User.objects.filter(pk=user.pk).update(language=language)
         user.language = language

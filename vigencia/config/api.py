@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -52,7 +53,23 @@ class ObjectParser(Parser):
         return data
 
 
-api = NinjaAPI(
+TEST_HELPERS_PREFIX = "/test-helpers/payments"
+
+
+class VigenciaAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        """The schema (and so the docs) lists the sandbox's test helpers only while the sandbox is on:
+        off, they answer 404 like any address that is not there."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        if not settings.VIGENCIA_SANDBOX_PAYMENTS:
+            hidden = self.get_root_path(path_params or {}) + TEST_HELPERS_PREFIX.lstrip("/")
+            schema["paths"] = {
+                path: item for path, item in schema["paths"].items() if not path.startswith(hidden)
+            }
+        return schema
+
+
+api = VigenciaAPI(
     title="Vigencia API",
     parser=ObjectParser(),
     version="1.0.0",
@@ -119,7 +136,7 @@ api.add_router("/", keepalive_router)
 api.add_router("/fulfilment", fulfilment_router)
 api.add_router("/", orders_router)
 api.add_router("/payments", payments_router)
-api.add_router("/test-helpers/payments", payments_test_helpers_router)
+api.add_router(TEST_HELPERS_PREFIX, payments_test_helpers_router)
 api.add_router("/stores", stores_router)
 api.add_router("/pos", pos_router)
 api.add_router("/", usage_router)

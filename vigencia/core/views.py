@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
-from vigencia.accounts.models import User
+from vigencia.accounts.models import Language, User
 from vigencia.accounts.services import user_set_language
 from vigencia.core.schemas import ErrorOut
 
@@ -27,7 +27,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
     """Django's set_language (cookie + redirect to a safe `next`); a logged-in user's preference is
-    saved too, so emails and the next login use the same language."""
+    saved too, so emails and the next login use the same language. The code is taken in any letter
+    case (`ZH-Hans`) and kept in its canonical form, in the cookie as in the profile."""
+    language = Language.canonical(request.POST.get("language", ""))
+    if language:
+        form = request.POST.copy()
+        form["language"] = language
+        request.POST = form  # type: ignore[assignment]
     response = set_language(request)
     if request.user.is_authenticated and response.status_code == 302:
         user_set_language(user=cast(User, request.user), language=request.POST.get("language", ""))
@@ -72,6 +78,30 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
         "not_found",
         _("Page not found"),
         _("There is nothing at this address. The link may be old or mistyped."),
+    )
+
+
+def method_not_allowed(request: HttpRequest, *, allowed: str) -> HttpResponse:
+    """An API route sent a method it does not take (RFC 9110: the Allow header lists those it does)."""
+    response = _error(
+        request,
+        405,
+        "method_not_allowed",
+        _("Method not allowed"),
+        _("This address does not take %(method)s; it takes %(allowed)s.")
+        % {"method": request.method, "allowed": allowed},
+    )
+    response["Allow"] = allowed
+    return response
+
+
+def uri_too_long(request: HttpRequest) -> HttpResponse:
+    return _error(
+        request,
+        414,
+        "uri_too_long",
+        _("Address too long"),
+        _("The address is too long to be served. Send long data in the request body instead."),
     )
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from vigencia.accounts.auth import api_user, bearer
+from vigencia.accounts.auth import BearerToken, api_user, bearer
 from vigencia.core.errors import NotFound
 from vigencia.core.schemas import ErrorOut, MoneyOut
 from vigencia.payments.models import PaymentIntent
@@ -16,7 +16,20 @@ from vigencia.payments.selectors import payment_get
 from vigencia.payments.services import payment_simulate, webhook_receive
 
 router = Router(tags=["payments"])
-test_helpers_router = Router(tags=["test helpers"], auth=bearer)
+
+
+class SandboxBearer(BearerToken):
+    """The test helpers' authentication: while the sandbox is off they are not there at all — 404 to
+    everyone, before the token is looked at (a 401 would tell that they exist)."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        # Read at request time, so a deployment (or a test) can turn test mode off without a restart.
+        if not settings.VIGENCIA_SANDBOX_PAYMENTS:
+            raise NotFound()
+        return super().__call__(request)
+
+
+test_helpers_router = Router(tags=["test helpers"], auth=SandboxBearer())
 
 _ONE = {401: ErrorOut, 404: ErrorOut}
 
@@ -81,20 +94,13 @@ def webhook(request: HttpRequest, provider: str) -> dict[str, bool]:
     return {"received": True, "duplicate": not handled}
 
 
-def _sandbox_only(request: HttpRequest, payment_id: str) -> PaymentIntent:
-    # Read at request time, so a deployment (or a test) can turn test mode off without a restart.
-    if not settings.VIGENCIA_SANDBOX_PAYMENTS:
-        raise NotFound()
-    return _own(request, payment_id)
-
-
 @test_helpers_router.post(
     "/{payment_id}/succeed",
     response={200: PaymentOut, **_ONE, 409: ErrorOut},
     summary="Test mode: the customer paid",
 )
 def test_succeed(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    return _out(request, payment_simulate(intent=_sandbox_only(request, payment_id), outcome="succeed"))
+    return _out(request, payment_simulate(intent=_own(request, payment_id), outcome="succeed"))
 
 
 @test_helpers_router.post(
@@ -103,4 +109,4 @@ def test_succeed(request: HttpRequest, payment_id: str) -> dict[str, Any]:
     summary="Test mode: the payment was declined",
 )
 def test_fail(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    return _out(request, payment_simulate(intent=_sandbox_only(request, payment_id), outcome="fail"))
+    return _out(request, payment_simulate(intent=_own(request, payment_id), outcome="fail"))

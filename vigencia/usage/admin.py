@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -95,11 +98,28 @@ class AnomalyAdmin(admin.ModelAdmin):
         return anomaly_explain(anomaly)
 
     @admin.action(description=_("Mark resolved"))
-    def resolve(self, request: HttpRequest, queryset: QuerySet[Anomaly]) -> None:
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Anomaly]) -> HttpResponse | None:
+        """First a page that takes an optional note (kept with who resolved each and when), then the
+        resolution."""
+        form = AnomalyResolveForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Resolve anomalies"),
+                "opts": self.model._meta,
+                "anomalies": [(anomaly, anomaly_explain(anomaly)) for anomaly in queryset],
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/usage/anomaly/resolve.html", context)
         done = 0
         for anomaly in queryset:
             try:
-                anomaly_resolve(anomaly=anomaly, actor=request.user)  # type: ignore[arg-type]
+                anomaly_resolve(
+                    anomaly=anomaly,
+                    actor=request.user,  # type: ignore[arg-type]
+                    note=form.cleaned_data["note"],
+                )
                 done += 1
             except Conflict:
                 continue
@@ -108,3 +128,14 @@ class AnomalyAdmin(admin.ModelAdmin):
             ngettext("%(count)d anomaly resolved.", "%(count)d anomalies resolved.", done) % {"count": done},
             messages.SUCCESS,
         )
+        return None
+
+
+class AnomalyResolveForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What was found and what was done; the subscriber sees it beside the charge."),
+    )

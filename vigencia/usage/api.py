@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -15,10 +16,16 @@ from vigencia.core.errors import InvalidInput, PermissionDenied
 from vigencia.core.schemas import ErrorOut, MoneyOut, Text
 from vigencia.lines.selectors import line_get
 from vigencia.usage import services
-from vigencia.usage.ingest import Rejected, RowError, record_parse
+from vigencia.usage.ingest import NOT_AN_OBJECT, Rejected, RowError, record_parse
 from vigencia.usage.models import AlertRule, BucketKind
-from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, bucket_list, statement_build
-from vigencia.usage.statements import statement_csv, statement_pdf
+from vigencia.usage.selectors import (
+    anomaly_list,
+    anomaly_resolver,
+    bucket_list,
+    statement_build,
+    statement_period,
+)
+from vigencia.usage.statements import statement_download
 
 router = Router(tags=["usage"], auth=bearer)
 
@@ -29,7 +36,8 @@ MAX_BATCH = 10_000
 
 class BatchIn(Schema):
     source: Text = Field("api", min_length=1, max_length=60)
-    records: list[Any] = Field(..., max_length=MAX_BATCH)
+    # At most MAX_BATCH, checked in the operation: a longer batch is its own error, `batch_too_large`.
+    records: list[Any] = Field(..., description="Up to 10,000 records.")
 
 
 class RejectedOut(Schema):
@@ -51,24 +59,38 @@ class BatchOut(Schema):
     description=(
         "Records use the CSV column names as keys. Idempotent by (source, record_id): a record sent "
         "again counts as a duplicate. Bad records are rejected with their position (`line`, from 1) "
-        "and reason; good ones are kept and rated in the background. 403 `forbidden` without the "
-        "integrator role."
+        "and reason (in the caller's language); good ones are kept and rated in the background. 403 "
+        "`forbidden` without the integrator role; 422 `batch_too_large` for more than 10,000 records "
+        "(none is stored)."
     ),
 )
 def usage_batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
     user = api_user(request)
     if not (user.is_staff or user.has_role(services.INTEGRATOR)):
         raise PermissionDenied(_("Only integrators may send usage records."))
+    if len(payload.records) > MAX_BATCH:
+        raise InvalidInput(
+            _("A batch holds at most %(max)s records; this one has %(sent)s. Send it in parts.")
+            % {
+                "max": number_format(MAX_BATCH, force_grouping=True),
+                "sent": number_format(len(payload.records), force_grouping=True),
+            },
+            code="batch_too_large",
+            details={"max_records": MAX_BATCH, "records": len(payload.records)},
+        )
     now = clock.now()
     rows: list[tuple[int, Any] | Rejected] = []
     for number, raw in enumerate(payload.records, start=1):
         try:
             if not isinstance(raw, dict):
-                raise RowError("not a JSON object")
+                raise RowError(NOT_AN_OBJECT)
             rows.append((number, record_parse(raw, now=now)))
         except RowError as error:
             rows.append(Rejected(number, str(error)))
-    return services.usage_records_ingest(source=payload.source, rows=rows).as_dict()
+    summary = services.usage_records_ingest(source=payload.source, rows=rows).as_dict()
+    for row in summary["rejected_rows"]:
+        row["reason"] = _(row["reason"])  # kept in English, told in the caller's language
+    return summary
 
 
 class BucketOut(Schema):
@@ -105,8 +127,9 @@ def balances(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
 
 
 class StatementQuery(Schema):
-    date_from: date | None = Field(None, alias="from")
-    date_to: date | None = Field(None, alias="to")
+    # Read as text and checked by `statement_period`, so a date that is none has its own error.
+    date_from: Text | None = Field(None, alias="from", max_length=40)
+    date_to: Text | None = Field(None, alias="to", max_length=40)
     format: Literal["json", "csv", "pdf"] = "json"
 
 
@@ -114,26 +137,20 @@ class StatementQuery(Schema):
     "/lines/{int:line_id}/statement",
     response={200: dict[str, Any], **_ONE, 422: ErrorOut},
     summary="A line's statement for a period (json, csv or pdf)",
-    description="`from` and `to` are dates (inclusive, Lima time); default: the last 30 days. At most 366 days.",  # noqa: E501
+    description=(
+        "`from` and `to` are dates, YYYY-MM-DD (inclusive, Lima time); default: the last 30 days. At "
+        "most 366 days, between 2000-01-01 and a year from today. 422 `invalid_date` (not a date), "
+        "`invalid_period` (ends before it starts, or too long), `period_out_of_range`."
+    ),
 )
 def statement(request: HttpRequest, line_id: int, query: Query[StatementQuery]) -> Any:
     line = line_get(owner=api_user(request), line_id=line_id)
-    date_to = query.date_to or clock.today()
-    date_from = query.date_from or date_to - timedelta(days=29)
-    if date_from > date_to or (date_to - date_from).days >= MAX_STATEMENT_DAYS:
-        raise InvalidInput(
-            _("The period must start before it ends and last at most 366 days."), code="invalid_period"
-        )
+    date_from, date_to = statement_period(
+        date_from=query.date_from, date_to=query.date_to, today=clock.today()
+    )
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
-    filename = f"statement-{line.pk}-{date_from}-{date_to}"
-    if query.format == "csv":
-        response = HttpResponse(statement_csv(built), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return response
-    if query.format == "pdf":
-        response = HttpResponse(statement_pdf(built), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
-        return response
+    if query.format != "json":
+        return statement_download(built, fmt=query.format)
     return {
         "line_id": line.pk,
         "from": date_from.isoformat(),
@@ -223,6 +240,8 @@ class AnomalyOut(Schema):
     details: dict[str, Any]
     detected_at: datetime
     resolved_at: datetime | None
+    resolved_by: str | None = Field(description="Who in the back office resolved it (name, else email).")
+    resolution_note: str = Field(description="The back office's note on what was found; may be empty.")
 
 
 @router.get(
@@ -241,6 +260,8 @@ def anomalies(request: HttpRequest, line_id: int) -> list[dict[str, Any]]:
             "details": a.details,
             "detected_at": a.detected_at,
             "resolved_at": a.resolved_at,
+            "resolved_by": anomaly_resolver(a),
+            "resolution_note": a.resolution_note,
         }
         for a in anomaly_list(line=line)[:500]
     ]

@@ -22,7 +22,15 @@ from typing import IO
 import phonenumbers
 from django.db import connection
 
-from vigencia.usage.ingest import FUTURE, FUTURE_TOLERANCE, MAX_LINE_BYTES, NO_SMS, RecordIn, Rejected
+from vigencia.usage.ingest import (
+    FUTURE,
+    FUTURE_TOLERANCE,
+    MAX_LINE_BYTES,
+    NO_SMS,
+    UNKNOWN_NUMBER,
+    RecordIn,
+    Rejected,
+)
 
 BLOCK_BYTES = 128 << 20  # one transaction; held in memory once (plus its tail while it is cut)
 # A block of at least this many lines goes in two halves at once, on two connections (`block_halves`):
@@ -354,7 +362,7 @@ def block_check(block: Block, *, header: list[str], now: datetime) -> None:
             "WHEN kind = 'sms' AND quantity = 0 THEN %(no_sms)s ELSE %(unknown)s END "
             "FROM usage_import_stage s WHERE started_at > %(latest)s OR (kind = 'sms' AND quantity = 0) "
             "OR NOT EXISTS (SELECT 1 FROM usage_import_lines m WHERE m.msisdn = s.msisdn) ORDER BY n, late",
-            {"latest": latest, "future": FUTURE, "no_sms": NO_SMS, "unknown": "unknown number"},
+            {"latest": latest, "future": FUTURE, "no_sms": NO_SMS, "unknown": UNKNOWN_NUMBER},
         )
         bad = cursor.fetchall()
         if any(reason == NO_SMS for _n, _number, reason in bad):

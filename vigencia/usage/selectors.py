@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import F, QuerySet, Sum
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from vigencia.catalog.models import Plan
 from vigencia.core import clock
+from vigencia.core.errors import InvalidInput
 from vigencia.core.money import Money
 from vigencia.lines.models import Line
 from vigencia.usage.models import (
@@ -83,7 +86,13 @@ def charges_of(*, records: QuerySet[UsageRecord]) -> list[tuple[int, int, int]]:
 
 
 def anomaly_list(*, line: Line) -> QuerySet[Anomaly]:
-    return Anomaly.objects.filter(line=line).select_related("record")
+    return Anomaly.objects.filter(line=line).select_related("record", "resolved_by")
+
+
+def anomaly_resolver(anomaly: Anomaly) -> str | None:
+    """Who resolved it, as the line's holder is told: the back-office person's name, else email."""
+    person = anomaly.resolved_by
+    return (person.name or person.email) if person is not None else None
 
 
 @dataclass
@@ -113,6 +122,51 @@ class Statement:
 
 
 MAX_STATEMENT_DAYS = 366
+DEFAULT_STATEMENT_DAYS = 30
+EARLIEST_STATEMENT_DATE = date(2000, 1, 1)  # no usage record starts before it (ingest.EARLIEST)
+STATEMENT_DAYS_AHEAD = 366  # a period may end up to a year from today, not in the year 9999
+
+
+def statement_period(*, date_from: str | None, date_to: str | None, today: date) -> tuple[date, date]:
+    """The period a statement covers, from the dates a person or a client gave (YYYY-MM-DD, either
+    may be absent: the 30 days up to `date_to`, or up to today). InvalidInput, with a code, for a
+    date that is none (`invalid_date`), one before 2000 or more than a year ahead
+    (`period_out_of_range`), or a period that ends before it starts or lasts more than 366 days
+    (`invalid_period`)."""
+    latest = today + timedelta(days=STATEMENT_DAYS_AHEAD)
+    given: dict[str, date | None] = {}
+    for field_name, raw in (("from", date_from), ("to", date_to)):
+        value = (raw or "").strip()
+        try:
+            parsed = date.fromisoformat(value) if value else None
+        except ValueError:
+            parsed = None
+        if value and (parsed is None or len(value) != 10):
+            message = (
+                _("The start date is not a date; write it as YYYY-MM-DD.")
+                if field_name == "from"
+                else _("The end date is not a date; write it as YYYY-MM-DD.")
+            )
+            raise InvalidInput(message, code="invalid_date", details={"field": field_name})
+        if parsed is not None and not EARLIEST_STATEMENT_DATE <= parsed <= latest:
+            raise InvalidInput(
+                _("Statements cover %(earliest)s to %(latest)s; choose dates between them.")
+                % {"earliest": date_format(EARLIEST_STATEMENT_DATE), "latest": date_format(latest)},
+                code="period_out_of_range",
+                details={
+                    "field": field_name,
+                    "earliest": EARLIEST_STATEMENT_DATE.isoformat(),
+                    "latest": latest.isoformat(),
+                },
+            )
+        given[field_name] = parsed
+    end = given["to"] or today
+    start = given["from"] or max(end - timedelta(days=DEFAULT_STATEMENT_DAYS - 1), EARLIEST_STATEMENT_DATE)
+    if start > end or (end - start).days >= MAX_STATEMENT_DAYS:
+        raise InvalidInput(
+            _("The period must start before it ends and last at most 366 days."), code="invalid_period"
+        )
+    return start, end
 
 
 def statement_build(*, line: Line, date_from: date, date_to: date) -> Statement:

@@ -45,6 +45,7 @@ from vigencia.lines.numbers import msisdn_display
 from vigencia.usage import import_sql, rating_sql, tasks
 from vigencia.usage.ingest import (
     MAX_LINE_BYTES,
+    UNKNOWN_NUMBER,
     RecordIn,
     Rejected,
     csv_header,
@@ -385,7 +386,7 @@ def _ingest_chunk(
     for number, record in chunk:
         known = lines.known.get(record.msisdn)
         if known is None:
-            summary.reject(Rejected(number, "unknown number"))
+            summary.reject(Rejected(number, UNKNOWN_NUMBER))
             continue
         if record.record_id in seen:
             summary.duplicates += 1
@@ -1300,7 +1301,7 @@ def _anomalies_store(found: list[Anomaly]) -> list[Anomaly]:
 def anomaly_resolve(*, anomaly: Anomaly, actor: User, note: str = "") -> Anomaly:
     """Mark an anomaly resolved (back office). A second resolve is a Conflict; nothing changes."""
     updated = Anomaly.objects.filter(pk=anomaly.pk, resolved_at__isnull=True).update(
-        resolved_at=clock.now(), resolved_by=actor, resolution_note=note[:300]
+        resolved_at=clock.now(), resolved_by=actor, resolution_note=note.strip()[:300]
     )
     if updated != 1:
         raise Conflict(_("This anomaly is already resolved."), code="anomaly_resolved")

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.http import HttpResponse
 from django.utils import formats, timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -57,6 +58,17 @@ def statement_csv(statement: Statement) -> str:
             ]
         )
     return out.getvalue()
+
+
+def statement_download(statement: Statement, *, fmt: str) -> HttpResponse:
+    """The statement as a CSV or PDF file to save: the API and the portal's page give the same."""
+    filename = f"statement-{statement.line.pk}-{statement.date_from}-{statement.date_to}.{fmt}"
+    if fmt == "csv":
+        response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def quantity_display(kind: str, amount: int, *, rated: bool) -> str:
@@ -196,6 +208,13 @@ def _ticks(statement: Statement, slot: int) -> list[Tick]:
     return ticks
 
 
+def _chart_amount(kind: str, amount: int) -> str:
+    """A day's usage under a bar, as the reader reads it (the daily series has data in KB)."""
+    if kind == UsageKind.SMS:
+        return ngettext("%(count)s SMS", "%(count)s SMS", amount) % {"count": _grouped(amount)}
+    return quantity_display(kind, amount, rated=True)
+
+
 def statement_charts(statement: Statement, *, width: int = 600, height: int = 120) -> list[Chart]:
     """One bar chart per kind (a bar per day), as coordinates the template draws in SVG, with the
     dates along the bottom."""
@@ -215,7 +234,7 @@ def statement_charts(statement: Statement, *, width: int = 600, height: int = 12
                     height - bar_height,
                     max(slot - 1, 1),
                     bar_height,
-                    f"{statement.days[n]:%Y-%m-%d}: {amount} {_CHART_UNITS[UsageKind(kind)]}",
+                    f"{month_day(statement.days[n])}: {_chart_amount(kind, amount)}",
                 )
             )
         unit = _CHART_UNITS[UsageKind(kind)]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from vigencia.core import clock
-from vigencia.core.errors import DomainError, NotFound
+from vigencia.core.errors import DomainError, InvalidInput, NotFound
 from vigencia.core.forms import form_add_domain_error
 from vigencia.core.money import Money
 from vigencia.lines.numbers import msisdn_display
@@ -21,8 +19,8 @@ from vigencia.lines.selectors import line_get
 from vigencia.usage import services
 from vigencia.usage.forms import AlertsForm
 from vigencia.usage.models import AlertRule, UsageKind
-from vigencia.usage.selectors import MAX_STATEMENT_DAYS, anomaly_list, balance_totals, statement_build
-from vigencia.usage.statements import quantity_display, statement_charts
+from vigencia.usage.selectors import anomaly_list, balance_totals, statement_build, statement_period
+from vigencia.usage.statements import quantity_display, statement_charts, statement_download
 
 RECORDS_SHOWN = 500  # the page lists the first ones; the CSV has them all
 
@@ -53,12 +51,15 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
                 return redirect(reverse("usage:statement", args=[line.pk]) + "#alerts")
     else:
         form = AlertsForm(currency=currency, rule=AlertRule.objects.filter(line=line).first())
-    date_to = parse_date(request.GET.get("to") or "") if _is_date(request.GET.get("to")) else None
-    date_to = date_to or clock.today()
-    date_from = parse_date(request.GET.get("from") or "") if _is_date(request.GET.get("from")) else None
-    date_from = date_from or date_to - timedelta(days=29)
-    if date_from > date_to or (date_to - date_from).days >= MAX_STATEMENT_DAYS:
-        date_from = date_to - timedelta(days=29)
+    period_error = ""
+    try:
+        date_from, date_to = statement_period(
+            date_from=request.GET.get("from"), date_to=request.GET.get("to"), today=clock.today()
+        )
+    except InvalidInput as error:
+        # The page still shows the default period, under the reason the one asked for is not shown.
+        period_error = str(error.message)
+        date_from, date_to = statement_period(date_from=None, date_to=None, today=clock.today())
     balances = balance_totals(line=line)
     built = statement_build(line=line, date_from=date_from, date_to=date_to)
     totals = [
@@ -101,12 +102,26 @@ def statement_page(request: HttpRequest, line_id: int) -> HttpResponse:
             "balance_money": Money(balances["money"], currency),
             "anomalies": anomalies,
             "alerts_form": form,
+            "period_error": period_error,
         },
     )
 
 
-def _is_date(value: str | None) -> bool:
+@require_GET
+@login_required
+def statement_file(request: HttpRequest, line_id: int, fmt: str) -> HttpResponse:
+    """The page's statement as CSV or PDF, for the page's period; the same file the API gives. A
+    period that cannot be shown goes back to the page, which says why."""
     try:
-        return bool(value) and parse_date(value or "") is not None
-    except ValueError:
-        return False
+        line = line_get(owner=request.user, line_id=line_id)  # type: ignore[arg-type]
+    except NotFound as error:
+        raise Http404 from error
+    try:
+        date_from, date_to = statement_period(
+            date_from=request.GET.get("from"), date_to=request.GET.get("to"), today=clock.today()
+        )
+    except InvalidInput:
+        query = request.GET.urlencode()
+        return redirect(reverse("usage:statement", args=[line.pk]) + (f"?{query}" if query else ""))
+    built = statement_build(line=line, date_from=date_from, date_to=date_to)
+    return statement_download(built, fmt=fmt)

@@ -40,6 +40,10 @@ class Command(BaseCommand):
             "-",
             "--graceful-timeout",
             "10",
+            # gunicorn's most (its default, 4094, answered longer query strings with its own page):
+            # Django then refuses what is past core.middleware.MAX_URI_LENGTH in the API's shape.
+            "--limit-request-line",
+            "8190",
         ]
         sys.stdout.flush()
         os.execv(sys.executable, argv)
