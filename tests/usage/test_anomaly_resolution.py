@@ -94,6 +94,24 @@ def test_a_note_too_long_is_refused_and_nothing_is_resolved(client, operator, an
     assert (anomaly.resolved_at, anomaly.resolution_note) == (None, "")
 
 
+def test_a_resolver_without_a_name_is_not_shown_by_email(client, api, user, operator, anomaly) -> None:
+    operator.name = ""
+    operator.save()
+    client.force_login(operator)
+    with clock.frozen(RESOLVED_AT):
+        _resolve(client, anomaly, apply="1", note="")
+
+    client.force_login(user)
+    page = client.get(
+        f"/usage/lines/{anomaly.line_id}/statement/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    found = api.get(f"/api/v1/lines/{anomaly.line_id}/anomalies").json()
+
+    assert "(resolved on March 4, 2025)" in page
+    assert operator.email not in page
+    assert [a["resolved_by"] for a in found] == [None]
+
+
 def test_an_unresolved_anomaly_has_no_resolver_in_the_api(api, anomaly) -> None:
     found = api.get(f"/api/v1/lines/{anomaly.line_id}/anomalies").json()
 

@@ -240,7 +240,7 @@ class AnomalyOut(Schema):
     details: dict[str, Any]
     detected_at: datetime
     resolved_at: datetime | None
-    resolved_by: str | None = Field(description="Who in the back office resolved it (name, else email).")
+    resolved_by: str | None = Field(description="Who resolved it (their name; null without one).")
     resolution_note: str = Field(description="The back office's note on what was found; may be empty.")
 
 

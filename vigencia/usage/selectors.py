@@ -90,9 +90,10 @@ def anomaly_list(*, line: Line) -> QuerySet[Anomaly]:
 
 
 def anomaly_resolver(anomaly: Anomaly) -> str | None:
-    """Who resolved it, as the line's holder is told: the back-office person's name, else email."""
+    """Who resolved it, as the line's holder is told: the back-office person's name, or nobody
+    (a staff member's email is not the holder's to see)."""
     person = anomaly.resolved_by
-    return (person.name or person.email) if person is not None else None
+    return (person.name or None) if person is not None else None
 
 
 @dataclass
