@@ -102,7 +102,7 @@ def test_only_plans_on_sale_are_listed(anon_api, claro):
     assert {"retired", "later", "ended"}.isdisjoint(codes)
 
 
-@pytest.mark.parametrize("code", ["nope-pe", "", "claro pe", "x" * 10_000, "nul\x00", "📱", "CLARO-PE"])
+@pytest.mark.parametrize("code", ["nope-pe", "", "claro pe", "x" * 1_000, "nul\x00", "📱", "CLARO-PE"])
 def test_unknown_carrier_is_422_unknown_carrier(anon_api, demo_catalog, code):
     response = anon_api.get("/api/v1/plans", {"carrier": code})
 
