@@ -148,7 +148,10 @@ def line_keepalive_plan(request: HttpRequest, line_id: int, query: Query[PlanQue
     "/keepalive/compare",
     response={200: list[CarrierCostOut], **_AUTH},
     summary="What keeping a number costs on each carrier",
-    description="For a line recharged today; totals in each carrier's currency, by currency then total.",
+    description=(
+        "For a line recharged today; totals in each carrier's currency, cheapest first (totals in "
+        "several currencies compared at the newest FX rates), ties by carrier code."
+    ),
 )
 def keepalive_compare_get(request: HttpRequest, query: Query[PlanQuery]) -> list[dict[str, object]]:
     return [
