@@ -268,7 +268,7 @@ def test_lines_at_risk_count_to_the_last_day_before_the_next_status_change_as_th
     from vigencia.lines.models import Line, LineStatus
     from vigencia.lines.selectors import line_recharge_by, line_urgency
     from vigencia.lines.services import line_add, line_renew
-    from vigencia.support.dashboard import figure_rows
+    from vigencia.support.dashboard import figure_row_text, figure_rows
 
     # given a carrier that restricts 30 days after a recharge and cuts off at 120, and a 7-day plan
     carrier = CarrierFactory(
@@ -311,3 +311,6 @@ def test_lines_at_risk_count_to_the_last_day_before_the_next_status_change_as_th
     assert line_recharge_by(weekly) == today + timedelta(days=30)
     assert (urgency[weekly.pk].level, urgency[long_plan.pk].level) == ("soon", "urgent")
     assert [line.pk for line in at_risk] == [last_day.pk, with_balance.pk, long_plan.pk, cut_soon.pk]
+    with clock.frozen(now):
+        rows = [figure_row_text(line).split(" · ")[2] for line in at_risk]
+    assert rows == ["Dec. 10, 2026", "Dec. 11, 2026", "Dec. 13, 2026", "Dec. 15, 2026"]

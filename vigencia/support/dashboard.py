@@ -26,7 +26,7 @@ from vigencia.core.money import Money
 from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
 from vigencia.ledger.models import AccountKind, LedgerAccount
 from vigencia.ledger.selectors import ledger_totals
-from vigencia.lines.lifecycle import anchor_unknown, changes_between
+from vigencia.lines.lifecycle import anchor_unknown, changes_between, line_timeline
 from vigencia.lines.models import (
     AutoRenewRun,
     AutoRenewSetting,
@@ -170,7 +170,10 @@ def _when(at: datetime | None) -> str:
 def figure_row_text(row: Any) -> str:
     """One row behind a figure, as an operator reads it: who, what, how much, when."""
     if isinstance(row, Line):
-        deadline = line_recharge_by(row)
+        # The day that makes it at risk: the last one before its next status change (after a first
+        # change has come, `line_recharge_by` is that change's eve, already past).
+        upcoming = line_timeline(row).next_deadline
+        deadline = upcoming.at - timedelta(days=1) if upcoming is not None else line_recharge_by(row)
         parts = [msisdn_display(row.msisdn), row.carrier.name, date_format(deadline) if deadline else ""]
         return " · ".join([*parts, row.owner.email])
     if isinstance(row, RenewalOrder):
