@@ -192,3 +192,31 @@ def test_compare_leaves_out_a_carrier_with_nothing_on_sale(api, demo_catalog, fr
 
     assert "entel-pe" not in carriers
     assert len(carriers) == 6
+
+
+def test_with_auto_renew_on_the_timeline_has_the_next_auto_renewal_among_its_events(api, bitel_line, frozen):
+    # given auto-renew on with a S/ 10 plan, 3 days before the 7 December cut-off
+    from vigencia.lines.autorenew import autorenew_set
+
+    plan = Plan.objects.get(code="ilimitado-10")
+    autorenew_set(line=bitel_line, enabled=True, plan=plan, days_before=3)
+
+    body = api.get(f"/api/v1/lines/{bitel_line.pk}/timeline").json()
+    schema = api.get("/api/v1/openapi.json").json()["components"]["schemas"]
+
+    # then the events have the auto-renewal on 4 December, the other fields are as before, and the
+    # schema documents the new kind
+    assert body["events"] == [
+        {"kind": "notice", "at": "2026-11-22"},
+        {"kind": "auto_renewal", "at": "2026-12-04", "plan_id": plan.pk, "plan_code": "ilimitado-10"},
+        {"kind": "suspended", "at": "2026-12-07"},
+        {"kind": "recycled", "at": "2027-03-07"},
+    ]
+    assert (body["next_deadline"], body["number_lost_at"]) == (
+        {"kind": "suspended", "at": "2026-12-07"},
+        "2027-03-07",
+    )
+    assert schema["AutoRenewalEventOut"]["properties"]["kind"]["const"] == "auto_renewal"
+    assert {"$ref": "#/components/schemas/AutoRenewalEventOut"} in schema["TimelineOut"]["properties"][
+        "events"
+    ]["items"]["anyOf"]

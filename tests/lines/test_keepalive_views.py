@@ -206,3 +206,58 @@ def test_the_line_page_warns_when_the_wallet_cannot_pay_the_next_auto_renewal(br
         assert "this renewal costs" not in page
     else:
         assert warning in page
+
+
+def test_with_auto_renew_on_the_timeline_shows_the_next_auto_renewal_and_what_comes_if_it_fails(
+    browser, line
+):
+    # given auto-renew on with the planner's own S/ 5 plan, 3 days before the 7 June cut-off
+    from vigencia.lines.autorenew import autorenew_set
+
+    plan = Plan.objects.get(code="ilimitado-5")
+    autorenew_set(line=line, enabled=True, plan=plan, days_before=3)
+
+    # when the owner opens the line's page
+    with clock.frozen(lima(TODAY)):
+        page = browser.get(f"/lines/{line.pk}/").content.decode()
+
+    # then the picture has the auto-renewal on 4 June with its plan instead of the planner's renewals,
+    # the carrier's changes after it read as what happens if it fails, and the planner says so
+    legend = re.sub(r"\s+", " ", page.split('<ol class="timeline-legend">')[1].split("</ol>")[0])
+    items = [re.sub(r"<[^>]+>", "", item).strip() for item in legend.split("<li")[1:]]
+    assert [item.split(">", 1)[1].strip() for item in items] == [
+        "1 Carrier notice: May 23, 2026",
+        "Today: June 1, 2026",
+        f"Renews automatically with {plan.name}: June 4, 2026",
+        "2 Cut off if the auto-renewal fails: June 7, 2026",
+        "3 Number lost if the auto-renewal fails: Sept. 5, 2026",
+    ]
+    assert "Kept alive by auto-renew" in page
+    assert "Planned renewal" not in page
+    assert f"Auto-renew is on: it renews with {plan.name} on June 4, 2026." in page
+    assert "Turn this into auto-renew" not in page
+    assert "Auto-renew with this plan instead" not in page
+
+
+def test_with_auto_renew_on_another_plan_the_planner_offers_to_switch_to_its_plan(browser, line):
+    from vigencia.lines.autorenew import autorenew_set
+
+    autorenew_set(line=line, enabled=True, plan=Plan.objects.get(code="ilimitado-20"), days_before=3)
+
+    with clock.frozen(lima(TODAY)):
+        page = browser.get(f"/lines/{line.pk}/").content.decode()
+
+    assert "Auto-renew with this plan instead" in page
+    assert "Turn this into auto-renew" not in page
+
+
+def test_switching_auto_renew_to_the_planners_plan_keeps_the_days_before_chosen(browser, line):
+    from vigencia.lines.autorenew import autorenew_set
+
+    autorenew_set(line=line, enabled=True, plan=Plan.objects.get(code="ilimitado-20"), days_before=5)
+
+    with clock.frozen(lima(TODAY)):
+        browser.post(f"/lines/{line.pk}/plan-to-auto-renew/")
+
+    setting = AutoRenewSetting.objects.get(line=line)
+    assert (setting.enabled, setting.plan.code, setting.days_before) == (True, "ilimitado-5", 5)

@@ -259,3 +259,58 @@ def test_drill_downs_read_with_their_heading_amounts_and_people(
     assert f"#{order.pk} · +51 912 345 678 · {order.plan_name} · {order.total} · En línea · " in renewals
     assert f"Subscriber wallet · {user.email} · {Money(500, 'PEN')}" in wallets
     assert "987 654 321" not in at_risk
+
+
+def test_lines_at_risk_count_to_the_last_day_before_the_next_status_change_as_the_line_pages_do():
+    from datetime import UTC, datetime, timedelta
+
+    from tests.factories import CarrierFactory, PlanFactory
+    from vigencia.lines.models import Line, LineStatus
+    from vigencia.lines.selectors import line_recharge_by, line_urgency
+    from vigencia.lines.services import line_add, line_renew
+    from vigencia.support.dashboard import figure_row_text, figure_rows
+
+    # given a carrier that restricts 30 days after a recharge and cuts off at 120, and a 7-day plan
+    carrier = CarrierFactory(
+        timezone="America/Lima", restrict_after_days=30, cutoff_after_days=120, recycle_after_cutoff_days=90
+    )
+    week = PlanFactory(carrier=carrier, validity_days=7)
+    owner = UserFactory()
+    now = datetime(2026, 12, 10, 17, 0, tzinfo=UTC)
+    today = now.date()
+
+    def add(number, **dates):
+        return line_add(owner=owner, msisdn=f"+51 9{number:08d}", carrier=carrier, **dates)
+
+    with clock.frozen(now):
+        # ... a line renewed today with the 7-day plan: valid for a week, restricted only in 31 days
+        weekly = add(1, last_recharge_at=today - timedelta(days=20), valid_until=today - timedelta(days=1))
+        line_renew(line=weekly, validity_days=week.validity_days, reference="r-1")
+        # ... a line whose long plan runs a month more, but recharged 27 days ago: restricted in 4 days
+        long_plan = add(
+            2, last_recharge_at=today - timedelta(days=27), valid_until=today + timedelta(days=30)
+        )
+        # ... one recharged 30 days ago: today is its last day
+        last_day = add(3, last_recharge_at=today - timedelta(days=30))
+        # ... a restricted line cut off in 6 days, and one cut off in two months
+        cut_soon = add(4, last_recharge_at=today - timedelta(days=115))
+        cut_later = add(5, last_recharge_at=today - timedelta(days=60))
+        Line.objects.filter(pk__in=[cut_soon.pk, cut_later.pk]).update(status=LineStatus.RESTRICTED)
+        # ... and one restricted tomorrow whose unused balance does not stretch this carrier's rules
+        with_balance = add(6, last_recharge_at=today - timedelta(days=29))
+        Line.objects.filter(pk=with_balance.pk).update(balance_minor=500)
+
+        # when the operator opens the lines at risk
+        at_risk = list(figure_rows("lines_at_risk"))
+        urgency = {line.pk: line_urgency(line) for line in Line.objects.select_related("carrier")}
+
+    # then the week-long plan is not at risk (its line page says so too) and the others are, most
+    # urgent first
+    weekly.refresh_from_db()
+    assert weekly.valid_until == today + timedelta(days=7)
+    assert line_recharge_by(weekly) == today + timedelta(days=30)
+    assert (urgency[weekly.pk].level, urgency[long_plan.pk].level) == ("soon", "urgent")
+    assert [line.pk for line in at_risk] == [last_day.pk, with_balance.pk, long_plan.pk, cut_soon.pk]
+    with clock.frozen(now):
+        rows = [figure_row_text(line).split(" · ")[2] for line in at_risk]
+    assert rows == ["Dec. 10, 2026", "Dec. 11, 2026", "Dec. 13, 2026", "Dec. 15, 2026"]

@@ -95,3 +95,38 @@ def test_a_persons_tickets_come_a_page_at_a_time_newest_first(client, user, monk
     assert [f'href="/support/{pk}/"' in older for pk in tickets] == [True, False, False]
     assert '<a class="button" href="?page=2">Anteriores</a>' in first
     assert "Página 2 de 2" in older
+
+
+def test_the_support_pages_write_the_lines_number_as_everywhere_else(
+    client, api, user, agent, line, plan, fund_wallet, run_tasks
+):
+    # given a completed renewal of the subscriber's line (stored as +51912345678)
+    from vigencia.orders.models import RenewalOrder
+
+    fund_wallet(user, 1000)
+    api.post_json(
+        "/api/v1/orders",
+        {"line_id": line.pk, "plan_id": plan.pk, "payment_method": "wallet"},
+        HTTP_IDEMPOTENCY_KEY="help",
+    )
+    run_tasks()
+    order = RenewalOrder.objects.get()
+    client.force_login(user)
+
+    # when the subscriber asks for help about the line and about the renewal, and an agent opens the ticket
+    about_line = client.get(f"/support/new/?line={line.pk}").content.decode()
+    about_order = client.get(f"/support/new/?order={order.pk}").content.decode()
+    client.post(
+        f"/support/new/?line={line.pk}",
+        {"category": "line_not_working", "subject": "No signal", "message": "m"},
+    )
+    client.force_login(agent)
+    agent_page = client.get(f"/backoffice/tickets/{Ticket.objects.get().pk}/").content.decode()
+
+    # then every page writes the number +51 912 345 678, never as stored
+    assert '<p class="card">About line +51 912 345 678</p>' in about_line
+    assert f'<p class="card">About order #{order.pk}: +51 912 345 678, {order.plan_name} · ' in about_order
+    assert '<dt>Line</dt><dd><span class="nowrap">+51 912 345 678</span> · Claro Perú</dd>' in agent_page
+    assert "&#x27;msisdn&#x27;: &#x27;+51 912 345 678&#x27;" in agent_page
+    for page in (about_line, about_order, agent_page):
+        assert "+51912345678" not in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
-from typing import Literal
+from typing import Literal, cast
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -33,12 +33,30 @@ class TimelineEventOut(Schema):
     at: dt.date = Field(description="The first day of that status (for a notice: the day it is sent).")
 
 
+class AutoRenewalEventOut(Schema):
+    kind: Literal["auto_renewal"] = Field(
+        description="auto_renewal: the next renewal auto-renew will charge from the wallet (it is on)."
+    )
+    at: dt.date = Field(
+        description="The day it is charged; the status changes from then on come only if it fails."
+    )
+    plan_id: int
+    plan_code: str
+
+
 class TimelineOut(Schema):
     status: str = Field(description="The line's status as last applied by the lifecycle sweep.")
     status_due: str = Field(description="The status the carrier's rules give the line today.")
     next_deadline: TimelineEventOut | None = Field(description="The next status change; recharge before it.")
-    number_lost_at: dt.date | None
-    events: list[TimelineEventOut]
+    number_lost_at: dt.date | None = Field(
+        description="When the number goes to someone else if nothing is recharged (an auto-renewal moves it)."
+    )
+    events: list[AutoRenewalEventOut | TimelineEventOut] = Field(
+        description=(
+            "By date: the carrier's notice and status changes if nothing is recharged, and, with "
+            "auto-renew on, its next auto_renewal."
+        )
+    )
 
 
 class PlanQuery(Schema):
@@ -76,12 +94,19 @@ def line_timeline_get(request: HttpRequest, line_id: int) -> dict[str, object]:
     line = line_get(owner=api_user(request), line_id=line_id)
     today = clock.today(line.carrier.timezone)
     timeline = line_timeline(line, today=today)
+    events: list[dict[str, object]] = [event._asdict() for event in timeline.events]
+    setting = AutoRenewSetting.objects.filter(line=line, enabled=True).select_related("plan").first()
+    upcoming = autorenew_next(line, setting, today=today, timeline=timeline) if setting else None
+    if setting is not None and upcoming is not None:
+        auto = {"kind": "auto_renewal", "at": upcoming.charge_on}
+        events.append({**auto, "plan_id": setting.plan_id, "plan_code": setting.plan.code})
+        events.sort(key=lambda event: cast(dt.date, event["at"]))
     return {
         "status": line.status,
         "status_due": line_status_due(line, today=today),
         "next_deadline": timeline.next_deadline,
         "number_lost_at": timeline.number_lost_at,
-        "events": timeline.events,
+        "events": events,
     }
 
 
@@ -123,7 +148,10 @@ def line_keepalive_plan(request: HttpRequest, line_id: int, query: Query[PlanQue
     "/keepalive/compare",
     response={200: list[CarrierCostOut], **_AUTH},
     summary="What keeping a number costs on each carrier",
-    description="For a line recharged today; totals in each carrier's currency, by currency then total.",
+    description=(
+        "For a line recharged today; totals in each carrier's currency, cheapest first (totals in "
+        "several currencies compared at the newest FX rates), ties by carrier code."
+    ),
 )
 def keepalive_compare_get(request: HttpRequest, query: Query[PlanQuery]) -> list[dict[str, object]]:
     return [

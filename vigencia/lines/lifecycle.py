@@ -17,7 +17,7 @@ on the day after it, in the carrier's timezone. Unused balance may stretch life 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -182,6 +182,26 @@ def _due_filter(carrier: Carrier, status: str, today: date) -> Q | None:
         return plain_q
     rich_q = _anchor_at_most(carrier, _plus(today, -rich - 1)) if rich is not None else Q(pk__in=[])
     return (with_balance & rich_q) | (~with_balance & plain_q)
+
+
+def anchor_unknown(carrier: Carrier) -> Q:
+    """Lines of `carrier` whose life has no anchor (`line_anchor` is None): an empty timeline."""
+    return ~_anchor_at_most(carrier, date.max)
+
+
+def changes_between(carrier: Carrier, first: date, last: date) -> Q:
+    """Lines of `carrier` with a status change of their timeline (`line_timeline`, unused balance
+    counted) dated in [first, last], as an exact filter."""
+    with_balance = Q(balance_minor__gt=0)
+    window = Q(pk__in=[])
+    for has_balance, of_balance in ((False, ~with_balance), (True, with_balance)):
+        for days in astuple(carrier_life_spans(carrier, has_balance=has_balance)):
+            if days is not None:  # a change on anchor + days + 1
+                low, high = _plus(first, -days - 1), _plus(last, -days - 1)
+                window |= (
+                    of_balance & _anchor_at_most(carrier, high) & ~_anchor_at_most(carrier, _plus(low, -1))
+                )
+    return window
 
 
 TransitionHook = Callable[[Sequence[int], str], None]

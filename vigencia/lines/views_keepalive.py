@@ -118,7 +118,12 @@ class Picture:
     width: int = _WIDTH
 
 
-def _picture(line: Line, plan: KeepalivePlan | None, today: date) -> Picture:
+def _picture(
+    line: Line, plan: KeepalivePlan | None, today: date, *, autorenewal: tuple[date, Plan] | None = None
+) -> Picture:
+    """With `autorenewal` (the day and plan of the next auto-renewal, auto-renew being on), that
+    renewal is drawn instead of the planner's, and the carrier's events from its day on are what
+    happens if it fails."""
     labels = {
         "notice": _("Carrier notice"),
         "restricted": _("Restricted"),
@@ -127,7 +132,11 @@ def _picture(line: Line, plan: KeepalivePlan | None, today: date) -> Picture:
         "renewal": _("Planned renewal"),
     }
     events = [(event.kind, event.at) for event in line_timeline(line, today=today).events]
-    renewals = [step.date for step in (plan.steps if plan else [])]
+    if autorenewal is not None:
+        renewals = [autorenewal[0]]
+        labels["renewal"] = _("Renews automatically with %(plan)s") % {"plan": autorenewal[1].name}
+    else:
+        renewals = [step.date for step in (plan.steps if plan else [])]
     dates = [today, *(at for _kind, at in events), *renewals]
     first, last = min(dates), max([*dates, today + timedelta(days=30)])
     span, usable = max((last - first).days, 1), _WIDTH - _LEFT - _RIGHT
@@ -135,9 +144,14 @@ def _picture(line: Line, plan: KeepalivePlan | None, today: date) -> Picture:
     def x(at: date) -> int:
         return _LEFT + round((at - first).days * usable / span)
 
+    def event_label(kind: str, at: date) -> str:
+        if autorenewal is not None and at >= autorenewal[0]:
+            return _("%(event)s if the auto-renewal fails") % {"event": labels[kind]}
+        return str(labels[kind])
+
     points = sorted(
         [("today", today, _("Today"))]
-        + [(kind, at, labels[kind]) for kind, at in events]
+        + [(kind, at, event_label(kind, at)) for kind, at in events]
         + [("renewal", at, labels["renewal"]) for at in renewals],
         key=lambda point: point[1],
     )
@@ -157,7 +171,8 @@ def _picture(line: Line, plan: KeepalivePlan | None, today: date) -> Picture:
                 changes.append((at, kind))
     bounds = [(first, state), *changes, (kept_from, "planned")] if renewals else [(first, state), *changes]
     ends = [at for at, _kind in bounds[1:]] + [last]
-    phases = {**labels, "active": _("Active"), "planned": _("Kept alive by the plan")}
+    kept = _("Kept alive by auto-renew") if autorenewal is not None else _("Kept alive by the plan")
+    phases = {**labels, "active": _("Active"), "planned": kept}
     segments = [
         Segment(kind, x(start), x(end) - x(start), phases[kind])
         for (start, kind), end in zip(bounds, ends, strict=True)
@@ -190,8 +205,9 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
     if setting is not None and upcoming is not None:
         balance = wallet_balance(user=line.owner, currency=setting.plan.currency)
         short = balance if balance.amount_minor < setting.plan.price_minor else None
+    autorenewal = (upcoming.charge_on, setting.plan) if setting is not None and upcoming is not None else None
     return {
-        "picture": _picture(line, plan, today),
+        "picture": _picture(line, plan, today, autorenewal=autorenewal),
         "keepalive_plan": plan,
         "plan_months": PLAN_MONTHS,
         "plan_error": plan_error,
@@ -219,6 +235,7 @@ def keepalive_context(line: Line, *, user: User) -> dict[str, Any]:
         "autorenew_next": upcoming,
         "autorenew_short": short,
         "autorenew_price": setting.plan.price if setting is not None else None,
+        "autorenew_plan": setting.plan if setting is not None else None,
     }
 
 
@@ -278,7 +295,7 @@ def line_autorenew_save(request: HttpRequest, line_id: int) -> HttpResponse:
 @require_POST
 def line_plan_to_autorenew(request: HttpRequest, line_id: int) -> HttpResponse:
     """Turn the planner's schedule into auto-renew: its plan (the one of its first step), 3 days before
-    each deadline."""
+    each deadline (or as many as the owner chose before)."""
     line = _own_line(request, line_id)
     try:
         plan = keepalive_plan(
@@ -291,7 +308,9 @@ def line_plan_to_autorenew(request: HttpRequest, line_id: int) -> HttpResponse:
         if not plan.steps:
             messages.info(request, _("No renewal is needed in the coming months."))
             return redirect("lines:detail", line_id=line.pk)
-        autorenew_set(line=line, enabled=True, plan=plan.steps[0].plan, days_before=3)
+        setting = AutoRenewSetting.objects.filter(line=line).first()
+        days_before = setting.days_before if setting is not None else 3  # the owner's choice kept
+        autorenew_set(line=line, enabled=True, plan=plan.steps[0].plan, days_before=days_before)
     except DomainError as error:
         messages.error(request, str(error.message))
     else:

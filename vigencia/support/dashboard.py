@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -26,6 +26,7 @@ from vigencia.core.money import Money
 from vigencia.fulfilment.models import FINAL_STATUSES, FulfilmentTransaction
 from vigencia.ledger.models import AccountKind, LedgerAccount
 from vigencia.ledger.selectors import ledger_totals
+from vigencia.lines.lifecycle import anchor_unknown, changes_between, line_timeline
 from vigencia.lines.models import (
     AutoRenewRun,
     AutoRenewSetting,
@@ -36,7 +37,7 @@ from vigencia.lines.models import (
     LineStatus,
 )
 from vigencia.lines.numbers import msisdn_display
-from vigencia.lines.selectors import line_deadline
+from vigencia.lines.selectors import line_recharge_by
 from vigencia.orders.models import Channel, OrderStatus, RenewalOrder
 from vigencia.payments.models import PaymentIntent, PaymentStatus
 from vigencia.stores.selectors import WALK_IN_EMAIL
@@ -80,22 +81,28 @@ def _today(at: datetime) -> date:
     return at.astimezone(ZoneInfo(settings.VIGENCIA_DISPLAY_TIMEZONE)).date()
 
 
-def lines_at_risk(*, today: date) -> QuerySet[Line]:
-    """Live lines whose deadline (`line_deadline`: valid-until, else the carrier's first deadline
-    after the last recharge) falls in the next AT_RISK_DAYS days and that auto-renew will not save:
+def lines_at_risk(*, at: datetime) -> QuerySet[Line]:
+    """Live lines whose last day to recharge before their next status change (`line_recharge_by`
+    before the first change, the eve of the next one after it, as the reminders count it) is within
+    the next AT_RISK_DAYS days of the carrier's calendar, and that auto-renew will not save:
     auto-renew off, or on with a wallet that does not hold the plan's price, or given up on for this
-    deadline. Walk-in numbers (sold at a counter, held by nobody here) are left out. One query; the
-    carriers' rules become one condition each."""
-    end = today + timedelta(days=AT_RISK_DAYS)
-    due = Q(valid_until__gte=today, valid_until__lte=end)
-    for carrier in Carrier.objects.all():
-        days = carrier.restrict_after_days or carrier.cutoff_after_days
-        due |= Q(
-            carrier=carrier,
-            valid_until__isnull=True,
-            last_recharge_at__gte=today - timedelta(days=days),
-            last_recharge_at__lte=end - timedelta(days=days),
+    deadline. Walk-in numbers (sold at a counter, held by nobody here) are left out. One query, most
+    urgent first; the carriers' rules become conditions on the lines' dates."""
+    due, days_left = Q(pk__in=[]), []
+    for carrier in Carrier.objects.order_by("pk"):
+        today = at.astimezone(ZoneInfo(carrier.timezone)).date()
+        end = today + timedelta(days=AT_RISK_DAYS)
+        of_carrier = Q(carrier=carrier)
+        # A line with no dates the rules count from has only the valid-until date its owner gave.
+        known = Q(valid_until__isnull=False) & anchor_unknown(carrier)
+        due |= of_carrier & (
+            changes_between(carrier, today + timedelta(days=1), end + timedelta(days=1))
+            | known & Q(valid_until__gte=today, valid_until__lte=end)
         )
+        for days in range(AT_RISK_DAYS + 1):
+            day = today + timedelta(days=days)
+            on_day = changes_between(carrier, day + timedelta(days=1), day + timedelta(days=1))
+            days_left.append(When(of_carrier & (on_day | known & Q(valid_until=day)), then=Value(days)))
     funded_wallet = LedgerAccount.objects.filter(
         kind=AccountKind.WALLET,
         owner=OuterRef("line__owner"),
@@ -104,24 +111,24 @@ def lines_at_risk(*, today: date) -> QuerySet[Line]:
     )
     covered = AutoRenewSetting.objects.filter(line=OuterRef("pk"), enabled=True).filter(Exists(funded_wallet))
     given_up = AutoRenewRun.objects.filter(
-        line=OuterRef("pk"), status=AutoRenewStatus.FAILED, period__gte=today
+        line=OuterRef("pk"), status=AutoRenewStatus.FAILED, period__gte=_today(at)
     )
     return (
-        Line.objects.filter(removed_at__isnull=True, status__in=(LineStatus.ACTIVE, LineStatus.RESTRICTED))
+        Line.objects.filter(removed_at__isnull=True)
+        .exclude(status=LineStatus.RECYCLED)
         .exclude(owner__email=WALK_IN_EMAIL)  # a number renewed at a counter: nobody to remind
         .filter(due)
         .filter(~Exists(covered) | Exists(given_up))
         .select_related("carrier", "owner")
-        .order_by("valid_until", "last_recharge_at", "pk")
+        .order_by(Case(*days_left, default=Value(AT_RISK_DAYS + 1)), "pk")
     )
 
 
 def figure_rows(key: str, *, at: datetime | None = None) -> QuerySet[Any]:
     """The rows behind a count figure (KeyError for an unknown key)."""
     at = at or clock.now()
-    today = _today(at)
     if key == "lines_at_risk":
-        return lines_at_risk(today=today)
+        return lines_at_risk(at=at)
     if key == "numbers_lost":
         return (
             LineEvent.objects.select_related("line__carrier", "line__owner")
@@ -163,7 +170,10 @@ def _when(at: datetime | None) -> str:
 def figure_row_text(row: Any) -> str:
     """One row behind a figure, as an operator reads it: who, what, how much, when."""
     if isinstance(row, Line):
-        deadline = line_deadline(row)
+        # The day that makes it at risk: the last one before its next status change (after a first
+        # change has come, `line_recharge_by` is that change's eve, already past).
+        upcoming = line_timeline(row).next_deadline
+        deadline = upcoming.at - timedelta(days=1) if upcoming is not None else line_recharge_by(row)
         parts = [msisdn_display(row.msisdn), row.carrier.name, date_format(deadline) if deadline else ""]
         return " · ".join([*parts, row.owner.email])
     if isinstance(row, RenewalOrder):

@@ -94,7 +94,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(error.message))
         else:
             return redirect("support:detail", ticket.pk)
-    return render(request, "support/new.html", {"form": form, "about": about})
+    about_number = about.get("order") or about.get("line")
+    number = msisdn_display(about_number.msisdn) if about_number is not None else ""
+    return render(request, "support/new.html", {"form": form, "about": about, "number": number})
 
 
 @login_required

@@ -17,6 +17,7 @@ from vigencia.accounts.roles import role_required
 from vigencia.core.errors import DomainError
 from vigencia.core.idempotency import idempotent
 from vigencia.core.money import Money
+from vigencia.lines.numbers import msisdn_display
 from vigencia.support.dashboard import (
     DRILL_DOWNS,
     dashboard_figures,
@@ -202,11 +203,19 @@ def _ticket_post(request: HttpRequest, item: Ticket, forms_: dict[str, Any]) -> 
     return False
 
 
+def _snapshot(context: Any) -> Any:
+    """The ticket's snapshot as the agent reads it: the line's number written as everywhere else."""
+    line = context.get("line") if isinstance(context, dict) else None
+    if isinstance(line, dict) and isinstance(line.get("msisdn"), str):
+        return {**context, "line": {**line, "msisdn": msisdn_display(line["msisdn"])}}
+    return context
+
+
 @agent_required
 @require_http_methods(["GET", "POST"])
 def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
     item = get_object_or_404(
-        Ticket.objects.select_related("subscriber", "order", "line", "assignee"), pk=ticket_id
+        Ticket.objects.select_related("subscriber", "order", "line__carrier", "assignee"), pk=ticket_id
     )
     forms_: dict[str, Any] = {
         "reply": ReplyForm(prefix="reply"),
@@ -237,6 +246,8 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "support/backoffice_ticket.html",
         {
             "ticket": item,
+            "line_number": msisdn_display(item.line.msisdn) if item.line is not None else "",
+            "snapshot": _snapshot(item.context),
             "late": tickets_past_target().filter(pk=item.pk).exists(),
             "messages_": item.messages.select_related("author"),
             "events": item.events.select_related("actor"),
