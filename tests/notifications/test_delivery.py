@@ -51,7 +51,7 @@ def test_email_goes_through_a_real_smtp_server_in_the_users_language(spanish_use
     text = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")  # SMTP's CRLF
     assert text == (
         "Tu línea +51 912 345 678 de Claro se renovó con Recarga 10 por S/ 10.00. "
-        "Seguirá activa hasta el 5 de enero de 2026.\n\n"
+        "El plan es válido hasta el 5 de enero de 2026.\n\n"
         "Comprobante: http://127.0.0.1:8000/orders/42/receipt/\n"
     )
     assert "Ver el comprobante" in message.get_body(preferencelist=("html",)).get_content()

@@ -59,7 +59,7 @@ def test_renewal_succeeded_bodies_read_in_the_users_language():
 
     assert rendered.text == (
         "Tu línea +51 912 345 678 de Claro se renovó con Recarga 10 por S/ 10.00. "
-        "Seguirá activa hasta el 5 de enero de 2026.\n\n"
+        "El plan es válido hasta el 5 de enero de 2026.\n\n"
         "Comprobante: http://127.0.0.1:8000/orders/42/receipt/\n"
     )
     assert '<html lang="es">' in rendered.html
