@@ -261,3 +261,27 @@ def test_switching_auto_renew_to_the_planners_plan_keeps_the_days_before_chosen(
 
     setting = AutoRenewSetting.objects.get(line=line)
     assert (setting.enabled, setting.plan.code, setting.days_before) == (True, "ilimitado-5", 5)
+
+
+@pytest.mark.parametrize(
+    ("funds", "badge", "says"), [(500, "Auto-renew", True), (499, "Recharge now", False)]
+)
+def test_a_funded_auto_renewal_before_the_deadline_tells_the_holder_there_is_nothing_to_do(
+    browser, line, funds, badge, says
+):
+    # given auto-renew on with a S/ 5 plan, charged on 4 June before the 7 June cut-off, and a
+    # wallet holding `funds`
+    from vigencia.lines.autorenew import autorenew_set
+
+    autorenew_set(line=line, enabled=True, plan=Plan.objects.get(code="ilimitado-5"), days_before=3)
+    fund(line.owner, funds)
+
+    # when the owner looks at their lines and at the line
+    with clock.frozen(lima(TODAY)):
+        pages = [browser.get(path).content.decode() for path in ("/lines/", f"/lines/{line.pk}/")]
+
+    # then, only when the wallet can pay it, both say it renews by itself instead of "Recharge now"
+    for page in pages:
+        assert re.search(r'<span class="urgency urgency-\w+">([^<]+)</span>', page).group(1) == badge
+        assert ("Renews automatically on June 4, 2026" in page) is says
+    assert ("Recharge by June 6, 2026" in pages[0]) is not says

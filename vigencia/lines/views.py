@@ -16,11 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from vigencia.accounts.models import User
 from vigencia.accounts.services import user_by_calendar_key
+from vigencia.core import clock
 from vigencia.core.errors import DomainError, NotFound
 from vigencia.core.forms import form_add_domain_error
+from vigencia.ledger.selectors import wallet_balance
+from vigencia.lines.autorenew import autorenew_next
 from vigencia.lines.calendar import deadlines_calendar
 from vigencia.lines.forms import LineAddForm, LineEditForm
-from vigencia.lines.models import Line, LineEvent, LineEventKind, LineStatus
+from vigencia.lines.models import AutoRenewSetting, Line, LineEvent, LineEventKind, LineStatus
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import (
     Urgency,
@@ -48,6 +51,7 @@ class LineCard:
     deadline: date | None  # valid until, as known
     recharge_by: date | None  # the last day before the next status change (`line_recharge_by`)
     urgency: Urgency
+    autorenews_on: date | None = None  # a funded auto-renewal's day, when it comes by recharge_by
 
     @property
     def days_overdue(self) -> int:
@@ -58,9 +62,32 @@ class LineCard:
         return (_URGENCY_ORDER[self.urgency.level], self.urgency.days_left or 0, self.line.pk)
 
 
+def _autorenews_on(line: Line, recharge_by: date | None) -> date | None:
+    """The day auto-renew renews the line, when it is on, the wallet can pay it and it comes by the
+    recharge-by day: the holder has nothing to do (the reminders and emails say the same)."""
+    setting = AutoRenewSetting.objects.filter(line=line, enabled=True).select_related("plan").first()
+    if setting is None or recharge_by is None:
+        return None
+    upcoming = autorenew_next(line, setting, today=clock.today(line.carrier.timezone))
+    if upcoming is None or upcoming.charge_on > recharge_by:
+        return None
+    if (
+        wallet_balance(user=line.owner, currency=setting.plan.currency).amount_minor
+        < setting.plan.price_minor
+    ):
+        return None
+    return upcoming.charge_on
+
+
 def _card(line: Line) -> LineCard:
+    recharge_by = line_recharge_by(line)
     return LineCard(
-        line, msisdn_display(line.msisdn), line_deadline(line), line_recharge_by(line), line_urgency(line)
+        line,
+        msisdn_display(line.msisdn),
+        line_deadline(line),
+        recharge_by,
+        line_urgency(line),
+        _autorenews_on(line, recharge_by),
     )
 
 
