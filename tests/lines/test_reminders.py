@@ -263,3 +263,23 @@ def test_a_channel_the_owner_can_no_longer_be_reached_by_sends_by_email_instead(
     assert sent == 1
     assert _sent() == [(RESTRICTED_ON, 7, "email")]
     assert list(Notification.objects.values_list("channel", flat=True)) == ["email"]
+
+
+def test_with_auto_renew_on_the_reminder_says_when_it_renews_and_with_what(claro_line):
+    # given auto-renew on with Claro Max S/ 10, 3 days before the 2 May restriction
+    from vigencia.catalog.models import Plan
+    from vigencia.lines.autorenew import autorenew_set
+
+    plan = Plan.objects.get(carrier=claro_line.carrier, code="max-10")
+    autorenew_set(line=claro_line, enabled=True, plan=plan, days_before=3)
+
+    # when the 7-day reminder goes out
+    reminders_send(at=lima(RESTRICTED_ON - timedelta(days=7)))
+
+    # then it tells the holder the day and plan auto-renew will use, before the one-tap link
+    body = Notification.objects.get().context["body"]
+    assert body.split("\n\n")[1] == (
+        f"Auto-renew is on: on April 29, 2026 it renews with {plan.name} from your wallet, "
+        "if it holds S/\xa010.00."
+    )
+    assert body.split("\n\n")[2].startswith("Recharge before then in one tap: ")

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
@@ -217,8 +218,32 @@ def reminder_message(line: Line, deadline: TimelineEvent, *, today: date) -> tup
             )
             % values
         )
-    body = deadline_sentence(line, deadline) + "\n\n" + _("Recharge before then in one tap: %(url)s") % values
+    body = deadline_sentence(line, deadline) + "\n\n" + _autorenew_sentence(line, today=today)
+    body += _("Recharge before then in one tap: %(url)s") % values
     return subject, body
+
+
+def _autorenew_sentence(line: Line, *, today: date) -> str:
+    """When auto-renew is on, what it will do and when (so the holder knows they need not act if the
+    wallet can pay), as a paragraph; else nothing."""
+    from vigencia.lines.autorenew import autorenew_next
+
+    try:
+        setting = line.autorenew_setting
+    except ObjectDoesNotExist:
+        return ""
+    upcoming = autorenew_next(line, setting, today=today) if setting.enabled else None
+    if upcoming is None:
+        return ""
+    values = {
+        "date": formats.date_format(upcoming.charge_on, "DATE_FORMAT"),
+        "plan": setting.plan.name,
+        "price": setting.plan.price.format(translation.get_language()),
+    }
+    sentence = _(
+        "Auto-renew is on: on %(date)s it renews with %(plan)s from your wallet, if it holds %(price)s."
+    )
+    return sentence % values + "\n\n"
 
 
 def deadline_sentence(line: Line, deadline: TimelineEvent) -> str:
@@ -331,7 +356,11 @@ def _due_batch(at: datetime) -> list[tuple[Line, TimelineEvent, int, list[str], 
         if any((pk, deadline.at, lead_days, channel) not in done for channel in channels)
     ]
     batch: list[tuple[Line, TimelineEvent, int, list[str], date]] = []
-    lines = list(Line.objects.filter(pk__in=undone).select_related("owner", "reminder_setting"))
+    lines = list(
+        Line.objects.filter(pk__in=undone).select_related(
+            "owner", "reminder_setting", "autorenew_setting", "autorenew_setting__plan"
+        )
+    )
     # A channel the owner can no longer be reached by (the phone removed, the webhook or the Telegram
     # chat gone since they chose it): that reminder goes by email instead.
     reachable = channels_reachable_of({line.owner for line in lines})
