@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -270,3 +271,25 @@ def test_the_history_gives_a_renewals_new_date_as_the_page_writes_dates(
     # then the history writes that date in their language
     assert summary in page
     assert "2027-01-20" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "groups"),
+    [
+        ("en", ["China", "Hong Kong SAR China", "Peru", "United Kingdom"]),
+        ("es", ["China", "Perú", "RAE de Hong Kong (China)", "Reino Unido"]),
+    ],
+)
+def test_the_add_form_groups_carriers_under_their_country_in_the_readers_language(
+    portal: Client, demo_catalog, language: str, groups: list[str]
+) -> None:
+    page = portal.get("/lines/add/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert re.findall(r'<optgroup label="([^"]+)">', page) == groups
+    peru = page.split(f'<optgroup label="{groups[2 if language == "en" else 1]}">')[1].split("</optgroup>")[0]
+    assert re.findall(r">([^<]+)</option>", peru) == [
+        "Bitel Perú",
+        "Claro Perú",
+        "Entel Perú",
+        "Movistar Perú",
+    ]

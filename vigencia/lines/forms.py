@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vigencia.catalog.models import Carrier
 from vigencia.catalog.selectors import carrier_list
+from vigencia.core.phones import country_name
 
 
 class DateInput(forms.DateInput):
@@ -54,4 +55,17 @@ class LineAddForm(LineEditForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["carrier"].queryset = carrier_list()  # type: ignore[attr-defined]
+        field = self.fields["carrier"]
+        field.queryset = carrier_list()  # type: ignore[attr-defined]
+        # Grouped under each country's name in the reader's language, countries and carriers in
+        # alphabetical order: the carriers' names alone do not say where they are.
+        by_country: dict[str, list[Carrier]] = {}
+        for carrier in field.queryset:  # type: ignore[attr-defined]
+            by_country.setdefault(country_name(carrier.country), []).append(carrier)
+        field.choices = [  # type: ignore[attr-defined]
+            ("", field.empty_label),  # type: ignore[attr-defined]
+            *(
+                (country, [(c.pk, c.name) for c in sorted(carriers, key=lambda c: c.name.casefold())])
+                for country, carriers in sorted(by_country.items(), key=lambda item: item[0].casefold())
+            ),
+        ]
