@@ -110,19 +110,52 @@ def test_without_an_open_shift_nothing_is_given_back(agent, declined, open_shift
     assert Receipt.objects.get().cash_returned_at is None
 
 
-def test_a_card_sale_or_a_renewed_one_owes_no_cash(agent, agent_api, open_shift, sale_body, run_tasks):
-    card = _sell(agent_api, sale_body, key="k-card", method="card", card_reference="AUTH-1234")
+def test_a_renewed_sale_owes_nothing(agent, agent_api, open_shift, sale_body, run_tasks):
     good = agent_api.post_json("/api/v1/pos/sales", sale_body(), HTTP_IDEMPOTENCY_KEY="k-good")
     run_tasks()
     before = LedgerTransaction.objects.count()
 
-    for number in (card.number, good.json()["receipt"]["number"]):
-        with pytest.raises(Conflict) as error:
-            pos_cash_return(agent=agent, number=number)
-        assert error.value.code == "nothing_to_give_back"
+    with pytest.raises(Conflict) as error:
+        pos_cash_return(agent=agent, number=good.json()["receipt"]["number"])
 
+    assert error.value.code == "nothing_to_give_back"
     assert LedgerTransaction.objects.count() == before
     assert _balance("store_cash_owed:PEN") == 0
+
+
+def test_a_declined_card_sale_is_refunded_on_the_terminal_once_not_put_in_a_wallet(
+    client, agent, agent_api, open_shift, sale_body, run_tasks, base_template
+):
+    # given a walk-in customer paid S/ 10 by card and the carrier declined the top-up
+    from vigencia.accounts.models import User
+
+    card = _sell(agent_api, sale_body, key="k-card", method="card", card_reference="AUTH-1234")
+    run_tasks()
+    terminal = f"psp_clearing:terminal-{open_shift.store_id}:PEN"
+    paid_in = _balance(terminal)
+    assert _balance("store_cash_owed:PEN") == 1000
+    assert wallet_balance(user=User.objects.get(email=WALK_IN_EMAIL)).amount_minor == 0
+
+    # then the receipt page asks for the refund on the terminal
+    client.force_login(agent)
+    html = client.get(f"/stores/pos/receipts/{card.number}/").content.decode()
+    assert "Refund S/\xa010.00 to the customer's card" in html
+    assert "(authorisation AUTH-1234)" in html
+
+    # when the agent records it, twice (a double tap), even with the shift closed
+    shift_close(agent=agent, counted_minor=10_000)
+    first = pos_cash_return(agent=agent, number=card.number)
+    again = pos_cash_return(agent=agent, number=card.number)
+
+    # then the card payment is reversed once, through the terminal, and the drawer is untouched
+    assert first.cash_returned_at is not None
+    assert first.cash_returned_shift is None
+    assert again.cash_returned_at == first.cash_returned_at
+    assert LedgerTransaction.objects.filter(kind="store_cash_return").count() == 1
+    assert _balance("store_cash_owed:PEN") == 0
+    assert _balance(terminal) == paid_in + 1000
+    html = client.get(f"/stores/pos/receipts/{card.number}/").content.decode()
+    assert "S/\xa010.00 refunded to the customer's card on" in html
 
 
 def test_a_subscriber_who_paid_cash_is_told_the_store_gives_it_back(
@@ -167,3 +200,22 @@ def test_a_sale_refunded_to_a_wallet_before_cash_was_owed_back_owes_no_cash(
 
     assert error.value.code == "nothing_to_give_back"
     assert LedgerTransaction.objects.count() == before
+
+
+def test_a_subscriber_who_paid_by_card_is_told_the_store_refunds_the_card(
+    client, agent_api, open_shift, sale_body, run_tasks, user, claro
+):
+    from vigencia.lines.services import line_add
+
+    line_add(owner=user, msisdn=DECLINED, carrier=claro)
+
+    _sell(agent_api, sale_body, method="card", card_reference="AUTH-9")
+    run_tasks()
+
+    assert wallet_balance(user=user).amount_minor == 0
+    notification = Notification.objects.get(user=user, kind="renewal_failed")
+    assert (notification.context["cash_at_store"], notification.context["card_at_store"]) == (False, True)
+    client.force_login(user)
+    page = client.get(f"/orders/{Receipt.objects.get().order_id}/").content.decode()
+    assert "You paid S/\xa010.00 by card at the store: the store refunds it to your card." in page
+    assert "to your wallet" not in page

@@ -96,7 +96,7 @@ def test_the_counter_shows_the_totals_and_each_sale(client, agent, busy_shift):
     assert '<dd class="pos-vouchers">1 ' in html
     assert html.count('<li><a href="/stores/pos/receipts/') == 5
     assert "declined: cash given back" in html
-    assert "declined: refunded to the wallet" in html
+    assert "declined: refund the card" in html
 
 
 def test_a_closed_shift_still_shows_its_sales(client, agent, busy_shift):

@@ -41,8 +41,8 @@ class AccountKind(models.TextChoices):
     PROMOTIONS_EXPENSE = "promotions_expense", _("Promotions expense")
     RESELLER_PREPAID = "reseller_prepaid", _("Reseller prepaid balance")
     ADJUSTMENTS = "adjustments", _("Adjustments")
-    # Cash paid at a store counter for a renewal the carrier declined, until the store hands it back.
-    STORE_CASH_OWED = "store_cash_owed", _("Cash to give back at stores")
+    # Paid at a store counter (cash, card) for a renewal the carrier declined, until the store gives it back.
+    STORE_CASH_OWED = "store_cash_owed", _("Money to give back at stores")
 
 
 # Balances that are money someone can spend: they never go below zero.

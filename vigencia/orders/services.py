@@ -517,14 +517,18 @@ def _orders_complete(orders: list[RenewalOrder]) -> None:
     )
 
 
-def order_cash_at_store(order: RenewalOrder) -> bool:
-    """Paid in cash at a store counter: a refund is cash the store hands back, not wallet credit (a
-    walk-in customer has no wallet, and the payer of a walk-in number is nobody)."""
-    return order.channel == Channel.STORE and order.payment_method == PaymentMethod.CASH
+def order_refund_at_store(order: RenewalOrder) -> str:
+    """How the refund of a sale paid at a store counter goes back: "cash" from the drawer, "card"
+    reversed on the store's terminal (`stores.services.pos_cash_return`), not as wallet credit (a
+    walk-in customer has no wallet, and the payer of a walk-in number is nobody); "" for the others."""
+    if order.channel != Channel.STORE:
+        return ""
+    ways: dict[str, str] = {PaymentMethod.CASH: "cash", PaymentMethod.CARD_TERMINAL: "card"}
+    return ways.get(order.payment_method, "")
 
 
 def _refund_account(order: RenewalOrder) -> AccountSpec:
-    if order_cash_at_store(order):
+    if order_refund_at_store(order):
         return system_spec(kind="store_cash_owed", currency=order.currency)
     return wallet_spec(user=order.payer, currency=order.currency)
 
@@ -532,7 +536,7 @@ def _refund_account(order: RenewalOrder) -> AccountSpec:
 def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
     """The carrier declined these locked, fulfilling orders (each with its reason): each order's
     money goes back to its payer's wallet, whatever way they paid (cash at a store counter goes to
-    the cash the stores owe back, `stores.services.pos_cash_return`), as its own ledger transaction
+    what the stores owe back, `stores.services.pos_cash_return`), as its own ledger transaction
     (`ledger_post_many`); the orders move to failed then refunded in one UPDATE (conditional on
     fulfilling, as a transition is) with their events in one insert, and the payers are told
     together."""
@@ -596,7 +600,8 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
                     "amount": order.total.format(order.payer.language),
                     "reason": reason[:200],
                     "refunded": True,
-                    "cash_at_store": order_cash_at_store(order),
+                    "cash_at_store": order_refund_at_store(order) == "cash",
+                    "card_at_store": order_refund_at_store(order) == "card",
                     "wallet_url": wallet_url,
                 },
             )

@@ -406,9 +406,9 @@ class Receipt(TimeStampedModel):
         max_length=64, db_index=True, editable=False, verbose_name=_("ID blind index (HMAC)")
     )
     id_masked = models.CharField(_("ID number"), max_length=12, editable=False)
-    # A cash sale the carrier declined: when the cash went back to the customer, from which shift's
-    # drawer (the agent's open one then, not necessarily the sale's).
-    cash_returned_at = models.DateTimeField(_("cash given back"), null=True, blank=True)
+    # A sale the carrier declined: when its money went back to the customer — cash from a shift's
+    # drawer (the agent's open one then, not necessarily the sale's), a card refunded on the terminal.
+    cash_returned_at = models.DateTimeField(_("money given back"), null=True, blank=True)
     cash_returned_shift = models.ForeignKey(
         Shift,
         on_delete=models.PROTECT,
@@ -433,7 +433,8 @@ class Receipt(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(cash_returned_at__isnull=True)
-                | (Q(payment=PosPayment.CASH) & Q(cash_returned_shift__isnull=False)),
+                | (Q(payment=PosPayment.CASH) & Q(cash_returned_shift__isnull=False))
+                | (Q(payment=PosPayment.CARD) & Q(cash_returned_shift__isnull=True)),
                 name="stores_receipt_cash_returned_from_a_drawer",
             ),
         ]

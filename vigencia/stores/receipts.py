@@ -105,6 +105,12 @@ def receipt_view(receipt: Receipt) -> ReceiptView:
             if receipt.cash_returned_at
             else _("not renewed: the carrier declined; the cash is given back at the counter")
         )
+    elif order.status in (OrderStatus.FAILED, OrderStatus.REFUNDED) and receipt.payment == PosPayment.CARD:
+        valid_until = (
+            _("not renewed: the carrier declined; the card was refunded")
+            if receipt.cash_returned_at
+            else _("not renewed: the carrier declined; the card is refunded at the counter")
+        )
     elif order.status in (OrderStatus.FAILED, OrderStatus.REFUNDED):
         valid_until = _("not renewed: the carrier declined; the amount went to the holder's wallet")
     else:

@@ -26,6 +26,7 @@ from vigencia.lines.models import Line
 from vigencia.orders.models import OrderStatus
 from vigencia.stores.hours import DayHours
 from vigencia.stores.models import (
+    SALE_PAYMENTS,
     Holiday,
     OpeningHours,
     PosPayment,
@@ -560,21 +561,21 @@ def shift_sales(shift: Shift) -> QuerySet[Receipt]:
 
 
 def receipt_cash_owed(receipt: Receipt) -> Money | None:
-    """The cash the store owes the customer of this receipt: what they paid in cash for a renewal the
-    carrier declined (the pipeline moved it to the cash stores owe back), until the agent records that
-    it was given back; else None."""
+    """What the store owes the customer of this receipt: what they paid in cash or by card for a
+    renewal the carrier declined (the pipeline moved it to the money stores owe back), until the agent
+    records that it was given back (cash from the drawer, a card refund on the terminal); else None."""
     order = receipt.order
     declined = order.status == OrderStatus.REFUNDED and order.failure_code == "carrier_declined"
-    if receipt.payment != PosPayment.CASH or not declined or receipt.cash_returned_at is not None:
+    if receipt.payment not in SALE_PAYMENTS or not declined or receipt.cash_returned_at is not None:
         return None
-    # Sales declined before refunds of cash went there had theirs credited to the payer's wallet:
-    # nothing is owed in cash for those.
-    owed_in_cash = Posting.objects.filter(
+    # Sales declined before their refunds went there had them credited to the payer's wallet:
+    # nothing is owed at the counter for those.
+    owed_at_counter = Posting.objects.filter(
         transaction__reference=f"order:{order.pk}",
         transaction__kind="order_refund",
         account__kind=AccountKind.STORE_CASH_OWED,
     ).exists()
-    return order.total if owed_in_cash else None
+    return order.total if owed_at_counter else None
 
 
 def pos_lines_of_number(*, msisdn: str) -> list[Line]:

@@ -672,12 +672,14 @@ def pos_sale_create(
 
 
 def pos_cash_return(*, agent: User, number: str) -> Receipt:
-    """Record that the agent gave back, from the drawer of their open shift, the cash of a sale the
-    carrier declined (receipt `number` of their store): one ledger transaction moves it from the cash
-    stores owe back to that drawer. Idempotent: a second call returns the receipt as it is, and the
-    ledger key `order:<id>:cash_return` posts once. Locks the receipt, then the shift, so a closing
-    shift and a second tap wait. NotFound `receipt_not_found`; Conflict `nothing_to_give_back` for a
-    receipt that owes nothing, `no_open_shift` without a shift to pay from."""
+    """Record that the agent gave back the money of a sale the carrier declined (receipt `number` of
+    their store): cash from the drawer of their open shift, or a card payment refunded on the store's
+    terminal. One ledger transaction moves it from the money stores owe back to that drawer (or back
+    to the terminal's clearing account, reversing the card capture). Idempotent: a second call returns
+    the receipt as it is, and the ledger key `order:<id>:cash_return` posts once. Locks the receipt,
+    then the shift, so a closing shift and a second tap wait. NotFound `receipt_not_found`; Conflict
+    `nothing_to_give_back` for a receipt that owes nothing, `no_open_shift` without a shift to pay
+    cash from."""
     store = store_of_agent(user=agent).store
     with transaction.atomic():
         receipt = (
@@ -693,26 +695,35 @@ def pos_cash_return(*, agent: User, number: str) -> Receipt:
         owed = receipt_cash_owed(receipt)
         if owed is None:
             raise Conflict(_("There is no cash to give back for this sale."), code="nothing_to_give_back")
-        shift = (
-            Shift.objects.select_for_update()
-            .filter(agent=agent, store=store, status=ShiftStatus.OPEN, currency=owed.currency)
-            .first()
-        )
-        if shift is None:
-            raise Conflict(_("Open a shift: the cash is given back from its drawer."), code="no_open_shift")
+        shift = None
+        if receipt.payment == PosPayment.CASH:
+            shift = (
+                Shift.objects.select_for_update()
+                .filter(agent=agent, store=store, status=ShiftStatus.OPEN, currency=owed.currency)
+                .first()
+            )
+            if shift is None:
+                raise Conflict(
+                    _("Open a shift: the cash is given back from its drawer."), code="no_open_shift"
+                )
+            paid_back = _drawer(shift)
+        else:
+            paid_back = account_system(
+                kind="psp_clearing", currency=owed.currency, key=f"terminal-{store.pk}"
+            )
         ledger_post(
             kind="store_cash_return",
             idempotency_key=f"order:{receipt.order_id}:cash_return",
             postings=[
                 (account_system(kind="store_cash_owed", currency=owed.currency), -owed),
-                (_drawer(shift), owed),
+                (paid_back, owed),
             ],
-            memo=f"Cash given back for receipt {receipt.number}",
+            memo=f"{receipt.get_payment_display()} given back for receipt {receipt.number}",
             reference=f"order:{receipt.order_id}",
         )
         receipt.cash_returned_at, receipt.cash_returned_shift = clock.now(), shift
         Receipt.objects.filter(pk=receipt.pk).update(
             cash_returned_at=receipt.cash_returned_at, cash_returned_shift=shift, updated_at=clock.now()
         )
-    logger.info("store cash given back for %s in shift %s", receipt.number, shift.pk)
+    logger.info("store %s given back for %s (shift %s)", receipt.payment, receipt.number, shift and shift.pk)
     return receipt
