@@ -603,3 +603,15 @@ def test_a_payment_declined_for_lack_of_funds_says_so_in_words_not_its_code(clie
     # then the reason is in words, never the PSP's code
     assert "卡内余额不足。" in page
     assert "insufficient_funds" not in page
+
+
+def test_the_wallet_page_shows_money_held_in_other_currencies(client, user, fund_wallet):
+    # given soles and pounds in the wallet (a UK renewal refunded, say), and nothing in yuan
+    fund_wallet(user, 2_000)
+    fund_wallet(user, 350, "GBP")
+    client.force_login(user)
+
+    page = client.get("/wallet/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<strong class="price wallet-balance">S/\xa020.00</strong>' in page
+    assert '<p class="muted wallet-other">Also in your wallet: £\xa03.50</p>' in page

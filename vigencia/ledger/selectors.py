@@ -13,6 +13,7 @@ from vigencia.core.money import Money
 from vigencia.ledger.models import (
     CACHED_KINDS,
     NON_NEGATIVE_KINDS,
+    AccountKind,
     LedgerAccount,
     LedgerTransaction,
     Posting,
@@ -44,6 +45,18 @@ def owned_balances(*, user: User) -> list[Money]:
         .order_by("currency", "code")
     )
     return [Money(balance, currency) for balance, currency in rows.values_list("balance_minor", "currency")]
+
+
+def wallet_balances_other(*, user: User, currency: str = "PEN") -> list[Money]:
+    """What `user`'s wallets hold in currencies other than `currency`, those not empty, by currency."""
+    rows = (
+        LedgerAccount.objects.filter(owner=user, kind=AccountKind.WALLET)
+        .exclude(currency=currency)
+        .exclude(balance_minor=0)
+        .order_by("currency")
+        .values_list("balance_minor", "currency")
+    )
+    return [Money(balance, code) for balance, code in rows]
 
 
 def account_balance(*, account: LedgerAccount) -> Money:

@@ -17,7 +17,7 @@ from vigencia.catalog.selectors import plan_list_on_sale
 from vigencia.core.errors import DomainError
 from vigencia.core.forms import form_submit_once
 from vigencia.core.money import Money
-from vigencia.ledger.selectors import wallet_balance, wallet_history
+from vigencia.ledger.selectors import wallet_balance, wallet_balances_other, wallet_history
 from vigencia.lines.models import LineStatus
 from vigencia.lines.numbers import msisdn_display
 from vigencia.lines.selectors import line_deadline, line_get, line_valid_until_after_renewal
@@ -238,6 +238,8 @@ def wallet(request: HttpRequest) -> HttpResponse:
         "orders/wallet.html",
         {
             "balance": balance,
+            # Money held in other currencies (refunds of renewals paid in them, API top-ups).
+            "other_balances": wallet_balances_other(user=user, currency=balance.currency),
             "history": [_movement(posting) for posting in wallet_history(user=user)[:50]],
             "pending_topups": pending_topups,
             "topup_result": result,
