@@ -610,6 +610,34 @@ def _orders_refund_to_wallet(declined: list[tuple[RenewalOrder, str]]) -> None:
     )
 
 
+def wallet_amount_check(amount: Money, *, field: str | None = None) -> None:
+    """What one credit to a wallet (a top-up, a wallet card) may be: in a currency a wallet holds
+    (`wallet_currencies`), between the top-up limits; InvalidInput otherwise, naming `field` (a
+    top-up's own fields, currency and amount_minor, without it)."""
+    allowed = wallet_currencies()
+    if amount.currency not in allowed:
+        raise InvalidInput(
+            _("The wallet does not hold %(currency)s: top up in %(allowed)s.")
+            % {"currency": amount.currency, "allowed": ", ".join(allowed)},
+            code="invalid_currency",
+            details={"field": field or "currency", "allowed": allowed},
+        )
+    if not TOPUP_MIN_MINOR <= amount.amount_minor <= TOPUP_MAX_MINOR:
+        raise InvalidInput(
+            _("A top-up is between %(min)s and %(max)s.")
+            % {
+                "min": Money(TOPUP_MIN_MINOR, amount.currency),
+                "max": Money(TOPUP_MAX_MINOR, amount.currency),
+            },
+            code="invalid_amount",
+            details={
+                "field": field or "amount_minor",
+                "min_minor": TOPUP_MIN_MINOR,
+                "max_minor": TOPUP_MAX_MINOR,
+            },
+        )
+
+
 def wallet_topup_create(
     *, user: User, amount: Money, payment_method: str, return_url: str = ""
 ) -> WalletTopup:
@@ -621,24 +649,7 @@ def wallet_topup_create(
             code="invalid_payment_method",
             details={"allowed": list(PSP_METHODS)},
         )
-    allowed = wallet_currencies()
-    if amount.currency not in allowed:
-        raise InvalidInput(
-            _("The wallet does not hold %(currency)s: top up in %(allowed)s.")
-            % {"currency": amount.currency, "allowed": ", ".join(allowed)},
-            code="invalid_currency",
-            details={"field": "currency", "allowed": allowed},
-        )
-    if not TOPUP_MIN_MINOR <= amount.amount_minor <= TOPUP_MAX_MINOR:
-        raise InvalidInput(
-            _("A top-up is between %(min)s and %(max)s.")
-            % {
-                "min": Money(TOPUP_MIN_MINOR, amount.currency),
-                "max": Money(TOPUP_MAX_MINOR, amount.currency),
-            },
-            code="invalid_amount",
-            details={"min_minor": TOPUP_MIN_MINOR, "max_minor": TOPUP_MAX_MINOR},
-        )
+    wallet_amount_check(amount)
     with transaction.atomic():
         topup = WalletTopup.objects.create(
             user=user,

@@ -48,8 +48,7 @@ from vigencia.lines.numbers import msisdn_normalize
 from vigencia.lines.services import line_add
 from vigencia.notifications.services import notification_send
 from vigencia.orders.models import Channel, PaymentMethod, RenewalOrder
-from vigencia.orders.selectors import wallet_currencies
-from vigencia.orders.services import TOPUP_MAX_MINOR, TOPUP_MIN_MINOR, order_create
+from vigencia.orders.services import order_create, wallet_amount_check
 from vigencia.vouchers import exports
 from vigencia.vouchers.codes import (
     MAX_BATCH_ID,
@@ -250,28 +249,6 @@ def _codes_insert(
                 progress(len(serials))
 
 
-def _wallet_face(face: Money) -> None:
-    """A wallet card is worth what one wallet top-up may be, in a currency a wallet holds."""
-    currencies = wallet_currencies()
-    if face.currency not in currencies:
-        raise InvalidInput(
-            _("A wallet does not hold %(currency)s: make wallet cards in %(allowed)s.")
-            % {"currency": face.currency, "allowed": ", ".join(currencies)},
-            code="invalid_currency",
-            details={"field": "face_value", "allowed": currencies},
-        )
-    if not TOPUP_MIN_MINOR <= face.amount_minor <= TOPUP_MAX_MINOR:
-        raise InvalidInput(
-            _("A wallet card is worth between %(min)s and %(max)s.")
-            % {
-                "min": Money(TOPUP_MIN_MINOR, face.currency).format(translation.get_language()),
-                "max": Money(TOPUP_MAX_MINOR, face.currency).format(translation.get_language()),
-            },
-            code="invalid_amount",
-            details={"field": "face_value", "min_minor": TOPUP_MIN_MINOR, "max_minor": TOPUP_MAX_MINOR},
-        )
-
-
 def batch_create(
     *,
     plan: Plan | None = None,
@@ -293,8 +270,8 @@ def batch_create(
         raise InvalidInput(
             _("Choose a plan, or a wallet card's value."), code="plan_or_value", details={"field": "plan"}
         )
-    if face is not None:
-        _wallet_face(face)
+    if face is not None:  # a wallet card is worth what one wallet top-up may be
+        wallet_amount_check(face, field="face_value")
     today = clock.today()
     expires_on = expires_on or today + DEFAULT_VALIDITY
     if not 1 <= count <= max_count:
