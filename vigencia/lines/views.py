@@ -65,8 +65,11 @@ class LineCard:
 def _autorenews_on(line: Line, recharge_by: date | None) -> date | None:
     """The day auto-renew renews the line, when it is on, the wallet can pay it and it comes by the
     recharge-by day: the holder has nothing to do (the reminders and emails say the same)."""
-    setting = AutoRenewSetting.objects.filter(line=line, enabled=True).select_related("plan").first()
-    if setting is None or recharge_by is None:
+    try:
+        setting = line.autorenew_setting  # selected with the dashboard's lines
+    except AutoRenewSetting.DoesNotExist:
+        return None
+    if not setting.enabled or recharge_by is None:
         return None
     upcoming = autorenew_next(line, setting, today=clock.today(line.carrier.timezone))
     if upcoming is None or upcoming.charge_on > recharge_by:
@@ -123,7 +126,10 @@ def _event_summary(event: LineEvent) -> str:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = sorted(
-        (_card(line) for line in line_list(owner=_subscriber(request))),
+        (
+            _card(line)
+            for line in line_list(owner=_subscriber(request)).select_related("autorenew_setting__plan")
+        ),
         key=lambda c: c.sort_key,
     )
     return render(request, "lines/dashboard.html", {"cards": cards})
